@@ -1,0 +1,41 @@
+# The few verbs a newcomer needs. `make run` starts a demo; `make test` runs every check.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test lint format services lock clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed  ## virtual environment with the service and its tools
+
+run: setup  ## demo account on SQLite, then serve on $(HOST):$(PORT)
+	$(BIN)/fulfilment demo --host $(HOST) --port $(PORT)
+	$(BIN)/fulfilment serve --host $(HOST) --port $(PORT)
+
+services:  ## start PostgreSQL and Redis where they are not running
+	scripts/services.sh
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: setup services lint  ## the whole suite: lint, types, tests on SQLite and PostgreSQL
+	$(BIN)/python -m pytest
+
+format: setup
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+lock: setup  ## refresh requirements.lock from the installed environment
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-output

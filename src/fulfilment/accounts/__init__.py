@@ -1,0 +1,1 @@
+"""Accounts (tenants) and their API keys."""

@@ -1,0 +1,199 @@
+"""Creating accounts and API keys; what the command line does for operators."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+
+from ..auth import SUBDOMAIN, hash_api_key
+from ..db import Connection, as_datetime, utcnow
+from ..errors import InvalidInput, NotFound
+from ..tables import accounts, api_keys, fulfilment_customers
+
+_p = sa.bindparam
+KEY_PREFIX = "fk_"
+
+FIND_ACCOUNT = sa.select(
+    accounts.c.id, accounts.c.subdomain, accounts.c.name, accounts.c.timezone
+).where(accounts.c.subdomain == _p("subdomain"))
+INSERT_ACCOUNT = (
+    sa.insert(accounts)
+    .values(
+        subdomain=_p("subdomain"),
+        name=_p("name"),
+        timezone=_p("timezone"),
+        customer_count=0,
+        created_at=_p("created_at"),
+    )
+    .returning(accounts.c.id)
+)
+CUSTOMER_IN_ACCOUNT = sa.select(fulfilment_customers.c.idfulfilment_customer).where(
+    fulfilment_customers.c.account_id == _p("account_id"),
+    fulfilment_customers.c.idfulfilment_customer == _p("id"),
+)
+INSERT_KEY = (
+    sa.insert(api_keys)
+    .values(
+        account_id=_p("account_id"),
+        idfulfilment_customer=_p("idfulfilment_customer"),
+        name=_p("name"),
+        key_hash=_p("key_hash"),
+        key_prefix=_p("key_prefix"),
+        created_at=_p("created_at"),
+    )
+    .returning(api_keys.c.id)
+)
+REVOKE_KEY = (
+    sa.update(api_keys)
+    .where(
+        api_keys.c.account_id == _p("account_id"),
+        api_keys.c.id == _p("id"),
+        api_keys.c.revoked_at.is_(None),
+    )
+    .values(revoked_at=_p("revoked_at"))
+)
+REVOKE_KEY_BY_HASH = (
+    sa.update(api_keys)
+    .where(api_keys.c.key_hash == _p("key_hash"), api_keys.c.revoked_at.is_(None))
+    .values(revoked_at=_p("revoked_at"))
+)
+LIST_KEYS = (
+    sa.select(
+        api_keys.c.id,
+        api_keys.c.name,
+        api_keys.c.key_prefix,
+        api_keys.c.idfulfilment_customer,
+        api_keys.c.created_at,
+        api_keys.c.revoked_at,
+    )
+    .where(api_keys.c.account_id == _p("account_id"))
+    .order_by(api_keys.c.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    subdomain: str
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """An API key as listings show it: never the key itself."""
+
+    id: int
+    name: str
+    prefix: str
+    idfulfilment_customer: int | None
+    created_at: datetime | None
+    revoked_at: datetime | None
+
+
+def find_account(connection: Connection, subdomain: str) -> Account | None:
+    row = connection.one(FIND_ACCOUNT, {"subdomain": subdomain.lower()})
+    return Account(*row) if row is not None else None
+
+
+def get_account(connection: Connection, subdomain: str) -> Account:
+    account = find_account(connection, subdomain)
+    if account is None:
+        raise NotFound(f"No account with subdomain '{subdomain}'.")
+    return account
+
+
+def create_account(
+    connection: Connection, name: str, subdomain: str, timezone: str = "Europe/Amsterdam"
+) -> Account:
+    subdomain = subdomain.lower()
+    if not SUBDOMAIN.match(subdomain):
+        raise InvalidInput(
+            "subdomain",
+            "subdomain must be 1-63 lowercase letters, digits or hyphens, starting with a letter.",
+        )
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("timezone", f"'{timezone}' is not a known time zone.") from None
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise InvalidInput("name", "name must be 1-255 characters.")
+    if find_account(connection, subdomain) is not None:
+        raise InvalidInput("subdomain", f"An account with subdomain '{subdomain}' exists already.")
+    row = connection.one(
+        INSERT_ACCOUNT,
+        {"subdomain": subdomain, "name": name, "timezone": timezone, "created_at": utcnow()},
+    )
+    assert row is not None
+    return Account(row[0], subdomain, name, timezone)
+
+
+def new_api_key() -> str:
+    """256 random bits, URL-safe, with a prefix that makes a leaked key easy to recognise."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_api_key(
+    connection: Connection,
+    account: Account,
+    name: str = "",
+    idfulfilment_customer: int | None = None,
+) -> tuple[int, str]:
+    """Store a new key's hash and return (id, key): the only time the key is seen."""
+    if (
+        idfulfilment_customer is not None
+        and connection.one(
+            CUSTOMER_IN_ACCOUNT, {"account_id": account.id, "id": idfulfilment_customer}
+        )
+        is None
+    ):
+        raise InvalidInput(
+            "fulfilment_customer",
+            f"Fulfilment customer {idfulfilment_customer} is not in account '{account.subdomain}'.",
+        )
+    key = new_api_key()
+    row = connection.one(
+        INSERT_KEY,
+        {
+            "account_id": account.id,
+            "idfulfilment_customer": idfulfilment_customer,
+            "name": name.strip()[:255],
+            "key_hash": hash_api_key(key),
+            "key_prefix": key[:10],
+            "created_at": utcnow(),
+        },
+    )
+    assert row is not None
+    return row[0], key
+
+
+def revoke_api_key(connection: Connection, account: Account, key_id: int) -> None:
+    if (
+        connection.execute(
+            REVOKE_KEY, {"account_id": account.id, "id": key_id, "revoked_at": utcnow()}
+        )
+        == 0
+    ):
+        raise NotFound(f"No active API key {key_id} in account '{account.subdomain}'.")
+
+
+def revoke_api_key_by_value(connection: Connection, key: str) -> None:
+    if (
+        connection.execute(
+            REVOKE_KEY_BY_HASH, {"key_hash": hash_api_key(key), "revoked_at": utcnow()}
+        )
+        == 0
+    ):
+        raise NotFound("No active API key matches that key.")
+
+
+def list_api_keys(connection: Connection, account: Account) -> list[ApiKeyInfo]:
+    return [
+        ApiKeyInfo(row[0], row[1], row[2], row[3], as_datetime(row[4]), as_datetime(row[5]))
+        for row in connection.all(LIST_KEYS, {"account_id": account.id})
+    ]

@@ -1,0 +1,57 @@
+"""Plumbing every API route shares: authentication, the request context, method dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .auth import Principal, authenticate
+from .db import Database
+from .settings import Settings
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+ApiHandler = Callable[[Request, "ApiContext"], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    settings: Settings
+    database: Database
+    principal: Principal
+
+
+def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
+    """Authenticate the caller before `handler` runs. `full_access` refuses keys that are
+    scoped to one fulfilment customer."""
+
+    def decorate(handler: ApiHandler) -> Endpoint:
+        @wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            state = request.app.state
+            database: Database = state.database
+            principal = database.read(lambda connection: authenticate(connection, request))
+            if full_access:
+                principal.require_full_access()
+            return await handler(request, ApiContext(state.settings, database, principal))
+
+        return endpoint
+
+    return decorate
+
+
+def resource(path: str, **handlers: Endpoint) -> Route:
+    """One route for a path, dispatching on the method, so that a method the path does not
+    have is answered 405 with an `Allow` header naming every method it does have."""
+    methods = {name.upper(): handler for name, handler in handlers.items()}
+    if "GET" in methods:
+        methods.setdefault("HEAD", methods["GET"])
+
+    async def dispatch(request: Request) -> Response:
+        return await methods[request.method](request)
+
+    return Route(path, dispatch, methods=list(methods))

@@ -1,0 +1,106 @@
+"""The ASGI application: routes, the error handlers, and the lifetime of shared resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from . import docs
+from .customers.routes import routes as customer_routes
+from .db import Database
+from .errors import UNKNOWN_ERROR, ApiError, ErrorBody, MethodNotAllowed, UnknownPath
+from .openapi import build_openapi
+from .reference.routes import routes as reference_routes
+from .settings import Settings
+from .wire import JsonResponse
+
+log = logging.getLogger("fulfilment")
+
+
+def _error_response(error: ApiError) -> Response:
+    return JsonResponse(
+        ErrorBody(error_code=error.code, error_message=error.message),
+        status_code=error.status,
+        headers=error.headers,
+    )
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 and 405, in the wire format."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allow = (exc.headers or {}).get("Allow", "")
+        return _error_response(
+            MethodNotAllowed(f"{request.method} is not allowed here; use {allow}.", allow)
+        )
+    if exc.status_code == 404:
+        return _error_response(UnknownPath(f"There is no {request.url.path}."))
+    return JsonResponse(
+        ErrorBody(error_code=UNKNOWN_ERROR, error_message=str(exc.detail)),
+        status_code=exc.status_code,
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JsonResponse(
+        ErrorBody(error_code=UNKNOWN_ERROR, error_message="Internal server error."),
+        status_code=500,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the service for `settings` (read from the environment when not given)."""
+    settings = settings or Settings.from_env()
+    database = Database(settings)
+    openapi_document = build_openapi()
+
+    async def openapi(request: Request) -> Response:
+        return JsonResponse(openapi_document)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            database.close()
+
+    app = Starlette(
+        routes=[
+            Mount(
+                "/api/v1",
+                routes=[
+                    *customer_routes,
+                    *reference_routes,
+                    Route("/openapi.json", openapi, methods=["GET"]),
+                ],
+            ),
+            *docs.routes(openapi_document),
+        ],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    return app
+
+
+def asgi_factory() -> Starlette:
+    """Entry point for the server: settings come from the environment."""
+    return create_app()

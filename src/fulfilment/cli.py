@@ -1,0 +1,276 @@
+"""`fulfilment`: serve the API and manage accounts, keys and reference data from a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import click
+import msgspec
+from rich.console import Console
+from rich.table import Table
+
+from . import migrate
+from .accounts import service as accounts
+from .db import Connection, Database
+from .errors import ApiError
+from .reference import service as reference
+from .settings import Settings, SettingsError
+
+T = TypeVar("T")
+stderr = Console(stderr=True)
+
+
+@contextmanager
+def _database() -> Iterator[Database]:
+    try:
+        database = Database(Settings.from_env())
+    except (SettingsError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def _write(work: Callable[[Connection], T]) -> T:
+    """Run `work` in one transaction on a migrated database; API errors become messages."""
+    with _database() as database:
+        migrate.upgrade(database)
+        try:
+            return database.write_sync(work)
+        except ApiError as error:
+            raise click.ClickException(error.message) from None
+
+
+def _print_json(value: object) -> None:
+    click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
+
+
+@click.group()
+@click.version_option(package_name="fulfilment")
+def main() -> None:
+    """Fulfilment customers service."""
+
+
+# -- serving ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Migrate the database if needed and serve the API."""
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    with _database() as database:
+        migrate.upgrade(database)
+    Server(
+        "fulfilment.app:asgi_factory",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_access=False,
+    ).serve()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every migration that has not been applied yet."""
+    with _database() as database:
+        migrate.upgrade(database)
+    click.echo("database is up to date", err=True)
+
+
+# -- accounts and keys --------------------------------------------------------------------
+
+
+@main.group(name="accounts")
+def accounts_group() -> None:
+    """Accounts (tenants)."""
+
+
+@accounts_group.command(name="create")
+@click.argument("name")
+@click.option("--subdomain", required=True, help="The account's subdomain, e.g. `acme`.")
+@click.option("--timezone", default="Europe/Amsterdam", show_default=True)
+def accounts_create(name: str, subdomain: str, timezone: str) -> None:
+    """Create an account."""
+    account = _write(lambda c: accounts.create_account(c, name, subdomain, timezone))
+    _print_json(
+        {
+            "id": account.id,
+            "name": account.name,
+            "subdomain": account.subdomain,
+            "timezone": account.timezone,
+        }
+    )
+
+
+@main.group(name="apikeys")
+def apikeys_group() -> None:
+    """API keys."""
+
+
+@apikeys_group.command(name="create")
+@click.option("--account", "subdomain", required=True, help="The account's subdomain.")
+@click.option("--fulfilment-customer", type=int, help="Scope the key to this customer.")
+@click.option("--name", default="", help="A label to recognise the key by.")
+def apikeys_create(subdomain: str, fulfilment_customer: int | None, name: str) -> None:
+    """Create a key and print it, alone, on standard output. It is not shown again."""
+
+    def create(connection: Connection) -> str:
+        account = accounts.get_account(connection, subdomain)
+        _, key = accounts.create_api_key(connection, account, name, fulfilment_customer)
+        return key
+
+    click.echo(_write(create))
+
+
+@apikeys_group.command(name="revoke")
+@click.option("--account", "subdomain", help="The account's subdomain (with KEY_ID).")
+@click.option("--key", "key", help="The key itself, instead of --account and KEY_ID.")
+@click.argument("key_id", type=int, required=False)
+def apikeys_revoke(subdomain: str | None, key: str | None, key_id: int | None) -> None:
+    """Revoke a key, by id (see `apikeys list`) or by its value. It answers 401 from now on."""
+    if key is not None:
+        _write(lambda c: accounts.revoke_api_key_by_value(c, key))
+    elif subdomain is not None and key_id is not None:
+        _write(lambda c: accounts.revoke_api_key(c, accounts.get_account(c, subdomain), key_id))
+    else:
+        raise click.UsageError("give --account SUBDOMAIN KEY_ID, or --key KEY")
+    click.echo("revoked", err=True)
+
+
+@apikeys_group.command(name="list")
+@click.option("--account", "subdomain", required=True)
+def apikeys_list(subdomain: str) -> None:
+    """List an account's keys (never the keys themselves)."""
+    keys = _write(lambda c: accounts.list_api_keys(c, accounts.get_account(c, subdomain)))
+    table = Table("id", "name", "starts with", "customer", "created", "revoked")
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            key.name,
+            key.prefix + "…",
+            str(key.idfulfilment_customer or ""),
+            f"{key.created_at or ''}",
+            f"{key.revoked_at or ''}",
+        )
+    Console().print(table)
+
+
+# -- reference data -----------------------------------------------------------------------
+
+
+@main.group(name="warehouses")
+def warehouses_group() -> None:
+    """Warehouses."""
+
+
+@warehouses_group.command(name="create")
+@click.option("--account", "subdomain", required=True)
+@click.option("--name", required=True)
+@click.option("--priority", default=0, show_default=True, type=int)
+@click.option("--accept-orders/--no-accept-orders", default=True, show_default=True)
+@click.option(
+    "--counts-for-general-stock/--no-counts-for-general-stock", default=True, show_default=True
+)
+@click.option("--active/--inactive", default=True, show_default=True)
+def warehouses_create(
+    subdomain: str,
+    name: str,
+    priority: int,
+    accept_orders: bool,
+    counts_for_general_stock: bool,
+    active: bool,
+) -> None:
+    """Create a warehouse and print it as JSON."""
+    _print_json(
+        _write(
+            lambda c: reference.create_warehouse(
+                c,
+                accounts.get_account(c, subdomain).id,
+                name,
+                priority=priority,
+                accept_orders=accept_orders,
+                counts_for_general_stock=counts_for_general_stock,
+                active=active,
+            )
+        )
+    )
+
+
+@main.group(name="templates")
+def templates_group() -> None:
+    """Templates."""
+
+
+@templates_group.command(name="create")
+@click.option("--account", "subdomain", required=True)
+@click.option("--name", required=True)
+@click.option("--default", "is_default", is_flag=True, help="Make it the account's default.")
+def templates_create(subdomain: str, name: str, is_default: bool) -> None:
+    """Create a template and print it as JSON."""
+    _print_json(
+        _write(
+            lambda c: reference.create_template(
+                c, accounts.get_account(c, subdomain).id, name, default=is_default
+            )
+        )
+    )
+
+
+@main.group(name="shippingproviders")
+def shippingproviders_group() -> None:
+    """Shipping providers and their profiles."""
+
+
+@shippingproviders_group.command(name="create")
+@click.option("--account", "subdomain", required=True)
+@click.option("--name", required=True)
+@click.option("--provider", required=True, help="The carrier, e.g. `PostNL`.")
+@click.option("--profile", "profiles", multiple=True, required=True, help="A profile name; repeat.")
+def shippingproviders_create(
+    subdomain: str, name: str, provider: str, profiles: tuple[str, ...]
+) -> None:
+    """Create a shipping provider with its profiles and print it as JSON."""
+    _print_json(
+        _write(
+            lambda c: reference.create_shipping_provider(
+                c, accounts.get_account(c, subdomain).id, name, provider, list(profiles)
+            )
+        )
+    )
+
+
+# -- the demo -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Set up (or reuse) the `demo` account and print a new API key and a curl line."""
+    from .accounts.demo import ensure_demo_account
+
+    key = _write(ensure_demo_account)
+    base = f"http://{host}:{port}/api/v1"
+    click.echo(f"API key: {key}")
+    click.echo(f"Try:     curl -u {key}:X {base}/fulfilment/customers")
+    click.echo(f"Docs:    http://{host}:{port}/docs")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

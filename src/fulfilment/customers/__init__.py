@@ -1,0 +1,1 @@
+"""Fulfilment customers: the merchants whose stock the warehouse stores and ships."""

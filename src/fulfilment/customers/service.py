@@ -1,0 +1,381 @@
+"""The rules of the fulfilment customers resource: validation, creation, updates, reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from msgspec import UNSET
+
+from ..auth import Principal
+from ..db import Connection, Database, Row, as_datetime, utcnow
+from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
+from ..passwords import hash_password
+from ..wire import PAGE_SIZE
+from . import queries
+from .schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+SEARCH_SEPARATOR = "\x1f"
+_profiles = msgspec.json.Decoder(list[int])
+
+
+def format_datetime(value: datetime | str | None, timezone: ZoneInfo) -> str | None:
+    moment = as_datetime(value)
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(timezone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def to_customer(row: Row, timezone: ZoneInfo) -> Customer:
+    return Customer(
+        idfulfilment_customer=row[0],
+        name=row[1],
+        can_login=bool(row[2]),
+        username=row[3],
+        emailaddress=row[4],
+        language=row[5],
+        idtemplate=row[6],
+        last_login_at=format_datetime(row[7], timezone),
+        allowed_shipping_profiles=_profiles.decode(row[8]),
+        preferred_idwarehouse=row[9],
+    )
+
+
+def to_list_item(row: Row, timezone: ZoneInfo) -> CustomerListItem:
+    return CustomerListItem(
+        idfulfilment_customer=row[0],
+        name=row[1],
+        can_login=bool(row[2]),
+        username=row[3],
+        emailaddress=row[4],
+        language=row[5],
+        idtemplate=row[6],
+        last_login_at=format_datetime(row[7], timezone),
+        preferred_idwarehouse=row[8],
+    )
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def get_customer(database: Database, principal: Principal, customer_id: int | None) -> Customer:
+    if customer_id is None:
+        raise CustomerNotFound(0)
+    row = database.read(
+        lambda c: c.one(queries.GET_ONE, {"account_id": principal.account_id, "id": customer_id})
+    )
+    if row is None:
+        raise CustomerNotFound(customer_id)
+    return to_customer(row, principal.timezone)
+
+
+def search_pattern(search: str) -> str:
+    escaped = search.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_customers(
+    database: Database, principal: Principal, offset: int, search: str | None
+) -> list[CustomerListItem]:
+    values: dict[str, Any] = {
+        "account_id": principal.account_id,
+        "offset": offset,
+        "limit": PAGE_SIZE,
+    }
+    if search:
+        values["pattern"] = search_pattern(search)
+        statement = queries.SEARCH_PAGE
+    else:
+        statement = queries.PAGE
+    rows = database.read(lambda c: c.all(statement, values))
+    timezone = principal.timezone
+    return [to_list_item(row, timezone) for row in rows]
+
+
+# -- validating ---------------------------------------------------------------------------
+
+
+def _text(field: str, value: str) -> str:
+    """Refuse strings a database cannot store: lone surrogates and NUL characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            field, f"{field} contains characters that are not valid Unicode."
+        ) from None
+    if "\x00" in value:
+        raise InvalidInput(field, f"{field} may not contain NUL characters.")
+    return value
+
+
+def clean_name(name: str) -> str:
+    name = _text("name", name).strip()
+    if not name:
+        raise InvalidInput("name", "name may not be empty.")
+    if len(name) > 255:
+        raise InvalidInput("name", "name must be at most 255 characters.")
+    return name
+
+
+def clean_username(username: str | None) -> str | None:
+    if username is None:
+        return None
+    _text("username", username)
+    if username != username.strip():
+        raise InvalidInput("username", "username may not start or end with white space.")
+    return username
+
+
+def clean_email(emailaddress: str | None) -> str | None:
+    if emailaddress is None:
+        return None
+    _text("emailaddress", emailaddress)
+    if not EMAIL.match(emailaddress):
+        raise InvalidInput(
+            "emailaddress", f"emailaddress '{emailaddress}' does not look like an e-mail address."
+        )
+    return emailaddress
+
+
+def clean_password(password: str) -> str:
+    return _text("password", password)
+
+
+def unique_in_order(ids: list[int]) -> list[int]:
+    return list(dict.fromkeys(ids))
+
+
+def require_login_details(can_login: bool, username: str | None, has_password: bool) -> None:
+    """A customer that may log in needs something to log in with."""
+    if can_login and username is None:
+        raise InvalidInput("username", "username is required when can_login is true.")
+    if can_login and not has_password:
+        raise InvalidInput("password", "password is required when can_login is true.")
+
+
+@dataclass(slots=True)
+class Fields:
+    """A customer's writable state, as stored."""
+
+    name: str
+    can_login: bool
+    username: str | None
+    password_hash: str | None
+    emailaddress: str | None
+    language: str
+    idtemplate: int | None
+    allowed_shipping_profiles: list[int]
+    preferred_idwarehouse: int | None
+    credentials_version: int = 0
+
+    def check_login(self) -> None:
+        require_login_details(self.can_login, self.username, self.password_hash is not None)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "can_login": self.can_login,
+            "username": self.username,
+            "username_key": self.username.casefold() if self.username is not None else None,
+            "password_hash": self.password_hash,
+            "emailaddress": self.emailaddress,
+            "language": self.language,
+            "idtemplate": self.idtemplate,
+            "allowed_shipping_profiles": msgspec.json.encode(
+                self.allowed_shipping_profiles
+            ).decode(),
+            "preferred_idwarehouse": self.preferred_idwarehouse,
+            "search_text": SEARCH_SEPARATOR.join(
+                (
+                    self.name.casefold(),
+                    (self.username or "").casefold(),
+                    (self.emailaddress or "").casefold(),
+                )
+            ),
+            "credentials_version": self.credentials_version,
+            "updated_at": utcnow(),
+        }
+
+
+def _check_references(
+    connection: Connection,
+    account_id: int,
+    idtemplate: int | None,
+    preferred_idwarehouse: int | None,
+    allowed_shipping_profiles: list[int] | None,
+) -> None:
+    if (
+        idtemplate is not None
+        and connection.one(queries.TEMPLATE_EXISTS, {"account_id": account_id, "id": idtemplate})
+        is None
+    ):
+        raise InvalidInput(
+            "idtemplate", f"idtemplate {idtemplate} is not a template of this account."
+        )
+    if (
+        preferred_idwarehouse is not None
+        and connection.one(
+            queries.WAREHOUSE_EXISTS, {"account_id": account_id, "id": preferred_idwarehouse}
+        )
+        is None
+    ):
+        raise InvalidInput(
+            "preferred_idwarehouse",
+            f"preferred_idwarehouse {preferred_idwarehouse} is not a warehouse of this account.",
+        )
+    if allowed_shipping_profiles:
+        known = {
+            row[0] for row in connection.all(queries.ACCOUNT_PROFILES, {"account_id": account_id})
+        }
+        for profile in allowed_shipping_profiles:
+            if profile not in known:
+                raise InvalidInput(
+                    "allowed_shipping_profiles",
+                    f"allowed_shipping_profiles: {profile} is not a shipping profile "
+                    "of this account.",
+                )
+
+
+def _check_username_free(
+    connection: Connection, account_id: int, username: str | None, customer_id: int | None
+) -> None:
+    if username is None:
+        return
+    owner = connection.one(
+        queries.USERNAME_OWNER, {"account_id": account_id, "username_key": username.casefold()}
+    )
+    if owner is not None and owner[0] != customer_id:
+        raise UsernameTaken(username)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+async def create_customer(
+    database: Database, principal: Principal, body: CustomerCreate
+) -> Customer:
+    password = clean_password(body.password) if body.password is not UNSET else None
+    fields = Fields(
+        name=clean_name(body.name),
+        can_login=body.can_login,
+        username=clean_username(body.username),
+        password_hash=None,
+        emailaddress=clean_email(body.emailaddress),
+        language=body.language,
+        idtemplate=body.idtemplate,
+        allowed_shipping_profiles=unique_in_order(body.allowed_shipping_profiles),
+        preferred_idwarehouse=body.preferred_idwarehouse,
+    )
+    require_login_details(fields.can_login, fields.username, password is not None)
+    if password is not None:
+        fields.password_hash = await hash_password(password)
+    account_id = principal.account_id
+
+    def insert(connection: Connection) -> Row:
+        _check_references(
+            connection,
+            account_id,
+            fields.idtemplate,
+            fields.preferred_idwarehouse,
+            fields.allowed_shipping_profiles,
+        )
+        _check_username_free(connection, account_id, fields.username, None)
+        position_row = connection.one(queries.NEXT_POSITION, {"account_id": account_id})
+        assert position_row is not None
+        values = fields.values()
+        values["account_id"] = account_id
+        values["position"] = position_row[0]
+        try:
+            id_row = connection.one(queries.INSERT, values)
+        except database.IntegrityError:
+            # Another request took the username between our check and the insert.
+            raise UsernameTaken(fields.username or "") from None
+        assert id_row is not None
+        row = connection.one(queries.GET_ONE, {"account_id": account_id, "id": id_row[0]})
+        assert row is not None
+        return row
+
+    return to_customer(await database.write(insert), principal.timezone)
+
+
+async def update_customer(
+    database: Database, principal: Principal, customer_id: int | None, body: CustomerUpdate
+) -> Customer:
+    if customer_id is None:
+        raise CustomerNotFound(0)
+    name = clean_name(body.name) if body.name is not UNSET else UNSET
+    username = clean_username(body.username) if body.username is not UNSET else UNSET
+    emailaddress = clean_email(body.emailaddress) if body.emailaddress is not UNSET else UNSET
+    profiles = (
+        unique_in_order(body.allowed_shipping_profiles)
+        if body.allowed_shipping_profiles is not UNSET
+        else UNSET
+    )
+    password_hash = (
+        await hash_password(clean_password(body.password)) if body.password is not UNSET else UNSET
+    )
+    account_id = principal.account_id
+    key = {"account_id": account_id, "id": customer_id}
+
+    def update(connection: Connection) -> Row:
+        current = connection.one(queries.GET_FOR_UPDATE, key)
+        if current is None:
+            raise CustomerNotFound(customer_id)
+        fields = Fields(
+            name=current[0],
+            can_login=bool(current[1]),
+            username=current[2],
+            password_hash=current[3],
+            emailaddress=current[4],
+            language=current[5],
+            idtemplate=current[6],
+            allowed_shipping_profiles=_profiles.decode(current[7]),
+            preferred_idwarehouse=current[8],
+            credentials_version=current[9],
+        )
+        was_allowed = fields.can_login
+        if name is not UNSET:
+            fields.name = name
+        if body.can_login is not UNSET:
+            fields.can_login = body.can_login
+        if username is not UNSET:
+            fields.username = username
+        if password_hash is not UNSET:
+            fields.password_hash = password_hash
+        if emailaddress is not UNSET:
+            fields.emailaddress = emailaddress
+        if body.language is not UNSET:
+            fields.language = body.language
+        if body.idtemplate is not UNSET:
+            fields.idtemplate = body.idtemplate
+        if profiles is not UNSET:
+            fields.allowed_shipping_profiles = profiles
+        if body.preferred_idwarehouse is not UNSET:
+            fields.preferred_idwarehouse = body.preferred_idwarehouse
+        fields.check_login()
+        _check_references(
+            connection,
+            account_id,
+            fields.idtemplate if body.idtemplate is not UNSET else None,
+            fields.preferred_idwarehouse if body.preferred_idwarehouse is not UNSET else None,
+            profiles if profiles is not UNSET else None,
+        )
+        if username is not UNSET and username is not None:
+            _check_username_free(connection, account_id, username, customer_id)
+        if password_hash is not UNSET or (was_allowed and not fields.can_login):
+            # Portal sessions carry this number; a new one ends them.
+            fields.credentials_version += 1
+        try:
+            connection.execute(queries.UPDATE, {**fields.values(), **key})
+        except database.IntegrityError:
+            raise UsernameTaken(fields.username or "") from None
+        row = connection.one(queries.GET_ONE, key)
+        assert row is not None
+        return row
+
+    return to_customer(await database.write(update), principal.timezone)

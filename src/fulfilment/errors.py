@@ -1,0 +1,139 @@
+"""The error hierarchy and the one wire error body every failure is answered with."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """`{"error": true, "error_code": <int>, "error_message": "..."}`, whatever the status."""
+
+    error: bool = True
+    error_code: int
+    error_message: str
+
+
+# Wire error codes. The first block reuses the hosted system's published codes; the
+# second holds this service's own, numbered apart so that they never collide with those.
+UNKNOWN_ERROR = 1
+INVALID_PARAMETERS = 5
+NOT_IMPLEMENTED = 8
+NOT_FOUND = 20
+INVALID_JSON = 22
+RATE_LIMITED = 28
+UNAUTHENTICATED = 101
+FORBIDDEN = 102
+BODY_TOO_LARGE = 103
+UNAVAILABLE = 104
+
+
+class ApiError(Exception):
+    """Base of every error the API answers with; `status` and `code` pick the wire answer."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[int] = UNKNOWN_ERROR
+    headers: dict[str, str] | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ApiError):
+    """A body or query parameter breaks a rule; the message names the field."""
+
+    status = 400
+    code = INVALID_PARAMETERS
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidJson(ApiError):
+    status = 400
+    code = INVALID_JSON
+
+
+class BodyTooLarge(ApiError):
+    status = 413
+    code = BODY_TOO_LARGE
+
+
+class Unauthenticated(ApiError):
+    status = 401
+    code = UNAUTHENTICATED
+    headers = {"WWW-Authenticate": 'Basic realm="fulfilment"'}  # noqa: RUF012
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = FORBIDDEN
+
+
+class NotFound(ApiError):
+    status = 404
+    code = NOT_FOUND
+
+
+class UnknownPath(ApiError):
+    status = 404
+    code = NOT_IMPLEMENTED
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = NOT_IMPLEMENTED
+
+    def __init__(self, message: str, allow: str) -> None:
+        super().__init__(message)
+        self.headers = {"Allow": allow}
+
+
+class RateLimited(ApiError):
+    status = 429
+    code = RATE_LIMITED
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = UNAVAILABLE
+
+
+class CustomerNotFound(NotFound):
+    def __init__(self, idfulfilment_customer: int) -> None:
+        super().__init__(f"Fulfilment customer {idfulfilment_customer} not found.")
+
+
+class UsernameTaken(InvalidInput):
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            "username", f"username: '{username}' is already used by another fulfilment customer."
+        )
+
+
+# (status, code, when) for every answer the API can give; rendered into the README and
+# the OpenAPI document so the table is written down once.
+ERROR_TABLE: tuple[tuple[int, int, str], ...] = (
+    (400, INVALID_PARAMETERS, "A body field or query parameter is missing or breaks a rule."),
+    (400, INVALID_JSON, "The body is not valid JSON (or not UTF-8)."),
+    (401, UNAUTHENTICATED, "No API key, an unknown or revoked key, or another account's host."),
+    (403, FORBIDDEN, "The API key is scoped to one fulfilment customer and may not use this."),
+    (404, NOT_FOUND, "No such object in this account."),
+    (404, NOT_IMPLEMENTED, "No such path."),
+    (405, NOT_IMPLEMENTED, "The path exists, but not with this method (see `Allow`)."),
+    (413, BODY_TOO_LARGE, "The body is larger than the limit (1 MiB by default)."),
+    (429, RATE_LIMITED, "Too many requests with this API key (see `Retry-After`)."),
+    (500, UNKNOWN_ERROR, "A fault in the service itself."),
+    (503, UNAVAILABLE, "A dependency (database, Redis) cannot be reached right now."),
+)
+
+
+def error_body(code: int, message: str) -> bytes:
+    return msgspec.json.encode(ErrorBody(error_code=code, error_message=message))

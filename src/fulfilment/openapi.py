@@ -1,0 +1,221 @@
+"""The OpenAPI 3.1 document, generated from the same msgspec structs that validate requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from . import __version__
+from .customers.schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
+from .errors import ERROR_TABLE, ErrorBody
+from .reference.schemas import ShippingProvider, Template, Warehouse
+
+_STRUCTS = (
+    Customer,
+    CustomerListItem,
+    CustomerCreate,
+    CustomerUpdate,
+    Warehouse,
+    Template,
+    ShippingProvider,
+    ErrorBody,
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in statuses}
+
+
+_OFFSET = {
+    "name": "offset",
+    "in": "query",
+    "required": False,
+    "description": "Skip this many objects; pages hold at most 100. Stop at a shorter page.",
+    "schema": {"type": "integer", "minimum": 0, "default": 0},
+}
+_SEARCH = {
+    "name": "search",
+    "in": "query",
+    "required": False,
+    "description": "Case-insensitive part of the name, username or e-mail address.",
+    "schema": {"type": "string", "maxLength": 255},
+}
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    }
+
+
+def _list(item: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(item), "maxItems": 100}
+
+
+def build_openapi() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(
+        _STRUCTS, ref_template="#/components/schemas/{name}"
+    )
+    read_errors = _errors(401, 403, 404, 429)
+    write_errors = _errors(400, 401, 403, 404, 413, 429)
+    customers_path = "/api/v1/fulfilment/customers"
+    paths: dict[str, Any] = {
+        customers_path: {
+            "get": {
+                "operationId": "listFulfilmentCustomers",
+                "summary": "List fulfilment customers",
+                "tags": ["Fulfilment customers"],
+                "parameters": [_OFFSET, _SEARCH],
+                "responses": {
+                    "200": _json(_list("CustomerListItem"), "A page, ordered by id."),
+                    **_errors(400, 401, 403, 429),
+                },
+            },
+            "post": {
+                "operationId": "createFulfilmentCustomer",
+                "summary": "Create a fulfilment customer",
+                "tags": ["Fulfilment customers"],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CustomerCreate")}},
+                },
+                "responses": {
+                    "200": {
+                        **_json(_ref("Customer"), "The new customer."),
+                        "links": {
+                            "GetCreatedCustomer": {
+                                "operationId": "getFulfilmentCustomer",
+                                "parameters": {
+                                    "idfulfilment_customer": "$response.body#/idfulfilment_customer"
+                                },
+                            },
+                            "UpdateCreatedCustomer": {
+                                "operationId": "updateFulfilmentCustomer",
+                                "parameters": {
+                                    "idfulfilment_customer": "$response.body#/idfulfilment_customer"
+                                },
+                            },
+                        },
+                    },
+                    **write_errors,
+                },
+            },
+        },
+        customers_path + "/{idfulfilment_customer}": {
+            "parameters": [_id("idfulfilment_customer")],
+            "get": {
+                "operationId": "getFulfilmentCustomer",
+                "summary": "Get one fulfilment customer",
+                "tags": ["Fulfilment customers"],
+                "responses": {"200": _json(_ref("Customer"), "The customer."), **read_errors},
+            },
+            "put": {
+                "operationId": "updateFulfilmentCustomer",
+                "summary": "Update a fulfilment customer (only the fields sent)",
+                "tags": ["Fulfilment customers"],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CustomerUpdate")}},
+                },
+                "responses": {
+                    "200": _json(_ref("Customer"), "The updated customer."),
+                    **write_errors,
+                },
+            },
+        },
+        "/api/v1/warehouses": {
+            "get": {
+                "operationId": "listWarehouses",
+                "summary": "List warehouses",
+                "tags": ["Reference data"],
+                "parameters": [_OFFSET],
+                "responses": {
+                    "200": _json(_list("Warehouse"), "A page, ordered by id."),
+                    **_errors(400, 401, 429),
+                },
+            }
+        },
+        "/api/v1/warehouses/{idwarehouse}": {
+            "parameters": [_id("idwarehouse")],
+            "get": {
+                "operationId": "getWarehouse",
+                "summary": "Get one warehouse",
+                "tags": ["Reference data"],
+                "responses": {
+                    "200": _json(_ref("Warehouse"), "The warehouse."),
+                    **_errors(401, 404, 429),
+                },
+            },
+        },
+        "/api/v1/templates": {
+            "get": {
+                "operationId": "listTemplates",
+                "summary": "List templates",
+                "tags": ["Reference data"],
+                "parameters": [_OFFSET],
+                "responses": {
+                    "200": _json(_list("Template"), "A page, ordered by id."),
+                    **_errors(400, 401, 429),
+                },
+            }
+        },
+        "/api/v1/shippingproviders": {
+            "get": {
+                "operationId": "listShippingProviders",
+                "summary": "List shipping providers and their profiles",
+                "tags": ["Reference data"],
+                "parameters": [_OFFSET],
+                "responses": {
+                    "200": _json(_list("ShippingProvider"), "A page, ordered by id."),
+                    **_errors(400, 401, 429),
+                },
+            }
+        },
+    }
+    error_responses = {}
+    for status in sorted({status for status, _, _ in ERROR_TABLE}):
+        codes = "; ".join(
+            f"error_code {code}: {when}" for s, code, when in ERROR_TABLE if s == status
+        )
+        error_responses[f"Error{status}"] = _json(_ref("ErrorBody"), codes)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Fulfilment customers API",
+            "version": __version__,
+            "description": (
+                "Manage the fulfilment customers of a 3PL warehouse, wire-compatible with the "
+                "hosted warehouse system's API. Authenticate with HTTP Basic: the API key is "
+                "the username, the password is ignored. Lists are bare JSON arrays of at most "
+                "100 objects; page with `offset`. Date-times are `YYYY-MM-DD HH:MM:SS` in the "
+                "account's time zone. Every error answers with the same body: "
+                '`{"error": true, "error_code": <int>, "error_message": "..."}`.'
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "responses": error_responses,
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "The API key as the username; any password.",
+                }
+            },
+        },
+    }

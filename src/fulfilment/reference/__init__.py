@@ -1,0 +1,1 @@
+"""Reference data the customer fields point at: warehouses, templates, shipping providers."""

@@ -1,0 +1,170 @@
+"""Reading reference data (API) and creating it (command line)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..auth import Principal
+from ..db import Connection, Database, Row
+from ..errors import InvalidInput, NotFound
+from ..wire import PAGE_SIZE
+from . import queries
+from .schemas import ShippingProfile, ShippingProvider, Template, Warehouse
+
+
+def _warehouse(row: Row) -> Warehouse:
+    return Warehouse(
+        idwarehouse=row[0],
+        name=row[1],
+        accept_orders=bool(row[2]),
+        counts_for_general_stock=bool(row[3]),
+        priority=row[4],
+        active=bool(row[5]),
+    )
+
+
+def _template(row: Row) -> Template:
+    return Template(idtemplate=row[0], name=row[1], default=bool(row[2]))
+
+
+def _profile(row: Row) -> ShippingProfile:
+    return ShippingProfile(idshippingprovider_profile=row[0], name=row[1], active=bool(row[2]))
+
+
+def _page(principal: Principal, offset: int) -> dict[str, int]:
+    return {"account_id": principal.account_id, "offset": offset, "limit": PAGE_SIZE}
+
+
+def list_warehouses(database: Database, principal: Principal, offset: int) -> list[Warehouse]:
+    rows = database.read(lambda c: c.all(queries.WAREHOUSE_PAGE, _page(principal, offset)))
+    return [_warehouse(row) for row in rows]
+
+
+def get_warehouse(database: Database, principal: Principal, warehouse_id: int | None) -> Warehouse:
+    row = None
+    if warehouse_id is not None:
+        row = database.read(
+            lambda c: c.one(
+                queries.WAREHOUSE_ONE, {"account_id": principal.account_id, "id": warehouse_id}
+            )
+        )
+    if row is None:
+        raise NotFound(f"Warehouse {warehouse_id or 0} not found.")
+    return _warehouse(row)
+
+
+def list_templates(database: Database, principal: Principal, offset: int) -> list[Template]:
+    rows = database.read(lambda c: c.all(queries.TEMPLATE_PAGE, _page(principal, offset)))
+    return [_template(row) for row in rows]
+
+
+def list_shipping_providers(
+    database: Database, principal: Principal, offset: int
+) -> list[ShippingProvider]:
+    def read(connection: Connection) -> tuple[list[Row], list[Row]]:
+        providers = connection.all(queries.PROVIDER_PAGE, _page(principal, offset))
+        if not providers:
+            return providers, []
+        bounds = {
+            "account_id": principal.account_id,
+            "first": providers[0][0],
+            "last": providers[-1][0],
+        }
+        return providers, connection.all(queries.PROFILES_OF_PROVIDERS, bounds)
+
+    providers, profile_rows = database.read(read)
+    profiles: dict[int, list[ShippingProfile]] = defaultdict(list)
+    for row in profile_rows:
+        profiles[row[0]].append(_profile(row[1:]))
+    return [
+        ShippingProvider(
+            idshippingprovider=row[0],
+            name=row[1],
+            provider=row[2],
+            active=bool(row[3]),
+            profiles=profiles.get(row[0], []),
+        )
+        for row in providers
+    ]
+
+
+# -- creating, from the command line ------------------------------------------------------
+
+
+def _required(field: str, value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > 255:
+        raise InvalidInput(field, f"{field} must be 1-255 characters.")
+    return value
+
+
+def create_warehouse(
+    connection: Connection,
+    account_id: int,
+    name: str,
+    *,
+    accept_orders: bool = True,
+    counts_for_general_stock: bool = True,
+    priority: int = 0,
+    active: bool = True,
+) -> Warehouse:
+    row = connection.one(
+        queries.INSERT_WAREHOUSE,
+        {
+            "account_id": account_id,
+            "name": _required("name", name),
+            "accept_orders": accept_orders,
+            "counts_for_general_stock": counts_for_general_stock,
+            "priority": priority,
+            "active": active,
+        },
+    )
+    assert row is not None
+    return _warehouse(row)
+
+
+def create_template(
+    connection: Connection, account_id: int, name: str, *, default: bool = False
+) -> Template:
+    if default:
+        connection.execute(queries.UNSET_DEFAULT_TEMPLATE, {"account_id": account_id})
+    row = connection.one(
+        queries.INSERT_TEMPLATE,
+        {"account_id": account_id, "name": _required("name", name), "is_default": default},
+    )
+    assert row is not None
+    return _template(row)
+
+
+def create_shipping_provider(
+    connection: Connection, account_id: int, name: str, provider: str, profiles: list[str]
+) -> ShippingProvider:
+    row = connection.one(
+        queries.INSERT_PROVIDER,
+        {
+            "account_id": account_id,
+            "name": _required("name", name),
+            "provider": _required("provider", provider),
+            "active": True,
+        },
+    )
+    assert row is not None
+    created = [
+        connection.one(
+            queries.INSERT_PROFILE,
+            {
+                "account_id": account_id,
+                "idshippingprovider": row[0],
+                "name": _required("profile", profile),
+                "active": True,
+            },
+        )
+        for profile in profiles
+    ]
+    return ShippingProvider(
+        idshippingprovider=row[0],
+        name=row[1],
+        provider=row[2],
+        active=bool(row[3]),
+        profiles=[_profile(profile) for profile in created if profile is not None],
+    )

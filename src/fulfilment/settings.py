@@ -1,0 +1,62 @@
+"""Typed settings, read once from `FULFILMENT_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+DEFAULT_DATABASE_URL = "sqlite:///var/fulfilment.sqlite3"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service can be configured with. Build with `Settings.from_env()`."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    rate_limit: str = "500/minute"
+    # Connections each worker process keeps open to the database.
+    pool_size: int = 5
+    max_body_bytes: int = 1024 * 1024
+    # SQLite `PRAGMA synchronous`: FULL syncs the WAL on every commit, so an answered write
+    # survives a power cut as well as a killed process.
+    sqlite_synchronous: str = "FULL"
+    sqlite_busy_timeout_ms: int = 5000
+    default_timezone: str = "Europe/Amsterdam"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read `FULFILMENT_<FIELD>` variables; keyword overrides win over the environment."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for setting in fields(cls):
+            raw = environ.get(f"FULFILMENT_{setting.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            if setting.type == "int":
+                try:
+                    values[setting.name] = int(raw)
+                except ValueError:
+                    raise SettingsError(
+                        f"FULFILMENT_{setting.name.upper()} must be a whole number, not {raw!r}"
+                    ) from None
+            else:
+                values[setting.name] = raw
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise SettingsError("FULFILMENT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        if self.pool_size < 1:
+            raise SettingsError("FULFILMENT_POOL_SIZE must be at least 1")
+        if self.max_body_bytes < 1024:
+            raise SettingsError("FULFILMENT_MAX_BODY_BYTES must be at least 1024")

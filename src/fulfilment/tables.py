@@ -1,0 +1,160 @@
+"""The database tables, declared once in SQLAlchemy Core metadata."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Ids are 64-bit on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _id(name: str) -> sa.Column[int]:
+    return sa.Column(name, Id, primary_key=True, autoincrement=True)
+
+
+def _account() -> sa.Column[int]:
+    return sa.Column(
+        "account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    _id("id"),
+    sa.Column("subdomain", sa.String(63), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    # How many fulfilment customers the account has had: the next one's `position`.
+    sa.Column("customer_count", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+warehouses = sa.Table(
+    "warehouses",
+    metadata,
+    _id("idwarehouse"),
+    _account(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("accept_orders", sa.Boolean(), nullable=False),
+    sa.Column("counts_for_general_stock", sa.Boolean(), nullable=False),
+    sa.Column("priority", sa.Integer(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Index("ix_warehouses_account", "account_id", "idwarehouse"),
+    sqlite_autoincrement=True,
+)
+
+templates = sa.Table(
+    "templates",
+    metadata,
+    _id("idtemplate"),
+    _account(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("is_default", sa.Boolean(), nullable=False),
+    sa.Index("ix_templates_account", "account_id", "idtemplate"),
+    sqlite_autoincrement=True,
+)
+
+shipping_providers = sa.Table(
+    "shipping_providers",
+    metadata,
+    _id("idshippingprovider"),
+    _account(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("provider", sa.String(100), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Index("ix_shipping_providers_account", "account_id", "idshippingprovider"),
+    sqlite_autoincrement=True,
+)
+
+shipping_provider_profiles = sa.Table(
+    "shipping_provider_profiles",
+    metadata,
+    _id("idshippingprovider_profile"),
+    sa.Column(
+        "idshippingprovider",
+        Id,
+        sa.ForeignKey("shipping_providers.idshippingprovider", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _account(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Index("ix_shipping_profiles_account", "account_id", "idshippingprovider_profile"),
+    sqlite_autoincrement=True,
+)
+
+fulfilment_customers = sa.Table(
+    "fulfilment_customers",
+    metadata,
+    _id("idfulfilment_customer"),
+    _account(),
+    # 1, 2, 3... within the account, in creation (and so id) order. Customers are never
+    # deleted, so `offset` pagination becomes an index range: `position > offset`.
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("can_login", sa.Boolean(), nullable=False),
+    sa.Column("username", sa.String(100), nullable=True),
+    # casefold(username): uniqueness per account regardless of case.
+    sa.Column("username_key", sa.String(100), nullable=True),
+    sa.Column("password_hash", sa.String(255), nullable=True),
+    sa.Column("emailaddress", sa.String(254), nullable=True),
+    sa.Column("language", sa.String(2), nullable=False),
+    sa.Column(
+        "idtemplate", Id, sa.ForeignKey("templates.idtemplate", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column(
+        "preferred_idwarehouse",
+        Id,
+        sa.ForeignKey("warehouses.idwarehouse", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    # JSON array of idshippingprovider_profile, in the order the client gave them.
+    sa.Column("allowed_shipping_profiles", sa.Text(), nullable=False),
+    # casefold(name, username, e-mail address) joined: what `search` matches against, the
+    # same way on every database.
+    sa.Column("search_text", sa.Text(), nullable=False),
+    sa.Column("last_login_at", sa.DateTime(), nullable=True),
+    # Bumped whenever the password changes or login is switched off: ends portal sessions.
+    sa.Column("credentials_version", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("account_id", "position"),
+    sa.UniqueConstraint("account_id", "username_key"),
+    sqlite_autoincrement=True,
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    _id("id"),
+    _account(),
+    sa.Column(
+        "idfulfilment_customer",
+        Id,
+        sa.ForeignKey("fulfilment_customers.idfulfilment_customer", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    # SHA-256 of the key: keys are 256-bit random strings, so a fast hash is enough and
+    # keeps authentication to one indexed lookup.
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    # The first characters of the key, to tell keys apart in listings.
+    sa.Column("key_prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    sa.Index("ix_api_keys_account", "account_id"),
+    sqlite_autoincrement=True,
+)

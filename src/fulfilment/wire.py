@@ -1,0 +1,138 @@
+"""Reading requests and writing answers in the wire format: bodies, query parameters, JSON."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .errors import BodyTooLarge, InvalidInput, InvalidJson
+
+T = TypeVar("T")
+
+PAGE_SIZE = 100
+MAX_OFFSET = 2**62
+JSON_TYPE = "application/json; charset=utf-8"
+
+_encoder = msgspec.json.Encoder()
+
+
+class JsonResponse(Response):
+    media_type = JSON_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return _encoder.encode(content)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing one over `limit` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_JSON_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "bool": "true or false",
+    "float": "a number",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+}
+_EXPECTED = re.compile(
+    r"^Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`(?: - at `\$(?P<path>[^`]*)`)?$"
+)
+_CONSTRAINT = re.compile(
+    r"^Expected `(?P<want>[^`]+)` (?P<rule>.+?)(?: - at `\$(?P<path>[^`]*)`)?$"
+)
+_MISSING = re.compile(
+    r"^Object missing required field `(?P<field>[^`]+)`(?: - at `\$(?P<path>[^`]*)`)?$"
+)
+_INVALID = re.compile(r"^Invalid enum value (?P<value>.+?)(?: - at `\$(?P<path>[^`]*)`)?$")
+
+
+def _words(types: str) -> str:
+    parts = [_JSON_WORDS.get(part.strip(), part.strip()) for part in types.split("|")]
+    return " or ".join(parts)
+
+
+def _field(path: str | None) -> str | None:
+    """`.allowed_shipping_profiles[3]` -> `allowed_shipping_profiles`."""
+    if not path:
+        return None
+    return path.lstrip(".").split("[", 1)[0].split(".", 1)[0] or None
+
+
+def _explain(error: msgspec.ValidationError) -> InvalidInput:
+    """Turn msgspec's message into a sentence that names the field and what is wrong."""
+    text = str(error)
+    if match := _MISSING.match(text):
+        name = match["field"]
+        return InvalidInput(name, f"{name} is required.")
+    if match := _EXPECTED.match(text):
+        name = _field(match["path"])
+        if name is None:
+            return InvalidInput(None, f"The request body must be {_words(match['want'])}.")
+        return InvalidInput(
+            name,
+            f"{name} must be {_words(match['want'])}, not {_words(match['got'])}"
+            f"{_where(match['path'])}.",
+        )
+    if match := _INVALID.match(text):
+        name = _field(match["path"]) or "value"
+        return InvalidInput(name, f"{name} has an unknown value {match['value']}.")
+    if match := _CONSTRAINT.match(text):
+        name = _field(match["path"]) or "body"
+        return InvalidInput(
+            name,
+            f"{name} must be {_words(match['want'])} {match['rule']}{_where(match['path'])}.",
+        )
+    return InvalidInput(None, f"The request body is invalid: {text}.")
+
+
+def _where(path: str | None) -> str:
+    if path and "[" in path:
+        return f" (item {path[path.index('[') :]})"
+    return ""
+
+
+def decode_body(body: bytes, schema: type[T]) -> T:
+    """Decode and type-check a JSON body; every failure is a wire error."""
+    try:
+        return msgspec.json.decode(body, type=schema, strict=True)
+    except msgspec.ValidationError as error:
+        raise _explain(error) from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise InvalidJson("The request body is not valid JSON.") from None
+
+
+def parse_offset(request: Request) -> int:
+    raw = request.query_params.get("offset")
+    if raw is None or raw == "":
+        return 0
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_OFFSET:
+        raise InvalidInput(
+            "offset", f"offset must be a whole number of 0 or more, not '{raw[:40]}'."
+        )
+    return int(raw)
+
+
+def parse_id(request: Request, name: str) -> int | None:
+    """A path id, or None when it cannot be an id (the caller answers 404)."""
+    raw: str = request.path_params[name]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 0 < value < 2**63 else None

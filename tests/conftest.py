@@ -1,0 +1,103 @@
+"""Fixtures: a real database per test (an SQLite file, or a PostgreSQL database emptied
+between tests), the app built on it, and factories for accounts and reference data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from fulfilment import migrate
+from fulfilment.app import create_app
+from fulfilment.db import Database
+from fulfilment.settings import Settings
+from fulfilment.tables import metadata
+
+from .factories import Tenant, make_tenant
+
+POSTGRES_SERVER_URL = os.environ.get(
+    "FULFILMENT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated once; each test starts from a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "fulfilment.sqlite3"
+    database = Database(Settings(database_url=f"sqlite:///{path}"))
+    migrate.upgrade(database)
+    database.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated once."""
+    server = sa.make_url(POSTGRES_SERVER_URL).set(drivername="postgresql+psycopg")
+    name = f"fulfilment_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    database = Database(Settings(database_url=url))
+    migrate.upgrade(database)
+    database.close()
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = sa.create_engine(sa.make_url(url))
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "fulfilment.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, rate_limit="1000000/minute")
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    database = Database(settings)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def tenant(database: Database, client: TestClient) -> Tenant:
+    """An account with one warehouse, one template, a provider with two profiles, and a key."""
+    return make_tenant(database, client, "acme")
+
+
+@pytest.fixture
+def other_tenant(database: Database, client: TestClient) -> Tenant:
+    return make_tenant(database, client, "globex")

@@ -1,0 +1,71 @@
+"""Test data built through the service's own code, on the test's real database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.testclient import TestClient
+
+from fulfilment.accounts import service as accounts
+from fulfilment.db import Database
+from fulfilment.reference import service as reference
+
+API = "/api/v1"
+CUSTOMERS = f"{API}/fulfilment/customers"
+
+
+@dataclass
+class Tenant:
+    """An account seen through one of its API keys."""
+
+    client: TestClient
+    account: accounts.Account
+    key: str
+    warehouse: int
+    template: int
+    profiles: list[int]
+    key_ids: list[int] = field(default_factory=list)
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.key, "X")
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, auth=self.auth, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.client.post(path, json=body, auth=self.auth, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.client.put(path, json=body, auth=self.auth, **kwargs)
+
+    def create_customer(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Customer", **fields}
+        answer = self.post(CUSTOMERS, body)
+        assert answer.status_code == 200, answer.text
+        created: dict[str, Any] = answer.json()
+        return created
+
+
+def make_tenant(database: Database, client: TestClient, subdomain: str) -> Tenant:
+    def build(connection: Any) -> Tenant:
+        account = accounts.create_account(connection, subdomain.title() + " BV", subdomain)
+        warehouse = reference.create_warehouse(connection, account.id, "Main")
+        template = reference.create_template(connection, account.id, "Default", default=True)
+        provider = reference.create_shipping_provider(
+            connection, account.id, "PostNL", "PostNL", ["Standard", "Signature"]
+        )
+        key_id, key = accounts.create_api_key(connection, account, "tests")
+        return Tenant(
+            client=client,
+            account=account,
+            key=key,
+            warehouse=warehouse.idwarehouse,
+            template=template.idtemplate,
+            profiles=[p.idshippingprovider_profile for p in provider.profiles],
+            key_ids=[key_id],
+        )
+
+    return database.write_sync(build)
