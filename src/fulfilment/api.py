@@ -12,6 +12,8 @@ from starlette.routing import Route
 
 from .auth import Principal, authenticate
 from .db import Database
+from .errors import ApiError, Unauthenticated
+from .ratelimit import Quota, RateLimiter
 from .settings import Settings
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -34,10 +36,28 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
         async def endpoint(request: Request) -> Response:
             state = request.app.state
             database: Database = state.database
-            principal = database.read(lambda connection: authenticate(connection, request))
-            if full_access:
-                principal.require_full_access()
-            return await handler(request, ApiContext(state.settings, database, principal))
+            limiter: RateLimiter = state.rate_limiter
+            quota: Quota | None = None
+            try:
+                try:
+                    principal = database.read(lambda connection: authenticate(connection, request))
+                except Unauthenticated:
+                    # Unauthenticated callers are counted by address, so that guessing keys
+                    # is throttled like any other traffic.
+                    client = request.client.host if request.client else "unknown"
+                    quota = limiter.check(f"address:{client}")
+                    raise
+                quota = limiter.check(f"key:{principal.api_key_id}")
+                if full_access:
+                    principal.require_full_access()
+                response = await handler(request, ApiContext(state.settings, database, principal))
+            except ApiError as error:
+                if quota is not None:
+                    error.headers = {**(error.headers or {}), **quota.headers}
+                raise
+            if quota is not None:
+                response.headers.update(quota.headers)
+            return response
 
         return endpoint
 

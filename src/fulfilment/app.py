@@ -17,6 +17,7 @@ from .customers.routes import routes as customer_routes
 from .db import Database
 from .errors import UNKNOWN_ERROR, ApiError, ErrorBody, MethodNotAllowed, UnknownPath
 from .openapi import build_openapi
+from .ratelimit import RateLimiter
 from .reference.routes import routes as reference_routes
 from .settings import Settings
 from .wire import JsonResponse
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the service for `settings` (read from the environment when not given)."""
     settings = settings or Settings.from_env()
     database = Database(settings)
+    rate_limiter = RateLimiter(settings)
     openapi_document = build_openapi()
 
     async def openapi(request: Request) -> Response:
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limiter = rate_limiter
     return app
 
 

@@ -20,6 +20,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     rate_limit: str = "500/minute"
+    # moving-window (exact), sliding-window or fixed-window: see ratelimit.py.
+    rate_limit_strategy: str = "moving-window"
     # Connections each worker process keeps open to the database.
     pool_size: int = 5
     max_body_bytes: int = 1024 * 1024
