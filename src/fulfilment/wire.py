@@ -15,6 +15,7 @@ T = TypeVar("T")
 
 PAGE_SIZE = 100
 MAX_OFFSET = 2**62
+MAX_SEARCH_LENGTH = 255
 JSON_TYPE = "application/json; charset=utf-8"
 
 _encoder = msgspec.json.Encoder()
@@ -127,6 +128,16 @@ def parse_offset(request: Request) -> int:
             "offset", f"offset must be a whole number of 0 or more, not '{raw[:40]}'."
         )
     return int(raw)
+
+
+def parse_search(request: Request) -> str | None:
+    """The `search` parameter: NUL is refused as in bodies (PostgreSQL cannot compare it)."""
+    raw = request.query_params.get("search")
+    if raw is not None and len(raw) > MAX_SEARCH_LENGTH:
+        raise InvalidInput("search", f"search must be at most {MAX_SEARCH_LENGTH} characters.")
+    if raw is not None and "\x00" in raw:
+        raise InvalidInput("search", "search may not contain NUL characters.")
+    return raw
 
 
 def parse_id(request: Request, name: str) -> int | None:

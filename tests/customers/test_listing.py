@@ -96,3 +96,25 @@ def test_search_pages_like_the_full_list(tenant: Tenant) -> None:
 
     assert [item["idfulfilment_customer"] for item in first + second] == matching
     assert len(first) == 100
+
+
+@pytest.mark.parametrize("search", ["a\x00b", "\x00", "x" * 256])
+def test_a_search_with_nul_or_over_255_characters_is_400(tenant: Tenant, search: str) -> None:
+    tenant.create_customer(name="x" * 255)
+
+    answer = tenant.get(CUSTOMERS, params={"search": search})
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error_code"] == 5
+    assert "search" in answer.json()["error_message"]
+
+
+def test_a_search_of_255_characters_and_an_empty_offset_are_served(tenant: Tenant) -> None:
+    created = tenant.create_customer(name="x" * 255)
+
+    answer = tenant.get(CUSTOMERS, params={"search": "x" * 255, "offset": ""})
+
+    assert answer.status_code == 200, answer.text
+    assert [item["idfulfilment_customer"] for item in answer.json()] == [
+        created["idfulfilment_customer"]
+    ]

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..api import ApiContext, api_endpoint, resource
-from ..wire import JsonResponse, decode_body, parse_id, parse_offset, read_body
+from ..wire import JsonResponse, decode_body, parse_id, parse_offset, parse_search, read_body
 from . import service
 from .schemas import CustomerCreate, CustomerUpdate
 
@@ -15,7 +15,7 @@ from .schemas import CustomerCreate, CustomerUpdate
 async def list_customers(request: Request, api: ApiContext) -> Response:
     """A page of at most 100 customers, ordered by id; `search` filters."""
     customers = service.list_customers(
-        api.database, api.principal, parse_offset(request), request.query_params.get("search")
+        api.database, api.principal, parse_offset(request), parse_search(request)
     )
     return JsonResponse(customers)
 
