@@ -10,6 +10,7 @@ from . import __version__
 from .customers.schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
 from .errors import ERROR_TABLE, ErrorBody
 from .reference.schemas import ShippingProvider, Template, Warehouse
+from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
 
 _STRUCTS = (
     Customer,
@@ -39,15 +40,24 @@ _OFFSET = {
     "name": "offset",
     "in": "query",
     "required": False,
-    "description": "Skip this many objects; pages hold at most 100. Stop at a shorter page.",
-    "schema": {"type": "integer", "minimum": 0, "default": 0},
+    "description": (
+        "Skip this many objects; pages hold at most 100. Stop at a shorter page. "
+        "An empty value counts as 0."
+    ),
+    "schema": {
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+            {"type": "string", "maxLength": 0},
+        ],
+        "default": 0,
+    },
 }
 _SEARCH = {
     "name": "search",
     "in": "query",
     "required": False,
-    "description": "Case-insensitive part of the name, username or e-mail address.",
-    "schema": {"type": "string", "maxLength": 255},
+    "description": "Case-insensitive part of the name, username or e-mail address; no NUL.",
+    "schema": {"type": "string", "maxLength": MAX_SEARCH_LENGTH, "pattern": "^[^\\u0000]*$"},
 }
 
 
