@@ -9,8 +9,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -50,15 +51,17 @@ class Server:
                 self.kill()
 
 
-def start_server(env: Mapping[str, str], workers: int = 1) -> Server:
+def start_server(env: Mapping[str, str], workers: int = 1, log: Path | None = None) -> Server:
+    """A server on a free port; its output goes to `log` when given, else nowhere."""
     port = free_port()
-    process = subprocess.Popen(
-        [*FULFILMENT, "serve", "--port", str(port), "--workers", str(workers)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with log.open("ab") if log is not None else nullcontext(subprocess.DEVNULL) as output:
+        process = subprocess.Popen(
+            [*FULFILMENT, "serve", "--port", str(port), "--workers", str(workers)],
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Server(f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + 30
     while True:
@@ -74,8 +77,10 @@ def start_server(env: Mapping[str, str], workers: int = 1) -> Server:
 
 
 @contextmanager
-def running_server(env: Mapping[str, str], workers: int = 1) -> Iterator[Server]:
-    server = start_server(env, workers)
+def running_server(
+    env: Mapping[str, str], workers: int = 1, log: Path | None = None
+) -> Iterator[Server]:
+    server = start_server(env, workers, log)
     try:
         yield server
     finally:
