@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -69,6 +71,9 @@ def serve(host: str, port: int, workers: int) -> None:
 
     with _database() as database:
         migrate.upgrade(database)
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker writes its metrics where /metrics, in any worker, adds them all up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fulfilment-metrics-")
     Server(
         "fulfilment.app:asgi_factory",
         address=host,
