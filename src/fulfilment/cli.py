@@ -60,6 +60,27 @@ def main() -> None:
 # -- serving ------------------------------------------------------------------------------
 
 
+# The server's own lines (start, workers, shutdown) in the same JSON as the service's.
+SERVER_LOGGING = {
+    "formatters": {
+        "generic": {"()": "fulfilment.observability.JsonFormatter"},
+        "access": {"()": "fulfilment.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "formatter": "generic",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "formatter": "access",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        },
+    },
+}
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -82,6 +103,7 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         factory=True,
         log_access=False,
+        log_dictconfig=SERVER_LOGGING,
     ).serve()
 
 
