@@ -28,6 +28,7 @@ class Principal:
     # The first characters of the key's hash: names the key in shared counters, unlike the
     # id, never the same for two keys even across databases.
     api_key_tag: str
+    api_key_name: str
     account_id: int
     subdomain: str
     timezone: ZoneInfo
@@ -53,6 +54,7 @@ FIND_KEY = (
         api_keys.c.id,
         api_keys.c.account_id,
         api_keys.c.idfulfilment_customer,
+        api_keys.c.name,
         accounts.c.subdomain,
         accounts.c.timezone,
     )
@@ -97,7 +99,7 @@ def authenticate(connection: Connection, request: Request) -> Principal:
     row = connection.one(FIND_KEY, {"key_hash": key_hash})
     if row is None:
         raise Unauthenticated("Unknown or revoked API key.")
-    key_id, account_id, idfulfilment_customer, subdomain, timezone = row
+    key_id, account_id, idfulfilment_customer, key_name, subdomain, timezone = row
     requested = host_subdomain(request.headers.get("host"))
     if (
         requested is not None
@@ -106,5 +108,11 @@ def authenticate(connection: Connection, request: Request) -> Principal:
     ):
         raise Unauthenticated("This API key does not belong to the account of this host.")
     return Principal(
-        key_id, key_hash[:24], account_id, subdomain, zone(timezone), idfulfilment_customer
+        key_id,
+        key_hash[:24],
+        key_name,
+        account_id,
+        subdomain,
+        zone(timezone),
+        idfulfilment_customer,
     )
