@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import re
 from base64 import b64decode
@@ -73,7 +72,9 @@ def api_key_from_header(header: str | None) -> str:
         raise Unauthenticated("Authenticate with HTTP Basic: your API key as the username.")
     try:
         decoded = b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
+        # binascii.Error, UnicodeDecodeError, and the ValueError that b64decode raises for
+        # a header holding characters outside ASCII.
         raise Unauthenticated("The Authorization header is not valid HTTP Basic.") from None
     key = decoded.split(":", 1)[0]
     if not key:
