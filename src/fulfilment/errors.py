@@ -57,6 +57,11 @@ class InvalidJson(ApiError):
     code = INVALID_JSON
 
 
+class IncompleteBody(ApiError):
+    status = 400
+    code = INVALID_JSON
+
+
 class BodyTooLarge(ApiError):
     status = 413
     code = BODY_TOO_LARGE
@@ -121,8 +126,12 @@ class UsernameTaken(InvalidInput):
 # (status, code, when) for every answer the API can give; rendered into the README and
 # the OpenAPI document so the table is written down once.
 ERROR_TABLE: tuple[tuple[int, int, str], ...] = (
-    (400, INVALID_PARAMETERS, "A body field or query parameter is missing or breaks a rule."),
-    (400, INVALID_JSON, "The body is not valid JSON (or not UTF-8)."),
+    (
+        400,
+        INVALID_PARAMETERS,
+        "A body field or query parameter is missing or breaks a rule, or a body key is repeated.",
+    ),
+    (400, INVALID_JSON, "The body is not valid JSON, not UTF-8, nested too deeply or cut off."),
     (401, UNAUTHENTICATED, "No API key, an unknown or revoked key, or another account's host."),
     (403, FORBIDDEN, "The API key is scoped to one fulfilment customer and may not use this."),
     (404, NOT_FOUND, "No such object in this account."),

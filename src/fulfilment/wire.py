@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from .errors import BodyTooLarge, InvalidInput, InvalidJson
+from .errors import BodyTooLarge, IncompleteBody, InvalidInput, InvalidJson
 
 T = TypeVar("T")
 
@@ -35,11 +36,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client went away (or broke the framing) mid-body: nothing is done, and the
+        # answer most likely reaches no one, but it is an ordinary 400, not a fault.
+        raise IncompleteBody("The request body ended before it was complete.") from None
     return b"".join(chunks)
 
 
@@ -62,6 +68,7 @@ _MISSING = re.compile(
     r"^Object missing required field `(?P<field>[^`]+)`(?: - at `\$(?P<path>[^`]*)`)?$"
 )
 _INVALID = re.compile(r"^Invalid enum value (?P<value>.+?)(?: - at `\$(?P<path>[^`]*)`)?$")
+_AT_FIELD = re.compile(r"^(?P<problem>.+?) - at `\$(?P<path>[^`]*)`$")
 
 
 def _words(types: str) -> str:
@@ -100,6 +107,10 @@ def _explain(error: msgspec.ValidationError) -> InvalidInput:
             name,
             f"{name} must be {_words(match['want'])} {match['rule']}{_where(match['path'])}.",
         )
+    if (match := _AT_FIELD.match(text)) and (name := _field(match["path"])):
+        # "Integer value out of range", "Number out of range": numbers no field can hold.
+        problem = match["problem"][0].lower() + match["problem"][1:]
+        return InvalidInput(name, f"{name}: {problem}{_where(match['path'])}.")
     return InvalidInput(None, f"The request body is invalid: {text}.")
 
 
@@ -109,14 +120,53 @@ def _where(path: str | None) -> str:
     return ""
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> None:
+    if len(pairs) > 1 and len({key for key, _ in pairs}) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+
+
+def _ignore(text: str) -> None:
+    return None
+
+
+# msgspec, like most parsers, keeps the last of two equal keys; a client that sends both
+# could see one value checked and another stored by a proxy that keeps the first. This
+# scanner only looks at keys: values are parsed to None, so a huge number costs nothing.
+_key_scanner = json.JSONDecoder(
+    object_pairs_hook=_refuse_duplicates,
+    parse_int=_ignore,
+    parse_float=_ignore,
+    parse_constant=_ignore,
+)
+
+
 def decode_body(body: bytes, schema: type[T]) -> T:
     """Decode and type-check a JSON body; every failure is a wire error."""
     try:
-        return msgspec.json.decode(body, type=schema, strict=True)
+        value = msgspec.json.decode(body, type=schema, strict=True)
+        # Only valid UTF-8 JSON gets here, so the scan can fail on nothing but a duplicate.
+        _key_scanner.decode(body.decode("utf-8"))
     except msgspec.ValidationError as error:
         raise _explain(error) from None
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise InvalidJson("The request body is not valid JSON.") from None
+    except RecursionError:
+        raise InvalidJson("The request body is nested too deeply.") from None
+    except _DuplicateKey as duplicate:
+        key = duplicate.key[:100]
+        raise InvalidInput(
+            key, f"{key} appears more than once in the request body; send each key once."
+        ) from None
+    return value
 
 
 def parse_offset(request: Request) -> int:
