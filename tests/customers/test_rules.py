@@ -168,6 +168,15 @@ def test_a_customer_may_keep_its_own_username_in_another_case(
     assert answer.json()["username"] == "Existing"
 
 
+@pytest.mark.parametrize("letter", ["ß", "ﬃ", "İ"])
+def test_a_username_that_case_folding_lengthens_is_stored(tenant: Tenant, letter: str) -> None:
+    """100 characters are allowed; folded for the uniqueness check they may be 300."""
+    created = tenant.create_customer(name="Long fold", username=letter * 100)
+
+    assert created["username"] == letter * 100
+    assert_rejected(tenant.post(CUSTOMERS, {"name": "Twin", "username": letter * 100}), "username")
+
+
 def test_can_login_is_judged_after_the_change(tenant: Tenant, database: Database) -> None:
     customer = tenant.create_customer(name="Later login", username="later")
     path = f"{CUSTOMERS}/{customer['idfulfilment_customer']}"
