@@ -8,8 +8,10 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
+# No maxLength: the limit applies after trimming (service.clean_name), and a JSON Schema
+# cannot say so; 255 characters with white space around them are a valid name.
 Name = Annotated[
-    str, Meta(min_length=1, max_length=255, description="1-255 characters after trimming.")
+    str, Meta(min_length=1, description="1-255 characters after trimming white space.")
 ]
 Username = Annotated[
     str,
