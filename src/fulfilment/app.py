@@ -118,6 +118,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
+            # Named here, not left to the catch-all: Starlette hands what reaches that one to
+            # the server after answering, which logs a traceback for every request made
+            # while the database is away.
+            database.dialect.loaded_dbapi.OperationalError: _server_error,
+            database.dialect.loaded_dbapi.InterfaceError: _server_error,
             Exception: _server_error,
         },
         lifespan=lifespan,
