@@ -143,6 +143,12 @@ class Database:
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
         self._opened = 0
         self._lock = threading.Lock()
+        # Bumped whenever a connection turns out to be dropped by the server; connections
+        # opened before that (id(raw) -> generation) are closed rather than used, since
+        # whatever dropped one (a restart, killed backends) has most likely dropped them
+        # too, and each would fail a request of its own, however long after.
+        self._generation = 0
+        self._born: dict[int, int] = {}
         # Writes run on worker threads (a commit waits for the disk); one connection always
         # stays free for the reads the event loop does itself.
         self._write_limiter = anyio.CapacityLimiter(max(1, settings.pool_size - 1))
@@ -171,9 +177,17 @@ class Database:
             raw.execute("PRAGMA foreign_keys=ON")
         else:
             raw.autocommit = True
+        self._born[id(raw)] = self._generation
         return raw
 
     def _acquire(self) -> Any:
+        while True:
+            raw = self._take()
+            if self._born.get(id(raw)) == self._generation:
+                return raw
+            self._discard(raw)
+
+    def _take(self) -> Any:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
@@ -196,6 +210,7 @@ class Database:
     def _discard(self, raw: Any) -> None:
         with self._lock:
             self._opened -= 1
+            self._born.pop(id(raw), None)
         # A broken connection may fail to close; it is gone either way.
         with contextlib.suppress(Exception):
             raw.close()
@@ -209,6 +224,10 @@ class Database:
         finally:
             # A connection the server dropped (restart, killed backend) is not handed on.
             if getattr(raw, "broken", False) or getattr(raw, "closed", False) is True:
+                with self._lock:
+                    self._generation += 1
+                self._discard(raw)
+            elif self._born.get(id(raw)) != self._generation:
                 self._discard(raw)
             else:
                 self._idle.put(raw)
