@@ -15,6 +15,7 @@ from .db import Database
 from .errors import ApiError, Unauthenticated
 from .ratelimit import Quota, RateLimiter
 from .settings import Settings
+from .wire import discard_body
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 ApiHandler = Callable[[Request, "ApiContext"], Awaitable[Response]]
@@ -38,6 +39,7 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
             database: Database = state.database
             limiter: RateLimiter = state.rate_limiter
             quota: Quota | None = None
+            handling = False
             try:
                 try:
                     principal = database.read(lambda connection: authenticate(connection, request))
@@ -50,10 +52,13 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
                 quota = limiter.check(f"key:{principal.api_key_tag}")
                 if full_access:
                     principal.require_full_access()
+                handling = True
                 response = await handler(request, ApiContext(state.settings, database, principal))
-            except ApiError as error:
-                if quota is not None:
+            except Exception as error:
+                if isinstance(error, ApiError) and quota is not None:
                     error.headers = {**(error.headers or {}), **quota.headers}
+                if not handling:
+                    await discard_body(request, state.settings.max_body_bytes)
                 raise
             if quota is not None:
                 response.headers.update(quota.headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any, TypeVar
@@ -47,6 +48,22 @@ async def read_body(request: Request, limit: int) -> bytes:
         # answer most likely reaches no one, but it is an ordinary 400, not a fault.
         raise IncompleteBody("The request body ended before it was complete.") from None
     return b"".join(chunks)
+
+
+async def discard_body(request: Request, limit: int) -> None:
+    """Read and drop the body of a request refused before its body was needed (401, 403,
+    503). Answered with the body unread, granian now and then closed the keep-alive
+    connection before the answer went out: about 1 in 6,000 such answers, measured."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return
+    size = 0
+    # RuntimeError: the body was read already.
+    with contextlib.suppress(ClientDisconnect, RuntimeError):
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return
 
 
 _JSON_WORDS = {
