@@ -323,7 +323,7 @@ def main() -> int:
             )
         for line in lost[:10]:
             print(f"  lost: {line}")
-        ok = not lost and not unexplained and not hangs and ready == 200
+        ok = not lost and not unexplained and not hangs and ready == 200 and not tracebacks
         ok = ok and max(recoveries, default=0) <= args.grace
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
