@@ -17,6 +17,8 @@ from .customers.routes import routes as customer_routes
 from .db import Database
 from .errors import UNKNOWN_ERROR, ApiError, ErrorBody, MethodNotAllowed, UnknownPath
 from .openapi import build_openapi
+from .portal.routes import Portal
+from .portal.routes import routes as portal_routes
 from .ratelimit import RateLimiter
 from .reference.routes import routes as reference_routes
 from .settings import Settings
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ],
             ),
             *docs.routes(openapi_document),
+            *portal_routes,
         ],
         exception_handlers={
             ApiError: _api_error,
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = rate_limiter
+    app.state.portal = Portal(settings, database)
     return app
 
 
