@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,6 +71,10 @@ def serve(host: str, port: int, workers: int) -> None:
 
     with _database() as database:
         migrate.upgrade(database)
+    if not os.environ.get("FULFILMENT_PORTAL_SECRET_KEY"):
+        # Every worker must sign portal sessions with the same key: one for this server's run.
+        stderr.print("FULFILMENT_PORTAL_SECRET_KEY is not set: portal logins end at a restart.")
+        os.environ["FULFILMENT_PORTAL_SECRET_KEY"] = secrets.token_urlsafe(32)
     Server(
         "fulfilment.app:asgi_factory",
         address=host,

@@ -152,7 +152,7 @@ def _error_page(request: Request, portal: Portal, error: PortalError) -> Respons
     if session is not None and session.language in LANGUAGES:
         language = session.language
     page = portal.environments[language].get_template("error.html")
-    html = page.render(language=language, error=error)
+    html = page.render(language=language, error=error, account_name=None)
     return HTMLResponse(html, status_code=error.status)
 
 
