@@ -153,3 +153,15 @@ def test_an_api_change_of_language_shows_at_the_next_page(
     tenant.put(f"{CUSTOMERS}/{jansen['idfulfilment_customer']}", {"language": "en"})
 
     assert "Welcome, Jansen Tuinmeubelen" in shown_texts(client.get(BASE).text)
+
+
+def test_the_form_addresses_opened_as_pages_lead_back_without_acting(
+    client: TestClient, jansen: dict[str, Any]
+) -> None:
+    log_in(client, BASE, "Jansen", PASSWORD)
+
+    for path in ("logout", "password"):
+        answer = client.get(f"{BASE}{path}", follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == BASE
+    assert client.get(BASE).status_code == 200  # still logged in

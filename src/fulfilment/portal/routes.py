@@ -309,6 +309,8 @@ async def change_password(visit: Visit) -> Response:
     session = visit.session
     if session is None or not session.logged_in:
         return visit.redirect("login")
+    if visit.request.method == "GET":
+        return visit.redirect("")
     form = await read_form(visit.request)
     database = visit.portal.database
     try:
@@ -346,6 +348,9 @@ async def log_out(visit: Visit) -> Response:
     session = visit.session
     if session is None or not session.logged_in:
         return visit.redirect("login")
+    if visit.request.method == "GET":
+        # Only the page's form logs out: a link elsewhere cannot.
+        return visit.redirect("")
     form = await read_form(visit.request)
     database = visit.portal.database
     try:
@@ -374,8 +379,9 @@ def _pages() -> list[Route]:
     return [
         Route("/", home, methods=["GET"]),
         Route("/login", login, methods=["GET", "POST"]),
-        Route("/password", change_password, methods=["POST"]),
-        Route("/logout", log_out, methods=["POST"]),
+        # GET (a typed or bookmarked address) leads back to the customer's page.
+        Route("/password", change_password, methods=["GET", "POST"]),
+        Route("/logout", log_out, methods=["GET", "POST"]),
     ]
 
 
