@@ -17,8 +17,8 @@ from .customers.routes import routes as customer_routes
 from .db import Database
 from .errors import UNKNOWN_ERROR, ApiError, ErrorBody, MethodNotAllowed, UnknownPath
 from .openapi import build_openapi
-from .portal.routes import Portal
 from .portal.routes import routes as portal_routes
+from .portal.web import Portal
 from .ratelimit import RateLimiter
 from .reference.routes import routes as reference_routes
 from .settings import Settings

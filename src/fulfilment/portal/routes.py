@@ -3,207 +3,22 @@ on any host. Every answer is an HTML page (or a redirect) with strict security h
 
 from __future__ import annotations
 
-import logging
-import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from functools import wraps
-from typing import Any
-from urllib.parse import parse_qs
-
-from jinja2 import Environment
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from ..accounts.service import Account
-from ..db import Database
-from ..errors import ApiError
-from ..settings import Settings
-from . import service
-from .i18n import HERE, LANGUAGES, N_, build_environments, negotiate
-from .service import PortalError, SessionEnded
-from .sessions import COOKIE_NAME, COOKIE_PATH, Session, SessionSigner, csrf_matches
-from .throttle import LoginThrottle
+from . import errors, service
+from .errors import PortalError, SessionEnded
+from .i18n import HERE, LANGUAGES, N_
+from .sessions import csrf_matches
+from .web import Visit, portal_page, read_form, secure
 
-log = logging.getLogger("fulfilment.portal")
-
-FORM_LIMIT_BYTES = 16 * 1024
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-}
 NOTICES = {
     "logged-out": N_("You have been logged out."),
     "ended": SessionEnded.message,
     "password-changed": N_("Your password has been changed."),
 }
 STYLESHEET = (HERE / "portal.css").read_bytes()
-
-
-class Portal:
-    """What the portal keeps for the life of the process."""
-
-    def __init__(self, settings: Settings, database: Database) -> None:
-        self.settings = settings
-        self.database = database
-        self.throttle = LoginThrottle(settings)
-        secret = settings.portal_secret_key
-        if secret is None:
-            log.warning(
-                "FULFILMENT_PORTAL_SECRET_KEY is not set: portal sessions end when this "
-                "process stops and are not shared with other processes"
-            )
-        self.signer = SessionSigner(
-            (secret or secrets.token_urlsafe(32)).encode(), settings.portal_session_seconds
-        )
-        self.environments: dict[str, Environment] = build_environments()
-
-
-@dataclass(slots=True)
-class Visit:
-    """One request to one account's portal: the account, the session, and how to answer."""
-
-    request: Request
-    portal: Portal
-    account: Account
-    base: str
-    session: Session | None
-
-    @property
-    def address(self) -> str:
-        return self.request.client.host if self.request.client else "unknown"
-
-    def language(self, preferred: str | None = None) -> str:
-        for candidate in (preferred, self.session.language if self.session else None):
-            if candidate in LANGUAGES:
-                return candidate
-        return negotiate(self.request.headers.get("accept-language"))
-
-    def render(
-        self, template: str, language: str, status: int = 200, **context: Any
-    ) -> HTMLResponse:
-        """A page in `language`; the session (a new one if there is none) goes back with it."""
-        session = self.session or self.new_session(language)
-        context.setdefault("notice", None)
-        context.setdefault("error", None)
-        page = self.portal.environments[language].get_template(template)
-        html = page.render(
-            base=self.base,
-            language=language,
-            languages=LANGUAGES,
-            account_name=self.account.name,
-            csrf_token=session.csrf,
-            **context,
-        )
-        response = HTMLResponse(html, status_code=status)
-        self.keep(response, session)
-        return response
-
-    def redirect(self, path: str) -> RedirectResponse:
-        # 303: the browser follows a form's POST with a GET.
-        return RedirectResponse(self.base + path, status_code=303)
-
-    def keep(self, response: Response, session: Session) -> None:
-        """Send `session` back as the cookie."""
-        secure = (
-            self.portal.settings.portal_secure_cookies == "always"
-            or self.request.url.scheme == "https"
-        )
-        response.set_cookie(
-            COOKIE_NAME,
-            self.portal.signer.dumps(session),
-            max_age=self.portal.signer.seconds_left(session),
-            path=COOKIE_PATH,
-            httponly=True,
-            samesite="lax",
-            secure=secure,
-        )
-
-    def new_session(self, language: str | None = None, **values: Any) -> Session:
-        session = self.portal.signer.new(language)
-        for name, value in values.items():
-            setattr(session, name, value)
-        self.session = session
-        return session
-
-
-Handler = Callable[[Visit], Awaitable[Response]]
-
-
-def _secure(response: Response, request: Request) -> Response:
-    response.headers.update(SECURITY_HEADERS)
-    response.headers.setdefault("Cache-Control", "no-store")
-    if request.url.scheme == "https":
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
-    return response
-
-
-def _error_page(request: Request, portal: Portal, error: PortalError) -> Response:
-    language = negotiate(request.headers.get("accept-language"))
-    session = portal.signer.loads(request.cookies.get(COOKIE_NAME))
-    if session is not None and session.language in LANGUAGES:
-        language = session.language
-    page = portal.environments[language].get_template("error.html")
-    html = page.render(language=language, error=error, account_name=None)
-    return HTMLResponse(html, status_code=error.status)
-
-
-def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Find the account and the session before `handler` runs; answer any PortalError it
-    does not handle itself with an error page."""
-
-    @wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        portal: Portal = request.app.state.portal
-        try:
-            try:
-                named = request.path_params.get("account")
-                account = service.find_portal_account(
-                    portal.database, named, request.headers.get("host")
-                )
-                base = f"/portal/{account.subdomain}/" if named is not None else "/portal/"
-                session = portal.signer.loads(request.cookies.get(COOKIE_NAME))
-                response = await handler(Visit(request, portal, account, base, session))
-            except ApiError as error:
-                # The shared throttle store is down: say so, in a page.
-                log.warning("portal: %s", error.message)
-                raise service.Unavailable() from error
-            except portal.database.DatabaseError as error:
-                log.exception("portal: database error")
-                raise service.Unavailable() from error
-        except PortalError as error:
-            response = _error_page(request, portal, error)
-        return _secure(response, request)
-
-    return endpoint
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """A urlencoded form, the first value of each field."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
-        raise service.FormUnreadable()
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > FORM_LIMIT_BYTES:
-            raise service.FormUnreadable()
-    try:
-        fields = parse_qs(
-            body.decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=20
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise service.FormUnreadable() from None
-    return {name: values[0] for name, values in fields.items()}
 
 
 # -- pages --------------------------------------------------------------------------------
@@ -236,7 +51,7 @@ async def _log_in(visit: Visit) -> Response:
     username = form.get("username", "")
     if not csrf_matches(visit.session, form.get("csrf_token")):
         visit.session = None
-        error: PortalError = service.FormExpired()
+        error: PortalError = errors.FormExpired()
         return visit.render("login.html", language, error.status, error=error, username=username)
     try:
         logged_in = await service.log_in(
@@ -247,11 +62,11 @@ async def _log_in(visit: Visit) -> Response:
             form.get("password", ""),
             visit.address,
         )
-    except (service.LoginRefused, service.TooManyAttempts) as refused:
+    except (errors.LoginRefused, errors.TooManyAttempts) as refused:
         page = visit.render(
             "login.html", language, refused.status, error=refused, username=username
         )
-        if isinstance(refused, service.TooManyAttempts):
+        if isinstance(refused, errors.TooManyAttempts):
             page.headers["Retry-After"] = str(refused.retry_after)
         return page
     # A new session (and form token) at login: nothing from before it carries over.
@@ -316,7 +131,7 @@ async def change_password(visit: Visit) -> Response:
     try:
         customer = service.current_customer(database, visit.account, session)
         if not csrf_matches(session, form.get("csrf_token")):
-            return _customer_page(visit, customer, 400, error=service.FormExpired())
+            return _customer_page(visit, customer, 400, error=errors.FormExpired())
         version = await service.change_password(
             database,
             visit.portal.throttle,
@@ -358,7 +173,7 @@ async def log_out(visit: Visit) -> Response:
     except SessionEnded:
         return _logged_out(visit, "ended")
     if not csrf_matches(session, form.get("csrf_token")):
-        return _customer_page(visit, customer, 400, error=service.FormExpired())
+        return _customer_page(visit, customer, 400, error=errors.FormExpired())
     await service.log_out(database, visit.account, session)
     session.language = customer.language
     return _logged_out(visit, "logged-out")
@@ -366,13 +181,13 @@ async def log_out(visit: Visit) -> Response:
 
 @portal_page
 async def not_found(visit: Visit) -> Response:
-    raise service.PageNotFound()
+    raise errors.PageNotFound()
 
 
 async def stylesheet(request: Request) -> Response:
     response = Response(STYLESHEET, media_type="text/css")
     response.headers["Cache-Control"] = "public, max-age=3600"
-    return _secure(response, request)
+    return secure(response, request)
 
 
 def _pages() -> list[Route]:
