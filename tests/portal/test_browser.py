@@ -132,8 +132,10 @@ def server(database_url: str, tenant: Tenant) -> Iterator[str]:
             process.stderr.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it
+    # is open, which would break `asyncio.run` in the tests that come after these.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser

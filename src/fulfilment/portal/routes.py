@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from . import errors, service
 from .errors import PortalError, SessionEnded
@@ -190,21 +190,20 @@ async def stylesheet(request: Request) -> Response:
     return secure(response, request)
 
 
-def _pages() -> list[Route]:
+def _pages(prefix: str) -> list[Route]:
     return [
-        Route("/", home, methods=["GET"]),
-        Route("/login", login, methods=["GET", "POST"]),
+        Route(f"{prefix}/", home, methods=["GET"]),
+        Route(f"{prefix}/login", login, methods=["GET", "POST"]),
         # GET (a typed or bookmarked address) leads back to the customer's page.
-        Route("/password", change_password, methods=["GET", "POST"]),
-        Route("/logout", log_out, methods=["GET", "POST"]),
+        Route(f"{prefix}/password", change_password, methods=["GET", "POST"]),
+        Route(f"{prefix}/logout", log_out, methods=["GET", "POST"]),
     ]
 
 
-routes: list[Route | Mount] = [
+# Plain routes, no Mount: the API keeps the app's only Mount (/api/v1).
+routes: list[Route] = [
     Route("/portal/portal.css", stylesheet, methods=["GET"]),
-    *[Route("/portal" + route.path, route.endpoint, methods=route.methods) for route in _pages()],
-    Mount(
-        "/portal/{account}",
-        routes=[*_pages(), Route("/{rest:path}", not_found, methods=["GET", "POST"])],
-    ),
+    *_pages("/portal"),
+    *_pages("/portal/{account}"),
+    Route("/portal/{account}/{rest:path}", not_found, methods=["GET", "POST"]),
 ]
