@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -95,6 +96,10 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its metrics where /metrics, in any worker, adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fulfilment-metrics-")
+    if not os.environ.get("FULFILMENT_PORTAL_SECRET_KEY"):
+        # Every worker must sign portal sessions with the same key: one for this server's run.
+        stderr.print("FULFILMENT_PORTAL_SECRET_KEY is not set: portal logins end at a restart.")
+        os.environ["FULFILMENT_PORTAL_SECRET_KEY"] = secrets.token_urlsafe(32)
     Server(
         "fulfilment.app:asgi_factory",
         address=host,
