@@ -14,6 +14,7 @@ from rich.table import Table
 
 from . import migrate
 from .accounts import service as accounts
+from .customers import cli as customers_cli
 from .db import Connection, Database
 from .errors import ApiError
 from .reference import service as reference
@@ -253,6 +254,9 @@ def shippingproviders_create(
             )
         )
     )
+
+
+main.add_command(customers_cli.customers)
 
 
 # -- the demo -----------------------------------------------------------------------------
