@@ -259,7 +259,14 @@ def check(
                 for needed in ("username", "password"):
                     if needed not in fields and not any(p.field == needed for p in problems):
                         problems.append(Problem(line, needed, "is required when can_login is true"))
-        yield (None if problems else Row(line, fields, existing if upsert else None)), problems
+        if problems:
+            yield None, problems
+        elif existing is not None:
+            # The username found the customer; it is the key, not a change (not even of case).
+            del fields["username"]
+            yield Row(line, fields, existing), problems
+        else:
+            yield Row(line, fields), problems
 
 
 def plan(path: Path, known: Known, *, upsert: bool) -> Plan:
