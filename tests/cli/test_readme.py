@@ -51,11 +51,9 @@ def run_example(
     environ = {**server.environ, "FULFILMENT_URL": server.url}
     if key is not None:
         environ["FULFILMENT_API_KEY"] = key
-    command = (
-        [sys.executable, "-c", code]
-        if language == "python"
-        else ["bash", "-euo", "pipefail", "-c", code]
-    )
+    # Like a shell a person types into: a failing command stops the run, but a pipeline's
+    # status is its last command's (`export | head` may end the export early).
+    command = [sys.executable, "-c", code] if language == "python" else ["bash", "-eu", "-c", code]
     return subprocess.run(
         command, cwd=directory, env=environ, capture_output=True, text=True, timeout=120
     )
