@@ -187,3 +187,20 @@ def test_export_a_search_to_json_lines_on_standard_output(run: Run) -> None:
 def _id_of(server: LiveServer, account: LiveAccount, username: str) -> int:
     with Client(server.url, api_key=account.key) as client:
         return next(c.idfulfilment_customer for c in client.customers.list(search=username))
+
+
+def test_with_several_jobs_a_refused_row_still_stops_the_import_soon(
+    run: Run, server: LiveServer, account: LiveAccount, tmp_path: Path
+) -> None:
+    run("create", "--name", "Acme", "--username", "acme")
+    rows = [[f"new{n}", "", f"New {n}"] for n in range(100)]
+    rows.insert(10, ["acme", "true", ""])  # checks out, but Acme has no password
+    path = write_csv(tmp_path / "customers.csv", ["username", "can_login", "name"], *rows)
+
+    result = run("import", str(path), "--upsert", "--jobs", "3")
+
+    assert result.exit_code == 1
+    assert "line 12: password is required when can_login is true." in result.stderr
+    written = len(names_on(server, account)) - 1
+    assert 10 <= written < 30
+    assert f"imported {written} rows in" in result.stderr

@@ -327,9 +327,22 @@ def update_command(
 @click.option("--upsert", is_flag=True, help="Update the customer with the row's username.")
 @click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even if some are bad.")
 @click.option("--check", "check_only", is_flag=True, help="Check every row; write nothing.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="Rows sent at a time. With 1, ids follow the file's order.",
+)
 @reports_errors
 def import_command(
-    url: str, api_key: str, file: Path, upsert: bool, skip_bad_rows: bool, check_only: bool
+    url: str,
+    api_key: str,
+    file: Path,
+    upsert: bool,
+    skip_bad_rows: bool,
+    check_only: bool,
+    jobs: int,
 ) -> None:
     """Create customers from a CSV file with a header row.
 
@@ -359,14 +372,22 @@ def import_command(
             )
         if check_only:
             return
-        failures = _write(client, file, known, upsert, outcome.good, stop=not skip_bad_rows)
+        rows = transfer.good_rows(file, known, upsert=upsert)
+        failures = _write(client, file.name, rows, outcome.good, jobs, stop=not skip_bad_rows)
     if failures:
         raise Failure(f"{failures} rows were refused by the server", REFUSED)
 
 
 def _write(
-    client: Client, file: Path, known: transfer.Known, upsert: bool, total: int, *, stop: bool
+    client: Client,
+    file_name: str,
+    rows: Iterator[transfer.Row],
+    total: int,
+    jobs: int,
+    *,
+    stop: bool,
 ) -> int:
+    """Send the rows with a progress bar; report each refusal; return how many there were."""
     failures = 0
     done = 0
     started = time.monotonic()
@@ -380,20 +401,25 @@ def _write(
     ) as progress:
         task = progress.add_task("importing", total=total)
 
-        def on_row(row: transfer.Row, error: Exception | None) -> bool:
+        def on_row(row: transfer.Row, error: ClientError | None) -> bool:
             nonlocal failures, done
             progress.advance(task)
             if error is not None:
                 failures += 1
-                progress.console.print(f"{file.name}: line {row.line}: {error}", markup=False)
+                progress.console.print(f"{file_name}: line {row.line}: {error}", markup=False)
                 return not stop
             done += 1
             return True
 
-        transfer.write_rows(client, transfer.good_rows(file, known, upsert=upsert), on_row)
-    elapsed = time.monotonic() - started
-    rate = done / elapsed if elapsed > 0 else 0.0
-    stderr.print(f"imported {done} rows in {elapsed:.1f} s ({rate:.0f} rows/s)", markup=False)
+        try:
+            transfer.write_rows(client, rows, on_row, jobs)
+        finally:
+            # Also when the server stops answering half way: say how far the import got.
+            elapsed = time.monotonic() - started
+            rate = done / elapsed if elapsed > 0 else 0.0
+            stderr.print(
+                f"imported {done} rows in {elapsed:.1f} s ({rate:.0f} rows/s)", markup=False
+            )
     return failures
 
 

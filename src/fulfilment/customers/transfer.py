@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -291,22 +293,49 @@ def good_rows(path: Path, known: Known, *, upsert: bool) -> Iterator[Row]:
             yield row
 
 
+def _send(client: Client, row: Row) -> ApiError | None:
+    try:
+        if row.update is None:
+            client.customers.create(**row.fields)
+        else:
+            client.customers.update(row.update, **row.fields)
+    except ApiError as refused:
+        return refused
+    return None
+
+
 def write_rows(
-    client: Client, rows: Iterable[Row], on_row: Callable[[Row, Exception | None], bool]
+    client: Client,
+    rows: Iterable[Row],
+    on_row: Callable[[Row, ApiError | None], bool],
+    jobs: int = 1,
 ) -> None:
-    """Create or update each row in turn; `on_row` hears how each went and returns False
-    to stop."""
-    for row in rows:
-        error: Exception | None = None
-        try:
-            if row.update is None:
-                client.customers.create(**row.fields)
-            else:
-                client.customers.update(row.update, **row.fields)
-        except ApiError as refused:
-            error = refused
-        if not on_row(row, error):
-            return
+    """Create or update each row, `jobs` at a time; `on_row` hears how each went, in file
+    order, and returns False to stop sending more.
+
+    With one job the customers get their ids in file order; with more, only roughly."""
+    if jobs == 1:
+        for row in rows:
+            if not on_row(row, _send(client, row)):
+                return
+        return
+    with ThreadPoolExecutor(jobs) as pool:
+        # A short window of rows in flight keeps memory constant and the reports in order.
+        window: deque[tuple[Row, Future[ApiError | None]]] = deque()
+        stopped = False
+        for row in rows:
+            window.append((row, pool.submit(_send, client, row)))
+            if len(window) > 2 * jobs:
+                done, outcome = window.popleft()
+                if not on_row(done, outcome.result()):
+                    stopped = True
+                    break
+        for done, outcome in window:
+            # Rows already sent are reported even after a stop: they may have been written.
+            if stopped and outcome.cancel():
+                continue
+            if not on_row(done, outcome.result()):
+                stopped = True
 
 
 # -- export -------------------------------------------------------------------------------
