@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from fulfilment.accounts import service as accounts
 from fulfilment.db import Database
 from fulfilment.reference import service as reference
+from fulfilment.tables import fulfilment_customers
 
 API = "/api/v1"
 CUSTOMERS = f"{API}/fulfilment/customers"
+
+
+def as_json(body: Any) -> bytes:
+    """JSON with non-ASCII escaped, so that bodies may hold strings UTF-8 cannot encode."""
+    return json.dumps(body).encode()
 
 
 @dataclass
@@ -36,10 +44,10 @@ class Tenant:
         return self.client.get(path, auth=self.auth, **kwargs)
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
-        return self.client.post(path, json=body, auth=self.auth, **kwargs)
+        return self.client.post(path, content=as_json(body), auth=self.auth, **kwargs)
 
     def put(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
-        return self.client.put(path, json=body, auth=self.auth, **kwargs)
+        return self.client.put(path, content=as_json(body), auth=self.auth, **kwargs)
 
     def create_customer(self, **fields: Any) -> dict[str, Any]:
         body = {"name": "Customer", **fields}
@@ -47,6 +55,15 @@ class Tenant:
         assert answer.status_code == 200, answer.text
         created: dict[str, Any] = answer.json()
         return created
+
+
+def stored_customers(database: Database) -> list[tuple[Any, ...]]:
+    """Every stored customer row, password hash included: to prove nothing changed."""
+    statement = sa.select(fulfilment_customers).order_by(
+        fulfilment_customers.c.idfulfilment_customer
+    )
+    with database.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(statement)]
 
 
 def make_tenant(database: Database, client: TestClient, subdomain: str) -> Tenant:

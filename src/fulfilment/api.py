@@ -47,7 +47,7 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
                     client = request.client.host if request.client else "unknown"
                     quota = limiter.check(f"address:{client}")
                     raise
-                quota = limiter.check(f"key:{principal.api_key_id}")
+                quota = limiter.check(f"key:{principal.api_key_tag}")
                 if full_access:
                     principal.require_full_access()
                 response = await handler(request, ApiContext(state.settings, database, principal))

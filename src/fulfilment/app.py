@@ -15,7 +15,14 @@ from starlette.routing import Mount, Route
 from . import docs
 from .customers.routes import routes as customer_routes
 from .db import Database
-from .errors import UNKNOWN_ERROR, ApiError, ErrorBody, MethodNotAllowed, UnknownPath
+from .errors import (
+    UNKNOWN_ERROR,
+    ApiError,
+    ErrorBody,
+    MethodNotAllowed,
+    ServiceUnavailable,
+    UnknownPath,
+)
 from .openapi import build_openapi
 from .ratelimit import RateLimiter
 from .reference.routes import routes as reference_routes
@@ -55,6 +62,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    dbapi = request.app.state.database.dialect.loaded_dbapi
+    if isinstance(exc, dbapi.OperationalError | dbapi.InterfaceError):
+        # The database is down, restarting, or locked for longer than busy_timeout.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return _error_response(ServiceUnavailable("The database cannot be reached right now."))
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JsonResponse(
         ErrorBody(error_code=UNKNOWN_ERROR, error_message="Internal server error."),

@@ -25,6 +25,10 @@ class Principal:
     """An authenticated API key and the account it belongs to."""
 
     api_key_id: int
+    # The first characters of the key's hash: names the key in shared counters, unlike the
+    # id, never the same for two keys even across databases.
+    api_key_tag: str
+    api_key_name: str
     account_id: int
     subdomain: str
     timezone: ZoneInfo
@@ -50,6 +54,7 @@ FIND_KEY = (
         api_keys.c.id,
         api_keys.c.account_id,
         api_keys.c.idfulfilment_customer,
+        api_keys.c.name,
         accounts.c.subdomain,
         accounts.c.timezone,
     )
@@ -90,10 +95,11 @@ def host_subdomain(host: str | None) -> str | None:
 
 def authenticate(connection: Connection, request: Request) -> Principal:
     key = api_key_from_header(request.headers.get("authorization"))
-    row = connection.one(FIND_KEY, {"key_hash": hash_api_key(key)})
+    key_hash = hash_api_key(key)
+    row = connection.one(FIND_KEY, {"key_hash": key_hash})
     if row is None:
         raise Unauthenticated("Unknown or revoked API key.")
-    key_id, account_id, idfulfilment_customer, subdomain, timezone = row
+    key_id, account_id, idfulfilment_customer, key_name, subdomain, timezone = row
     requested = host_subdomain(request.headers.get("host"))
     if (
         requested is not None
@@ -101,4 +107,12 @@ def authenticate(connection: Connection, request: Request) -> Principal:
         and connection.one(SUBDOMAIN_TAKEN, {"subdomain": requested}) is not None
     ):
         raise Unauthenticated("This API key does not belong to the account of this host.")
-    return Principal(key_id, account_id, subdomain, zone(timezone), idfulfilment_customer)
+    return Principal(
+        key_id,
+        key_hash[:24],
+        key_name,
+        account_id,
+        subdomain,
+        zone(timezone),
+        idfulfilment_customer,
+    )

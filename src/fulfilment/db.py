@@ -19,6 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
+from .errors import ServiceUnavailable
 from .settings import Settings
 
 T = TypeVar("T")
@@ -185,7 +186,12 @@ class Database:
                 except BaseException:
                     self._opened -= 1
                     raise
-        return self._idle.get(timeout=30)
+        try:
+            return self._idle.get(timeout=self.settings.pool_timeout_seconds)
+        except queue.Empty:
+            raise ServiceUnavailable(
+                "Every database connection is busy; try again shortly."
+            ) from None
 
     def _discard(self, raw: Any) -> None:
         with self._lock:

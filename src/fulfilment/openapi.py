@@ -7,7 +7,13 @@ from typing import Any
 import msgspec
 
 from . import __version__
-from .customers.schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
+from .customers.schemas import (
+    AuditEvent,
+    Customer,
+    CustomerCreate,
+    CustomerListItem,
+    CustomerUpdate,
+)
 from .errors import ERROR_TABLE, ErrorBody
 from .reference.schemas import ShippingProvider, Template, Warehouse
 
@@ -16,6 +22,7 @@ _STRUCTS = (
     CustomerListItem,
     CustomerCreate,
     CustomerUpdate,
+    AuditEvent,
     Warehouse,
     Template,
     ShippingProvider,
@@ -132,6 +139,24 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("Customer"), "The updated customer."),
                     **write_errors,
+                },
+            },
+        },
+        customers_path + "/{idfulfilment_customer}/history": {
+            "parameters": [_id("idfulfilment_customer")],
+            "get": {
+                "operationId": "getFulfilmentCustomerHistory",
+                "summary": "The audit trail of a fulfilment customer, oldest first",
+                "description": (
+                    "Every create, update and portal login. `changes` maps each changed "
+                    'field to `{"from": old, "to": new}`; a password appears only as '
+                    '`"changed"`.'
+                ),
+                "tags": ["Fulfilment customers"],
+                "parameters": [_OFFSET],
+                "responses": {
+                    "200": _json(_list("AuditEvent"), "A page of events, by id."),
+                    **_errors(400, 401, 403, 404, 429),
                 },
             },
         },

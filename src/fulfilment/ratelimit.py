@@ -64,7 +64,11 @@ class RateLimiter:
                 f"FULFILMENT_RATE_LIMIT_STRATEGY be one of {', '.join(STRATEGIES)}"
             ) from None
         try:
-            self.storage = storage.storage_from_string(storage_url(settings))
+            options = (
+                # A Redis that does not answer must fail the request quickly, not hang it.
+                {"socket_timeout": 1.0, "socket_connect_timeout": 1.0} if settings.redis_url else {}
+            )
+            self.storage = storage.storage_from_string(storage_url(settings), **options)
         except ConfigurationError as error:
             raise SettingsError(f"FULFILMENT_REDIS_URL: {error}") from None
         self.strategy = strategy(self.storage)

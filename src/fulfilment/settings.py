@@ -24,6 +24,8 @@ class Settings:
     rate_limit_strategy: str = "moving-window"
     # Connections each worker process keeps open to the database.
     pool_size: int = 5
+    # How long a request waits for a free connection before it is answered 503.
+    pool_timeout_seconds: int = 10
     max_body_bytes: int = 1024 * 1024
     # SQLite `PRAGMA synchronous`: FULL syncs the WAL on every commit, so an answered write
     # survives a power cut as well as a killed process.

@@ -158,3 +158,28 @@ api_keys = sa.Table(
     sa.Index("ix_api_keys_account", "account_id"),
     sqlite_autoincrement=True,
 )
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    _id("id"),
+    _account(),
+    sa.Column(
+        "idfulfilment_customer",
+        Id,
+        sa.ForeignKey("fulfilment_customers.idfulfilment_customer", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # create, update or login.
+    sa.Column("action", sa.String(16), nullable=False),
+    # api_key (actor_id: the key's id) or portal (actor_id: the customer's id).
+    sa.Column("actor_type", sa.String(16), nullable=False),
+    sa.Column("actor_id", Id, nullable=False),
+    # The key's name at the time, so the trail reads well after a key is revoked.
+    sa.Column("actor_name", sa.String(255), nullable=False),
+    # JSON object: field -> {"from": old, "to": new}; a password only as "changed".
+    sa.Column("changes", sa.Text(), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_audit_events_customer", "idfulfilment_customer", "id"),
+    sqlite_autoincrement=True,
+)

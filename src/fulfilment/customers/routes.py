@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from ..api import ApiContext, api_endpoint, resource
 from ..wire import JsonResponse, decode_body, parse_id, parse_offset, read_body
-from . import service
+from . import audit, service
 from .schemas import CustomerCreate, CustomerUpdate
 
 
@@ -44,9 +44,19 @@ async def update_customer(request: Request, api: ApiContext) -> Response:
     )
 
 
+@api_endpoint(full_access=True)
+async def customer_history(request: Request, api: ApiContext) -> Response:
+    """Who created and changed the customer, and who logged in as it, oldest first."""
+    customer_id = parse_id(request, "idfulfilment_customer")
+    return JsonResponse(
+        audit.history(api.database, api.principal, customer_id, parse_offset(request))
+    )
+
+
 routes = [
     resource("/fulfilment/customers", get=list_customers, post=create_customer),
     resource(
         "/fulfilment/customers/{idfulfilment_customer}", get=get_customer, put=update_customer
     ),
+    resource("/fulfilment/customers/{idfulfilment_customer}/history", get=customer_history),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -105,3 +105,24 @@ class CustomerListItem(msgspec.Struct, kw_only=True):
     idtemplate: int | None
     last_login_at: DateTime | None
     preferred_idwarehouse: int | None
+
+
+class AuditActor(msgspec.Struct, kw_only=True):
+    """`api_key` (id and name of the key) or `portal` (the customer itself, by username)."""
+
+    type: Literal["api_key", "portal"]
+    id: int
+    name: str
+
+
+class AuditEvent(msgspec.Struct, kw_only=True):
+    """One entry of a customer's history."""
+
+    id: int
+    action: Literal["create", "update", "login"]
+    occurred_at: DateTime
+    actor: AuditActor
+    changes: dict[str, Any] = msgspec.field(
+        default_factory=dict,
+        # Documented shape: field -> {"from": old, "to": new}; password -> "changed".
+    )

@@ -16,7 +16,7 @@ from ..db import Connection, Database, Row, as_datetime, utcnow
 from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
 from ..passwords import hash_password
 from ..wire import PAGE_SIZE
-from . import queries
+from . import audit, queries
 from .schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -173,6 +173,21 @@ class Fields:
     preferred_idwarehouse: int | None
     credentials_version: int = 0
 
+    def audited(self) -> dict[str, Any]:
+        """What the audit trail compares; the hash stands in for the password and is
+        never written out (see audit.changes)."""
+        return {
+            "name": self.name,
+            "can_login": self.can_login,
+            "username": self.username,
+            "password": self.password_hash,
+            "emailaddress": self.emailaddress,
+            "language": self.language,
+            "idtemplate": self.idtemplate,
+            "allowed_shipping_profiles": self.allowed_shipping_profiles,
+            "preferred_idwarehouse": self.preferred_idwarehouse,
+        }
+
     def check_login(self) -> None:
         require_login_details(self.can_login, self.username, self.password_hash is not None)
 
@@ -296,6 +311,14 @@ async def create_customer(
             # Another request took the username between our check and the insert.
             raise UsernameTaken(fields.username or "") from None
         assert id_row is not None
+        audit.record(
+            connection,
+            account_id,
+            id_row[0],
+            "create",
+            audit.Actor.api_key(principal),
+            audit.changes({}, fields.audited()),
+        )
         row = connection.one(queries.GET_ONE, {"account_id": account_id, "id": id_row[0]})
         assert row is not None
         return row
@@ -339,6 +362,7 @@ async def update_customer(
             credentials_version=current[9],
         )
         was_allowed = fields.can_login
+        before = fields.audited()
         if name is not UNSET:
             fields.name = name
         if body.can_login is not UNSET:
@@ -374,6 +398,16 @@ async def update_customer(
             connection.execute(queries.UPDATE, {**fields.values(), **key})
         except database.IntegrityError:
             raise UsernameTaken(fields.username or "") from None
+        changed = audit.changes(before, fields.audited())
+        if changed:
+            audit.record(
+                connection,
+                account_id,
+                customer_id,
+                "update",
+                audit.Actor.api_key(principal),
+                changed,
+            )
         row = connection.one(queries.GET_ONE, key)
         assert row is not None
         return row

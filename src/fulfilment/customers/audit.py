@@ -1,0 +1,129 @@
+"""The audit trail of a customer: who created, changed or logged in as it, and when.
+Events are written in the same transaction as the change they describe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+
+from ..auth import Principal
+from ..db import Connection, Database, utcnow
+from ..errors import CustomerNotFound
+from ..tables import audit_events, fulfilment_customers
+from ..wire import PAGE_SIZE
+from .schemas import AuditActor, AuditEvent
+
+_p = sa.bindparam
+PASSWORD_CHANGED = "changed"  # noqa: S105 - a marker, not a password
+
+INSERT_EVENT = sa.insert(audit_events).values(
+    account_id=_p("account_id"),
+    idfulfilment_customer=_p("customer_id"),
+    action=_p("action"),
+    actor_type=_p("actor_type"),
+    actor_id=_p("actor_id"),
+    actor_name=_p("actor_name"),
+    changes=_p("changes"),
+    occurred_at=_p("occurred_at"),
+)
+CUSTOMER_EXISTS = sa.select(fulfilment_customers.c.idfulfilment_customer).where(
+    fulfilment_customers.c.account_id == _p("account_id"),
+    fulfilment_customers.c.idfulfilment_customer == _p("id"),
+)
+HISTORY_PAGE = (
+    sa.select(
+        audit_events.c.id,
+        audit_events.c.action,
+        audit_events.c.occurred_at,
+        audit_events.c.actor_type,
+        audit_events.c.actor_id,
+        audit_events.c.actor_name,
+        audit_events.c.changes,
+    )
+    .where(
+        audit_events.c.account_id == _p("account_id"),
+        audit_events.c.idfulfilment_customer == _p("id"),
+    )
+    .order_by(audit_events.c.id)
+    .limit(_p("limit"))
+    .offset(_p("offset"))
+)
+_changes = msgspec.json.Decoder(dict[str, Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who made a change: an API key, or the customer itself through the portal."""
+
+    type: str
+    id: int
+    name: str
+
+    @classmethod
+    def api_key(cls, principal: Principal) -> Actor:
+        return cls("api_key", principal.api_key_id, principal.api_key_name)
+
+    @classmethod
+    def portal(cls, customer_id: int, username: str) -> Actor:
+        return cls("portal", customer_id, username)
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Field -> {"from", "to"} for every field that differs; a password only as "changed"."""
+    changed: dict[str, Any] = {}
+    for field, value in after.items():
+        old = before.get(field)
+        if old == value:
+            continue
+        changed[field] = PASSWORD_CHANGED if field == "password" else {"from": old, "to": value}
+    return changed
+
+
+def record(
+    connection: Connection,
+    account_id: int,
+    customer_id: int,
+    action: str,
+    actor: Actor,
+    changed: dict[str, Any],
+) -> None:
+    connection.execute(
+        INSERT_EVENT,
+        {
+            "account_id": account_id,
+            "customer_id": customer_id,
+            "action": action,
+            "actor_type": actor.type,
+            "actor_id": actor.id,
+            "actor_name": actor.name,
+            "changes": msgspec.json.encode(changed).decode(),
+            "occurred_at": utcnow(),
+        },
+    )
+
+
+def history(
+    database: Database, principal: Principal, customer_id: int | None, offset: int
+) -> list[AuditEvent]:
+    from .service import format_datetime
+
+    key = {"account_id": principal.account_id, "id": customer_id or 0}
+
+    def read(connection: Connection) -> list[Any]:
+        if connection.one(CUSTOMER_EXISTS, key) is None:
+            raise CustomerNotFound(customer_id or 0)
+        return connection.all(HISTORY_PAGE, {**key, "offset": offset, "limit": PAGE_SIZE})
+
+    return [
+        AuditEvent(
+            id=row[0],
+            action=row[1],
+            occurred_at=format_datetime(row[2], principal.timezone) or "",
+            actor=AuditActor(type=row[3], id=row[4], name=row[5]),
+            changes=_changes.decode(row[6]),
+        )
+        for row in database.read(read)
+    ]

@@ -1,0 +1,94 @@
+"""Real server processes for tests that need TCP, several workers, or a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+FULFILMENT = [sys.executable, "-m", "fulfilment.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run_cli(env: Mapping[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [*FULFILMENT, *args], env={**os.environ, **env}, check=True, capture_output=True, text=True
+    )
+    return result.stdout
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers at once, as a crash or an OOM kill would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_server(env: Mapping[str, str], workers: int = 1) -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [*FULFILMENT, "serve", "--port", str(port), "--workers", str(workers)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{server.url}/api/v1/openapi.json", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"the server on port {port} did not start")
+        time.sleep(0.1)
+
+
+@contextmanager
+def running_server(env: Mapping[str, str], workers: int = 1) -> Iterator[Server]:
+    server = start_server(env, workers)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def new_account(env: Mapping[str, str], subdomain: str = "acme") -> str:
+    """Create an account with reference data through the command line; return a key."""
+    run_cli(env, "accounts", "create", f"{subdomain.title()} BV", "--subdomain", subdomain)
+    run_cli(env, "warehouses", "create", "--account", subdomain, "--name", "Main")
+    run_cli(env, "templates", "create", "--account", subdomain, "--name", "Slip")
+    run_cli(
+        env, "shippingproviders", "create", "--account", subdomain, "--name", "PostNL",
+        "--provider", "PostNL", "--profile", "Standard", "--profile", "Signature",
+    )  # fmt: skip
+    return run_cli(env, "apikeys", "create", "--account", subdomain).strip()

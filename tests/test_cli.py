@@ -1,0 +1,223 @@
+"""Every command of the operator's command line, against a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from fulfilment.cli import main
+
+
+@pytest.fixture
+def run(database_url: str) -> Iterator[object]:
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, list(args), env={"FULFILMENT_DATABASE_URL": database_url})
+
+    return invoke
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_db_upgrade_is_idempotent(run) -> None:  # type: ignore[no-untyped-def]
+    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade"))
+
+
+def test_accounts_and_reference_data(run) -> None:  # type: ignore[no-untyped-def]
+    account = json.loads(ok(run("accounts", "create", "Acme Fulfilment", "--subdomain", "acme")))
+    assert account["subdomain"] == "acme"
+    assert account["timezone"] == "Europe/Amsterdam"
+
+    warehouse = json.loads(
+        ok(run("warehouses", "create", "--account", "acme", "--name", "Venlo", "--priority", "2"))
+    )
+    assert warehouse == {
+        "idwarehouse": warehouse["idwarehouse"],
+        "name": "Venlo",
+        "accept_orders": True,
+        "counts_for_general_stock": True,
+        "priority": 2,
+        "active": True,
+    }
+    template = json.loads(
+        ok(run("templates", "create", "--account", "acme", "--name", "Slip", "--default"))
+    )
+    assert template["default"] is True
+    provider = json.loads(
+        ok(
+            run(
+                "shippingproviders",
+                "create",
+                "--account",
+                "acme",
+                "--name",
+                "PostNL",
+                "--provider",
+                "PostNL",
+                "--profile",
+                "Standard",
+                "--profile",
+                "Signature",
+            )
+        )
+    )
+    assert [p["name"] for p in provider["profiles"]] == ["Standard", "Signature"]
+
+
+def test_errors_are_messages_not_tracebacks(run) -> None:  # type: ignore[no-untyped-def]
+    ok(run("accounts", "create", "Acme", "--subdomain", "acme"))
+
+    for result in (
+        run("accounts", "create", "Acme again", "--subdomain", "acme"),
+        run("accounts", "create", "Bad", "--subdomain", "Not Valid!"),
+        run("accounts", "create", "Bad", "--subdomain", "zoned", "--timezone", "Mars/Olympus"),
+        run("apikeys", "create", "--account", "nobody"),
+        run("warehouses", "create", "--account", "acme", "--name", "   "),
+        run("apikeys", "create", "--account", "acme", "--fulfilment-customer", "424242"),
+    ):
+        assert result.exit_code == 1
+        assert "Error:" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_api_keys_are_printed_alone_and_can_be_revoked(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from starlette.testclient import TestClient
+
+    from fulfilment.app import create_app
+    from fulfilment.settings import Settings
+
+    ok(run("accounts", "create", "Acme", "--subdomain", "acme"))
+    first = ok(run("apikeys", "create", "--account", "acme", "--name", "erp")).strip()
+    second = ok(run("apikeys", "create", "--account", "acme")).strip()
+    assert first.startswith("fk_")
+    assert len(first) > 40
+    assert ok(run("apikeys", "create", "--account", "acme")).count("\n") == 1
+
+    listing = ok(run("apikeys", "list", "--account", "acme"))
+    assert "erp" in listing
+    assert first not in listing
+
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        url = "/api/v1/fulfilment/customers"
+        assert client.get(url, auth=(first, "X")).status_code == 200
+        ok(run("apikeys", "revoke", "--account", "acme", "1"))
+        assert client.get(url, auth=(first, "X")).status_code == 401
+        assert client.get(url, auth=(second, "X")).status_code == 200
+        ok(run("apikeys", "revoke", "--key", second))
+        assert client.get(url, auth=(second, "X")).status_code == 401
+    assert run("apikeys", "revoke", "--key", second).exit_code == 1
+
+
+def test_scoped_keys_from_the_command_line(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from starlette.testclient import TestClient
+
+    from fulfilment.app import create_app
+    from fulfilment.settings import Settings
+
+    ok(run("accounts", "create", "Acme", "--subdomain", "acme"))
+    key = ok(run("apikeys", "create", "--account", "acme")).strip()
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        created = client.post("/api/v1/fulfilment/customers", json={"name": "Own"}, auth=(key, ""))
+        customer_id = str(created.json()["idfulfilment_customer"])
+        scoped = ok(
+            run("apikeys", "create", "--account", "acme", "--fulfilment-customer", customer_id)
+        ).strip()
+        assert client.get("/api/v1/fulfilment/customers", auth=(scoped, "")).status_code == 403
+
+
+def test_demo_reuses_its_account(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from starlette.testclient import TestClient
+
+    from fulfilment.app import create_app
+    from fulfilment.settings import Settings
+
+    first = ok(run("demo"))
+    second = ok(run("demo"))
+    keys = [
+        line.split()[-1] for line in (first + second).splitlines() if line.startswith("API key:")
+    ]
+    assert len(keys) == 2
+    assert keys[0] != keys[1]
+    assert f"curl -u {keys[1]}:X http://127.0.0.1:8000/api/v1/fulfilment/customers" in second
+
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        for key in keys:
+            assert (
+                client.get("/api/v1/warehouses", auth=(key, "X")).json()[0]["name"]
+                == "Main warehouse"
+            )
+            profiles = client.get("/api/v1/shippingproviders", auth=(key, "X")).json()[0][
+                "profiles"
+            ]
+            assert len(profiles) == 2
+            assert len(client.get("/api/v1/templates", auth=(key, "X")).json()) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_answers_over_tcp(tmp_path: Path) -> None:
+    env = {**os.environ, "FULFILMENT_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}"}
+    fulfilment = [sys.executable, "-m", "fulfilment.cli"]
+    subprocess.run(
+        [*fulfilment, "accounts", "create", "Acme", "--subdomain", "acme"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    key = subprocess.run(
+        [*fulfilment, "apikeys", "create", "--account", "acme"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    port = free_port()
+    server = subprocess.Popen(
+        [*fulfilment, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/fulfilment/customers"
+        # What a client of `http://acme.localhost:{port}/api/v1/` sends; *.localhost names
+        # need not resolve on every machine, so connect to the address directly.
+        host = {"Host": f"acme.localhost:{port}"}
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                answer = httpx.post(
+                    url, json={"name": "Over TCP"}, auth=(key, "X"), headers=host, timeout=2
+                )
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert answer.status_code == 200
+        assert httpx.get(url, auth=(key, "X"), headers=host).json()[0]["name"] == "Over TCP"
+        other = {"Host": f"globex.localhost:{port}"}
+        assert httpx.get(url, auth=(key, "X"), headers=other).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

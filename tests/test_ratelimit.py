@@ -1,0 +1,123 @@
+"""Rate limiting per API key: headers on every answer, 429 past the limit, shared via Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from fulfilment.accounts import service as accounts
+from fulfilment.app import create_app
+from fulfilment.db import Database
+from fulfilment.settings import Settings, SettingsError
+from tests.factories import API, CUSTOMERS, Tenant, make_tenant, stored_customers
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def limited(database_url: str, database: Database) -> Iterator[Tenant]:
+    settings = Settings(database_url=database_url, rate_limit="5/minute")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield make_tenant(database, client, "acme")
+
+
+def test_every_answer_carries_the_quota(limited: Tenant, database: Database) -> None:
+    customer = limited.create_customer(name="Counted")
+    _, scoped = database.write_sync(
+        lambda c: accounts.create_api_key(
+            c, limited.account, "own", customer["idfulfilment_customer"]
+        )
+    )
+    answers = [
+        limited.get(f"{CUSTOMERS}/{customer['idfulfilment_customer']}"),
+        limited.post(CUSTOMERS, {"name": ""}),
+        limited.get(f"{CUSTOMERS}/999999"),
+        limited.client.get(CUSTOMERS, auth=(scoped, "X")),
+    ]
+
+    assert [a.status_code for a in answers] == [200, 400, 404, 403]
+    assert [a.headers["x-ratelimit-limit"] for a in answers] == ["5"] * 4
+    assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["3", "2", "1", "4"]
+
+
+def test_past_the_limit_is_429_with_retry_after(limited: Tenant) -> None:
+    answers = [limited.get(f"{API}/warehouses") for _ in range(7)]
+
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 2
+    refused = answers[-1]
+    assert refused.json()["error_code"] == 28
+    assert refused.json()["error"] is True
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    assert refused.headers["x-ratelimit-limit"] == "5"
+
+
+def test_refused_requests_change_nothing(limited: Tenant, database: Database) -> None:
+    for n in range(5):
+        limited.post(CUSTOMERS, {"name": f"Allowed {n}"})
+
+    refused = limited.post(CUSTOMERS, {"name": "Refused"})
+
+    assert refused.status_code == 429
+    assert [row[3] for row in stored_customers(database)] == [f"Allowed {n}" for n in range(5)]
+
+
+def test_each_key_has_its_own_budget(limited: Tenant, database: Database) -> None:
+    _, second = database.write_sync(lambda c: accounts.create_api_key(c, limited.account))
+    for _ in range(5):
+        limited.get(CUSTOMERS)
+
+    assert limited.get(CUSTOMERS).status_code == 429
+    assert limited.client.get(CUSTOMERS, auth=(second, "X")).status_code == 200
+
+
+def test_unknown_keys_are_limited_by_address(limited: Tenant) -> None:
+    answers = [limited.client.get(CUSTOMERS, auth=(f"fk_guess{n}", "X")) for n in range(6)]
+
+    assert [a.status_code for a in answers] == [401] * 5 + [429]
+    assert answers[0].headers["x-ratelimit-remaining"] == "4"
+
+
+def test_redis_shares_the_limit_between_instances(database_url: str, database: Database) -> None:
+    settings = Settings(database_url=database_url, rate_limit="4/minute", redis_url=REDIS_URL)
+    with (
+        TestClient(create_app(settings)) as first,
+        TestClient(create_app(settings)) as second,
+    ):
+        tenant = make_tenant(database, first, f"t{uuid.uuid4().hex[:8]}")
+        statuses = [
+            (first if n % 2 else second).get(CUSTOMERS, auth=tenant.auth).status_code
+            for n in range(8)
+        ]
+
+    assert statuses == [200] * 4 + [429] * 4
+
+
+def test_redis_down_is_503_not_a_hang(database_url: str, database: Database) -> None:
+    settings = Settings(
+        database_url=database_url, rate_limit="4/minute", redis_url="redis://127.0.0.1:1/0"
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        tenant = make_tenant(database, client, "acme")
+        answer = client.get(CUSTOMERS, auth=tenant.auth)
+
+    assert answer.status_code == 503
+    assert answer.json()["error_code"] == 104
+
+
+@pytest.mark.parametrize("bad", [{"rate_limit": "lots"}, {"rate_limit_strategy": "leaky"}])
+def test_bad_settings_fail_at_start(bad: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        create_app(Settings(database_url="sqlite://", **bad))
+
+
+def test_off_switches_limiting_off(database_url: str, database: Database) -> None:
+    with TestClient(create_app(Settings(database_url=database_url, rate_limit="off"))) as client:
+        tenant = make_tenant(database, client, "acme")
+        answers = [client.get(CUSTOMERS, auth=tenant.auth) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200] * 3
+    assert "x-ratelimit-limit" not in answers[0].headers
