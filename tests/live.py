@@ -1,26 +1,24 @@
-"""A real `fulfilment serve` process on 127.0.0.1 and a free port, on a temporary SQLite
-file, with an account set up through the service's own code."""
+"""A real `fulfilment serve` process (see `servers.py`) on a temporary SQLite file, with
+accounts set up through the service's own code rather than one command per object."""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from fulfilment import migrate
 from fulfilment.accounts import service as accounts
 from fulfilment.db import Database
 from fulfilment.reference import service as reference
 from fulfilment.settings import Settings
+
+from .servers import free_port, running_server
+
+__all__ = ["LiveAccount", "LiveServer", "free_port", "live_server"]
 
 
 @dataclass
@@ -83,13 +81,6 @@ class LiveServer:
         return key
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def live_server(directory: Path, **settings: str) -> Iterator[LiveServer]:
     """Serve a fresh SQLite database in `directory`; `settings` are FULFILMENT_* values
@@ -105,46 +96,8 @@ def live_server(directory: Path, **settings: str) -> Iterator[LiveServer]:
         **{f"FULFILMENT_{name.upper()}": value for name, value in settings.items()},
     }
     environ.pop("FULFILMENT_REDIS_URL", None)
-    port = free_port()
-    log = (directory / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fulfilment.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=environ,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/api/v1/"
-    try:
-        _wait_until_up(url, process, directory / "server.log")
-        yield LiveServer(url=url, port=port, database_url=database_url, environ=environ)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url + "openapi.json", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer within 30 s:\n{log.read_text()}")
+    with running_server(environ) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        yield LiveServer(
+            url=f"{server.url}/api/v1/", port=port, database_url=database_url, environ=environ
+        )
