@@ -204,3 +204,17 @@ def test_with_several_jobs_a_refused_row_still_stops_the_import_soon(
     written = len(names_on(server, account)) - 1
     assert 10 <= written < 30
     assert f"imported {written} rows in" in result.stderr
+
+
+def test_an_export_that_cannot_be_written_exits_2_and_leaves_no_file(
+    run: Run, tmp_path: Path
+) -> None:
+    run("create", "--name", "Acme")
+    target = tmp_path / "missing-directory" / "export.csv"
+
+    result = run("export", "--output", str(target))
+
+    assert result.exit_code == 2
+    assert f"cannot write {target}: No such file or directory" in result.stderr
+    assert "Traceback" not in result.output
+    assert not target.parent.exists()

@@ -459,6 +459,8 @@ def export_command(
                 with partial.open("w", newline="", encoding="utf-8") as out:
                     count = writer(customers, out)
                 partial.replace(output)
+            except OSError as error:
+                raise Failure(f"cannot write {output}: {error.strerror}", USAGE) from None
             finally:
                 partial.unlink(missing_ok=True)
     stderr.print(f"exported {count} customers", markup=False)
