@@ -11,8 +11,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
-from . import docs
+from . import docs, observability
 from .customers.routes import routes as customer_routes
 from .db import Database
 from .errors import (
@@ -23,6 +24,7 @@ from .errors import (
     ServiceUnavailable,
     UnknownPath,
 )
+from .observability import RequestContext
 from .openapi import build_openapi
 from .ratelimit import RateLimiter
 from .reference.routes import routes as reference_routes
@@ -74,6 +76,15 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+class Service(Starlette):
+    """Starlette with the request context wrapped around everything, error pages included."""
+
+    log_requests = True
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack(), log_requests=self.log_requests)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the service for `settings` (read from the environment when not given)."""
     settings = settings or Settings.from_env()
@@ -91,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             database.close()
 
-    app = Starlette(
+    app = Service(
         routes=[
             Mount(
                 "/api/v1",
@@ -102,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ],
             ),
             *docs.routes(openapi_document),
+            *observability.routes,
         ],
         exception_handlers={
             ApiError: _api_error,
@@ -113,9 +125,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = rate_limiter
+    app.log_requests = settings.access_log
     return app
 
 
 def asgi_factory() -> Starlette:
     """Entry point for the server: settings come from the environment."""
-    return create_app()
+    settings = Settings.from_env()
+    observability.configure_logging(settings.log_level)
+    return create_app(settings)

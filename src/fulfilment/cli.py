@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -59,6 +61,27 @@ def main() -> None:
 # -- serving ------------------------------------------------------------------------------
 
 
+# The server's own lines (start, workers, shutdown) in the same JSON as the service's.
+SERVER_LOGGING = {
+    "formatters": {
+        "generic": {"()": "fulfilment.observability.JsonFormatter"},
+        "access": {"()": "fulfilment.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "formatter": "generic",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "formatter": "access",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        },
+    },
+}
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -70,6 +93,9 @@ def serve(host: str, port: int, workers: int) -> None:
 
     with _database() as database:
         migrate.upgrade(database)
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker writes its metrics where /metrics, in any worker, adds them all up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fulfilment-metrics-")
     Server(
         "fulfilment.app:asgi_factory",
         address=host,
@@ -78,6 +104,7 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         factory=True,
         log_access=False,
+        log_dictconfig=SERVER_LOGGING,
     ).serve()
 
 

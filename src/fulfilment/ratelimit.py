@@ -13,6 +13,7 @@ from limits import RateLimitItem, parse, storage, strategies
 from limits.errors import ConfigurationError
 
 from .errors import RateLimited, ServiceUnavailable
+from .observability import RATE_LIMITED
 from .settings import Settings, SettingsError
 
 STRATEGIES: dict[str, Callable[[Any], strategies.RateLimiter]] = {
@@ -93,6 +94,7 @@ class RateLimiter:
         """Count one request and refuse it with 429 past the limit."""
         quota = self.hit(name)
         if quota is not None and not quota.allowed:
+            RATE_LIMITED.inc()
             error = RateLimited(
                 f"Rate limit of {self.item} exceeded; retry in {quota.retry_after} seconds.",
                 quota.retry_after,

@@ -33,6 +33,8 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     default_timezone: str = "Europe/Amsterdam"
     log_level: str = "INFO"
+    # One JSON line a request (method, path, status, duration, request id).
+    access_log: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -43,7 +45,11 @@ class Settings:
             raw = environ.get(f"FULFILMENT_{setting.name.upper()}")
             if raw is None or raw == "":
                 continue
-            if setting.type == "int":
+            if setting.type == "bool":
+                if raw.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                    raise SettingsError(f"FULFILMENT_{setting.name.upper()} must be true or false")
+                values[setting.name] = raw.lower() in {"1", "true", "yes", "on"}
+            elif setting.type == "int":
                 try:
                     values[setting.name] = int(raw)
                 except ValueError:

@@ -1,0 +1,180 @@
+"""What operators watch: a request id on every answer and log line, structured JSON logs,
+Prometheus metrics, and the /health, /ready and /metrics endpoints."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import ServiceUnavailable
+from .wire import JsonResponse
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+access_log = logging.getLogger("fulfilment.access")
+REQUEST_ID_HEADER = b"x-request-id"
+# An id a proxy or client sent is kept when it is safe to echo and to log.
+_ACCEPTABLE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+
+REQUESTS = Counter(
+    "fulfilment_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "fulfilment_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+RATE_LIMITED = Counter(
+    "fulfilment_rate_limit_rejections_total", "Requests refused with 429 by the rate limit."
+)
+LOGIN_FAILURES = Counter(
+    "fulfilment_portal_login_failures_total", "Portal logins refused (bad or throttled)."
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request id, and extras."""
+
+    _standard = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id.get(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in self._standard and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return msgspec.json.encode(entry).decode()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+class RequestContext:
+    """Outermost ASGI layer: names the request, times it, counts it and logs it."""
+
+    def __init__(self, app: ASGIApp, *, log_requests: bool) -> None:
+        self.app = app
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None)
+        rid = given.decode() if given and _ACCEPTABLE_ID.match(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (REQUEST_ID_HEADER, rid.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            label = scope.get("root_path", "") + route.path if route is not None else "unmatched"
+            method = scope["method"]
+            REQUESTS.labels(method, label, str(status)).inc()
+            LATENCY.labels(method, label).observe(elapsed)
+            if self.log_requests:
+                access_log.info(
+                    "%s %s %d",
+                    method,
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": method,
+                        "path": scope["path"],
+                        "route": label,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 3),
+                    },
+                )
+            request_id.reset(token)
+
+
+def metrics_text() -> bytes:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        # Several worker processes: add up what each wrote to the shared directory.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
+
+
+async def health(request: Request) -> Response:
+    """The process is alive and serving."""
+    return JsonResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    """The dependencies answer: the database, and Redis when one is configured."""
+    state = request.app.state
+    try:
+        state.database.read(lambda connection: connection.raw.execute("SELECT 1").fetchone())
+    except Exception as error:
+        raise ServiceUnavailable("Not ready: the database cannot be reached.") from error
+    redis = "not configured"
+    if state.settings.redis_url:
+        try:
+            reachable = state.rate_limiter.storage.check()
+        except Exception:
+            reachable = False
+        if not reachable:
+            raise ServiceUnavailable("Not ready: Redis cannot be reached.")
+        redis = "ok"
+    return JsonResponse({"status": "ready", "database": "ok", "redis": redis})
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [
+    Route("/health", health, methods=["GET"]),
+    Route("/ready", ready, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]
