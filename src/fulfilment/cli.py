@@ -17,6 +17,7 @@ from rich.table import Table
 
 from . import migrate
 from .accounts import service as accounts
+from .customers import cli as customers_cli
 from .db import Connection, Database
 from .errors import ApiError
 from .reference import service as reference
@@ -285,6 +286,9 @@ def shippingproviders_create(
             )
         )
     )
+
+
+main.add_command(customers_cli.customers)
 
 
 # -- the demo -----------------------------------------------------------------------------
