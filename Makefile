@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint format services lock clean
+.PHONY: setup run test lint format services browser lock clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,15 @@ run: setup  ## demo account on SQLite, then serve on $(HOST):$(PORT)
 services:  ## start PostgreSQL and Redis where they are not running
 	scripts/services.sh
 
+browser:  ## Debian's chromium, for the portal's browser tests
+	scripts/browser.sh
+
 lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: setup services lint  ## the whole suite: lint, types, tests on SQLite and PostgreSQL
+test: setup services browser lint  ## the whole suite: lint, types, tests on SQLite and PostgreSQL, a browser
 	$(BIN)/python -m pytest
 
 format: setup

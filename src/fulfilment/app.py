@@ -26,6 +26,8 @@ from .errors import (
 )
 from .observability import RequestContext
 from .openapi import build_openapi
+from .portal.routes import routes as portal_routes
+from .portal.web import Portal
 from .ratelimit import RateLimiter
 from .reference.routes import routes as reference_routes
 from .settings import Settings
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             *docs.routes(openapi_document),
             *observability.routes,
+            *portal_routes,
         ],
         exception_handlers={
             ApiError: _api_error,
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.database = database
     app.state.rate_limiter = rate_limiter
     app.log_requests = settings.access_log
+    app.state.portal = Portal(settings, database)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from . import migrate
 from .accounts import service as accounts
+from .customers import cli as customers_cli
 from .db import Connection, Database
 from .errors import ApiError
 from .reference import service as reference
@@ -95,6 +97,10 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its metrics where /metrics, in any worker, adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fulfilment-metrics-")
+    if not os.environ.get("FULFILMENT_PORTAL_SECRET_KEY"):
+        # Every worker must sign portal sessions with the same key: one for this server's run.
+        stderr.print("FULFILMENT_PORTAL_SECRET_KEY is not set: portal logins end at a restart.")
+        os.environ["FULFILMENT_PORTAL_SECRET_KEY"] = secrets.token_urlsafe(32)
     Server(
         "fulfilment.app:asgi_factory",
         address=host,
@@ -280,6 +286,9 @@ def shippingproviders_create(
             )
         )
     )
+
+
+main.add_command(customers_cli.customers)
 
 
 # -- the demo -----------------------------------------------------------------------------

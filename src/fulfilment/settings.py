@@ -35,6 +35,18 @@ class Settings:
     log_level: str = "INFO"
     # One JSON line a request (method, path, status, duration, request id).
     access_log: bool = True
+    # The portal's session cookies are signed with this; unset, each process makes a random
+    # one (sessions then end at a restart). Set it when several processes serve the portal.
+    portal_secret_key: str | None = None
+    # How long a portal login lasts, in seconds, however active the customer is.
+    portal_session_seconds: int = 8 * 3600
+    # Failed portal logins allowed per username and per client address, in the `limits`
+    # syntax; past either, logins are refused until the window moves on.
+    portal_login_limit_per_username: str = "5/15 minutes"
+    portal_login_limit_per_address: str = "30/15 minutes"
+    # `auto`: Secure cookies when the request came over HTTPS; `always`: behind a proxy
+    # that ends TLS.
+    portal_secure_cookies: str = "auto"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -70,3 +82,9 @@ class Settings:
             raise SettingsError("FULFILMENT_POOL_SIZE must be at least 1")
         if self.max_body_bytes < 1024:
             raise SettingsError("FULFILMENT_MAX_BODY_BYTES must be at least 1024")
+        if self.portal_session_seconds < 60:
+            raise SettingsError("FULFILMENT_PORTAL_SESSION_SECONDS must be at least 60")
+        if self.portal_secure_cookies not in {"auto", "always"}:
+            raise SettingsError("FULFILMENT_PORTAL_SECURE_COOKIES must be auto or always")
+        if self.portal_secret_key is not None and len(self.portal_secret_key) < 32:
+            raise SettingsError("FULFILMENT_PORTAL_SECRET_KEY must be at least 32 characters")

@@ -1,0 +1,66 @@
+"""A Python client of the fulfilment customers API, for this service and the hosted system
+whose API it speaks. It needs only httpx and msgspec.
+
+    from fulfilment.client import Client
+
+    with Client("http://127.0.0.1:8000/api/v1/", api_key=key) as client:
+        for customer in client.customers.list():
+            print(customer.idfulfilment_customer, customer.name)
+"""
+
+from ._async import AsyncClient
+from ._core import PAGE_SIZE, RetryPolicy
+from ._errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequest,
+    ClientError,
+    ConnectionFailed,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServerError,
+    UnexpectedResponse,
+)
+from ._models import (
+    UNSET,
+    Customer,
+    CustomerCreate,
+    CustomerFields,
+    CustomerListItem,
+    CustomerUpdate,
+    ShippingProfile,
+    ShippingProvider,
+    Template,
+    UnsetType,
+    Warehouse,
+)
+from ._sync import Client
+
+__all__ = [
+    "PAGE_SIZE",
+    "UNSET",
+    "ApiError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequest",
+    "Client",
+    "ClientError",
+    "ConnectionFailed",
+    "Customer",
+    "CustomerCreate",
+    "CustomerFields",
+    "CustomerListItem",
+    "CustomerUpdate",
+    "Forbidden",
+    "NotFound",
+    "RateLimited",
+    "RetryPolicy",
+    "ServerError",
+    "ShippingProfile",
+    "ShippingProvider",
+    "Template",
+    "UnexpectedResponse",
+    "UnsetType",
+    "Warehouse",
+]

@@ -1,0 +1,153 @@
+"""Typed objects of the API: fulfilment customers and the reference data they point at.
+
+Answers are decoded leniently (unknown fields are ignored, fields an older server leaves out
+get a default), so the same objects work against this service and the hosted system."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+__all__ = [
+    "UNSET",
+    "Customer",
+    "CustomerCreate",
+    "CustomerFields",
+    "CustomerListItem",
+    "CustomerUpdate",
+    "ShippingProfile",
+    "ShippingProvider",
+    "Template",
+    "UnsetType",
+    "Warehouse",
+]
+
+
+class CustomerListItem(msgspec.Struct, kw_only=True, frozen=True):
+    """A fulfilment customer as a list page shows it (no `allowed_shipping_profiles`)."""
+
+    idfulfilment_customer: int
+    name: str
+    can_login: bool = False
+    username: str | None = None
+    emailaddress: str | None = None
+    language: str = "nl"
+    idtemplate: int | None = None
+    last_login_at: str | None = None
+    """`YYYY-MM-DD HH:MM:SS` in the account's time zone, or None if it never logged in."""
+    preferred_idwarehouse: int | None = None
+
+
+class Customer(msgspec.Struct, kw_only=True, frozen=True):
+    """A fulfilment customer with every field, as `get`, `create` and `update` return it."""
+
+    idfulfilment_customer: int
+    name: str
+    can_login: bool = False
+    username: str | None = None
+    emailaddress: str | None = None
+    language: str = "nl"
+    idtemplate: int | None = None
+    last_login_at: str | None = None
+    """`YYYY-MM-DD HH:MM:SS` in the account's time zone, or None if it never logged in."""
+    allowed_shipping_profiles: list[int] = msgspec.field(default_factory=list)
+    """idshippingprovider_profile's this customer may use; empty means all of them."""
+    preferred_idwarehouse: int | None = None
+
+
+class CustomerCreate(msgspec.Struct, kw_only=True, frozen=True):
+    """The body of a create: fields left UNSET are not sent and get the server's default."""
+
+    name: str
+    can_login: bool | UnsetType = UNSET
+    username: str | UnsetType | None = UNSET
+    password: str | UnsetType = UNSET
+    emailaddress: str | UnsetType | None = UNSET
+    language: str | UnsetType = UNSET
+    idtemplate: int | UnsetType | None = UNSET
+    allowed_shipping_profiles: Sequence[int] | UnsetType = UNSET
+    preferred_idwarehouse: int | UnsetType | None = UNSET
+
+    def __repr__(self) -> str:
+        return _without_password(self)
+
+
+class CustomerUpdate(msgspec.Struct, kw_only=True, frozen=True):
+    """The body of an update: only the fields that are not UNSET are sent and changed."""
+
+    name: str | UnsetType = UNSET
+    can_login: bool | UnsetType = UNSET
+    username: str | UnsetType | None = UNSET
+    password: str | UnsetType = UNSET
+    emailaddress: str | UnsetType | None = UNSET
+    language: str | UnsetType = UNSET
+    idtemplate: int | UnsetType | None = UNSET
+    allowed_shipping_profiles: Sequence[int] | UnsetType = UNSET
+    preferred_idwarehouse: int | UnsetType | None = UNSET
+
+    def __repr__(self) -> str:
+        return _without_password(self)
+
+
+class CustomerFields(TypedDict, total=False):
+    """The writable fields, as keyword arguments of `create` and `update`."""
+
+    name: str
+    can_login: bool
+    username: str | None
+    password: str
+    emailaddress: str | None
+    language: str
+    idtemplate: int | None
+    allowed_shipping_profiles: Sequence[int]
+    preferred_idwarehouse: int | None
+
+
+def _without_password(body: CustomerCreate | CustomerUpdate) -> str:
+    """A repr that never shows a password, so that bodies can be logged safely."""
+    shown = ", ".join(
+        f"{name}={'***' if name == 'password' else repr(value)}"
+        for name, value in msgspec.structs.asdict(body).items()
+        if value is not UNSET
+    )
+    return f"{type(body).__name__}({shown})"
+
+
+class Warehouse(msgspec.Struct, kw_only=True, frozen=True):
+    """A warehouse, the target of `preferred_idwarehouse`."""
+
+    idwarehouse: int
+    name: str
+    accept_orders: bool = True
+    counts_for_general_stock: bool = True
+    priority: int = 0
+    active: bool = True
+
+
+class Template(msgspec.Struct, kw_only=True, frozen=True):
+    """A template (packing slip, invoice), the target of `idtemplate`."""
+
+    idtemplate: int
+    name: str
+    default: bool = False
+
+
+class ShippingProfile(msgspec.Struct, kw_only=True, frozen=True):
+    """One profile of a shipping provider, the items of `allowed_shipping_profiles`."""
+
+    idshippingprovider_profile: int
+    name: str
+    active: bool = True
+
+
+class ShippingProvider(msgspec.Struct, kw_only=True, frozen=True):
+    """A shipping provider with its profiles."""
+
+    idshippingprovider: int
+    name: str
+    provider: str = ""
+    active: bool = True
+    profiles: list[ShippingProfile] = msgspec.field(default_factory=list)

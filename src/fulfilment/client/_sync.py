@@ -1,0 +1,205 @@
+"""`Client`: the blocking client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, TypeVar, Unpack
+
+import httpx
+
+from . import _core
+from ._errors import ConnectionFailed
+from ._models import (
+    Customer,
+    CustomerCreate,
+    CustomerFields,
+    CustomerListItem,
+    CustomerUpdate,
+    ShippingProvider,
+    Template,
+    Warehouse,
+)
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+
+
+class Client:
+    """A blocking client of the fulfilment customers API.
+
+    Build it from the API's base URL (`http://127.0.0.1:8000/api/v1/`; a bare host gets
+    `/api/v1/` added) or from an account name and the host its accounts live under
+    (`account="acme", host="example.com"` is `https://acme.example.com/api/v1/`). Use it as
+    a context manager, or call `close()`, to release its connections.
+
+    `transport` replaces the network (an `httpx.MockTransport`, or the transport of a test
+    client); `retry` says when requests are tried again (see `RetryPolicy`)."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str,
+        account: str | None = None,
+        host: str | None = None,
+        scheme: str = "https",
+        timeout: float = _core.DEFAULT_TIMEOUT,
+        retry: _core.RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        user_agent: str = _core.USER_AGENT,
+    ) -> None:
+        self.base_url = _core.base_url(base_url, account, host, scheme)
+        self.retry = retry or _core.RetryPolicy()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=httpx.BasicAuth(api_key, "X"),
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+        self.customers = Customers(self)
+        self.warehouses = Warehouses(self)
+        self.templates = Templates(self)
+        self.shipping_providers = ShippingProviders(self)
+
+    def __repr__(self) -> str:
+        return f"Client({self.base_url!r})"
+
+    def close(self) -> None:
+        """Close the connections this client holds."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: bytes = b""
+    ) -> httpx.Response:
+        """Send one request (a path relative to the base URL), retrying as `retry` allows;
+        return a 2xx answer or raise the matching `ApiError` or `ConnectionFailed`."""
+        headers = {"Content-Type": "application/json"} if body else None
+        limited = failed = 0
+        while True:
+            try:
+                response = self._http.request(
+                    method, path, params=params, content=body or None, headers=headers
+                )
+            except httpx.TransportError as error:
+                wait = _core.network_wait(method, failed, self.retry)
+                if wait is None:
+                    raise ConnectionFailed(
+                        f"{method} {self.base_url}{path} failed: {error or type(error).__name__}"
+                    ) from error
+                failed += 1
+                _core.log_retry(method, path, type(error).__name__, wait)
+                time.sleep(wait)
+                continue
+            if response.status_code == 429:
+                wait = _core.rate_limit_wait(response, limited, self.retry)
+                if wait is not None:
+                    limited += 1
+                    _core.log_retry(method, path, "rate limited", wait)
+                    time.sleep(wait)
+                    continue
+            if response.is_success:
+                return response
+            raise _core.api_error(response)
+
+    def _get(self, path: str, kind: type[T], params: dict[str, Any] | None = None) -> T:
+        return _core.decode(self.request("GET", path, params=params), kind)
+
+    def _pages(
+        self, path: str, kind: type[list[T]], offset: int, search: str | None = None
+    ) -> Iterator[T]:
+        while True:
+            page = self._get(path, kind, _core.page_params(offset, search))
+            yield from page
+            if len(page) < _core.PAGE_SIZE:
+                return
+            offset += _core.PAGE_SIZE
+
+
+class Customers:
+    """`client.customers`: the fulfilment customers of the key's account."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self, *, search: str | None = None, offset: int = 0) -> Iterator[CustomerListItem]:
+        """Every customer from `offset` on, by id, fetching pages of 100 as you iterate.
+
+        `search` keeps those whose name, username or e-mail address contains it."""
+        return self._client._pages(_core.CUSTOMERS, list[CustomerListItem], offset, search)
+
+    def get(self, idfulfilment_customer: int) -> Customer:
+        """One customer; `NotFound` if the account has none with this id."""
+        return self._client._get(f"{_core.CUSTOMERS}/{int(idfulfilment_customer)}", Customer)
+
+    def create(
+        self, customer: CustomerCreate | None = None, /, **fields: Unpack[CustomerFields]
+    ) -> Customer:
+        """Create a customer from a `CustomerCreate` or from keyword arguments."""
+        body = customer if customer is not None else CustomerCreate(**fields)
+        response = self._client.request("POST", _core.CUSTOMERS, body=_core.encode(body))
+        return _core.decode(response, Customer)
+
+    def update(
+        self,
+        idfulfilment_customer: int,
+        changes: CustomerUpdate | None = None,
+        /,
+        **fields: Unpack[CustomerFields],
+    ) -> Customer:
+        """Change the fields given (a `CustomerUpdate` or keyword arguments); the others
+        keep their value. Returns the customer as it is now."""
+        body = changes if changes is not None else CustomerUpdate(**fields)
+        path = f"{_core.CUSTOMERS}/{int(idfulfilment_customer)}"
+        return _core.decode(self._client.request("PUT", path, body=_core.encode(body)), Customer)
+
+
+class Warehouses:
+    """`client.warehouses` (read-only)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self) -> Iterator[Warehouse]:
+        """Every warehouse, page by page."""
+        return self._client._pages("warehouses", list[Warehouse], 0)
+
+    def get(self, idwarehouse: int) -> Warehouse:
+        """One warehouse; `NotFound` if there is none with this id."""
+        return self._client._get(f"warehouses/{int(idwarehouse)}", Warehouse)
+
+
+class Templates:
+    """`client.templates` (read-only)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self) -> Iterator[Template]:
+        """Every template, page by page."""
+        return self._client._pages("templates", list[Template], 0)
+
+
+class ShippingProviders:
+    """`client.shipping_providers` (read-only)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self) -> Iterator[ShippingProvider]:
+        """Every shipping provider with its profiles, page by page."""
+        return self._client._pages("shippingproviders", list[ShippingProvider], 0)

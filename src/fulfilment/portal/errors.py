@@ -1,0 +1,89 @@
+"""What the portal tells a visitor when something is refused or wrong: one class per case,
+each with a catalogue message id, its HTTP status and the values the message names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from ..accounts.service import Account
+from ..auth import zone
+from .i18n import N_
+
+
+class PortalError(Exception):
+    """Something the portal tells the visitor: `message` is a catalogue message id."""
+
+    status: ClassVar[int] = 400
+    message: ClassVar[str]
+    values: dict[str, Any]
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(self.message)
+        self.values = values
+
+
+class NoPortalHere(PortalError):
+    status = 404
+    message = N_("There is no portal at this address.")
+
+
+class PageNotFound(PortalError):
+    status = 404
+    message = N_("This page does not exist.")
+
+
+class FormExpired(PortalError):
+    message = N_("The form has expired. Please try again.")
+
+
+class FormUnreadable(PortalError):
+    message = N_("The form could not be read.")
+
+
+class LoginRefused(PortalError):
+    # One message for a wrong password, an unknown username and a customer that may not
+    # log in, so that the answer tells nobody which usernames exist.
+    status = 401
+    message = N_("The username or password is not correct.")
+
+
+class TooManyAttempts(PortalError):
+    status = 429
+    message = N_("Too many failed attempts. Try again after %(time)s.")
+
+    def __init__(self, retry_after: int, account: Account) -> None:
+        # A clock time in the account's zone reads the same in every language.
+        until = datetime.now(UTC) + timedelta(seconds=retry_after + 59)
+        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M"))
+        self.retry_after = retry_after
+
+
+class SessionEnded(PortalError):
+    status = 401
+    message = N_("Your session has ended. Please log in again.")
+
+
+class WrongCurrentPassword(PortalError):
+    message = N_("Your current password is not correct.")
+
+
+class PasswordTooShort(PortalError):
+    message = N_("The new password must be at least %(min)s characters.")
+
+
+class PasswordTooLong(PortalError):
+    message = N_("The new password may be at most %(max)s characters.")
+
+
+class PasswordsDiffer(PortalError):
+    message = N_("The new passwords do not match.")
+
+
+class PasswordUnusable(PortalError):
+    message = N_("The new password contains characters that cannot be used.")
+
+
+class Unavailable(PortalError):
+    status = 503
+    message = N_("The portal is unavailable right now. Please try again shortly.")

@@ -1,0 +1,75 @@
+"""Translation catalogues (gettext `.po`, read with Babel at start-up) and one Jinja
+environment per language."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+HERE = Path(__file__).parent
+TRANSLATIONS = HERE / "translations"
+TEMPLATES = HERE / "templates"
+LANGUAGES = ("nl", "en")
+DEFAULT_LANGUAGE = "nl"
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogues; it is translated where it is shown."""
+    return message
+
+
+def catalogue_path(language: str) -> Path:
+    return TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+
+
+def load_translations(language: str) -> Translations:
+    """Compile a `.po` file in memory, so that no compiled catalogue is kept in the tree."""
+    with catalogue_path(language).open("rb") as source:
+        catalogue = read_po(source, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def build_environments() -> dict[str, Environment]:
+    environments: dict[str, Environment] = {}
+    for language in LANGUAGES:
+        environment = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            auto_reload=False,
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+        )
+        environment.install_gettext_translations(  # type: ignore[attr-defined]
+            load_translations(language), newstyle=True
+        )
+        environments[language] = environment
+    return environments
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The visitor's browser language when it is one of ours, else the default."""
+    if not accept_language:
+        return DEFAULT_LANGUAGE
+    preferences: list[tuple[float, str]] = []
+    for part in accept_language.split(",")[:20]:
+        tag, _, quality = part.strip().partition(";q=")
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            continue
+        preferences.append((weight, tag.strip().replace("-", "_")))
+    preferences.sort(key=lambda preference: -preference[0])
+    try:
+        found = Locale.negotiate([tag for _, tag in preferences if tag], LANGUAGES, sep="_")
+    except (ValueError, UnknownLocaleError):
+        found = None
+    return found.language if found is not None else DEFAULT_LANGUAGE

@@ -1,0 +1,89 @@
+"""The statements behind the portal, built once and compiled once per dialect."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..tables import fulfilment_customers as customers
+from ..tables import shipping_provider_profiles, shipping_providers, templates, warehouses
+
+_p = sa.bindparam
+
+_in_account = (
+    customers.c.account_id == _p("account_id"),
+    customers.c.idfulfilment_customer == _p("id"),
+)
+
+# What a login needs, looked up the way the API keeps usernames unique: case-folded.
+LOGIN = sa.select(
+    customers.c.idfulfilment_customer,
+    customers.c.can_login,
+    customers.c.password_hash,
+    customers.c.credentials_version,
+    customers.c.username,
+).where(customers.c.account_id == _p("account_id"), customers.c.username_key == _p("username_key"))
+
+# A session is good while the customer may log in and its credentials are the ones it had.
+SESSION_CUSTOMER = (
+    sa.select(
+        customers.c.name,
+        customers.c.username,
+        customers.c.emailaddress,
+        customers.c.language,
+        customers.c.password_hash,
+        customers.c.allowed_shipping_profiles,
+        warehouses.c.name,
+        templates.c.name,
+    )
+    .select_from(
+        customers.outerjoin(
+            warehouses, warehouses.c.idwarehouse == customers.c.preferred_idwarehouse
+        ).outerjoin(templates, templates.c.idtemplate == customers.c.idtemplate)
+    )
+    .where(
+        *_in_account,
+        customers.c.can_login.is_(True),
+        customers.c.credentials_version == _p("version"),
+    )
+)
+
+DEFAULT_TEMPLATE = (
+    sa.select(templates.c.name)
+    .where(templates.c.account_id == _p("account_id"), templates.c.is_default.is_(True))
+    .order_by(templates.c.idtemplate)
+    .limit(1)
+)
+
+ACCOUNT_PROFILES = (
+    sa.select(
+        shipping_provider_profiles.c.idshippingprovider_profile,
+        shipping_providers.c.name,
+        shipping_provider_profiles.c.name,
+    )
+    .join(
+        shipping_providers,
+        shipping_providers.c.idshippingprovider == shipping_provider_profiles.c.idshippingprovider,
+    )
+    .where(shipping_provider_profiles.c.account_id == _p("account_id"))
+)
+
+# Both only touch a customer whose session is still current, so a password changed or a
+# login switched off through the API in the meantime wins.
+SET_PASSWORD = (
+    sa.update(customers)
+    .where(
+        *_in_account,
+        customers.c.can_login.is_(True),
+        customers.c.credentials_version == _p("version"),
+    )
+    .values(
+        password_hash=_p("password_hash"),
+        credentials_version=customers.c.credentials_version + 1,
+        updated_at=_p("updated_at"),
+    )
+)
+END_SESSIONS = (
+    sa.update(customers)
+    .where(*_in_account, customers.c.credentials_version == _p("version"))
+    .values(credentials_version=customers.c.credentials_version + 1)
+)

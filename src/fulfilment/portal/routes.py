@@ -1,0 +1,209 @@
+"""HTTP routes of the portal: `/portal/...` on an account's own host, `/portal/{account}/...`
+on any host. Every answer is an HTML page (or a redirect) with strict security headers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import errors, service
+from .errors import PortalError, SessionEnded
+from .i18n import HERE, LANGUAGES, N_
+from .sessions import csrf_matches
+from .web import Visit, portal_page, read_form, secure
+
+NOTICES = {
+    "logged-out": N_("You have been logged out."),
+    "ended": SessionEnded.message,
+    "password-changed": N_("Your password has been changed."),
+}
+STYLESHEET = (HERE / "portal.css").read_bytes()
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+@portal_page
+async def login(visit: Visit) -> Response:
+    """The login form (GET) and logging in (POST)."""
+    if visit.request.method == "POST":
+        return await _log_in(visit)
+    chosen = visit.request.query_params.get("lang")
+    chosen = chosen if chosen in LANGUAGES else None
+    session = visit.session
+    if session is not None and session.logged_in:
+        try:
+            service.current_customer(visit.portal.database, visit.account, session)
+            return visit.redirect("")
+        except SessionEnded:
+            session = visit.new_session(session.language)
+    if session is not None and chosen is not None:
+        session.language = chosen
+    language = visit.language(chosen)
+    notice = NOTICES.get(visit.request.query_params.get("notice", ""))
+    return visit.render("login.html", language, notice=notice, username="")
+
+
+async def _log_in(visit: Visit) -> Response:
+    form = await read_form(visit.request)
+    language = visit.language(form.get("language"))
+    username = form.get("username", "")
+    if not csrf_matches(visit.session, form.get("csrf_token")):
+        visit.session = None
+        error: PortalError = errors.FormExpired()
+        return visit.render("login.html", language, error.status, error=error, username=username)
+    try:
+        logged_in = await service.log_in(
+            visit.portal.database,
+            visit.portal.throttle,
+            visit.account,
+            username,
+            form.get("password", ""),
+            visit.address,
+        )
+    except (errors.LoginRefused, errors.TooManyAttempts) as refused:
+        page = visit.render(
+            "login.html", language, refused.status, error=refused, username=username
+        )
+        if isinstance(refused, errors.TooManyAttempts):
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
+    # A new session (and form token) at login: nothing from before it carries over.
+    session = visit.new_session(
+        account=visit.account.id, customer=logged_in.customer, version=logged_in.version
+    )
+    response = visit.redirect("")
+    visit.keep(response, session)
+    return response
+
+
+def _logged_out(visit: Visit, notice: str) -> Response:
+    language = visit.session.language if visit.session else None
+    response = visit.redirect(f"login?notice={notice}")
+    visit.keep(response, visit.new_session(language))
+    return response
+
+
+@portal_page
+async def home(visit: Visit) -> Response:
+    """The customer's own page."""
+    session = visit.session
+    if session is None or not session.logged_in:
+        return visit.redirect("login")
+    try:
+        customer = service.current_customer(visit.portal.database, visit.account, session)
+    except SessionEnded:
+        return _logged_out(visit, "ended")
+    notice = NOTICES.get(visit.request.query_params.get("notice", ""))
+    return _customer_page(visit, customer, notice=notice)
+
+
+def _customer_page(
+    visit: Visit,
+    customer: service.CustomerView,
+    status: int = 200,
+    notice: str | None = None,
+    error: PortalError | None = None,
+) -> Response:
+    return visit.render(
+        "customer.html",
+        customer.language,
+        status,
+        customer=customer,
+        notice=notice,
+        error=error,
+        password_min=service.PASSWORD_MIN,
+        password_max=service.PASSWORD_MAX,
+    )
+
+
+@portal_page
+async def change_password(visit: Visit) -> Response:
+    """Change the password: the current one, and the new one twice."""
+    session = visit.session
+    if session is None or not session.logged_in:
+        return visit.redirect("login")
+    if visit.request.method == "GET":
+        return visit.redirect("")
+    form = await read_form(visit.request)
+    database = visit.portal.database
+    try:
+        customer = service.current_customer(database, visit.account, session)
+        if not csrf_matches(session, form.get("csrf_token")):
+            return _customer_page(visit, customer, 400, error=errors.FormExpired())
+        version = await service.change_password(
+            database,
+            visit.portal.throttle,
+            visit.account,
+            session,
+            form.get("current_password", ""),
+            form.get("new_password", ""),
+            form.get("new_password_again", ""),
+            visit.address,
+        )
+    except SessionEnded:
+        return _logged_out(visit, "ended")
+    except PortalError as error:
+        return _customer_page(visit, customer, error.status, error=error)
+    # This session goes on under the new credentials, with a new form token; every other
+    # session of the customer has ended.
+    renewed = visit.new_session(
+        session.language, account=session.account, customer=session.customer, version=version
+    )
+    renewed.expires = session.expires
+    response = visit.redirect("?notice=password-changed")
+    visit.keep(response, renewed)
+    return response
+
+
+@portal_page
+async def log_out(visit: Visit) -> Response:
+    """End the customer's sessions and go back to the login form."""
+    session = visit.session
+    if session is None or not session.logged_in:
+        return visit.redirect("login")
+    if visit.request.method == "GET":
+        # Only the page's form logs out: a link elsewhere cannot.
+        return visit.redirect("")
+    form = await read_form(visit.request)
+    database = visit.portal.database
+    try:
+        customer = service.current_customer(database, visit.account, session)
+    except SessionEnded:
+        return _logged_out(visit, "ended")
+    if not csrf_matches(session, form.get("csrf_token")):
+        return _customer_page(visit, customer, 400, error=errors.FormExpired())
+    await service.log_out(database, visit.account, session)
+    session.language = customer.language
+    return _logged_out(visit, "logged-out")
+
+
+@portal_page
+async def not_found(visit: Visit) -> Response:
+    raise errors.PageNotFound()
+
+
+async def stylesheet(request: Request) -> Response:
+    response = Response(STYLESHEET, media_type="text/css")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return secure(response, request)
+
+
+def _pages(prefix: str) -> list[Route]:
+    return [
+        Route(f"{prefix}/", home, methods=["GET"]),
+        Route(f"{prefix}/login", login, methods=["GET", "POST"]),
+        # GET (a typed or bookmarked address) leads back to the customer's page.
+        Route(f"{prefix}/password", change_password, methods=["GET", "POST"]),
+        Route(f"{prefix}/logout", log_out, methods=["GET", "POST"]),
+    ]
+
+
+# Plain routes, no Mount: the API keeps the app's only Mount (/api/v1).
+routes: list[Route] = [
+    Route("/portal/portal.css", stylesheet, methods=["GET"]),
+    *_pages("/portal"),
+    *_pages("/portal/{account}"),
+    Route("/portal/{account}/{rest:path}", not_found, methods=["GET", "POST"]),
+]

@@ -1,0 +1,199 @@
+"""What every portal page shares: the per-process portal state, the request's account and
+session, rendering, cookies, forms, the security headers and the error page."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import parse_qs
+
+from jinja2 import Environment
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ..accounts.service import Account
+from ..db import Database
+from ..errors import ApiError
+from ..settings import Settings
+from . import errors, service
+from .errors import PortalError
+from .i18n import LANGUAGES, build_environments, negotiate
+from .sessions import COOKIE_NAME, COOKIE_PATH, Session, SessionSigner
+from .throttle import LoginThrottle
+
+log = logging.getLogger("fulfilment.portal")
+
+FORM_LIMIT_BYTES = 16 * 1024
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+class Portal:
+    """What the portal keeps for the life of the process."""
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+        self.throttle = LoginThrottle(settings)
+        secret = settings.portal_secret_key
+        if secret is None:
+            log.warning(
+                "FULFILMENT_PORTAL_SECRET_KEY is not set: portal sessions end when this "
+                "process stops and are not shared with other processes"
+            )
+        self.signer = SessionSigner(
+            (secret or secrets.token_urlsafe(32)).encode(), settings.portal_session_seconds
+        )
+        self.environments: dict[str, Environment] = build_environments()
+
+
+@dataclass(slots=True)
+class Visit:
+    """One request to one account's portal: the account, the session, and how to answer."""
+
+    request: Request
+    portal: Portal
+    account: Account
+    base: str
+    session: Session | None
+
+    @property
+    def address(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"
+
+    def language(self, preferred: str | None = None) -> str:
+        for candidate in (preferred, self.session.language if self.session else None):
+            if candidate in LANGUAGES:
+                return candidate
+        return negotiate(self.request.headers.get("accept-language"))
+
+    def render(
+        self, template: str, language: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """A page in `language`; the session (a new one if there is none) goes back with it."""
+        session = self.session or self.new_session(language)
+        context.setdefault("notice", None)
+        context.setdefault("error", None)
+        page = self.portal.environments[language].get_template(template)
+        html = page.render(
+            base=self.base,
+            language=language,
+            languages=LANGUAGES,
+            account_name=self.account.name,
+            csrf_token=session.csrf,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status)
+        self.keep(response, session)
+        return response
+
+    def redirect(self, path: str) -> RedirectResponse:
+        # 303: the browser follows a form's POST with a GET.
+        return RedirectResponse(self.base + path, status_code=303)
+
+    def keep(self, response: Response, session: Session) -> None:
+        """Send `session` back as the cookie."""
+        secure = (
+            self.portal.settings.portal_secure_cookies == "always"
+            or self.request.url.scheme == "https"
+        )
+        response.set_cookie(
+            COOKIE_NAME,
+            self.portal.signer.dumps(session),
+            max_age=self.portal.signer.seconds_left(session),
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+
+    def new_session(self, language: str | None = None, **values: Any) -> Session:
+        session = self.portal.signer.new(language)
+        for name, value in values.items():
+            setattr(session, name, value)
+        self.session = session
+        return session
+
+
+Handler = Callable[[Visit], Awaitable[Response]]
+
+
+def secure(response: Response, request: Request) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    response.headers.setdefault("Cache-Control", "no-store")
+    if request.url.scheme == "https":
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    return response
+
+
+def _error_page(request: Request, portal: Portal, error: PortalError) -> Response:
+    language = negotiate(request.headers.get("accept-language"))
+    session = portal.signer.loads(request.cookies.get(COOKIE_NAME))
+    if session is not None and session.language in LANGUAGES:
+        language = session.language
+    page = portal.environments[language].get_template("error.html")
+    html = page.render(language=language, error=error, account_name=None)
+    return HTMLResponse(html, status_code=error.status)
+
+
+def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Find the account and the session before `handler` runs; answer any PortalError it
+    does not handle itself with an error page."""
+
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        portal: Portal = request.app.state.portal
+        try:
+            try:
+                named = request.path_params.get("account")
+                account = service.find_portal_account(
+                    portal.database, named, request.headers.get("host")
+                )
+                base = f"/portal/{account.subdomain}/" if named is not None else "/portal/"
+                session = portal.signer.loads(request.cookies.get(COOKIE_NAME))
+                response = await handler(Visit(request, portal, account, base, session))
+            except ApiError as error:
+                # The shared throttle store is down: say so, in a page.
+                log.warning("portal: %s", error.message)
+                raise errors.Unavailable() from error
+            except portal.database.DatabaseError as error:
+                log.exception("portal: database error")
+                raise errors.Unavailable() from error
+        except PortalError as error:
+            response = _error_page(request, portal, error)
+        return secure(response, request)
+
+    return endpoint
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A urlencoded form, the first value of each field."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/x-www-form-urlencoded"
+    ):
+        raise errors.FormUnreadable()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_LIMIT_BYTES:
+            raise errors.FormUnreadable()
+    try:
+        fields = parse_qs(
+            body.decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=20
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise errors.FormUnreadable() from None
+    return {name: values[0] for name, values in fields.items()}
