@@ -80,6 +80,17 @@ def test_broken_http_gets_clean_answers_and_changes_nothing(
         sock.sendall(head("POST", key, "Content-Length: 1000") + body[:10])
         time.sleep(0.2)
 
+    # A client without a key whose body stalls still gets its 401 soon (the service reads
+    # an unneeded body only briefly), and the connection is not held.
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        request = head("POST", key, "Content-Length: 1000", authorization=b"Basic !!")
+        sock.sendall(request + body[:10])
+        stalled = b""
+        while not stalled.endswith(b"}"):
+            stalled += sock.recv(65536)
+    assert status_of(stalled) == 401
+    assert wire_error(stalled)["error_code"] == 101
+
     # Broken chunked framing: the body never completes.
     chunked = head("POST", key, "Transfer-Encoding: chunked") + b"zz\r\nnot hex\r\n0\r\n\r\n"
     assert 400 <= status_of(exchange(server, [chunked])) < 500

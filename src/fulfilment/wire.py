@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any, TypeVar
 
+import anyio
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -58,8 +59,8 @@ async def discard_body(request: Request, limit: int) -> None:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return
     size = 0
-    # RuntimeError: the body was read already.
-    with contextlib.suppress(ClientDisconnect, RuntimeError):
+    # RuntimeError: the body was read already. A client that stalls is not waited for long.
+    with contextlib.suppress(ClientDisconnect, RuntimeError), anyio.move_on_after(1.0):
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
