@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from . import docs
+from .auth import KeyCache, KeyChangeListener
 from .customers.routes import routes as customer_routes
 from .db import Database
 from .errors import UNKNOWN_ERROR, ApiError, ErrorBody, MethodNotAllowed, UnknownPath
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     database = Database(settings)
     rate_limiter = RateLimiter(settings)
+    api_keys = KeyCache()
     openapi_document = build_openapi()
 
     async def openapi(request: Request) -> Response:
@@ -74,9 +76,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        listener = KeyChangeListener(database, api_keys)
+        listener.start()
         try:
             yield
         finally:
+            listener.stop()
             database.close()
 
     app = Starlette(
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = rate_limiter
+    app.state.api_keys = api_keys
     return app
 
 

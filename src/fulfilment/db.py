@@ -111,6 +111,12 @@ class Connection:
         rowcount: int = self.raw.execute(compiled.sql, compiled.parameters(values)).rowcount
         return rowcount
 
+    def notify(self, channel: str) -> None:
+        """Wake PostgreSQL's listeners on `channel` when the transaction commits. SQLite has
+        none: every process reads the same local file."""
+        if self._dialect.name == "postgresql":
+            self.raw.execute("SELECT pg_notify(%s, '')", (channel,))
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """Commit on success, roll back on any exception. SQLite takes the write lock up front
@@ -161,7 +167,8 @@ class Database:
         # SQLAlchemy issues BEGIN itself (see the "begin" listener); the driver must not.
         self._configure_sqlite(raw)
 
-    def _open(self) -> Any:
+    def open_connection(self) -> Any:
+        """A driver connection of its own, in autocommit mode, outside the pool."""
         cargs, cparams = self.dialect.create_connect_args(self.url)
         cparams.pop("context", None)
         raw = self.dialect.loaded_dbapi.connect(*cargs, **cparams)
@@ -181,7 +188,7 @@ class Database:
             if self._opened < self.settings.pool_size:
                 self._opened += 1
                 try:
-                    return self._open()
+                    return self.open_connection()
                 except BaseException:
                     self._opened -= 1
                     raise
