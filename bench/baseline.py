@@ -23,6 +23,7 @@ COLUMNS = (
     "last_login_at, allowed_shipping_profiles, preferred_idwarehouse"
 )
 LIST_COLUMNS = COLUMNS.replace("allowed_shipping_profiles, ", "")
+OBJECT_KEYS, LIST_KEYS = tuple(COLUMNS.split(", ")), tuple(LIST_COLUMNS.split(", "))
 GET_ONE = (
     f"SELECT {COLUMNS} FROM fulfilment_customers WHERE account_id = ? AND idfulfilment_customer = ?"
 )
@@ -76,8 +77,8 @@ def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") ->
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
         return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
-    def customer(row: Any, columns: str = COLUMNS) -> dict[str, Any]:
-        answer = dict(zip(columns.split(", "), row, strict=True))
+    def customer(row: Any, keys: tuple[str, ...] = OBJECT_KEYS) -> dict[str, Any]:
+        answer = dict(zip(keys, row, strict=True))
         answer["can_login"] = bool(answer["can_login"])
         answer["last_login_at"] = when(answer["last_login_at"])
         if "allowed_shipping_profiles" in answer:
@@ -118,7 +119,7 @@ def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") ->
         if path == PREFIX and method == "GET":
             query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&") if p)
             rows = db.execute(sql[PAGE], (account_id, int(query.get("offset", 0)))).fetchall()
-            answer = [customer(row, LIST_COLUMNS) for row in rows]
+            answer = [customer(row, LIST_KEYS) for row in rows]
         elif path == PREFIX:
             answer = create(msgspec.json.decode(body))
         elif method == "GET":
