@@ -3,6 +3,8 @@ on the server core, and GET one's latency while logins saturate that core."""
 
 from __future__ import annotations
 
+import http.client
+import re
 import subprocess
 import sys
 import time
@@ -20,9 +22,21 @@ def portal_host(server: Server) -> str:
     return f"{SUBDOMAIN}.localhost:{server.port}"
 
 
-def available(server: Server) -> bool:
-    """The portal's login page exists on this build."""
-    return server.status_of("GET", LOGIN_PATH, {"Host": portal_host(server)}) != 404
+def login_form(server: Server) -> tuple[str, str] | None:
+    """The session cookie and form token a browser gets with the login page; None on a build
+    without the portal."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", LOGIN_PATH, headers={"Host": portal_host(server)})
+        response = connection.getresponse()
+        page = response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+    if response.status == 404:
+        return None
+    cookies = response.headers.get_all("Set-Cookie") or []
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page)
+    return "; ".join(c.split(";", 1)[0] for c in cookies), token[1] if token else ""
 
 
 def verifications_per_second(seconds: float) -> float:
@@ -59,16 +73,24 @@ class LoginResult:
 
 
 def measure(
-    server: Server, seconds: float, connections: int, get_one: dict[str, str]
+    server: Server,
+    form: tuple[str, str],
+    seconds: float,
+    connections: int,
+    get_one: dict[str, str],
 ) -> LoginResult:
-    """Saturate the server with logins while a few connections keep asking for one customer."""
+    """Saturate the server with logins while a few connections keep asking for one customer.
+    Every login posts the form of one page view: the session cookie is signed, not stored."""
     ceiling = verification_ceiling(3)
+    cookie, token = form
+    body = {"username": LOGIN_USERNAME, "password": LOGIN_PASSWORD, "csrf_token": token}
     request = {
         "BENCH_METHOD": "POST",
         "BENCH_PATH": LOGIN_PATH,
         "BENCH_HOST": portal_host(server),
+        "BENCH_COOKIE": cookie,
         "BENCH_CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "BENCH_BODY": urlencode({"username": LOGIN_USERNAME, "password": LOGIN_PASSWORD}),
+        "BENCH_BODY": urlencode(body),
     }
     logins = processes.run_wrk(server.port, seconds, connections, request)
     readers = processes.run_wrk(server.port, seconds, 2, get_one)

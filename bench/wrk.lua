@@ -1,7 +1,7 @@
 -- One benchmark case for wrk. The harness says what to send through environment variables:
 --   BENCH_METHOD, BENCH_PATH (may hold {id}: a random customer id, or {offset}: the next page
 --   of a walk through the whole list), BENCH_ALTERNATE (a second path, sent every other
---   request), BENCH_BODY, BENCH_CONTENT_TYPE, BENCH_AUTHORIZATION, BENCH_HOST,
+--   request), BENCH_BODY, BENCH_CONTENT_TYPE, BENCH_AUTHORIZATION, BENCH_HOST, BENCH_COOKIE,
 --   BENCH_ID_MIN, BENCH_ID_MAX, BENCH_PAGE_END.
 -- It ends with one line the harness reads: BENCH {json}.
 
@@ -19,6 +19,9 @@ if os.getenv("BENCH_AUTHORIZATION") then
 end
 if os.getenv("BENCH_HOST") then
   headers["Host"] = os.getenv("BENCH_HOST")
+end
+if os.getenv("BENCH_COOKIE") then
+  headers["Cookie"] = os.getenv("BENCH_COOKIE")
 end
 if body then
   headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE") or "application/json"
