@@ -93,5 +93,6 @@ def measure(
         "BENCH_BODY": urlencode(body),
     }
     logins = processes.run_wrk(server.port, seconds, connections, request)
-    readers = processes.run_wrk(server.port, seconds, 2, get_one)
+    # A light reader beside the logins: two connections, each asking every 20 ms.
+    readers = processes.run_wrk(server.port, seconds, 2, {**get_one, "BENCH_DELAY_MS": "20"})
     return LoginResult(ceiling, processes.wrk_result(logins), processes.wrk_result(readers))

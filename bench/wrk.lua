@@ -2,7 +2,8 @@
 --   BENCH_METHOD, BENCH_PATH (may hold {id}: a random customer id, or {offset}: the next page
 --   of a walk through the whole list), BENCH_ALTERNATE (a second path, sent every other
 --   request), BENCH_BODY, BENCH_CONTENT_TYPE, BENCH_AUTHORIZATION, BENCH_HOST, BENCH_COOKIE,
---   BENCH_ID_MIN, BENCH_ID_MAX, BENCH_PAGE_END.
+--   BENCH_ID_MIN, BENCH_ID_MAX, BENCH_PAGE_END, BENCH_DELAY_MS (a pause before each request:
+--   a light load, whose latency shows how the server treats a caller beside a heavy one).
 -- It ends with one line the harness reads: BENCH {json}.
 
 local method = os.getenv("BENCH_METHOD") or "GET"
@@ -12,6 +13,7 @@ local body = os.getenv("BENCH_BODY")
 local id_min = tonumber(os.getenv("BENCH_ID_MIN") or "1")
 local id_max = tonumber(os.getenv("BENCH_ID_MAX") or "1")
 local page_end = tonumber(os.getenv("BENCH_PAGE_END") or "100")
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 
 local headers = {}
 if os.getenv("BENCH_AUTHORIZATION") then
@@ -42,6 +44,12 @@ end
 
 function init(args)
   math.randomseed(os.time())
+end
+
+if delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
 end
 
 function request()
