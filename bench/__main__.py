@@ -60,6 +60,13 @@ class Row:
             return None
         return self.service.rate / self.baseline.rate
 
+    @property
+    def cpu_ratio(self) -> float | None:
+        """Baseline CPU per request over the service's: the ratio without the noise."""
+        if self.service is None or self.baseline is None or not self.service.cpu_us:
+            return None
+        return self.baseline.cpu_us / self.service.cpu_us
+
 
 @dataclass
 class Report:
@@ -124,12 +131,10 @@ class Bench:
         request = self.request(filled, case)
         with self.service(filled) as service, self.baseline(filled) as baseline:
             for server in (service, baseline):
-                processes.load(server.port, options.warmup, options.connections, request)
+                processes.load(server, options.warmup, options.connections, request)
             for _ in range(options.rounds):
-                ours = processes.load(service.port, options.seconds, options.connections, request)
-                theirs = processes.load(
-                    baseline.port, options.seconds, options.connections, request
-                )
+                ours = processes.load(service, options.seconds, options.connections, request)
+                theirs = processes.load(baseline, options.seconds, options.connections, request)
                 if row.service is None or ours.rate > row.service.rate:
                     row.service = ours
                 if row.baseline is None or theirs.rate > row.baseline.rate:
@@ -148,7 +153,7 @@ class Bench:
         deadline = time.monotonic() + self.options.memory_seconds
         with self.service(filled) as server:
             while total < self.options.memory_requests and time.monotonic() < deadline:
-                chunk = processes.load(server.port, 5, self.options.connections, request)
+                chunk = processes.load(server, 5, self.options.connections, request)
                 total += chunk.requests
                 failed += chunk.failed
                 trend.append((total, server.rss_mb()))
@@ -229,9 +234,12 @@ def _targets(report: Report) -> None:
 
 def _cell(load: Load | None, rss: float) -> str:
     if load is None:
-        return f"{'-':>9} {'-':>7} {'-':>7} {'-':>6}"
+        return f"{'-':>8} {'-':>6} {'-':>6} {'-':>6} {'-':>6}"
     failed = f" !{load.failed}" if load.failed else ""
-    return f"{load.rate:>9,.0f} {load.p50_ms:>7.2f} {load.p99_ms:>7.2f} {rss:>6.0f}{failed}"
+    return (
+        f"{load.rate:>8,.0f} {load.p50_ms:>6.2f} {load.p99_ms:>6.2f} {load.cpu_us:>6.0f} "
+        f"{rss:>6.0f}{failed}"
+    )
 
 
 def print_report(report: Report, options: argparse.Namespace) -> None:
@@ -243,11 +251,13 @@ def print_report(report: Report, options: argparse.Namespace) -> None:
         f"{options.connections} connections, best of {options.rounds} x {options.seconds:g} s; "
         f"rate limit {options.rate_limit} ({options.rate_limit_strategy})"
     )
-    head = f"{'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'RSS MB':>6}"
-    print(f"{'case':<28} | {'service':^32} | {'baseline':^32} | ratio")
+    head = f"{'req/s':>8} {'p50 ms':>6} {'p99 ms':>6} {'CPU us':>6} {'RSS MB':>6}"
+    print(f"{'case':<28} | {'service':^38} | {'baseline':^38} | ratio (CPU)")
     print(f"{'':<28} | {head} | {head} |")
     for row in report.rows:
-        ratio = f"{row.ratio:.2f}" if row.ratio is not None else row.note
+        ratio = row.note
+        if row.ratio is not None and row.cpu_ratio is not None:
+            ratio = f"{row.ratio:.2f} ({row.cpu_ratio:.2f})"
         print(
             f"{row.name:<28} | {_cell(row.service, row.service_rss)} | "
             f"{_cell(row.baseline, row.baseline_rss)} | {ratio}"

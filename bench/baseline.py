@@ -56,6 +56,7 @@ def now() -> datetime:
 def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") -> Asgi:
     """The baseline for the customers of `account_id` in the database at `url`."""
     zone = ZoneInfo(timezone)
+    db: Any
     if url.startswith("sqlite"):
         db = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
@@ -123,12 +124,13 @@ def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") ->
         elif path == PREFIX:
             answer = create(msgspec.json.decode(body))
         elif method == "GET":
-            key = (account_id, int(path.rsplit("/", 1)[1]))
-            answer = customer(db.execute(sql[GET_ONE], key).fetchone())
+            answer = customer(
+                db.execute(sql[GET_ONE], (account_id, int(path.rsplit("/", 1)[1]))).fetchone()
+            )
         else:
             name = msgspec.json.decode(body)["name"]
-            key = (name, name.casefold(), now(), account_id, int(path.rsplit("/", 1)[1]))
-            answer = customer(db.execute(sql[RENAME], key).fetchone())
+            change = (name, name.casefold(), now(), account_id, int(path.rsplit("/", 1)[1]))
+            answer = customer(db.execute(sql[RENAME], change).fetchone())
         content = msgspec.json.encode(answer)
         headers = [CONTENT_TYPE, (b"content-length", str(len(content)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -150,8 +150,8 @@ def fill(url: str, count: int) -> Filled:
                 ).where(customers.c.account_id == account_id)
             ).one()
         # Fresh statistics, as a database that grew to this size over time would have.
-        with database.connect() as connection:
-            connection.raw.execute("ANALYZE" if database.is_sqlite else "VACUUM ANALYZE")
+        with database.connect() as driver:
+            driver.raw.execute("ANALYZE" if database.is_sqlite else "VACUUM ANALYZE")
     finally:
         database.close()
     return Filled(url, account_id, api_key, count, first_id, last_id, time.perf_counter() - started)
