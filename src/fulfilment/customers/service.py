@@ -291,12 +291,10 @@ async def create_customer(
         values["account_id"] = account_id
         values["position"] = position_row[0]
         try:
-            id_row = connection.one(queries.INSERT, values)
+            row = connection.one(queries.INSERT, values)
         except database.IntegrityError:
             # Another request took the username between our check and the insert.
             raise UsernameTaken(fields.username or "") from None
-        assert id_row is not None
-        row = connection.one(queries.GET_ONE, {"account_id": account_id, "id": id_row[0]})
         assert row is not None
         return row
 
@@ -371,10 +369,9 @@ async def update_customer(
             # Portal sessions carry this number; a new one ends them.
             fields.credentials_version += 1
         try:
-            connection.execute(queries.UPDATE, {**fields.values(), **key})
+            row = connection.one(queries.UPDATE, {**fields.values(), **key})
         except database.IntegrityError:
             raise UsernameTaken(fields.username or "") from None
-        row = connection.one(queries.GET_ONE, key)
         assert row is not None
         return row
 
