@@ -149,8 +149,11 @@ class Database:
         self._opened = 0
         self._lock = threading.Lock()
         # Writes run on worker threads (a commit waits for the disk); one connection always
-        # stays free for the reads the event loop does itself.
-        self._write_limiter = anyio.CapacityLimiter(max(1, settings.pool_size - 1))
+        # stays free for the reads the event loop does itself. SQLite takes one writer at a
+        # time: more threads would only meet in its busy handler, which sleeps milliseconds
+        # between tries.
+        writers = 1 if self.is_sqlite else max(1, settings.pool_size - 1)
+        self._write_limiter = anyio.CapacityLimiter(writers)
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", self._configure_sqlite_for_engine)
             sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
