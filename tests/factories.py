@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +57,18 @@ class Tenant:
         assert answer.status_code == 200, answer.text
         created: dict[str, Any] = answer.json()
         return created
+
+
+def status_within(send: Callable[[], httpx.Response], wanted: int, seconds: float = 2.0) -> int:
+    """The status `send()` answers once it is `wanted`, or the last one after `seconds`.
+    A revocation reaches a worker's key cache through a PostgreSQL notification, which
+    arrives milliseconds after the commit rather than with it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = send().status_code
+        if status == wanted or time.monotonic() > deadline:
+            return status
+        time.sleep(0.01)
 
 
 def stored_customers(database: Database) -> list[tuple[Any, ...]]:

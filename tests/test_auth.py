@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fulfilment.accounts import service as accounts
 from fulfilment.db import Database
 from fulfilment.tables import metadata
-from tests.factories import API, CUSTOMERS, Tenant
+from tests.factories import API, CUSTOMERS, Tenant, status_within
 
 
 def assert_error(answer: object, status: int, code: int) -> None:
@@ -65,6 +65,7 @@ def test_a_revoked_key_is_401(tenant: Tenant, database: Database) -> None:
 
     database.write_sync(lambda c: accounts.revoke_api_key(c, tenant.account, tenant.key_ids[0]))
 
+    assert status_within(lambda: tenant.get(CUSTOMERS), 401) == 401
     assert_error(tenant.get(CUSTOMERS), 401, 101)
 
 

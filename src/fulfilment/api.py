@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .auth import Principal, authenticate
+from .auth import KeyCache, Principal, authenticate
 from .db import Database
 from .errors import ApiError, Unauthenticated
 from .ratelimit import Quota, RateLimiter
@@ -42,7 +42,8 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
             handling = False
             try:
                 try:
-                    principal = database.read(lambda connection: authenticate(connection, request))
+                    keys: KeyCache = state.api_keys
+                    principal = authenticate(database, request, keys)
                 except Unauthenticated:
                     # Unauthenticated callers are counted by address, so that guessing keys
                     # is throttled like any other traffic.

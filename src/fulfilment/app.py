@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from . import docs, observability
+from .auth import KeyCache, KeyChangeListener
 from .customers.routes import routes as customer_routes
 from .db import Database
 from .errors import (
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     database = Database(settings)
     rate_limiter = RateLimiter(settings)
+    api_keys = KeyCache()
     openapi_document = build_openapi()
 
     async def openapi(request: Request) -> Response:
@@ -99,9 +101,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        listener = KeyChangeListener(database, api_keys)
+        listener.start()
         try:
             yield
         finally:
+            listener.stop()
             database.close()
 
     app = Service(
@@ -135,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.rate_limiter = rate_limiter
     app.log_requests = settings.access_log
     app.state.portal = Portal(settings, database)
+    app.state.api_keys = api_keys
     return app
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import threading
 from base64 import b64decode
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,11 +14,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from .db import Connection
+from .db import Database, Row
 from .errors import Forbidden, Unauthenticated
 from .tables import accounts, api_keys
 
+log = logging.getLogger("fulfilment")
 SUBDOMAIN = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# Sent by every change that can make a cached key wrong (a revocation); see KeyCache.
+KEYS_CHANGED = "fulfilment_api_keys_changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,18 +99,101 @@ def host_subdomain(host: str | None) -> str | None:
     return label if SUBDOMAIN.match(label) else None
 
 
-def authenticate(connection: Connection, request: Request) -> Principal:
+class KeyCache:
+    """Valid API keys already looked up, so that a request on PostgreSQL need not wait a round
+    trip to learn who is calling. It holds entries only while a KeyChangeListener listens for
+    KEYS_CHANGED, and every notification empties it: a revoked key is refused as soon as the
+    revocation's notification arrives, milliseconds after its commit."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Row] = {}
+        self._generation = 0
+        self._listening = False
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> Row | None:
+        return self._entries.get(key_hash)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def store(self, key_hash: str, row: Row, generation: int) -> None:
+        """Keep `row`, read when the cache was at `generation`, unless a change came since."""
+        with self._lock:
+            if not self._listening or generation != self._generation:
+                return
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries = {}
+            self._entries[key_hash] = row
+
+    def forget_all(self, *, listening: bool) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries = {}
+            self._listening = listening
+
+
+class KeyChangeListener:
+    """A thread that listens for KEYS_CHANGED on a connection of its own (PostgreSQL) and
+    empties the cache at each one; while it is not connected, nothing is cached."""
+
+    def __init__(self, database: Database, cache: KeyCache) -> None:
+        self.database = database
+        self.cache = cache
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.database.is_sqlite:  # a local file: the lookup costs microseconds
+            return
+        self._thread = threading.Thread(target=self._run, name="api-key-changes", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                raw = self.database.open_connection()
+                try:
+                    raw.execute(f"LISTEN {KEYS_CHANGED}")
+                    self.cache.forget_all(listening=True)
+                    while not self._stop.is_set():
+                        for _ in raw.notifies(timeout=0.5, stop_after=1):
+                            self.cache.forget_all(listening=True)
+                finally:
+                    raw.close()
+            except self.database.DatabaseError:
+                log.warning("not listening for API key changes; retrying", exc_info=True)
+            self.cache.forget_all(listening=False)
+            self._stop.wait(1)
+
+
+def authenticate(database: Database, request: Request, keys: KeyCache) -> Principal:
     key = api_key_from_header(request.headers.get("authorization"))
     key_hash = hash_api_key(key)
-    row = connection.one(FIND_KEY, {"key_hash": key_hash})
+    row = keys.get(key_hash)
     if row is None:
-        raise Unauthenticated("Unknown or revoked API key.")
+        generation = keys.generation
+        row = database.read(lambda c: c.one(FIND_KEY, {"key_hash": key_hash}))
+        if row is None:
+            raise Unauthenticated("Unknown or revoked API key.")
+        keys.store(key_hash, row, generation)
     key_id, account_id, idfulfilment_customer, key_name, subdomain, timezone = row
     requested = host_subdomain(request.headers.get("host"))
     if (
         requested is not None
         and requested != subdomain
-        and connection.one(SUBDOMAIN_TAKEN, {"subdomain": requested}) is not None
+        and database.read(lambda c: c.one(SUBDOMAIN_TAKEN, {"subdomain": requested})) is not None
     ):
         raise Unauthenticated("This API key does not belong to the account of this host.")
     return Principal(

@@ -112,6 +112,12 @@ class Connection:
         rowcount: int = self.raw.execute(compiled.sql, compiled.parameters(values)).rowcount
         return rowcount
 
+    def notify(self, channel: str) -> None:
+        """Wake PostgreSQL's listeners on `channel` when the transaction commits. SQLite has
+        none: every process reads the same local file."""
+        if self._dialect.name == "postgresql":
+            self.raw.execute("SELECT pg_notify(%s, '')", (channel,))
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """Commit on success, roll back on any exception. SQLite takes the write lock up front
@@ -150,8 +156,11 @@ class Database:
         self._generation = 0
         self._born: dict[int, int] = {}
         # Writes run on worker threads (a commit waits for the disk); one connection always
-        # stays free for the reads the event loop does itself.
-        self._write_limiter = anyio.CapacityLimiter(max(1, settings.pool_size - 1))
+        # stays free for the reads the event loop does itself. SQLite takes one writer at a
+        # time: more threads would only meet in its busy handler, which sleeps milliseconds
+        # between tries.
+        writers = 1 if self.is_sqlite else max(1, settings.pool_size - 1)
+        self._write_limiter = anyio.CapacityLimiter(writers)
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", self._configure_sqlite_for_engine)
             sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
@@ -168,7 +177,8 @@ class Database:
         # SQLAlchemy issues BEGIN itself (see the "begin" listener); the driver must not.
         self._configure_sqlite(raw)
 
-    def _open(self) -> Any:
+    def open_connection(self) -> Any:
+        """A driver connection of its own, in autocommit mode, outside the pool."""
         cargs, cparams = self.dialect.create_connect_args(self.url)
         cparams.pop("context", None)
         raw = self.dialect.loaded_dbapi.connect(*cargs, **cparams)
@@ -196,7 +206,7 @@ class Database:
             if self._opened < self.settings.pool_size:
                 self._opened += 1
                 try:
-                    return self._open()
+                    return self.open_connection()
                 except BaseException:
                     self._opened -= 1
                     raise

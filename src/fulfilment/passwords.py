@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 # OWASP's argon2id minimum: 19 MiB of memory, two passes, one lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
+
+# One argon2id computation at a time per process. Each holds 19 MiB while it runs, and on a
+# core of its own more at once are no faster: they only multiply the memory (8 logins at
+# once took a worker past 200 MB) and starve the event loop of the core.
+_one_at_a_time = CapacityLimiter(1)
 
 # A real hash of a random password, verified against when there is no user, so that an
 # unknown username costs the same time as a wrong password.
@@ -19,7 +24,7 @@ def hash_password_sync(password: str) -> str:
 
 
 async def hash_password(password: str) -> str:
-    return await to_thread.run_sync(_hasher.hash, password)
+    return await to_thread.run_sync(_hasher.hash, password, limiter=_one_at_a_time)
 
 
 def verify_password_sync(password_hash: str | None, password: str) -> bool:
@@ -31,4 +36,6 @@ def verify_password_sync(password_hash: str | None, password: str) -> bool:
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; always spends one full verification."""
-    return await to_thread.run_sync(verify_password_sync, password_hash, password)
+    return await to_thread.run_sync(
+        verify_password_sync, password_hash, password, limiter=_one_at_a_time
+    )

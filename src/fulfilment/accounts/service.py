@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
-from ..auth import SUBDOMAIN, hash_api_key
+from ..auth import KEYS_CHANGED, SUBDOMAIN, hash_api_key
 from ..db import Connection, as_datetime, utcnow
 from ..errors import InvalidInput, NotFound
 from ..tables import accounts, api_keys, fulfilment_customers
@@ -180,6 +180,7 @@ def revoke_api_key(connection: Connection, account: Account, key_id: int) -> Non
         == 0
     ):
         raise NotFound(f"No active API key {key_id} in account '{account.subdomain}'.")
+    connection.notify(KEYS_CHANGED)
 
 
 def revoke_api_key_by_value(connection: Connection, key: str) -> None:
@@ -190,6 +191,7 @@ def revoke_api_key_by_value(connection: Connection, key: str) -> None:
         == 0
     ):
         raise NotFound("No active API key matches that key.")
+    connection.notify(KEYS_CHANGED)
 
 
 def list_api_keys(connection: Connection, account: Account) -> list[ApiKeyInfo]:

@@ -114,6 +114,7 @@ _WRITABLE = (
     "updated_at",
 )
 
+# Both answer with the stored row, as GET one reads it: no second statement to read it back.
 INSERT = (
     sa.insert(customers)
     .values(
@@ -122,9 +123,14 @@ INSERT = (
         created_at=_p("updated_at"),
         **{name: _p(name) for name in _WRITABLE},
     )
-    .returning(customers.c.idfulfilment_customer)
+    .returning(*OBJECT_COLUMNS)
 )
 
-UPDATE = sa.update(customers).where(*_in_account).values(**{name: _p(name) for name in _WRITABLE})
+UPDATE = (
+    sa.update(customers)
+    .where(*_in_account)
+    .values(**{name: _p(name) for name in _WRITABLE})
+    .returning(*OBJECT_COLUMNS)
+)
 
 SET_LAST_LOGIN = sa.update(customers).where(*_in_account).values(last_login_at=_p("last_login_at"))

@@ -306,21 +306,19 @@ async def create_customer(
         values["account_id"] = account_id
         values["position"] = position_row[0]
         try:
-            id_row = connection.one(queries.INSERT, values)
+            row = connection.one(queries.INSERT, values)
         except database.IntegrityError:
             # Another request took the username between our check and the insert.
             raise UsernameTaken(fields.username or "") from None
-        assert id_row is not None
+        assert row is not None
         audit.record(
             connection,
             account_id,
-            id_row[0],
+            row[0],
             "create",
             audit.Actor.api_key(principal),
             audit.changes({}, fields.audited()),
         )
-        row = connection.one(queries.GET_ONE, {"account_id": account_id, "id": id_row[0]})
-        assert row is not None
         return row
 
     return to_customer(await database.write(insert), principal.timezone)
@@ -395,7 +393,7 @@ async def update_customer(
             # Portal sessions carry this number; a new one ends them.
             fields.credentials_version += 1
         try:
-            connection.execute(queries.UPDATE, {**fields.values(), **key})
+            row = connection.one(queries.UPDATE, {**fields.values(), **key})
         except database.IntegrityError:
             raise UsernameTaken(fields.username or "") from None
         changed = audit.changes(before, fields.audited())
@@ -408,7 +406,6 @@ async def update_customer(
                 audit.Actor.api_key(principal),
                 changed,
             )
-        row = connection.one(queries.GET_ONE, key)
         assert row is not None
         return row
 
