@@ -172,8 +172,10 @@ class KeyChangeListener:
                             self.cache.forget_all(listening=True)
                 finally:
                     raw.close()
-            except self.database.DatabaseError:
-                log.warning("not listening for API key changes; retrying", exc_info=True)
+            except self.database.DatabaseError as error:
+                # The database restarted or the connection was killed: a passing condition,
+                # logged in one line; keys are looked up every time until it is back.
+                log.warning("not listening for API key changes (%s); retrying", error)
             self.cache.forget_all(listening=False)
             self._stop.wait(1)
 
