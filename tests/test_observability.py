@@ -29,6 +29,7 @@ def test_every_answer_carries_a_request_id(tenant: Tenant) -> None:
 
     ids = [answer.headers["x-request-id"] for answer in answers]
     assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids)
+    assert len({rid[:16] for rid in ids}) == 1
     assert len(set(ids)) == len(ids)
 
 
@@ -119,6 +120,7 @@ def test_logs_are_json_lines_with_the_request_id_and_no_secret(tmp_path: Path) -
         **os.environ,
         "FULFILMENT_DATABASE_URL": f"sqlite:///{tmp_path / 'logged.sqlite3'}",
         "FULFILMENT_RATE_LIMIT": "off",
+        "FULFILMENT_ACCESS_LOG": "true",
     }
     key = new_account(env)
     port = free_port()
@@ -154,6 +156,7 @@ def test_logs_are_json_lines_with_the_request_id_and_no_secret(tmp_path: Path) -
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     access = [line for line in lines if line["logger"] == "fulfilment.access"]
     by_id = {line["request_id"]: line for line in access}
+    assert len(by_id) == len(access)  # two workers, never the same id twice
     assert by_id[created.headers["x-request-id"]]["status"] == 200
     assert by_id[created.headers["x-request-id"]]["route"] == CUSTOMERS
     assert by_id[missing.headers["x-request-id"]]["status"] == 404

@@ -62,7 +62,8 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
                     await discard_body(request, state.settings.max_body_bytes)
                 raise
             if quota is not None:
-                response.headers.update(quota.headers)
+                # Neither header is set by a handler: append them without a lookup.
+                response.raw_headers += quota.raw_headers
             return response
 
         return endpoint

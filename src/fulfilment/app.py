@@ -82,7 +82,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 class Service(Starlette):
     """Starlette with the request context wrapped around everything, error pages included."""
 
-    log_requests = True
+    log_requests = False
 
     def build_middleware_stack(self) -> ASGIApp:
         return RequestContext(super().build_middleware_stack(), log_requests=self.log_requests)

@@ -3,6 +3,7 @@ Prometheus metrics, and the /health, /ready and /metrics endpoints."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -53,6 +54,25 @@ LOGIN_FAILURES = Counter(
 )
 
 
+# Request ids: 64 random bits for this process, then a counter. Unique across processes
+# and restarts for all practical purposes, and far cheaper than a UUID per request.
+_ids = itertools.count(1)
+_process_tag = uuid.uuid4().hex[:16]
+
+
+def new_request_id() -> str:
+    return f"{_process_tag}{next(_ids):016x}"
+
+
+def _new_process_tag() -> None:
+    global _process_tag
+    _process_tag = uuid.uuid4().hex[:16]
+
+
+# Forked workers would otherwise share the parent's tag and counter.
+os.register_at_fork(after_in_child=_new_process_tag)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request id, and extras."""
 
@@ -88,13 +108,14 @@ class RequestContext:
     def __init__(self, app: ASGIApp, *, log_requests: bool) -> None:
         self.app = app
         self.log_requests = log_requests
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None)
-        rid = given.decode() if given and _ACCEPTABLE_ID.match(given) else uuid.uuid4().hex
+        rid = given.decode() if given and _ACCEPTABLE_ID.match(given) else new_request_id()
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -116,8 +137,15 @@ class RequestContext:
             route = scope.get("route")
             label = scope.get("root_path", "") + route.path if route is not None else "unmatched"
             method = scope["method"]
-            REQUESTS.labels(method, label, str(status)).inc()
-            LATENCY.labels(method, label).observe(elapsed)
+            counted = self._series.get((method, label, status))
+            if counted is None:
+                # Label lookups take a lock and build keys: do them once per series.
+                counted = self._series[(method, label, status)] = (
+                    REQUESTS.labels(method, label, str(status)),
+                    LATENCY.labels(method, label),
+                )
+            counted[0].inc()
+            counted[1].observe(elapsed)
             if self.log_requests:
                 access_log.info(
                     "%s %s %d",

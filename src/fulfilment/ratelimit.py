@@ -45,6 +45,14 @@ class Quota:
             headers["Retry-After"] = str(self.retry_after)
         return headers
 
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers of an allowed request, as ASGI sends them."""
+        return [
+            (b"x-ratelimit-limit", str(self.limit).encode()),
+            (b"x-ratelimit-remaining", str(self.remaining).encode()),
+        ]
+
 
 def storage_url(settings: Settings) -> str:
     return settings.redis_url or "memory://"
