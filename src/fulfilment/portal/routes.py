@@ -10,7 +10,7 @@ from starlette.routing import Route
 from . import errors, service
 from .errors import PortalError, SessionEnded
 from .i18n import HERE, LANGUAGES, N_
-from .sessions import csrf_matches
+from .sessions import Session, csrf_matches
 from .web import Visit, portal_page, read_form, secure
 
 NOTICES = {
@@ -118,22 +118,36 @@ def _customer_page(
     )
 
 
-@portal_page
-async def change_password(visit: Visit) -> Response:
-    """Change the password: the current one, and the new one twice."""
+async def _customer_form(
+    visit: Visit,
+) -> Response | tuple[Session, service.CustomerView, dict[str, str]]:
+    """What the customer page's forms share: a logged-in session, a POST (a link cannot act),
+    the customer as it is now, and the form's token. Any other case is answered here."""
     session = visit.session
     if session is None or not session.logged_in:
         return visit.redirect("login")
     if visit.request.method == "GET":
         return visit.redirect("")
     form = await read_form(visit.request)
-    database = visit.portal.database
     try:
-        customer = service.current_customer(database, visit.account, session)
-        if not csrf_matches(session, form.get("csrf_token")):
-            return _customer_page(visit, customer, 400, error=errors.FormExpired())
+        customer = service.current_customer(visit.portal.database, visit.account, session)
+    except SessionEnded:
+        return _logged_out(visit, "ended")
+    if not csrf_matches(session, form.get("csrf_token")):
+        return _customer_page(visit, customer, 400, error=errors.FormExpired())
+    return session, customer, form
+
+
+@portal_page
+async def change_password(visit: Visit) -> Response:
+    """Change the password: the current one, and the new one twice."""
+    checked = await _customer_form(visit)
+    if isinstance(checked, Response):
+        return checked
+    session, customer, form = checked
+    try:
         version = await service.change_password(
-            database,
+            visit.portal.database,
             visit.portal.throttle,
             visit.account,
             session,
@@ -160,21 +174,11 @@ async def change_password(visit: Visit) -> Response:
 @portal_page
 async def log_out(visit: Visit) -> Response:
     """End the customer's sessions and go back to the login form."""
-    session = visit.session
-    if session is None or not session.logged_in:
-        return visit.redirect("login")
-    if visit.request.method == "GET":
-        # Only the page's form logs out: a link elsewhere cannot.
-        return visit.redirect("")
-    form = await read_form(visit.request)
-    database = visit.portal.database
-    try:
-        customer = service.current_customer(database, visit.account, session)
-    except SessionEnded:
-        return _logged_out(visit, "ended")
-    if not csrf_matches(session, form.get("csrf_token")):
-        return _customer_page(visit, customer, 400, error=errors.FormExpired())
-    await service.log_out(database, visit.account, session)
+    checked = await _customer_form(visit)
+    if isinstance(checked, Response):
+        return checked
+    session, customer, _ = checked
+    await service.log_out(visit.portal.database, visit.account, session)
     session.language = customer.language
     return _logged_out(visit, "logged-out")
 
