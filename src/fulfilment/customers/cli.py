@@ -253,16 +253,8 @@ def field_options(*, create: bool) -> Callable[[Callable[..., Any]], Callable[..
     return apply
 
 
-SETTABLE = (
-    "name",
-    "can_login",
-    "username",
-    "password",
-    "emailaddress",
-    "language",
-    "idtemplate",
-    "preferred_idwarehouse",
-)
+# The fields a single option sets; allowed_shipping_profiles is a repeatable option of its own.
+SETTABLE = tuple(name for name in transfer.WRITABLE if name != "allowed_shipping_profiles")
 CLEARING = {
     "no_email": "emailaddress",
     "no_template": "idtemplate",
