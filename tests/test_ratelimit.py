@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from fulfilment.accounts import service as accounts
 from fulfilment.app import create_app
 from fulfilment.db import Database
+from fulfilment.ratelimit import (
+    LocalFixedWindow,
+    LocalMovingWindow,
+    LocalSlidingWindow,
+    LocalWindows,
+    Quota,
+)
 from fulfilment.settings import Settings, SettingsError
 from tests.factories import API, CUSTOMERS, Tenant, make_tenant, stored_customers
 
@@ -121,3 +132,110 @@ def test_off_switches_limiting_off(database_url: str, database: Database) -> Non
 
     assert [a.status_code for a in answers] == [200] * 3
     assert "x-ratelimit-limit" not in answers[0].headers
+
+
+# -- the in-process counters, against models written from each strategy's definition -------
+
+Step = tuple[float, int]  # (seconds since the previous hit, which caller)
+steps = st.lists(
+    st.tuples(st.floats(min_value=0, max_value=150, allow_nan=False), st.integers(0, 1)),
+    max_size=60,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _replay(
+    windows: type[LocalWindows[Any]], amount: int, period: float, plan: list[Step]
+) -> tuple[Clock, LocalWindows[Any], list[tuple[float, int, Quota]]]:
+    clock = Clock()
+    limiter = windows(amount, period, clock)
+    seen = []
+    for gap, caller in plan:
+        clock.now += gap
+        seen.append((clock.now, caller, limiter.hit(f"key:{caller}")))
+    return clock, limiter, seen
+
+
+def _allowed_before(seen: list[tuple[float, int, Quota]], index: int) -> list[float]:
+    _, caller, _ = seen[index]
+    return [t for t, c, q in seen[:index] if c == caller and q.allowed]
+
+
+@given(st.integers(1, 4), st.sampled_from([1.0, 60.0]), steps)
+def test_moving_window_allows_exactly_amount_per_period(
+    amount: int, period: float, plan: list[Step]
+) -> None:
+    _, _, seen = _replay(LocalMovingWindow, amount, period, plan)
+    for index, (now, _, quota) in enumerate(seen):
+        recent = [t for t in _allowed_before(seen, index) if t > now - period]
+        assert quota.allowed == (len(recent) < amount)
+        assert quota.remaining == (amount - len(recent) - 1 if quota.allowed else 0)
+        if not quota.allowed:  # the oldest recent hit leaves within Retry-After, not long before
+            assert now + quota.retry_after - period >= recent[0]
+            assert quota.retry_after <= recent[0] + period - now + 1.001
+
+
+@given(st.integers(1, 4), st.sampled_from([1.0, 60.0]), steps)
+def test_fixed_window_counts_from_the_first_hit(
+    amount: int, period: float, plan: list[Step]
+) -> None:
+    _, _, seen = _replay(LocalFixedWindow, amount, period, plan)
+    starts: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    for now, caller, quota in seen:
+        if caller not in starts or starts[caller] + period <= now:
+            starts[caller], counts[caller] = now, 0
+        assert quota.allowed == (counts[caller] < amount)
+        counts[caller] += quota.allowed
+        assert quota.remaining == amount - counts[caller]
+        if not quota.allowed:
+            assert now + quota.retry_after >= starts[caller] + period
+
+
+@given(st.integers(1, 4), st.sampled_from([1.0, 60.0]), steps)
+def test_sliding_window_weighs_the_previous_window(
+    amount: int, period: float, plan: list[Step]
+) -> None:
+    _, _, seen = _replay(LocalSlidingWindow, amount, period, plan)
+    for index, (now, _, quota) in enumerate(seen):
+        number = now // period
+        before = _allowed_before(seen, index)
+        previous = sum(1 for t in before if t // period == number - 1)
+        current = sum(1 for t in before if t // period == number)
+        weighted = previous * (1 - (now % period) / period) + current
+        assert quota.allowed == (math.floor(weighted) < amount)
+        if quota.allowed:
+            assert quota.remaining == max(0, amount - math.floor(weighted + 1))
+        # Never more than `amount` in one aligned window.
+        assert current + quota.allowed <= amount
+
+
+@pytest.mark.parametrize("windows", [LocalMovingWindow, LocalSlidingWindow, LocalFixedWindow])
+@given(amount=st.integers(1, 4), plan=steps)
+def test_a_refused_caller_is_allowed_after_retry_after(
+    windows: type[LocalWindows[Any]], amount: int, plan: list[Step]
+) -> None:
+    clock, limiter, seen = _replay(windows, amount, 60.0, [*plan, *[(0.0, 0)] * (amount + 1)])
+    now, caller, quota = seen[-1]
+    assert not quota.allowed  # amount + 1 hits at one moment
+    clock.now = now + quota.retry_after
+    assert limiter.hit(f"key:{caller}").allowed
+
+
+@pytest.mark.parametrize("windows", [LocalMovingWindow, LocalSlidingWindow, LocalFixedWindow])
+def test_callers_of_past_windows_are_forgotten(windows: type[LocalWindows[Any]]) -> None:
+    clock = Clock()
+    limiter = windows(5, 60.0, clock)
+    for address in range(1000):
+        limiter.hit(f"address:{address}")
+    assert len(limiter) == 1000
+    clock.now += 3 * 60
+    limiter.hit("key:one")
+    assert len(limiter) == 1

@@ -186,11 +186,7 @@ async def ready(request: Request) -> Response:
         raise ServiceUnavailable("Not ready: the database cannot be reached.") from error
     redis = "not configured"
     if state.settings.redis_url:
-        try:
-            reachable = state.rate_limiter.storage.check()
-        except Exception:
-            reachable = False
-        if not reachable:
+        if not state.rate_limiter.windows.reachable():
             raise ServiceUnavailable("Not ready: Redis cannot be reached.")
         redis = "ok"
     return JsonResponse({"status": "ready", "database": "ok", "redis": redis})

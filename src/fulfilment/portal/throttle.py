@@ -10,7 +10,7 @@ import time
 from limits import RateLimitItem, parse, storage, strategies
 
 from ..errors import ServiceUnavailable
-from ..ratelimit import DISABLED, storage_url
+from ..ratelimit import DISABLED, REDIS_TIMEOUTS
 from ..settings import Settings, SettingsError
 
 NAMESPACE = "fulfilment-portal-login"
@@ -37,7 +37,11 @@ class LoginThrottle:
         self.per_address = _item(
             settings.portal_login_limit_per_address, "FULFILMENT_PORTAL_LOGIN_LIMIT_PER_ADDRESS"
         )
-        self.storage = storage.storage_from_string(storage_url(settings))
+        self.storage = (
+            storage.storage_from_string(settings.redis_url, **REDIS_TIMEOUTS)
+            if settings.redis_url
+            else storage.storage_from_string("memory://")
+        )
         self.strategy = strategies.MovingWindowRateLimiter(self.storage)
 
     @staticmethod
