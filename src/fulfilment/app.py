@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from . import docs, observability
-from .auth import KeyCache, KeyChangeListener
+from .auth import KeyCache, KeyChanges
 from .customers.routes import routes as customer_routes
 from .db import Database
 from .errors import (
@@ -93,7 +93,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     database = Database(settings)
     rate_limiter = RateLimiter(settings)
-    api_keys = KeyCache()
+    key_changes = KeyChanges(database)
+    api_keys = KeyCache(key_changes.version)
     openapi_document = build_openapi()
 
     async def openapi(request: Request) -> Response:
@@ -101,12 +102,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        listener = KeyChangeListener(database, api_keys)
-        listener.start()
+        key_changes.start()
         try:
             yield
         finally:
-            listener.stop()
+            key_changes.stop()
             database.close()
 
     app = Service(

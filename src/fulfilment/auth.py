@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 from base64 import b64decode
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from .db import Database, Row
+from .db import Database
 from .errors import Forbidden, Unauthenticated
 from .tables import accounts, api_keys
 
@@ -100,57 +101,69 @@ def host_subdomain(host: str | None) -> str | None:
 
 
 class KeyCache:
-    """Valid API keys already looked up, so that a request on PostgreSQL need not wait a round
-    trip to learn who is calling. It holds entries only while a KeyChangeListener listens for
-    KEYS_CHANGED, and every notification empties it: a revoked key is refused as soon as the
-    revocation's notification arrives, milliseconds after its commit."""
+    """Callers already authenticated, so that a request need not ask the database who is
+    calling. Each entry is kept under the version of the key changes it was read at
+    (`KeyChanges.version`), and all are dropped once that moves: a revoked key is refused as
+    soon as its revocation is signalled, milliseconds after its commit. While the version
+    is unknown (None), nothing is kept."""
 
     MAX_ENTRIES = 10_000
 
-    def __init__(self) -> None:
-        self._entries: dict[str, Row] = {}
-        self._generation = 0
-        self._listening = False
+    def __init__(self, version: Callable[[], Hashable | None]) -> None:
+        self.version = version
+        self._entries: dict[str, Principal] = {}
+        self._seen: Hashable | None = None
         self._lock = threading.Lock()
 
-    def get(self, key_hash: str) -> Row | None:
+    def get(self, key_hash: str, version: Hashable | None) -> Principal | None:
+        if version is None:
+            return None
+        if version != self._seen:
+            with self._lock:
+                self._entries = {}
+                self._seen = version
         return self._entries.get(key_hash)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    def store(self, key_hash: str, row: Row, generation: int) -> None:
-        """Keep `row`, read when the cache was at `generation`, unless a change came since."""
+    def store(self, key_hash: str, principal: Principal, version: Hashable | None) -> None:
+        """Keep `principal`, looked up at `version`, unless a change came since."""
+        if version is None or self.version() != version:
+            return
         with self._lock:
-            if not self._listening or generation != self._generation:
+            if version != self._seen:
                 return
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries = {}
-            self._entries[key_hash] = row
-
-    def forget_all(self, *, listening: bool) -> None:
-        with self._lock:
-            self._generation += 1
-            self._entries = {}
-            self._listening = listening
+            self._entries[key_hash] = principal
 
 
-class KeyChangeListener:
-    """A thread that listens for KEYS_CHANGED on a connection of its own (PostgreSQL) and
-    empties the cache at each one; while it is not connected, nothing is cached."""
+class KeyChanges:
+    """Where the version of the API keys comes from. On PostgreSQL a thread LISTENs for
+    KEYS_CHANGED on a connection of its own and counts the notifications; while it is not
+    connected the version is unknown. On SQLite each change rewrites a marker file beside
+    the database (see ChangeMarker), and the version is its content: one read."""
 
-    def __init__(self, database: Database, cache: KeyCache) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
-        self.cache = cache
+        self._count = 0
+        self._listening = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.version: Callable[[], Hashable | None]
+        if not database.is_sqlite:
+            self.version = self._notifications
+        elif database.path is not None:
+            self.version = database.marker(KEYS_CHANGED).version
+        else:  # in memory: a single process, whose own writes pass no signal
+            self.version = lambda: None
+
+    def _notifications(self) -> int | None:
+        return self._count if self._listening else None
 
     def start(self) -> None:
-        if self.database.is_sqlite:  # a local file: the lookup costs microseconds
+        if self.database.is_sqlite:
             return
         self._thread = threading.Thread(target=self._run, name="api-key-changes", daemon=True)
         self._thread.start()
@@ -166,44 +179,46 @@ class KeyChangeListener:
                 raw = self.database.open_connection()
                 try:
                     raw.execute(f"LISTEN {KEYS_CHANGED}")
-                    self.cache.forget_all(listening=True)
+                    # Changes may have come while not listening: a new version.
+                    self._count += 1
+                    self._listening = True
                     while not self._stop.is_set():
                         for _ in raw.notifies(timeout=0.5, stop_after=1):
-                            self.cache.forget_all(listening=True)
+                            self._count += 1
                 finally:
+                    self._listening = False
                     raw.close()
             except self.database.DatabaseError as error:
                 # The database restarted or the connection was killed: a passing condition,
                 # logged in one line; keys are looked up every time until it is back.
                 log.warning("not listening for API key changes (%s); retrying", error)
-            self.cache.forget_all(listening=False)
             self._stop.wait(1)
 
 
 def authenticate(database: Database, request: Request, keys: KeyCache) -> Principal:
-    key = api_key_from_header(request.headers.get("authorization"))
-    key_hash = hash_api_key(key)
-    row = keys.get(key_hash)
-    if row is None:
-        generation = keys.generation
+    key_hash = hash_api_key(api_key_from_header(request.headers.get("authorization")))
+    version = keys.version()
+    principal = keys.get(key_hash, version)
+    if principal is None:
         row = database.read(lambda c: c.one(FIND_KEY, {"key_hash": key_hash}))
         if row is None:
             raise Unauthenticated("Unknown or revoked API key.")
-        keys.store(key_hash, row, generation)
-    key_id, account_id, idfulfilment_customer, key_name, subdomain, timezone = row
+        key_id, account_id, idfulfilment_customer, key_name, subdomain, timezone = row
+        principal = Principal(
+            key_id,
+            key_hash[:24],
+            key_name,
+            account_id,
+            subdomain,
+            zone(timezone),
+            idfulfilment_customer,
+        )
+        keys.store(key_hash, principal, version)
     requested = host_subdomain(request.headers.get("host"))
     if (
         requested is not None
-        and requested != subdomain
+        and requested != principal.subdomain
         and database.read(lambda c: c.one(SUBDOMAIN_TAKEN, {"subdomain": requested})) is not None
     ):
         raise Unauthenticated("This API key does not belong to the account of this host.")
-    return Principal(
-        key_id,
-        key_hash[:24],
-        key_name,
-        account_id,
-        subdomain,
-        zone(timezone),
-        idfulfilment_customer,
-    )
+    return principal

@@ -4,9 +4,10 @@ for requests, where statements are compiled once per dialect and run on the DBAP
 from __future__ import annotations
 
 import contextlib
-import queue
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -81,20 +82,24 @@ class Statement:
 
 
 class Connection:
-    """A driver connection in autocommit mode; `transaction()` opens an explicit one."""
+    """A pooled driver connection in autocommit mode; `transaction()` opens an explicit one."""
 
-    __slots__ = ("_begin", "_cache", "_dialect", "raw")
+    __slots__ = ("_database", "_signals", "born", "raw")
 
-    def __init__(self, raw: Any, database: Database) -> None:
+    def __init__(self, raw: Any, database: Database, born: int) -> None:
         self.raw = raw
-        self._cache = database.statements
-        self._dialect = database.dialect
-        self._begin = database.begin_sql
+        self._database = database
+        # The pool generation it was opened in (see Database._generation).
+        self.born = born
+        # Channels to signal when the open transaction commits (SQLite).
+        self._signals: list[str] | None = None
 
     def _statement(self, statement: ClauseElement) -> Statement:
-        compiled = self._cache.get(statement)
+        compiled = self._database.statements.get(statement)
         if compiled is None:
-            compiled = self._cache[statement] = Statement(statement, self._dialect)
+            compiled = self._database.statements[statement] = Statement(
+                statement, self._database.dialect
+            )
         return compiled
 
     def one(self, statement: ClauseElement, values: Params) -> Row | None:
@@ -113,22 +118,65 @@ class Connection:
         return rowcount
 
     def notify(self, channel: str) -> None:
-        """Wake PostgreSQL's listeners on `channel` when the transaction commits. SQLite has
-        none: every process reads the same local file."""
-        if self._dialect.name == "postgresql":
+        """Tell every process using the database that something on `channel` changed, once
+        the transaction commits: PostgreSQL's NOTIFY, or a ChangeMarker beside a SQLite file."""
+        if not self._database.is_sqlite:
             self.raw.execute("SELECT pg_notify(%s, '')", (channel,))
+        elif self._signals is not None:
+            self._signals.append(channel)
+        else:
+            self._database.marker(channel).touch()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """Commit on success, roll back on any exception. SQLite takes the write lock up front
         (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing mid-way."""
-        self.raw.execute(self._begin)
+        self.raw.execute(self._database.begin_sql)
+        self._signals = []
         try:
-            yield self
-        except BaseException:
-            self.raw.execute("ROLLBACK")
-            raise
-        self.raw.execute("COMMIT")
+            try:
+                yield self
+            except BaseException:
+                self.raw.execute("ROLLBACK")
+                raise
+            self.raw.execute("COMMIT")
+            for channel in self._signals:
+                self._database.marker(channel).touch()
+        finally:
+            self._signals = None
+
+
+class ChangeMarker:
+    """A small file beside a SQLite database that every committed change on one channel
+    overwrites with fresh random bytes, so that the processes sharing the file learn of the
+    change with one read (`version()`), without asking the database."""
+
+    SIZE = 16
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def version(self) -> bytes | None:
+        """The marker's current bytes; None when the file cannot be read."""
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            return os.pread(self._fd, self.SIZE, 0)
+        except OSError:
+            return None
+
+    def touch(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, os.urandom(self.SIZE), 0)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class Database:
@@ -138,23 +186,29 @@ class Database:
         self.settings = settings
         self.url = database_url(settings)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.path: Path | None = None
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            self.path = Path(self.url.database)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(self.url, pool_size=settings.pool_size, pool_pre_ping=True)
         self.dialect = self.engine.dialect
         self.begin_sql = "BEGIN IMMEDIATE" if self.is_sqlite else "BEGIN"
         self.statements: dict[ClauseElement, Statement] = {}
         self.IntegrityError: type[Exception] = self.dialect.loaded_dbapi.IntegrityError
         self.DatabaseError: type[Exception] = self.dialect.loaded_dbapi.Error
-        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._markers: dict[str, ChangeMarker] = {}
+        # Idle connections, most recently used last. Taking and giving back is a list pop and
+        # append; the lock and condition are only for opening connections and for waiting.
+        self._idle: list[Connection] = []
         self._opened = 0
+        self._waiting = 0
         self._lock = threading.Lock()
+        self._returned = threading.Condition(self._lock)
         # Bumped whenever a connection turns out to be dropped by the server; connections
-        # opened before that (id(raw) -> generation) are closed rather than used, since
-        # whatever dropped one (a restart, killed backends) has most likely dropped them
-        # too, and each would fail a request of its own, however long after.
+        # born before that are closed rather than used, since whatever dropped one (a
+        # restart, killed backends) has most likely dropped them too, and each would fail a
+        # request of its own, however long after.
         self._generation = 0
-        self._born: dict[int, int] = {}
         # Writes run on worker threads (a commit waits for the disk); one connection always
         # stays free for the reads the event loop does itself. SQLite takes one writer at a
         # time: more threads would only meet in its busy handler, which sleeps milliseconds
@@ -187,65 +241,93 @@ class Database:
             raw.execute("PRAGMA foreign_keys=ON")
         else:
             raw.autocommit = True
-        self._born[id(raw)] = self._generation
         return raw
 
-    def _acquire(self) -> Any:
+    def marker(self, channel: str) -> ChangeMarker:
+        """The change marker of `channel` (SQLite files only)."""
+        marker = self._markers.get(channel)
+        if marker is None:
+            assert self.path is not None, "an in-memory database has no change markers"
+            marker = self._markers[channel] = ChangeMarker(Path(f"{self.path}-{channel}"))
+        return marker
+
+    def _acquire(self) -> Connection:
         while True:
-            raw = self._take()
-            if self._born.get(id(raw)) == self._generation:
-                return raw
-            self._discard(raw)
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                connection = self._wait_or_open()
+            if connection.born == self._generation:
+                return connection
+            self._discard(connection)
 
-    def _take(self) -> Any:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+    def _wait_or_open(self) -> Connection:
+        deadline = time.monotonic() + self.settings.pool_timeout_seconds
         with self._lock:
-            if self._opened < self.settings.pool_size:
-                self._opened += 1
-                try:
-                    return self.open_connection()
-                except BaseException:
-                    self._opened -= 1
-                    raise
-        try:
-            return self._idle.get(timeout=self.settings.pool_timeout_seconds)
-        except queue.Empty:
-            raise ServiceUnavailable(
-                "Every database connection is busy; try again shortly."
-            ) from None
+            # Counted before looking, so that a connection given back meanwhile is either
+            # seen here or wakes this thread (see _release).
+            self._waiting += 1
+            try:
+                while True:
+                    try:
+                        return self._idle.pop()
+                    except IndexError:
+                        pass
+                    if self._opened < self.settings.pool_size:
+                        self._opened += 1
+                        try:
+                            return Connection(self.open_connection(), self, self._generation)
+                        except BaseException:
+                            self._opened -= 1
+                            raise
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise ServiceUnavailable(
+                            "Every database connection is busy; try again shortly."
+                        )
+                    self._returned.wait(left)
+            finally:
+                self._waiting -= 1
 
-    def _discard(self, raw: Any) -> None:
+    def _release(self, connection: Connection) -> None:
+        raw = connection.raw
+        # A connection the server dropped (restart, killed backend) is not handed on.
+        if getattr(raw, "broken", False) or getattr(raw, "closed", False) is True:
+            with self._lock:
+                self._generation += 1
+            self._discard(connection)
+        elif connection.born != self._generation:
+            self._discard(connection)
+        else:
+            self._idle.append(connection)
+            if self._waiting:
+                with self._lock:
+                    self._returned.notify()
+
+    def _discard(self, connection: Connection) -> None:
         with self._lock:
             self._opened -= 1
-            self._born.pop(id(raw), None)
+            self._returned.notify()  # a waiter may open a new one in its place
         # A broken connection may fail to close; it is gone either way.
         with contextlib.suppress(Exception):
-            raw.close()
+            connection.raw.close()
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """Borrow a driver connection for the length of the block."""
-        raw = self._acquire()
+        connection = self._acquire()
         try:
-            yield Connection(raw, self)
+            yield connection
         finally:
-            # A connection the server dropped (restart, killed backend) is not handed on.
-            if getattr(raw, "broken", False) or getattr(raw, "closed", False) is True:
-                with self._lock:
-                    self._generation += 1
-                self._discard(raw)
-            elif self._born.get(id(raw)) != self._generation:
-                self._discard(raw)
-            else:
-                self._idle.put(raw)
+            self._release(connection)
 
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run `work` on the calling thread: for short indexed reads."""
-        with self.connect() as connection:
+        connection = self._acquire()
+        try:
             return work(connection)
+        finally:
+            self._release(connection)
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction on a worker thread."""
@@ -256,10 +338,8 @@ class Database:
             return work(connection)
 
     def close(self) -> None:
-        while True:
-            try:
-                raw = self._idle.get_nowait()
-            except queue.Empty:
-                break
-            self._discard(raw)
+        while self._idle:
+            self._discard(self._idle.pop())
+        for marker in self._markers.values():
+            marker.close()
         self.engine.dispose()
