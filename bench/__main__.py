@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -286,6 +287,9 @@ def main() -> None:
     )
     parser.add_argument("--only", action="append", help="a case name, 'memory' or 'logins'")
     options = parser.parse_args()
+    for tool in ("wrk", "taskset"):
+        if shutil.which(tool) is None:
+            parser.exit(2, f"python -m bench needs {tool}: apt-get install wrk util-linux\n")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fulfilment-bench-logs-") as logs:
         bench = Bench(options, Path(logs))
