@@ -182,7 +182,9 @@ class Bench:
                 row.note = f"not available: no portal route {logins.LOGIN_PATH}"
                 report.lines.append(f"logins: {row.note} on this build")
                 return row
-            result = logins.measure(server, form, 2 * self.options.seconds, 8, get_one)
+            result = logins.measure_rounds(
+                server, form, self.options.rounds, 2 * self.options.seconds, 8, get_one
+            )
             row.service, row.service_rss = result.logins, server.peak_rss_mb()
         share = result.logins.rate / result.ceiling
         if result.logins.failed:
