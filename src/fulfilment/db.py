@@ -3,18 +3,21 @@ for requests, where statements are compiled once per dialect and run on the DBAP
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
+import functools
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -213,8 +216,11 @@ class Database:
         # stays free for the reads the event loop does itself. SQLite takes one writer at a
         # time: more threads would only meet in its busy handler, which sleeps milliseconds
         # between tries.
+        # The threads go from one write to the next themselves, without waiting for the
+        # event loop to hand them each one (which left the writer idle while the loop was
+        # busy).
         writers = 1 if self.is_sqlite else max(1, settings.pool_size - 1)
-        self._write_limiter = anyio.CapacityLimiter(writers)
+        self._writers = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="db-write")
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", self._configure_sqlite_for_engine)
             sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
@@ -330,14 +336,18 @@ class Database:
             self._release(connection)
 
     async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction on a worker thread."""
-        return await anyio.to_thread.run_sync(self.write_sync, work, limiter=self._write_limiter)
+        """Run `work` in one transaction on a writer thread. A caller that goes away before
+        its turn takes its work off the queue; one whose work has started gets no answer,
+        but the work completes."""
+        in_context = functools.partial(contextvars.copy_context().run, self.write_sync, work)
+        return await asyncio.get_running_loop().run_in_executor(self._writers, in_context)
 
     def write_sync(self, work: Callable[[Connection], T]) -> T:
         with self.connect() as connection, connection.transaction():
             return work(connection)
 
     def close(self) -> None:
+        self._writers.shutdown(wait=True, cancel_futures=True)
         while self._idle:
             self._discard(self._idle.pop())
         for marker in self._markers.values():
