@@ -68,8 +68,9 @@ def verification_ceiling(seconds: float) -> float:
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     ceiling: float
-    logins: Load
-    get_one: Load
+    logins: Load  # logins alone
+    beside_reads: Load  # logins while a light reader asks for one customer
+    get_one: Load  # that reader
 
 
 def measure(
@@ -77,10 +78,11 @@ def measure(
     form: tuple[str, str],
     seconds: float,
     connections: int,
-    get_one: dict[str, str],
-) -> tuple[Load, Load]:
-    """Saturate the server with logins while a few connections keep asking for one customer.
-    Every login posts the form of one page view: the session cookie is signed, not stored."""
+    get_one: dict[str, str] | None,
+) -> tuple[Load, Load | None]:
+    """Saturate the server with logins, with a few connections asking for one customer
+    meanwhile when `get_one` is given. Every login posts the form of one page view: the
+    session cookie is signed, not stored."""
     cookie, token = form
     body = {"username": LOGIN_USERNAME, "password": LOGIN_PASSWORD, "csrf_token": token}
     request = {
@@ -93,8 +95,12 @@ def measure(
     }
     logins = processes.run_wrk(server.port, seconds, connections, request)
     # A light reader beside the logins: two connections, each asking every 20 ms.
-    readers = processes.run_wrk(server.port, seconds, 2, {**get_one, "BENCH_DELAY_MS": "20"})
-    return processes.wrk_result(logins), processes.wrk_result(readers)
+    readers = (
+        processes.run_wrk(server.port, seconds, 2, {**get_one, "BENCH_DELAY_MS": "20"})
+        if get_one is not None
+        else None
+    )
+    return processes.wrk_result(logins), processes.wrk_result(readers) if readers else None
 
 
 def measure_rounds(
@@ -105,14 +111,21 @@ def measure_rounds(
     connections: int,
     get_one: dict[str, str],
 ) -> LoginResult:
-    """argon2id alone and the server's logins in turns, as the other cases measure the
-    service and the baseline: each keeps its best round, since other work on the machine
-    can only slow one down. GET one's p99 is the worst of the rounds."""
-    measure(server, form, 1, connections, get_one)  # warm-up
-    ceilings, rounds_run = [], []
+    """In turns: argon2id alone, the server's logins alone, and its logins beside a light
+    reader of one customer. Like the service and the baseline in the other cases, each
+    keeps its best round, since other work on the machine can only slow one down; the
+    reader's p99 is the worst round's."""
+    measure(server, form, 1, connections, None)  # warm-up
+    ceilings, alone, beside = [], [], []
     for _ in range(rounds):
         ceilings.append(verification_ceiling(seconds))
-        rounds_run.append(measure(server, form, seconds, connections, get_one))
-    best_logins = max((logins for logins, _ in rounds_run), key=lambda load: load.rate)
-    slowest_reads = max((reads for _, reads in rounds_run), key=lambda load: load.p99_ms)
-    return LoginResult(max(ceilings), best_logins, slowest_reads)
+        alone.append(measure(server, form, seconds, connections, None)[0])
+        logins, reads = measure(server, form, seconds, connections, get_one)
+        assert reads is not None
+        beside.append((logins, reads))
+    return LoginResult(
+        max(ceilings),
+        max(alone, key=lambda load: load.rate),
+        max((logins for logins, _ in beside), key=lambda load: load.rate),
+        max((reads for _, reads in beside), key=lambda load: load.p99_ms),
+    )
