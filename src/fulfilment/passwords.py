@@ -52,6 +52,7 @@ async def _one_at_a_time(work: Callable[..., T], *args: str | None) -> T:
     # queue with it.
     return await asyncio.get_running_loop().run_in_executor(_worker, work, *args)
 
+
 # A real hash of a random password, verified against when there is no user, so that an
 # unknown username costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password: timing equaliser")
