@@ -3,16 +3,12 @@ for requests, where statements are compiled once per dialect and run on the DBAP
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
-import functools
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +21,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from .errors import ServiceUnavailable
 from .settings import Settings
+from .threads import Workers
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -212,15 +209,11 @@ class Database:
         # restart, killed backends) has most likely dropped them too, and each would fail a
         # request of its own, however long after.
         self._generation = 0
-        # Writes run on worker threads (a commit waits for the disk); one connection always
-        # stays free for the reads the event loop does itself. SQLite takes one writer at a
-        # time: more threads would only meet in its busy handler, which sleeps milliseconds
-        # between tries.
-        # The threads go from one write to the next themselves, without waiting for the
-        # event loop to hand them each one (which left the writer idle while the loop was
-        # busy).
-        writers = 1 if self.is_sqlite else max(1, settings.pool_size - 1)
-        self._writers = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="db-write")
+        # Writes run on threads of their own (a commit waits for the disk); one connection
+        # always stays free for the reads the event loop does itself. SQLite takes one writer
+        # at a time: more threads would only meet in its busy handler, which sleeps
+        # milliseconds between tries.
+        self._writers = Workers(1 if self.is_sqlite else max(1, settings.pool_size - 1), "db-write")
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", self._configure_sqlite_for_engine)
             sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
@@ -336,18 +329,15 @@ class Database:
             self._release(connection)
 
     async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction on a writer thread. A caller that goes away before
-        its turn takes its work off the queue; one whose work has started gets no answer,
-        but the work completes."""
-        in_context = functools.partial(contextvars.copy_context().run, self.write_sync, work)
-        return await asyncio.get_running_loop().run_in_executor(self._writers, in_context)
+        """Run `work` in one transaction on a writer thread (see Workers.run)."""
+        return await self._writers.run(self.write_sync, work)
 
     def write_sync(self, work: Callable[[Connection], T]) -> T:
         with self.connect() as connection, connection.transaction():
             return work(connection)
 
     def close(self) -> None:
-        self._writers.shutdown(wait=True, cancel_futures=True)
+        self._writers.shutdown()
         while self._idle:
             self._discard(self._idle.pop())
         for marker in self._markers.values():
