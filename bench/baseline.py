@@ -1,5 +1,6 @@
 """The ceiling the service is measured against: the least code that answers the benchmark's
-requests with the service's bytes from the same database. No framework, no auth, no
+requests with the service's bytes from the same database, doing the same database work (a
+write reads what it changes and leaves an audit event). No framework, no auth, no
 validation; one driver connection used on the event loop; served by the same server with
 the same options as `fulfilment serve`."""
 
@@ -36,15 +37,26 @@ NEXT_POSITION = (
 )
 INSERT = (
     "INSERT INTO fulfilment_customers (account_id, position, name, can_login, emailaddress, "
-    "language, allowed_shipping_profiles, search_text, credentials_version, created_at, "
-    "updated_at) VALUES (?, ?, ?, false, ?, ?, '[]', ?, 0, ?, ?) RETURNING idfulfilment_customer"
+    "language, allowed_shipping_profiles, search_name, search_username, search_email, "
+    "credentials_version, created_at, updated_at) "
+    "VALUES (?, ?, ?, false, ?, ?, '[]', ?, '', ?, 0, ?, ?) RETURNING idfulfilment_customer"
 )
-# The new name's casefold replaces the old one's at the start of search_text.
+# The service reads the fields its rules need, locked, before it updates.
+CURRENT = (
+    "SELECT name, can_login, username, password_hash, emailaddress, language, idtemplate, "
+    "allowed_shipping_profiles, preferred_idwarehouse, credentials_version "
+    "FROM fulfilment_customers WHERE account_id = ? AND idfulfilment_customer = ?"
+)
 RENAME = (
-    "UPDATE fulfilment_customers SET name = ?, search_text = ? || substr(search_text, "
-    "length(name) + 1), updated_at = ? WHERE account_id = ? AND idfulfilment_customer = ? "
-    f"RETURNING {COLUMNS}"
+    "UPDATE fulfilment_customers SET name = ?, search_name = ?, updated_at = ? "
+    f"WHERE account_id = ? AND idfulfilment_customer = ? RETURNING {COLUMNS}"
 )
+# Every change leaves an audit event in the same transaction, as the service's do.
+AUDIT = (
+    "INSERT INTO audit_events (account_id, idfulfilment_customer, action, actor_type, "
+    "actor_id, actor_name, changes, occurred_at) VALUES (?, ?, ?, 'api_key', 1, 'bench', ?, ?)"
+)
+STATEMENTS = (GET_ONE, PAGE, NEXT_POSITION, INSERT, CURRENT, RENAME, AUDIT)
 
 Asgi = Callable[[dict[str, Any], Any, Any], Any]
 
@@ -61,16 +73,11 @@ def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") ->
         db = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={os.environ.get('FULFILMENT_SQLITE_SYNCHRONOUS', 'FULL')}")
-        begin, sql = (
-            "BEGIN IMMEDIATE",
-            {s: s for s in (GET_ONE, PAGE, NEXT_POSITION, INSERT, RENAME)},
-        )
+        begin, sql = "BEGIN IMMEDIATE", {s: s for s in STATEMENTS}
     else:
         db = psycopg.connect("postgresql://" + url.split("://", 1)[1], autocommit=True)
-        begin, sql = (
-            "BEGIN",
-            {s: s.replace("?", "%s") for s in (GET_ONE, PAGE, NEXT_POSITION, INSERT, RENAME)},
-        )
+        begin, sql = "BEGIN", {s: s.replace("?", "%s") for s in STATEMENTS}
+        sql[CURRENT] += " FOR UPDATE"
 
     def when(value: Any) -> str | None:
         if value is None:
@@ -88,19 +95,49 @@ def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") ->
             )
         return answer
 
-    def create(body: dict[str, Any]) -> dict[str, Any]:
-        name, email, language = body["name"], body.get("emailaddress"), body.get("language", "nl")
-        search_text = f"{name.casefold()}\x1f\x1f{(email or '').casefold()}"
+    def transaction(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         db.execute(begin)
         try:
-            position = db.execute(sql[NEXT_POSITION], (account_id,)).fetchone()[0]
-            values = (account_id, position, name, email, language, search_text, now(), now())
-            new_id = db.execute(sql[INSERT], values).fetchone()[0]
+            answer = work()
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        return customer((new_id, name, False, None, email, language, None, None, "[]", None))
+        return answer
+
+    def create(body: dict[str, Any]) -> dict[str, Any]:
+        name, email, language = body["name"], body.get("emailaddress"), body.get("language", "nl")
+
+        def insert() -> dict[str, Any]:
+            position = db.execute(sql[NEXT_POSITION], (account_id,)).fetchone()[0]
+            values = (
+                account_id,
+                position,
+                name,
+                email,
+                language,
+                name.casefold(),
+                (email or "").casefold(),
+                now(),
+                now(),
+            )
+            new_id = db.execute(sql[INSERT], values).fetchone()[0]
+            changes = msgspec.json.encode({"name": {"from": None, "to": name}}).decode()
+            db.execute(sql[AUDIT], (account_id, new_id, "create", changes, now()))
+            return customer((new_id, name, False, None, email, language, None, None, "[]", None))
+
+        return transaction(insert)
+
+    def rename(customer_id: int, name: str) -> dict[str, Any]:
+        def update() -> dict[str, Any]:
+            before = db.execute(sql[CURRENT], (account_id, customer_id)).fetchone()
+            change = (name, name.casefold(), now(), account_id, customer_id)
+            row = db.execute(sql[RENAME], change).fetchone()
+            changes = msgspec.json.encode({"name": {"from": before[0], "to": name}}).decode()
+            db.execute(sql[AUDIT], (account_id, customer_id, "update", changes, now()))
+            return customer(row)
+
+        return transaction(update)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -128,9 +165,7 @@ def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") ->
                 db.execute(sql[GET_ONE], (account_id, int(path.rsplit("/", 1)[1]))).fetchone()
             )
         else:
-            name = msgspec.json.decode(body)["name"]
-            change = (name, name.casefold(), now(), account_id, int(path.rsplit("/", 1)[1]))
-            answer = customer(db.execute(sql[RENAME], change).fetchone())
+            answer = rename(int(path.rsplit("/", 1)[1]), msgspec.json.decode(body)["name"])
         content = msgspec.json.encode(answer)
         headers = [CONTENT_TYPE, (b"content-length", str(len(content)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 
 from fulfilment import migrate
 from fulfilment.accounts import service as accounts
-from fulfilment.customers.service import SEARCH_SEPARATOR
 from fulfilment.db import Connection, Database, utcnow
 from fulfilment.passwords import hash_password_sync
 from fulfilment.reference import service as reference
@@ -28,6 +27,32 @@ SUBDOMAIN = "bench"
 TIMEZONE = "Europe/Amsterdam"
 LOGIN_USERNAME = "bench-login"
 LOGIN_PASSWORD = "bench-login-password"  # noqa: S105 - a throwaway database's test user
+# One customer in RARE_EVERY carries RARE_WORD in its name, one in COMMON_EVERY (1%)
+# COMMON_WORD, and every one "Customer".
+RARE_EVERY = 200_000
+RARE_WORD = "Zyxwvuts"
+COMMON_EVERY = 100
+COMMON_WORD = "Wombatix"
+
+
+def customer_name(n: int) -> str:
+    """The name the fill gives the customer at position `n` (as its SQL does)."""
+    if n % RARE_EVERY == RARE_EVERY // 2:
+        return f"Customer {n} {RARE_WORD}"
+    if n % COMMON_EVERY == COMMON_EVERY // 2:
+        return f"Customer {n} {COMMON_WORD}"
+    return f"Customer {n}"
+
+
+# (what a search case is called, the term): 3 and 8 letters, rare, 1% and nearly all.
+SEARCH_TERMS = [
+    ("rare, 3 letters", RARE_WORD[:3].lower()),
+    ("rare, 8 letters", RARE_WORD.lower()),
+    ("1%, 3 letters", COMMON_WORD[:3].lower()),
+    ("1%, 8 letters", COMMON_WORD.lower()),
+    ("all, 3 letters", "cus"),
+    ("all, 8 letters", "customer"),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +96,13 @@ def _bulk_insert(count: int, account_id: int) -> sa.Insert:
     counter = sa.select(sa.literal(1, sa.BigInteger).label("n")).cte("counter", recursive=True)
     counter = counter.union_all(sa.select(counter.c.n + 1).where(counter.c.n < count))
     number = sa.cast(counter.c.n, sa.String)
-    name = sa.literal("Customer ") + number
+    # Words whose share of the customers the search cases rely on (see SEARCH_TERMS).
+    tag = sa.case(
+        (counter.c.n % RARE_EVERY == RARE_EVERY // 2, sa.literal(" " + RARE_WORD)),
+        (counter.c.n % COMMON_EVERY == COMMON_EVERY // 2, sa.literal(" " + COMMON_WORD)),
+        else_=sa.literal(""),
+    )
+    name = sa.literal("Customer ") + number + tag
     email = sa.literal("customer") + number + sa.literal("@example.com")
     now = utcnow()
     columns = {
@@ -87,10 +118,10 @@ def _bulk_insert(count: int, account_id: int) -> sa.Insert:
         "idtemplate": sa.null(),
         "preferred_idwarehouse": sa.null(),
         "allowed_shipping_profiles": sa.literal("[]"),
-        # casefold(name), casefold(username), casefold(e-mail address), as the service joins them.
-        "search_text": sa.func.lower(name)
-        + sa.literal(SEARCH_SEPARATOR * 2)
-        + sa.func.lower(email),
+        # casefold() of each, as the service writes them (the text is ASCII).
+        "search_name": sa.func.lower(name),
+        "search_username": sa.literal(""),
+        "search_email": sa.func.lower(email),
         "last_login_at": sa.null(),
         "credentials_version": sa.literal(0),
         "created_at": sa.literal(now, sa.DateTime),
@@ -110,9 +141,7 @@ def _login_user(account_id: int) -> sa.Update:
             username=LOGIN_USERNAME,
             username_key=LOGIN_USERNAME,
             password_hash=hash_password_sync(LOGIN_PASSWORD),
-            search_text=sa.func.lower(customers.c.name)
-            + sa.literal(SEARCH_SEPARATOR + LOGIN_USERNAME + SEARCH_SEPARATOR)
-            + sa.func.lower(customers.c.emailaddress),
+            search_username=LOGIN_USERNAME,
         )
     )
 
@@ -124,14 +153,14 @@ def fill(url: str, count: int) -> Filled:
     try:
         migrate.upgrade(database)
 
-        def setup(connection: Connection) -> tuple[int, str]:
-            account = accounts.create_account(connection, "Bench BV", SUBDOMAIN, TIMEZONE)
-            reference.create_warehouse(connection, account.id, "Main")
-            reference.create_template(connection, account.id, "Default", default=True)
-            reference.create_shipping_provider(
+        async def setup(connection: Connection) -> tuple[int, str]:
+            account = await accounts.create_account(connection, "Bench BV", SUBDOMAIN, TIMEZONE)
+            await reference.create_warehouse(connection, account.id, "Main")
+            await reference.create_template(connection, account.id, "Default", default=True)
+            await reference.create_shipping_provider(
                 connection, account.id, "PostNL", "PostNL", ["Standard"]
             )
-            _, key = accounts.create_api_key(connection, account, "bench")
+            _, key = await accounts.create_api_key(connection, account, "bench")
             return account.id, key
 
         account_id, api_key = database.write_sync(setup)

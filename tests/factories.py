@@ -81,14 +81,14 @@ def stored_customers(database: Database) -> list[tuple[Any, ...]]:
 
 
 def make_tenant(database: Database, client: TestClient, subdomain: str) -> Tenant:
-    def build(connection: Any) -> Tenant:
-        account = accounts.create_account(connection, subdomain.title() + " BV", subdomain)
-        warehouse = reference.create_warehouse(connection, account.id, "Main")
-        template = reference.create_template(connection, account.id, "Default", default=True)
-        provider = reference.create_shipping_provider(
+    async def build(connection: Any) -> Tenant:
+        account = await accounts.create_account(connection, subdomain.title() + " BV", subdomain)
+        warehouse = await reference.create_warehouse(connection, account.id, "Main")
+        template = await reference.create_template(connection, account.id, "Default", default=True)
+        provider = await reference.create_shipping_provider(
             connection, account.id, "PostNL", "PostNL", ["Standard", "Signature"]
         )
-        key_id, key = accounts.create_api_key(connection, account, "tests")
+        key_id, key = await accounts.create_api_key(connection, account, "tests")
         return Tenant(
             client=client,
             account=account,

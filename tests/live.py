@@ -51,14 +51,16 @@ class LiveServer:
     def create_account(self, subdomain: str) -> LiveAccount:
         """An account with a warehouse, a template, two shipping profiles and a key."""
 
-        def build(connection: Any) -> LiveAccount:
-            account = accounts.create_account(connection, subdomain.title(), subdomain)
-            warehouse = reference.create_warehouse(connection, account.id, "Main")
-            template = reference.create_template(connection, account.id, "Default", default=True)
-            provider = reference.create_shipping_provider(
+        async def build(connection: Any) -> LiveAccount:
+            account = await accounts.create_account(connection, subdomain.title(), subdomain)
+            warehouse = await reference.create_warehouse(connection, account.id, "Main")
+            template = await reference.create_template(
+                connection, account.id, "Default", default=True
+            )
+            provider = await reference.create_shipping_provider(
                 connection, account.id, "PostNL", "PostNL", ["Standard", "Signature"]
             )
-            _, key = accounts.create_api_key(connection, account, "tests")
+            _, key = await accounts.create_api_key(connection, account, "tests")
             return LiveAccount(
                 subdomain=subdomain,
                 key=key,
@@ -73,9 +75,9 @@ class LiveServer:
     def new_key(self, subdomain: str) -> str:
         """Another API key of the account, with a rate-limit window of its own."""
 
-        def create(connection: Any) -> str:
-            account = accounts.get_account(connection, subdomain)
-            return accounts.create_api_key(connection, account, "tests")[1]
+        async def create(connection: Any) -> str:
+            account = await accounts.get_account(connection, subdomain)
+            return (await accounts.create_api_key(connection, account, "tests"))[1]
 
         key: str = self._write(create)
         return key

@@ -1,49 +1,154 @@
-"""The driver-level connection pool and statement runner."""
+"""The data path: units of work on psycopg's async pool or on SQLite, their time limits, and
+how they recover from dropped connections."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
-from fulfilment.db import Database
+from fulfilment.db import Connection, Database, run_to_completion
 from fulfilment.errors import ServiceUnavailable
 from fulfilment.settings import Settings
 from fulfilment.tables import accounts
 
+COUNT = sa.select(sa.func.count()).select_from(accounts)
+INSERT = sa.insert(accounts).values(
+    subdomain=sa.bindparam("subdomain"), name="x", timezone="UTC", created_at=sa.func.now()
+)
 
-def test_the_pool_holds_pool_size_connections(database_url: str) -> None:
-    database = Database(Settings(database_url=database_url, pool_size=2, pool_timeout_seconds=1))
-    try:
-        with ExitStack() as stack:
-            held = [stack.enter_context(database.connect()) for _ in range(2)]
-            assert held[0].raw is not held[1].raw
-            with pytest.raises(ServiceUnavailable), database.connect():
-                pass
-        with database.connect() as again:
-            assert again.raw in {held[0].raw, held[1].raw}
-    finally:
-        database.close()
+
+def sleeping(seconds: float) -> Callable[[Connection], Coroutine[Any, Any, Any]]:
+    statement = sa.select(sa.func.pg_sleep(seconds))
+
+    async def work(connection: Connection) -> Any:
+        return await connection.one(statement, {})
+
+    return work
+
+
+def on_loop(database: Database, unit: Coroutine[Any, Any, Any]) -> Any:
+    """Run `unit` on a new event loop, then close the database's pool on that loop."""
+
+    async def main() -> Any:
+        try:
+            return await unit
+        finally:
+            await database.aclose()
+
+    return asyncio.run(main())
 
 
 def test_a_failed_transaction_rolls_back(database: Database) -> None:
-    insert = sa.insert(accounts).values(
-        subdomain=sa.bindparam("subdomain"), name="x", timezone="UTC", created_at=sa.func.now()
-    )
-    count = sa.select(sa.func.count()).select_from(accounts)
-
-    with (  # noqa: PT012 - the failure must come after the insert
-        pytest.raises(RuntimeError),
-        database.connect() as connection,
-        connection.transaction(),
-    ):
-        connection.execute(insert, {"subdomain": "gone"})
+    async def insert_then_fail(connection: Connection) -> None:
+        await connection.execute(INSERT, {"subdomain": "gone"})
         raise RuntimeError("abort")
 
-    assert database.read(lambda c: c.one(count, {})) == (0,)
-    database.write_sync(lambda c: c.execute(insert, {"subdomain": "kept"}))
-    assert database.read(lambda c: c.one(count, {})) == (1,)
+    async def scenario() -> tuple[Any, Any]:
+        with pytest.raises(RuntimeError):
+            await database.write(insert_then_fail)
+        before = await database.read(lambda c: c.one(COUNT, {}))
+        await database.write(lambda c: c.execute(INSERT, {"subdomain": "kept"}))
+        return before, await database.read(lambda c: c.one(COUNT, {}))
+
+    assert on_loop(database, scenario()) == ((0,), (1,))
+
+
+def test_a_unit_on_a_blocking_connection_may_not_wait_for_anything_else() -> None:
+    async def waits() -> None:
+        await asyncio.sleep(0)
+
+    with pytest.raises(RuntimeError, match="waited for something else"):
+        run_to_completion(waits())
+
+
+@pytest.mark.postgres
+def test_waiting_for_the_server_leaves_the_event_loop_free(postgres_database: str) -> None:
+    database = Database(Settings(database_url=postgres_database, pool_size=2))
+    finished: list[str] = []
+
+    async def slow() -> None:
+        await database.read(sleeping(0.5))
+        finished.append("slow")
+
+    async def quick() -> None:
+        await asyncio.sleep(0.05)
+        await database.read(lambda c: c.one(COUNT, {}))
+        finished.append("quick")
+
+    async def scenario() -> None:
+        await asyncio.gather(slow(), quick())
+
+    on_loop(database, scenario())
+    assert finished == ["quick", "slow"]
+
+
+@pytest.mark.postgres
+def test_waiting_for_a_connection_is_bounded(postgres_database: str) -> None:
+    database = Database(
+        Settings(database_url=postgres_database, pool_size=2, pool_timeout_seconds=1)
+    )
+
+    async def third_after_two_sleepers() -> float:
+        sleepers = [asyncio.create_task(database.read(sleeping(2.5))) for _ in range(2)]
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable):
+            await database.read(lambda c: c.one(COUNT, {}))
+        waited = time.monotonic() - started
+        await asyncio.gather(*sleepers)
+        return waited
+
+    waited = on_loop(database, third_after_two_sleepers())
+    assert 0.8 < waited < 2.0
+
+
+@pytest.mark.postgres
+def test_a_statement_past_the_timeout_is_ended_by_the_server(postgres_database: str) -> None:
+    database = Database(Settings(database_url=postgres_database, statement_timeout_seconds=1))
+    started = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        on_loop(database, database.read(sleeping(5)))
+    assert time.monotonic() - started < 2.5
+
+
+@pytest.mark.postgres
+def test_killed_backends_cost_no_failed_unit(postgres_database: str) -> None:
+    database = Database(Settings(database_url=postgres_database, pool_size=3))
+    name = sa.make_url(postgres_database).database
+    kill = sa.text(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = :name AND pid <> pg_backend_pid() AND application_name <> 'keep'"
+    )
+    admin = sa.create_engine(
+        sa.make_url(postgres_database),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"application_name": "keep"},
+    )
+
+    async def scenario() -> list[Any]:
+        # Fill the pool, so that every connection it holds is one the server will drop.
+        await asyncio.gather(*(database.read(sleeping(0.2)) for _ in range(3)))
+        with admin.connect() as connection:
+            killed = connection.execute(kill, {"name": name}).scalar_one()
+        assert killed >= 3
+        reads = [await database.read(lambda c: c.one(COUNT, {})) for _ in range(3)]
+        writes = [
+            await database.write(lambda c, n=n: c.execute(INSERT, {"subdomain": f"after{n}"}))
+            for n in range(3)
+        ]
+        return reads + writes
+
+    try:
+        results = on_loop(database, scenario())
+    finally:
+        admin.dispose()
+    assert len(results) == 6
 
 
 def test_an_unreachable_database_is_503() -> None:
@@ -51,7 +156,9 @@ def test_an_unreachable_database_is_503() -> None:
 
     from fulfilment.app import create_app
 
-    settings = Settings(database_url="postgresql://postgres@127.0.0.1:1/nothing")
+    settings = Settings(
+        database_url="postgresql://postgres@127.0.0.1:1/nothing", pool_timeout_seconds=1
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         answer = client.get("/api/v1/fulfilment/customers", auth=("fk_anything", "X"))
 

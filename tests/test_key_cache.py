@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from fulfilment.accounts import service as accounts
 from fulfilment.auth import KEYS_CHANGED, KeyCache, Principal, zone
-from fulfilment.db import ChangeMarker, Database
+from fulfilment.db import ChangeMarker, Connection, Database
 from fulfilment.settings import Settings
 
 from .factories import CUSTOMERS, Tenant, status_within
@@ -112,9 +112,12 @@ def test_a_rolled_back_change_is_not_signalled(tmp_path: Path) -> None:
     marker = database.marker(KEYS_CHANGED)
     before = marker.version()
     try:
-        with database.connect() as connection, connection.transaction():
-            connection.notify(KEYS_CHANGED)
+
+        async def notify_then_fail(connection: Connection) -> None:
+            await connection.notify(KEYS_CHANGED)
             raise RuntimeError("abort")
+
+        database.write_sync(notify_then_fail)
     except RuntimeError:
         pass
     assert marker.version() == before

@@ -103,16 +103,16 @@ def world(tenant: Tenant, other_tenant: Tenant, database: Database) -> World:
     tenant.put(f"{CUSTOMERS}/{customer}", {"language": "en"})  # a second history event
     other_tenant.create_customer(name="Globex customer")
 
-    def build(connection: Any) -> tuple[int, str, str]:
+    async def build(connection: Any) -> tuple[int, str, str]:
         account = tenant.account
-        warehouse = reference.create_warehouse(connection, account.id, f"{MARK} warehouse")
-        reference.create_template(connection, account.id, f"{MARK} template")
-        reference.create_shipping_provider(
+        warehouse = await reference.create_warehouse(connection, account.id, f"{MARK} warehouse")
+        await reference.create_template(connection, account.id, f"{MARK} template")
+        await reference.create_shipping_provider(
             connection, account.id, f"{MARK} post", "PostNL", [f"{MARK} profile"]
         )
-        _, scoped = accounts.create_api_key(connection, account, "customer's own", customer)
-        revoked_id, revoked = accounts.create_api_key(connection, account, "former")
-        accounts.revoke_api_key(connection, account, revoked_id)
+        _, scoped = await accounts.create_api_key(connection, account, "customer's own", customer)
+        revoked_id, revoked = await accounts.create_api_key(connection, account, "former")
+        await accounts.revoke_api_key(connection, account, revoked_id)
         return warehouse.idwarehouse, scoped, revoked
 
     warehouse, scoped, revoked = database.write_sync(build)

@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             key_changes.stop()
-            database.close()
+            await database.aclose()
 
     app = Service(
         routes=[

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from .db import Database
+from .db import Connection, Database, Row
 from .errors import Forbidden, Unauthenticated
 from .tables import accounts, api_keys
 
@@ -195,12 +195,20 @@ class KeyChanges:
             self._stop.wait(1)
 
 
-def authenticate(database: Database, request: Request, keys: KeyCache) -> Principal:
+async def _find_key(connection: Connection, key_hash: str) -> Row | None:
+    return await connection.one(FIND_KEY, {"key_hash": key_hash})
+
+
+async def _subdomain_taken(connection: Connection, subdomain: str) -> bool:
+    return await connection.one(SUBDOMAIN_TAKEN, {"subdomain": subdomain}) is not None
+
+
+async def authenticate(database: Database, request: Request, keys: KeyCache) -> Principal:
     key_hash = hash_api_key(api_key_from_header(request.headers.get("authorization")))
     version = keys.version()
     principal = keys.get(key_hash, version)
     if principal is None:
-        row = database.read(lambda c: c.one(FIND_KEY, {"key_hash": key_hash}))
+        row = await database.read(lambda c: _find_key(c, key_hash))
         if row is None:
             raise Unauthenticated("Unknown or revoked API key.")
         key_id, account_id, idfulfilment_customer, key_name, subdomain, timezone = row
@@ -218,7 +226,7 @@ def authenticate(database: Database, request: Request, keys: KeyCache) -> Princi
     if (
         requested is not None
         and requested != principal.subdomain
-        and database.read(lambda c: c.one(SUBDOMAIN_TAKEN, {"subdomain": requested})) is not None
+        and await database.read(lambda c: _subdomain_taken(c, requested))
     ):
         raise Unauthenticated("This API key does not belong to the account of this host.")
     return principal

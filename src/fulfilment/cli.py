@@ -6,9 +6,9 @@ import os
 import secrets
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 import msgspec
@@ -21,6 +21,7 @@ from .customers import cli as customers_cli
 from .db import Connection, Database
 from .errors import ApiError
 from .reference import service as reference
+from .reference.schemas import ShippingProvider, Template, Warehouse
 from .settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -39,7 +40,7 @@ def _database() -> Iterator[Database]:
         database.close()
 
 
-def _write(work: Callable[[Connection], T]) -> T:
+def _write(work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
     """Run `work` in one transaction on a migrated database; API errors become messages."""
     with _database() as database:
         migrate.upgrade(database)
@@ -163,9 +164,9 @@ def apikeys_group() -> None:
 def apikeys_create(subdomain: str, fulfilment_customer: int | None, name: str) -> None:
     """Create a key and print it, alone, on standard output. It is not shown again."""
 
-    def create(connection: Connection) -> str:
-        account = accounts.get_account(connection, subdomain)
-        _, key = accounts.create_api_key(connection, account, name, fulfilment_customer)
+    async def create(connection: Connection) -> str:
+        account = await accounts.get_account(connection, subdomain)
+        _, key = await accounts.create_api_key(connection, account, name, fulfilment_customer)
         return key
 
     click.echo(_write(create))
@@ -180,7 +181,12 @@ def apikeys_revoke(subdomain: str | None, key: str | None, key_id: int | None) -
     if key is not None:
         _write(lambda c: accounts.revoke_api_key_by_value(c, key))
     elif subdomain is not None and key_id is not None:
-        _write(lambda c: accounts.revoke_api_key(c, accounts.get_account(c, subdomain), key_id))
+
+        async def revoke(connection: Connection) -> None:
+            account = await accounts.get_account(connection, subdomain)
+            await accounts.revoke_api_key(connection, account, key_id)
+
+        _write(revoke)
     else:
         raise click.UsageError("give --account SUBDOMAIN KEY_ID, or --key KEY")
     click.echo("revoked", err=True)
@@ -190,7 +196,12 @@ def apikeys_revoke(subdomain: str | None, key: str | None, key_id: int | None) -
 @click.option("--account", "subdomain", required=True)
 def apikeys_list(subdomain: str) -> None:
     """List an account's keys (never the keys themselves)."""
-    keys = _write(lambda c: accounts.list_api_keys(c, accounts.get_account(c, subdomain)))
+
+    async def list_keys(connection: Connection) -> list[accounts.ApiKeyInfo]:
+        account = await accounts.get_account(connection, subdomain)
+        return await accounts.list_api_keys(connection, account)
+
+    keys = _write(list_keys)
     table = Table("id", "name", "starts with", "customer", "created", "revoked")
     for key in keys:
         table.add_row(
@@ -230,19 +241,19 @@ def warehouses_create(
     active: bool,
 ) -> None:
     """Create a warehouse and print it as JSON."""
-    _print_json(
-        _write(
-            lambda c: reference.create_warehouse(
-                c,
-                accounts.get_account(c, subdomain).id,
-                name,
-                priority=priority,
-                accept_orders=accept_orders,
-                counts_for_general_stock=counts_for_general_stock,
-                active=active,
-            )
+
+    async def create(connection: Connection) -> Warehouse:
+        return await reference.create_warehouse(
+            connection,
+            (await accounts.get_account(connection, subdomain)).id,
+            name,
+            priority=priority,
+            accept_orders=accept_orders,
+            counts_for_general_stock=counts_for_general_stock,
+            active=active,
         )
-    )
+
+    _print_json(_write(create))
 
 
 @main.group(name="templates")
@@ -256,13 +267,12 @@ def templates_group() -> None:
 @click.option("--default", "is_default", is_flag=True, help="Make it the account's default.")
 def templates_create(subdomain: str, name: str, is_default: bool) -> None:
     """Create a template and print it as JSON."""
-    _print_json(
-        _write(
-            lambda c: reference.create_template(
-                c, accounts.get_account(c, subdomain).id, name, default=is_default
-            )
-        )
-    )
+
+    async def create(connection: Connection) -> Template:
+        account = await accounts.get_account(connection, subdomain)
+        return await reference.create_template(connection, account.id, name, default=is_default)
+
+    _print_json(_write(create))
 
 
 @main.group(name="shippingproviders")
@@ -279,13 +289,14 @@ def shippingproviders_create(
     subdomain: str, name: str, provider: str, profiles: tuple[str, ...]
 ) -> None:
     """Create a shipping provider with its profiles and print it as JSON."""
-    _print_json(
-        _write(
-            lambda c: reference.create_shipping_provider(
-                c, accounts.get_account(c, subdomain).id, name, provider, list(profiles)
-            )
+
+    async def create(connection: Connection) -> ShippingProvider:
+        account = await accounts.get_account(connection, subdomain)
+        return await reference.create_shipping_provider(
+            connection, account.id, name, provider, list(profiles)
         )
-    )
+
+    _print_json(_write(create))
 
 
 main.add_command(customers_cli.customers)

@@ -1,14 +1,24 @@
-"""Database access: the engine for migrations and admin work, and a lean driver-level path
-for requests, where statements are compiled once per dialect and run on the DBAPI."""
+"""Database access: the engine for migrations, and the path requests take, where statements
+are compiled once per dialect and run on the driver.
+
+A unit of work is a coroutine function taking a `Connection`. On PostgreSQL it runs on a
+connection of psycopg's async pool, so that waiting for the server never holds up the
+event loop. On SQLite, a local file, the connection's coroutines complete without ever
+suspending: short indexed reads run to completion on the event loop itself, where they
+cost least, and writes and long reads on threads of their own. The command line runs the
+same units on blocking connections (`write_sync`)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +36,9 @@ from .threads import Workers
 T = TypeVar("T")
 Row = tuple[Any, ...]
 Params = Mapping[str, Any]
+# A unit of work: a coroutine function run on one connection (see Database).
+Work = Callable[["Connection"], Coroutine[Any, Any, T]]
+log = logging.getLogger("fulfilment")
 
 
 def utcnow() -> datetime:
@@ -55,6 +68,17 @@ def database_url(settings: Settings) -> sa.URL:
     return url
 
 
+def run_to_completion(unit: Coroutine[Any, Any, T]) -> T:
+    """Drive a unit of work on a blocking connection, whose coroutines never suspend."""
+    try:
+        unit.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    unit.close()
+    raise RuntimeError("a unit of work on a blocking connection waited for something else")
+
+
 class Statement:
     """A Core statement compiled for one dialect: SQL text plus how to order its parameters."""
 
@@ -82,42 +106,33 @@ class Statement:
 
 
 class Connection:
-    """A pooled driver connection in autocommit mode; `transaction()` opens an explicit one."""
+    """A driver connection lent to one unit of work. Its methods are coroutines; on this
+    class (sqlite3, or a blocking psycopg connection) they never suspend."""
 
-    __slots__ = ("_database", "_signals", "born", "raw")
+    __slots__ = ("_database", "_signals", "raw")
 
-    def __init__(self, raw: Any, database: Database, born: int) -> None:
+    def __init__(self, raw: Any, database: Database) -> None:
         self.raw = raw
         self._database = database
-        # The pool generation it was opened in (see Database._generation).
-        self.born = born
         # Channels to signal when the open transaction commits (SQLite).
         self._signals: list[str] | None = None
 
-    def _statement(self, statement: ClauseElement) -> Statement:
-        compiled = self._database.statements.get(statement)
-        if compiled is None:
-            compiled = self._database.statements[statement] = Statement(
-                statement, self._database.dialect
-            )
-        return compiled
-
-    def one(self, statement: ClauseElement, values: Params) -> Row | None:
-        compiled = self._statement(statement)
+    async def one(self, statement: ClauseElement, values: Params) -> Row | None:
+        compiled = self._database.compiled(statement)
         row: Row | None = self.raw.execute(compiled.sql, compiled.parameters(values)).fetchone()
         return row
 
-    def all(self, statement: ClauseElement, values: Params) -> list[Row]:
-        compiled = self._statement(statement)
+    async def all(self, statement: ClauseElement, values: Params) -> list[Row]:
+        compiled = self._database.compiled(statement)
         rows: list[Row] = self.raw.execute(compiled.sql, compiled.parameters(values)).fetchall()
         return rows
 
-    def execute(self, statement: ClauseElement, values: Params) -> int:
-        compiled = self._statement(statement)
+    async def execute(self, statement: ClauseElement, values: Params) -> int:
+        compiled = self._database.compiled(statement)
         rowcount: int = self.raw.execute(compiled.sql, compiled.parameters(values)).rowcount
         return rowcount
 
-    def notify(self, channel: str) -> None:
+    async def notify(self, channel: str) -> None:
         """Tell every process using the database that something on `channel` changed, once
         the transaction commits: PostgreSQL's NOTIFY, or a ChangeMarker beside a SQLite file."""
         if not self._database.is_sqlite:
@@ -146,25 +161,88 @@ class Connection:
             self._signals = None
 
 
+class AsyncConnection(Connection):
+    """A connection of psycopg's async pool: the event loop serves other requests while
+    the server works."""
+
+    __slots__ = ("answered",)
+
+    def __init__(self, raw: Any, database: Database) -> None:
+        super().__init__(raw, database)
+        # Statements the server has answered: a unit whose first statement found the
+        # connection dropped has done nothing and may run again on another.
+        self.answered = 0
+
+    async def one(self, statement: ClauseElement, values: Params) -> Row | None:
+        compiled = self._database.compiled(statement)
+        cursor = await self.raw.execute(compiled.sql, compiled.parameters(values))
+        self.answered += 1
+        row: Row | None = await cursor.fetchone()
+        return row
+
+    async def all(self, statement: ClauseElement, values: Params) -> list[Row]:
+        compiled = self._database.compiled(statement)
+        cursor = await self.raw.execute(compiled.sql, compiled.parameters(values))
+        self.answered += 1
+        rows: list[Row] = await cursor.fetchall()
+        return rows
+
+    async def execute(self, statement: ClauseElement, values: Params) -> int:
+        compiled = self._database.compiled(statement)
+        cursor = await self.raw.execute(compiled.sql, compiled.parameters(values))
+        self.answered += 1
+        rowcount: int = cursor.rowcount
+        return rowcount
+
+    async def notify(self, channel: str) -> None:
+        await self.raw.execute("SELECT pg_notify(%s, '')", (channel,))
+
+
 class ChangeMarker:
     """A small file beside a SQLite database that every committed change on one channel
     overwrites with fresh random bytes, so that the processes sharing the file learn of the
-    change with one read (`version()`), without asking the database."""
+    change with one read (`version()`), without asking the database. A marker deleted or
+    replaced by another file is noticed: the open file is checked against the path at most
+    once a `RECHECK_SECONDS`, and reopened when they differ."""
 
     SIZE = 16
+    RECHECK_SECONDS = 0.5
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self._fd: int | None = None
+        self._identity: tuple[int, int] | None = None
+        self._checked = 0.0
+        self._clock = clock
 
     def version(self) -> bytes | None:
         """The marker's current bytes; None when the file cannot be read."""
         try:
+            now = self._clock()
+            if self._fd is not None and now - self._checked >= self.RECHECK_SECONDS:
+                self._checked = now
+                if self._replaced():
+                    self.close()
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            return os.pread(self._fd, self.SIZE, 0)
+                opened = os.fstat(self._fd)
+                self._identity = (opened.st_dev, opened.st_ino)
+                self._checked = now
+            # The identity of the open file is part of the version: a new file, even one
+            # holding the same bytes, means changes may have been missed.
+            return os.pread(self._fd, self.SIZE, 0) + repr(self._identity).encode()
         except OSError:
+            self.close()
             return None
+
+    def _replaced(self) -> bool:
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return (
+            not stat.S_ISREG(current.st_mode) or (current.st_dev, current.st_ino) != self._identity
+        )
 
     def touch(self) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
@@ -175,12 +253,15 @@ class ChangeMarker:
 
     def close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
             self._fd = None
+            self._identity = None
 
 
 class Database:
-    """One per process: the SQLAlchemy engine plus a small pool of driver connections."""
+    """One per process: the SQLAlchemy engine for migrations, and the connections units of
+    work run on (psycopg's async pool, or a SQLite connection per thread)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -190,35 +271,47 @@ class Database:
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             self.path = Path(self.url.database)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(self.url, pool_size=settings.pool_size, pool_pre_ping=True)
+        self.engine = sa.create_engine(self.url, pool_size=1, pool_pre_ping=True)
         self.dialect = self.engine.dialect
         self.begin_sql = "BEGIN IMMEDIATE" if self.is_sqlite else "BEGIN"
         self.statements: dict[ClauseElement, Statement] = {}
         self.IntegrityError: type[Exception] = self.dialect.loaded_dbapi.IntegrityError
         self.DatabaseError: type[Exception] = self.dialect.loaded_dbapi.Error
         self._markers: dict[str, ChangeMarker] = {}
-        # Idle connections, most recently used last. Taking and giving back is a list pop and
-        # append; the lock and condition are only for opening connections and for waiting.
-        self._idle: list[Connection] = []
-        self._opened = 0
-        self._waiting = 0
-        self._lock = threading.Lock()
-        self._returned = threading.Condition(self._lock)
-        # Bumped whenever a connection turns out to be dropped by the server; connections
-        # born before that are closed rather than used, since whatever dropped one (a
-        # restart, killed backends) has most likely dropped them too, and each would fail a
-        # request of its own, however long after.
-        self._generation = 0
-        # Writes run on threads of their own (a commit waits for the disk); one connection
-        # always stays free for the reads the event loop does itself. SQLite takes one writer
-        # at a time: more threads would only meet in its busy handler, which sleeps
-        # milliseconds between tries.
-        self._writers = Workers(1 if self.is_sqlite else max(1, settings.pool_size - 1), "db-write")
+        # Long reads (a search, a scan) of one account at a time, at most half the
+        # connections: one tenant's heavy use leaves room for everyone else's requests.
+        self._heavy_per_account = max(1, settings.pool_size // 2)
+        self._heavy: dict[int, asyncio.Semaphore] = {}
         if self.is_sqlite:
+            # A connection per thread: the event loop's, the writer's, the readers', and
+            # whichever thread the command line runs on.
+            self._local = threading.local()
+            self._sqlite_connections: list[sqlite3.Connection] = []
+            self._sqlite_lock = threading.Lock()
+            # SQLite takes one writer at a time: more threads would only meet in its busy
+            # handler, which sleeps milliseconds between tries.
+            self._writers = Workers(1, "db-write")
+            self._readers = Workers(max(1, settings.pool_size - 1), "db-read")
             sa.event.listen(self.engine, "connect", self._configure_sqlite_for_engine)
             sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        else:
+            self._pool: Any = None
+            self._pool_loop: asyncio.AbstractEventLoop | None = None
+            self._pool_lock = threading.Lock()
+            # Until then, each connection is checked before use: set when a dropped one
+            # is met, since whatever dropped it (a restart, killed backends) has most likely
+            # dropped the others too.
+            self._suspect_until = 0.0
 
-    # -- connections -----------------------------------------------------------------------
+    # -- compiled statements --------------------------------------------------------------
+
+    def compiled(self, statement: ClauseElement) -> Statement:
+        compiled = self.statements.get(statement)
+        if compiled is None:
+            compiled = self.statements[statement] = Statement(statement, self.dialect)
+        return compiled
+
+    # -- SQLite ---------------------------------------------------------------------------
 
     def _configure_sqlite(self, raw: sqlite3.Connection) -> None:
         raw.isolation_level = None
@@ -230,17 +323,15 @@ class Database:
         # SQLAlchemy issues BEGIN itself (see the "begin" listener); the driver must not.
         self._configure_sqlite(raw)
 
-    def open_connection(self) -> Any:
-        """A driver connection of its own, in autocommit mode, outside the pool."""
-        cargs, cparams = self.dialect.create_connect_args(self.url)
-        cparams.pop("context", None)
-        raw = self.dialect.loaded_dbapi.connect(*cargs, **cparams)
-        if self.is_sqlite:
-            self._configure_sqlite(raw)
-            raw.execute("PRAGMA foreign_keys=ON")
-        else:
-            raw.autocommit = True
-        return raw
+    def _sqlite(self) -> Connection:
+        """This thread's SQLite connection."""
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            raw = self.open_connection()
+            with self._sqlite_lock:
+                self._sqlite_connections.append(raw)
+            connection = self._local.connection = Connection(raw, self)
+        return connection
 
     def marker(self, channel: str) -> ChangeMarker:
         """The change marker of `channel` (SQLite files only)."""
@@ -250,96 +341,197 @@ class Database:
             marker = self._markers[channel] = ChangeMarker(Path(f"{self.path}-{channel}"))
         return marker
 
-    def _acquire(self) -> Connection:
-        while True:
-            try:
-                connection = self._idle.pop()
-            except IndexError:
-                connection = self._wait_or_open()
-            if connection.born == self._generation:
-                return connection
-            self._discard(connection)
+    # -- PostgreSQL -----------------------------------------------------------------------
 
-    def _wait_or_open(self) -> Connection:
-        deadline = time.monotonic() + self.settings.pool_timeout_seconds
-        with self._lock:
-            # Counted before looking, so that a connection given back meanwhile is either
-            # seen here or wakes this thread (see _release).
-            self._waiting += 1
+    def connect_args(self) -> dict[str, Any]:
+        """psycopg's connection arguments: the URL's, autocommit, and the statement timeout
+        the server enforces."""
+        cargs, cparams = self.dialect.create_connect_args(self.url)
+        assert not cargs
+        cparams.pop("context", None)
+        timeout_ms = int(self.settings.statement_timeout_seconds * 1000)
+        options = cparams.get("options", "")
+        cparams["options"] = f"{options} -c statement_timeout={timeout_ms}".strip()
+        cparams["autocommit"] = True
+        return dict(cparams)
+
+    async def _postgres_pool(self) -> Any:
+        """The pool of this event loop; None when the pool serves another loop that still
+        runs (a test client used outside its `with` block runs each request on a loop of
+        its own): such a unit gets a connection of its own."""
+        loop = asyncio.get_running_loop()
+        if self._pool is not None:
+            if self._pool_loop is loop:
+                return self._pool
+            if self._pool_loop is not None and not self._pool_loop.is_closed():
+                return None
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(
+            kwargs=self.connect_args(),
+            min_size=self.settings.pool_size,
+            max_size=self.settings.pool_size,
+            timeout=self.settings.pool_timeout_seconds,
+            check=self._check,
+            reconnect_timeout=30,
+            name="fulfilment",
+            open=False,
+        )
+        await pool.open(wait=False)
+        self._pool, self._pool_loop = pool, loop
+        return pool
+
+    @contextlib.asynccontextmanager
+    async def _postgres_connection(self) -> AsyncIterator[Any]:
+        pool = await self._postgres_pool()
+        if pool is not None:
+            async with pool.connection() as raw:
+                yield raw
+            return
+        import psycopg
+
+        raw = await psycopg.AsyncConnection.connect(**self.connect_args())
+        try:
+            yield raw
+        finally:
+            await raw.close()
+
+    async def _check(self, raw: Any) -> None:
+        if time.monotonic() < self._suspect_until:
+            from psycopg_pool import AsyncConnectionPool
+
+            await AsyncConnectionPool.check_connection(raw)
+
+    async def _on_postgres(self, work: Work[T], write: bool) -> T:
+        from psycopg_pool import PoolTimeout
+
+        limit = self.settings.statement_timeout_seconds + 1
+        for attempt in range(2):
             try:
-                while True:
+                async with self._postgres_connection() as raw:
+                    connection = AsyncConnection(raw, self)
                     try:
-                        return self._idle.pop()
-                    except IndexError:
-                        pass
-                    if self._opened < self.settings.pool_size:
-                        self._opened += 1
-                        try:
-                            return Connection(self.open_connection(), self, self._generation)
-                        except BaseException:
-                            self._opened -= 1
+                        # The server ends a statement past the timeout; this bounds a unit
+                        # whose server does not answer at all (a network that stalls).
+                        async with asyncio.timeout(limit):
+                            if not write:
+                                return await work(connection)
+                            async with raw.transaction():
+                                return await work(connection)
+                    except self.dialect.loaded_dbapi.OperationalError:
+                        if not raw.broken:
                             raise
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise ServiceUnavailable(
-                            "Every database connection is busy; try again shortly."
-                        )
-                    self._returned.wait(left)
-            finally:
-                self._waiting -= 1
+                        self._suspect_until = time.monotonic() + 10
+                        if attempt or connection.answered:
+                            raise
+            except PoolTimeout:
+                raise ServiceUnavailable(
+                    "Every database connection is busy; try again shortly."
+                ) from None
+            except TimeoutError:
+                raise ServiceUnavailable("The database did not answer in time.") from None
+        raise AssertionError("unreachable")
 
-    def _release(self, connection: Connection) -> None:
-        raw = connection.raw
-        # A connection the server dropped (restart, killed backend) is not handed on.
-        if getattr(raw, "broken", False) or getattr(raw, "closed", False) is True:
-            with self._lock:
-                self._generation += 1
-            self._discard(connection)
-        elif connection.born != self._generation:
-            self._discard(connection)
-        else:
-            self._idle.append(connection)
-            if self._waiting:
-                with self._lock:
-                    self._returned.notify()
+    # -- units of work --------------------------------------------------------------------
 
-    def _discard(self, connection: Connection) -> None:
-        with self._lock:
-            self._opened -= 1
-            self._returned.notify()  # a waiter may open a new one in its place
-        # A broken connection may fail to close; it is gone either way.
-        with contextlib.suppress(Exception):
-            connection.raw.close()
+    async def read(
+        self,
+        work: Work[T],
+        *,
+        heavy_for: int | None = None,
+    ) -> T:
+        """Run a reading unit of work. `heavy_for`: the account of a read that may take long
+        (a search): it leaves the event loop, and runs beside at most a few others of the
+        same account."""
+        if heavy_for is not None:
+            semaphore = self._heavy.get(heavy_for)
+            if semaphore is None:
+                semaphore = self._heavy[heavy_for] = asyncio.Semaphore(self._heavy_per_account)
+            async with semaphore:
+                if self.is_sqlite:
+                    return await self._readers.run(self.read_sync, work)
+                return await self._on_postgres(work, write=False)
+        if self.is_sqlite:
+            return run_to_completion(work(self._sqlite()))
+        return await self._on_postgres(work, write=False)
+
+    async def write(self, work: Work[T]) -> T:
+        """Run `work` in one transaction: on SQLite on the writer thread."""
+        if self.is_sqlite:
+            return await self._writers.run(self.write_sync, work)
+        return await self._on_postgres(work, write=True)
+
+    def read_sync(self, work: Work[T]) -> T:
+        """Run a reading unit of work on a blocking connection of this thread."""
+        with self.connect() as connection:
+            return run_to_completion(work(connection))
+
+    def write_sync(self, work: Work[T]) -> T:
+        """Run `work` in one transaction on a blocking connection of this thread: the
+        command line's way."""
+        with self.connect() as connection, connection.transaction():
+            return run_to_completion(work(connection))
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """Borrow a driver connection for the length of the block."""
-        connection = self._acquire()
+        """A blocking connection for the length of the block: this thread's on SQLite, a
+        new one on PostgreSQL."""
+        if self.is_sqlite:
+            yield self._sqlite()
+            return
+        raw = self.open_connection()
         try:
-            yield connection
+            yield Connection(raw, self)
         finally:
-            self._release(connection)
+            raw.close()
 
-    def read(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` on the calling thread: for short indexed reads."""
-        connection = self._acquire()
-        try:
-            return work(connection)
-        finally:
-            self._release(connection)
+    def open_connection(self) -> Any:
+        """A blocking driver connection of its own, in autocommit mode."""
+        if not self.is_sqlite:
+            import psycopg
 
-    async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction on a writer thread (see Workers.run)."""
-        return await self._writers.run(self.write_sync, work)
+            return psycopg.connect(**self.connect_args())
+        cargs, cparams = self.dialect.create_connect_args(self.url)
+        # A thread's connection is used by that thread only (see _sqlite), but closed by
+        # whichever thread closes the database.
+        cparams["check_same_thread"] = False
+        raw: sqlite3.Connection = sqlite3.connect(*cargs, **cparams)  # type: ignore[call-overload]
+        self._configure_sqlite(raw)
+        raw.execute("PRAGMA foreign_keys=ON")
+        return raw
 
-    def write_sync(self, work: Callable[[Connection], T]) -> T:
-        with self.connect() as connection, connection.transaction():
-            return work(connection)
+    def reachable(self) -> Coroutine[Any, Any, bool]:
+        """Whether the database answers a trivial statement (for `/ready`)."""
+        return self.read(_ping)
+
+    async def aclose(self) -> None:
+        """Close the async pool (on the event loop it serves), then everything else."""
+        if not self.is_sqlite and self._pool is not None:
+            pool, self._pool = self._pool, None
+            with contextlib.suppress(Exception):
+                await pool.close(timeout=1)
+        self.close()
 
     def close(self) -> None:
-        self._writers.shutdown()
-        while self._idle:
-            self._discard(self._idle.pop())
+        if self.is_sqlite:
+            self._writers.shutdown()
+            self._readers.shutdown()
+            with self._sqlite_lock:
+                connections, self._sqlite_connections = self._sqlite_connections, []
+            for raw in connections:
+                with contextlib.suppress(Exception):
+                    raw.close()
+            self._local = threading.local()
+        elif self._pool is not None:
+            # Its loop is gone (a test client's): the connections close with the process.
+            self._pool = None
         for marker in self._markers.values():
             marker.close()
         self.engine.dispose()
+
+
+_PING = sa.select(sa.literal(1))
+
+
+async def _ping(connection: Connection) -> bool:
+    return await connection.one(_PING, {}) is not None

@@ -181,7 +181,7 @@ async def ready(request: Request) -> Response:
     """The dependencies answer: the database, and Redis when one is configured."""
     state = request.app.state
     try:
-        state.database.read(lambda connection: connection.raw.execute("SELECT 1").fetchone())
+        await state.database.reachable()
     except Exception as error:
         raise ServiceUnavailable("Not ready: the database cannot be reached.") from error
     redis = "not configured"

@@ -25,7 +25,11 @@ class Settings:
     # Connections each worker process keeps open to the database.
     pool_size: int = 5
     # How long a request waits for a free connection before it is answered 503.
-    pool_timeout_seconds: int = 10
+    pool_timeout_seconds: int = 5
+    # PostgreSQL ends a statement that runs (or waits for a lock) longer than this; the
+    # request is answered 503. A unit of work whose server does not answer at all is given
+    # up a second later.
+    statement_timeout_seconds: int = 5
     max_body_bytes: int = 1024 * 1024
     # SQLite `PRAGMA synchronous`: FULL syncs the WAL on every commit, so an answered write
     # survives a power cut as well as a killed process.
@@ -81,6 +85,11 @@ class Settings:
             raise SettingsError("FULFILMENT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
         if self.pool_size < 1:
             raise SettingsError("FULFILMENT_POOL_SIZE must be at least 1")
+        if self.pool_timeout_seconds < 1 or self.statement_timeout_seconds < 1:
+            raise SettingsError(
+                "FULFILMENT_POOL_TIMEOUT_SECONDS and FULFILMENT_STATEMENT_TIMEOUT_SECONDS "
+                "must be at least 1"
+            )
         if self.max_body_bytes < 1024:
             raise SettingsError("FULFILMENT_MAX_BODY_BYTES must be at least 1024")
         if self.portal_session_seconds < 60:

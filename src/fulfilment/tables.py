@@ -124,9 +124,12 @@ fulfilment_customers = sa.Table(
     ),
     # JSON array of idshippingprovider_profile, in the order the client gave them.
     sa.Column("allowed_shipping_profiles", sa.Text(), nullable=False),
-    # casefold(name, username, e-mail address) joined: what `search` matches against, the
-    # same way on every database.
-    sa.Column("search_text", sa.Text(), nullable=False),
+    # casefold() of the name, username and e-mail address: what `search` matches a part of,
+    # the same way on every database, each field on its own. Indexed by trigrams (see the
+    # migration "search by index": pg_trgm on PostgreSQL, an FTS5 table on SQLite).
+    sa.Column("search_name", sa.Text(), nullable=False, server_default=""),
+    sa.Column("search_username", sa.Text(), nullable=False, server_default=""),
+    sa.Column("search_email", sa.Text(), nullable=False, server_default=""),
     sa.Column("last_login_at", sa.DateTime(), nullable=True),
     # Bumped whenever the password changes or login is switched off: ends portal sessions.
     sa.Column("credentials_version", sa.Integer(), nullable=False, server_default="0"),
@@ -135,6 +138,14 @@ fulfilment_customers = sa.Table(
     sa.UniqueConstraint("account_id", "position"),
     sa.UniqueConstraint("account_id", "username_key"),
     sqlite_autoincrement=True,
+)
+
+# SQLite's trigram index of the search columns: an FTS5 table whose rowid is the customer's
+# id. Declared here only to be named in statements; the migration creates it.
+customer_search = sa.table(
+    "fulfilment_customer_search",
+    sa.column("rowid", Id),
+    sa.column("fulfilment_customer_search", sa.Text()),
 )
 
 api_keys = sa.Table(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from bench import baseline
-from bench.fill import LOGIN_USERNAME, Filled, fill
+from bench.fill import COMMON_WORD, LOGIN_USERNAME, Filled, customer_name, fill
 from starlette.testclient import TestClient
 
 from fulfilment.app import create_app
@@ -38,7 +38,9 @@ def ceiling(filled: Filled) -> Iterator[TestClient]:
 def test_fill_writes_what_the_api_would(service: TestClient, filled: Filled) -> None:
     assert filled.last_id - filled.first_id + 1 == 250
     page = service.get(CUSTOMERS, params={"offset": 200}).json()
-    assert [c["name"] for c in page] == [f"Customer {n}" for n in range(201, 251)]
+    assert [c["name"] for c in page] == [customer_name(n) for n in range(201, 251)]
+    tagged = service.get(CUSTOMERS, params={"search": COMMON_WORD.upper()}).json()
+    assert [c["name"] for c in tagged] == [customer_name(n) for n in (50, 150, 250)]
     found = service.get(CUSTOMERS, params={"search": "CUSTOMER249@EXAMPLE"}).json()
     assert [c["name"] for c in found] == ["Customer 249"]
     assert service.get(CUSTOMERS, params={"search": LOGIN_USERNAME}).json()[0]["can_login"]

@@ -57,9 +57,9 @@ def test_shipping_providers_carry_their_profiles(tenant: Tenant, other_tenant: T
 
 
 def test_reference_lists_page_by_offset(tenant: Tenant, database: Database) -> None:
-    def add(connection: object) -> None:
+    async def add(connection: object) -> None:
         for n in range(104):
-            reference.create_warehouse(connection, tenant.account.id, f"Hall {n}")  # type: ignore[arg-type]
+            await reference.create_warehouse(connection, tenant.account.id, f"Hall {n}")
 
     database.write_sync(add)
 

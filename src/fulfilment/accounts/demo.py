@@ -9,15 +9,17 @@ from . import service as accounts
 DEMO_SUBDOMAIN = "demo"
 
 
-def ensure_demo_account(connection: Connection) -> str:
+async def ensure_demo_account(connection: Connection) -> str:
     """Create the demo account with its reference data once; return a fresh API key."""
-    account = accounts.find_account(connection, DEMO_SUBDOMAIN)
+    account = await accounts.find_account(connection, DEMO_SUBDOMAIN)
     if account is None:
-        account = accounts.create_account(connection, "Demo Warehousing", DEMO_SUBDOMAIN)
-        reference.create_warehouse(connection, account.id, "Main warehouse")
-        reference.create_template(connection, account.id, "Default packing slip", default=True)
-        reference.create_shipping_provider(
+        account = await accounts.create_account(connection, "Demo Warehousing", DEMO_SUBDOMAIN)
+        await reference.create_warehouse(connection, account.id, "Main warehouse")
+        await reference.create_template(
+            connection, account.id, "Default packing slip", default=True
+        )
+        await reference.create_shipping_provider(
             connection, account.id, "PostNL", "PostNL", ["Standard parcel", "Signature on delivery"]
         )
-    _, key = accounts.create_api_key(connection, account, "demo")
+    _, key = await accounts.create_api_key(connection, account, "demo")
     return key

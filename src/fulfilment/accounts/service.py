@@ -95,19 +95,19 @@ class ApiKeyInfo:
     revoked_at: datetime | None
 
 
-def find_account(connection: Connection, subdomain: str) -> Account | None:
-    row = connection.one(FIND_ACCOUNT, {"subdomain": subdomain.lower()})
+async def find_account(connection: Connection, subdomain: str) -> Account | None:
+    row = await connection.one(FIND_ACCOUNT, {"subdomain": subdomain.lower()})
     return Account(*row) if row is not None else None
 
 
-def get_account(connection: Connection, subdomain: str) -> Account:
-    account = find_account(connection, subdomain)
+async def get_account(connection: Connection, subdomain: str) -> Account:
+    account = await find_account(connection, subdomain)
     if account is None:
         raise NotFound(f"No account with subdomain '{subdomain}'.")
     return account
 
 
-def create_account(
+async def create_account(
     connection: Connection, name: str, subdomain: str, timezone: str = "Europe/Amsterdam"
 ) -> Account:
     subdomain = subdomain.lower()
@@ -123,9 +123,9 @@ def create_account(
     name = name.strip()
     if not name or len(name) > 255:
         raise InvalidInput("name", "name must be 1-255 characters.")
-    if find_account(connection, subdomain) is not None:
+    if await find_account(connection, subdomain) is not None:
         raise InvalidInput("subdomain", f"An account with subdomain '{subdomain}' exists already.")
-    row = connection.one(
+    row = await connection.one(
         INSERT_ACCOUNT,
         {"subdomain": subdomain, "name": name, "timezone": timezone, "created_at": utcnow()},
     )
@@ -138,7 +138,7 @@ def new_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def create_api_key(
+async def create_api_key(
     connection: Connection,
     account: Account,
     name: str = "",
@@ -147,7 +147,7 @@ def create_api_key(
     """Store a new key's hash and return (id, key): the only time the key is seen."""
     if (
         idfulfilment_customer is not None
-        and connection.one(
+        and await connection.one(
             CUSTOMER_IN_ACCOUNT, {"account_id": account.id, "id": idfulfilment_customer}
         )
         is None
@@ -157,7 +157,7 @@ def create_api_key(
             f"Fulfilment customer {idfulfilment_customer} is not in account '{account.subdomain}'.",
         )
     key = new_api_key()
-    row = connection.one(
+    row = await connection.one(
         INSERT_KEY,
         {
             "account_id": account.id,
@@ -172,30 +172,30 @@ def create_api_key(
     return row[0], key
 
 
-def revoke_api_key(connection: Connection, account: Account, key_id: int) -> None:
+async def revoke_api_key(connection: Connection, account: Account, key_id: int) -> None:
     if (
-        connection.execute(
+        await connection.execute(
             REVOKE_KEY, {"account_id": account.id, "id": key_id, "revoked_at": utcnow()}
         )
         == 0
     ):
         raise NotFound(f"No active API key {key_id} in account '{account.subdomain}'.")
-    connection.notify(KEYS_CHANGED)
+    await connection.notify(KEYS_CHANGED)
 
 
-def revoke_api_key_by_value(connection: Connection, key: str) -> None:
+async def revoke_api_key_by_value(connection: Connection, key: str) -> None:
     if (
-        connection.execute(
+        await connection.execute(
             REVOKE_KEY_BY_HASH, {"key_hash": hash_api_key(key), "revoked_at": utcnow()}
         )
         == 0
     ):
         raise NotFound("No active API key matches that key.")
-    connection.notify(KEYS_CHANGED)
+    await connection.notify(KEYS_CHANGED)
 
 
-def list_api_keys(connection: Connection, account: Account) -> list[ApiKeyInfo]:
+async def list_api_keys(connection: Connection, account: Account) -> list[ApiKeyInfo]:
     return [
         ApiKeyInfo(row[0], row[1], row[2], row[3], as_datetime(row[4]), as_datetime(row[5]))
-        for row in connection.all(LIST_KEYS, {"account_id": account.id})
+        for row in await connection.all(LIST_KEYS, {"account_id": account.id})
     ]

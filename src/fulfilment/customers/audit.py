@@ -82,7 +82,7 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return changed
 
 
-def record(
+async def record(
     connection: Connection,
     account_id: int,
     customer_id: int,
@@ -90,7 +90,7 @@ def record(
     actor: Actor,
     changed: dict[str, Any],
 ) -> None:
-    connection.execute(
+    await connection.execute(
         INSERT_EVENT,
         {
             "account_id": account_id,
@@ -105,17 +105,17 @@ def record(
     )
 
 
-def history(
+async def history(
     database: Database, principal: Principal, customer_id: int | None, offset: int
 ) -> list[AuditEvent]:
     from .service import format_datetime
 
     key = {"account_id": principal.account_id, "id": customer_id or 0}
 
-    def read(connection: Connection) -> list[Any]:
-        if connection.one(CUSTOMER_EXISTS, key) is None:
+    async def read(connection: Connection) -> list[Any]:
+        if await connection.one(CUSTOMER_EXISTS, key) is None:
             raise CustomerNotFound(customer_id or 0)
-        return connection.all(HISTORY_PAGE, {**key, "offset": offset, "limit": PAGE_SIZE})
+        return await connection.all(HISTORY_PAGE, {**key, "offset": offset, "limit": PAGE_SIZE})
 
     return [
         AuditEvent(
@@ -125,5 +125,5 @@ def history(
             actor=AuditActor(type=row[3], id=row[4], name=row[5]),
             changes=_changes.decode(row[6]),
         )
-        for row in database.read(read)
+        for row in await database.read(read)
     ]

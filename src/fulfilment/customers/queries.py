@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from ..tables import (
     accounts,
+    customer_search,
     shipping_provider_profiles,
     templates,
     warehouses,
@@ -45,13 +46,35 @@ PAGE = (
     .order_by(customers.c.position)
     .limit(_p("limit"))
 )
+
+# `search`: a part of one of the case-folded fields. On PostgreSQL the planner serves the
+# LIKEs from the trigram index (a rare term) or walks the account in order until the page
+# is full (a common one). On SQLite the same LIKEs walk the account in order: SEARCH_PAGE
+# serves terms too short for trigrams there, and SEARCH_INDEXED all others.
+_SEARCH_FIELDS = (customers.c.search_name, customers.c.search_username, customers.c.search_email)
+_matches = sa.or_(*(field.like(_p("pattern"), escape="\\") for field in _SEARCH_FIELDS))
 SEARCH_PAGE = (
     sa.select(*LIST_COLUMNS)
-    .where(
-        customers.c.account_id == _p("account_id"),
-        customers.c.search_text.like(_p("pattern"), escape="\\"),
-    )
+    .where(customers.c.account_id == _p("account_id"), _matches)
     .order_by(customers.c.position)
+    .limit(_p("limit"))
+    .offset(_p("offset"))
+)
+# SQLite, terms of three characters or more: the FTS5 trigram index yields matching ids in
+# ascending order, which within an account is the order of positions (see NEXT_POSITION),
+# so a page is the first matches of this account and the walk stops when it is full.
+SEARCH_INDEXED = (
+    sa.select(*LIST_COLUMNS)
+    .select_from(
+        customer_search.join(
+            customers, customers.c.idfulfilment_customer == customer_search.c.rowid
+        )
+    )
+    .where(
+        customer_search.c.fulfilment_customer_search.op("MATCH")(_p("phrase")),
+        customers.c.account_id == _p("account_id"),
+    )
+    .order_by(customer_search.c.rowid)
     .limit(_p("limit"))
     .offset(_p("offset"))
 )
@@ -109,7 +132,9 @@ _WRITABLE = (
     "idtemplate",
     "allowed_shipping_profiles",
     "preferred_idwarehouse",
-    "search_text",
+    "search_name",
+    "search_username",
+    "search_email",
     "credentials_version",
     "updated_at",
 )

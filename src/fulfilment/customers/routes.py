@@ -14,7 +14,7 @@ from .schemas import CustomerCreate, CustomerUpdate
 @api_endpoint(full_access=True)
 async def list_customers(request: Request, api: ApiContext) -> Response:
     """A page of at most 100 customers, ordered by id; `search` filters."""
-    customers = service.list_customers(
+    customers = await service.list_customers(
         api.database, api.principal, parse_offset(request), parse_search(request)
     )
     return JsonResponse(customers)
@@ -31,7 +31,7 @@ async def create_customer(request: Request, api: ApiContext) -> Response:
 async def get_customer(request: Request, api: ApiContext) -> Response:
     """One customer."""
     customer_id = parse_id(request, "idfulfilment_customer")
-    return JsonResponse(service.get_customer(api.database, api.principal, customer_id))
+    return JsonResponse(await service.get_customer(api.database, api.principal, customer_id))
 
 
 @api_endpoint(full_access=True)
@@ -49,7 +49,7 @@ async def customer_history(request: Request, api: ApiContext) -> Response:
     """Who created and changed the customer, and who logged in as it, oldest first."""
     customer_id = parse_id(request, "idfulfilment_customer")
     return JsonResponse(
-        audit.history(api.database, api.principal, customer_id, parse_offset(request))
+        await audit.history(api.database, api.principal, customer_id, parse_offset(request))
     )
 
 

@@ -20,7 +20,6 @@ from . import audit, queries
 from .schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-SEARCH_SEPARATOR = "\x1f"
 _profiles = msgspec.json.Decoder(list[int])
 
 
@@ -63,23 +62,35 @@ def to_list_item(row: Row, timezone: ZoneInfo) -> CustomerListItem:
 # -- reading ------------------------------------------------------------------------------
 
 
-def get_customer(database: Database, principal: Principal, customer_id: int | None) -> Customer:
+async def get_customer(
+    database: Database, principal: Principal, customer_id: int | None
+) -> Customer:
     if customer_id is None:
         raise CustomerNotFound(0)
-    row = database.read(
-        lambda c: c.one(queries.GET_ONE, {"account_id": principal.account_id, "id": customer_id})
-    )
+    key = {"account_id": principal.account_id, "id": customer_id}
+    row = await database.read(lambda c: c.one(queries.GET_ONE, key))
     if row is None:
         raise CustomerNotFound(customer_id)
     return to_customer(row, principal.timezone)
 
 
-def search_pattern(search: str) -> str:
-    escaped = search.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def search_pattern(term: str) -> str:
+    """A LIKE pattern for a part of a field."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def list_customers(
+def search_phrase(term: str) -> str:
+    """An FTS5 query for a part of a field: one phrase, which the trigram tokenizer
+    matches as a substring of a single column."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+# The trigram index serves terms of at least this many characters.
+TRIGRAM = 3
+
+
+async def list_customers(
     database: Database, principal: Principal, offset: int, search: str | None
 ) -> list[CustomerListItem]:
     values: dict[str, Any] = {
@@ -87,12 +98,19 @@ def list_customers(
         "offset": offset,
         "limit": PAGE_SIZE,
     }
-    if search:
-        values["pattern"] = search_pattern(search)
-        statement = queries.SEARCH_PAGE
+    if not search:
+        rows = await database.read(lambda c: c.all(queries.PAGE, values))
     else:
-        statement = queries.PAGE
-    rows = database.read(lambda c: c.all(statement, values))
+        term = search.casefold()
+        if database.is_sqlite and len(term) >= TRIGRAM:
+            values["phrase"] = search_phrase(term)
+            statement = queries.SEARCH_INDEXED
+        else:
+            values["pattern"] = search_pattern(term)
+            statement = queries.SEARCH_PAGE
+        rows = await database.read(
+            lambda c: c.all(statement, values), heavy_for=principal.account_id
+        )
     timezone = principal.timezone
     return [to_list_item(row, timezone) for row in rows]
 
@@ -205,19 +223,15 @@ class Fields:
                 self.allowed_shipping_profiles
             ).decode(),
             "preferred_idwarehouse": self.preferred_idwarehouse,
-            "search_text": SEARCH_SEPARATOR.join(
-                (
-                    self.name.casefold(),
-                    (self.username or "").casefold(),
-                    (self.emailaddress or "").casefold(),
-                )
-            ),
+            "search_name": self.name.casefold(),
+            "search_username": (self.username or "").casefold(),
+            "search_email": (self.emailaddress or "").casefold(),
             "credentials_version": self.credentials_version,
             "updated_at": utcnow(),
         }
 
 
-def _check_references(
+async def _check_references(
     connection: Connection,
     account_id: int,
     idtemplate: int | None,
@@ -226,7 +240,9 @@ def _check_references(
 ) -> None:
     if (
         idtemplate is not None
-        and connection.one(queries.TEMPLATE_EXISTS, {"account_id": account_id, "id": idtemplate})
+        and await connection.one(
+            queries.TEMPLATE_EXISTS, {"account_id": account_id, "id": idtemplate}
+        )
         is None
     ):
         raise InvalidInput(
@@ -234,7 +250,7 @@ def _check_references(
         )
     if (
         preferred_idwarehouse is not None
-        and connection.one(
+        and await connection.one(
             queries.WAREHOUSE_EXISTS, {"account_id": account_id, "id": preferred_idwarehouse}
         )
         is None
@@ -245,7 +261,8 @@ def _check_references(
         )
     if allowed_shipping_profiles:
         known = {
-            row[0] for row in connection.all(queries.ACCOUNT_PROFILES, {"account_id": account_id})
+            row[0]
+            for row in await connection.all(queries.ACCOUNT_PROFILES, {"account_id": account_id})
         }
         for profile in allowed_shipping_profiles:
             if profile not in known:
@@ -256,12 +273,12 @@ def _check_references(
                 )
 
 
-def _check_username_free(
+async def _check_username_free(
     connection: Connection, account_id: int, username: str | None, customer_id: int | None
 ) -> None:
     if username is None:
         return
-    owner = connection.one(
+    owner = await connection.one(
         queries.USERNAME_OWNER, {"account_id": account_id, "username_key": username.casefold()}
     )
     if owner is not None and owner[0] != customer_id:
@@ -291,27 +308,27 @@ async def create_customer(
         fields.password_hash = await hash_password(password)
     account_id = principal.account_id
 
-    def insert(connection: Connection) -> Row:
-        _check_references(
+    async def insert(connection: Connection) -> Row:
+        await _check_references(
             connection,
             account_id,
             fields.idtemplate,
             fields.preferred_idwarehouse,
             fields.allowed_shipping_profiles,
         )
-        _check_username_free(connection, account_id, fields.username, None)
-        position_row = connection.one(queries.NEXT_POSITION, {"account_id": account_id})
+        await _check_username_free(connection, account_id, fields.username, None)
+        position_row = await connection.one(queries.NEXT_POSITION, {"account_id": account_id})
         assert position_row is not None
         values = fields.values()
         values["account_id"] = account_id
         values["position"] = position_row[0]
         try:
-            row = connection.one(queries.INSERT, values)
+            row = await connection.one(queries.INSERT, values)
         except database.IntegrityError:
             # Another request took the username between our check and the insert.
             raise UsernameTaken(fields.username or "") from None
         assert row is not None
-        audit.record(
+        await audit.record(
             connection,
             account_id,
             row[0],
@@ -343,8 +360,8 @@ async def update_customer(
     account_id = principal.account_id
     key = {"account_id": account_id, "id": customer_id}
 
-    def update(connection: Connection) -> Row:
-        current = connection.one(queries.GET_FOR_UPDATE, key)
+    async def update(connection: Connection) -> Row:
+        current = await connection.one(queries.GET_FOR_UPDATE, key)
         if current is None:
             raise CustomerNotFound(customer_id)
         fields = Fields(
@@ -380,7 +397,7 @@ async def update_customer(
         if body.preferred_idwarehouse is not UNSET:
             fields.preferred_idwarehouse = body.preferred_idwarehouse
         fields.check_login()
-        _check_references(
+        await _check_references(
             connection,
             account_id,
             fields.idtemplate if body.idtemplate is not UNSET else None,
@@ -388,17 +405,17 @@ async def update_customer(
             profiles if profiles is not UNSET else None,
         )
         if username is not UNSET and username is not None:
-            _check_username_free(connection, account_id, username, customer_id)
+            await _check_username_free(connection, account_id, username, customer_id)
         if password_hash is not UNSET or (was_allowed and not fields.can_login):
             # Portal sessions carry this number; a new one ends them.
             fields.credentials_version += 1
         try:
-            row = connection.one(queries.UPDATE, {**fields.values(), **key})
+            row = await connection.one(queries.UPDATE, {**fields.values(), **key})
         except database.IntegrityError:
             raise UsernameTaken(fields.username or "") from None
         changed = audit.changes(before, fields.audited())
         if changed:
-            audit.record(
+            await audit.record(
                 connection,
                 account_id,
                 customer_id,

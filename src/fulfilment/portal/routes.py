@@ -34,7 +34,7 @@ async def login(visit: Visit) -> Response:
     session = visit.session
     if session is not None and session.logged_in:
         try:
-            service.current_customer(visit.portal.database, visit.account, session)
+            await service.current_customer(visit.portal.database, visit.account, session)
             return visit.redirect("")
         except SessionEnded:
             session = visit.new_session(session.language)
@@ -92,7 +92,7 @@ async def home(visit: Visit) -> Response:
     if session is None or not session.logged_in:
         return visit.redirect("login")
     try:
-        customer = service.current_customer(visit.portal.database, visit.account, session)
+        customer = await service.current_customer(visit.portal.database, visit.account, session)
     except SessionEnded:
         return _logged_out(visit, "ended")
     notice = NOTICES.get(visit.request.query_params.get("notice", ""))
@@ -130,7 +130,7 @@ async def _customer_form(
         return visit.redirect("")
     form = await read_form(visit.request)
     try:
-        customer = service.current_customer(visit.portal.database, visit.account, session)
+        customer = await service.current_customer(visit.portal.database, visit.account, session)
     except SessionEnded:
         return _logged_out(visit, "ended")
     if not csrf_matches(session, form.get("csrf_token")):

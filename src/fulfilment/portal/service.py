@@ -42,7 +42,7 @@ _profiles = msgspec.json.Decoder(list[int])
 # -- which account ------------------------------------------------------------------------
 
 
-def find_portal_account(database: Database, named: str | None, host: str | None) -> Account:
+async def find_portal_account(database: Database, named: str | None, host: str | None) -> Account:
     """The account of `/portal/{named}/`, or of the host's subdomain for `/portal/`. A host
     that belongs to one account never shows another account's portal."""
     from_host = host_subdomain(host)
@@ -50,13 +50,13 @@ def find_portal_account(database: Database, named: str | None, host: str | None)
     if wanted is None or not SUBDOMAIN.match(wanted):
         raise NoPortalHere()
 
-    def look_up(connection: Any) -> Account | None:
-        account = find_account(connection, wanted)
+    async def look_up(connection: Connection) -> Account | None:
+        account = await find_account(connection, wanted)
         if account is None or from_host is None or from_host == wanted:
             return account
-        return None if find_account(connection, from_host) is not None else account
+        return None if await find_account(connection, from_host) is not None else account
 
-    account = database.read(look_up)
+    account = await database.read(look_up)
     if account is None:
         raise NoPortalHere()
     return account
@@ -87,11 +87,8 @@ async def log_in(
     plausible = 0 < len(username) <= USERNAME_MAX and len(password) <= PASSWORD_MAX
     row: Row | None = None
     if plausible:
-        row = database.read(
-            lambda c: c.one(
-                queries.LOGIN, {"account_id": account.id, "username_key": username.casefold()}
-            )
-        )
+        key = {"account_id": account.id, "username_key": username.casefold()}
+        row = await database.read(lambda c: c.one(queries.LOGIN, key))
     verified = await verify_password(
         row[2] if row is not None else None, password if plausible else ""
     )
@@ -102,12 +99,12 @@ async def log_in(
     throttle.succeeded(account.id, username)
     customer_id, version, stored_username = row[0], row[3], row[4]
 
-    def record_login(connection: Connection) -> None:
-        connection.execute(
+    async def record_login(connection: Connection) -> None:
+        await connection.execute(
             customer_queries.SET_LAST_LOGIN,
             {"account_id": account.id, "id": customer_id, "last_login_at": utcnow()},
         )
-        audit.record(
+        await audit.record(
             connection,
             account.id,
             customer_id,
@@ -149,25 +146,25 @@ def _session_key(account: Account, session: Session) -> dict[str, Any]:
     return {"account_id": account.id, "id": session.customer, "version": session.version}
 
 
-def current_customer(database: Database, account: Account, session: Session) -> CustomerView:
+async def current_customer(database: Database, account: Account, session: Session) -> CustomerView:
     """The logged-in customer, while its session is still good; else SessionEnded."""
     if session.account != account.id or session.customer is None:
         raise SessionEnded()
 
-    def load(connection: Any) -> CustomerView | None:
-        row = connection.one(queries.SESSION_CUSTOMER, _session_key(account, session))
+    async def load(connection: Connection) -> CustomerView | None:
+        row = await connection.one(queries.SESSION_CUSTOMER, _session_key(account, session))
         if row is None:
             return None
         default_template = None
         if row[7] is None:
-            found = connection.one(queries.DEFAULT_TEMPLATE, {"account_id": account.id})
+            found = await connection.one(queries.DEFAULT_TEMPLATE, {"account_id": account.id})
             default_template = found[0] if found is not None else None
         allowed = _profiles.decode(row[5])
         profiles: list[ShippingProfile] = []
         if allowed:
             known = {
                 profile_id: ShippingProfile(provider, name)
-                for profile_id, provider, name in connection.all(
+                for profile_id, provider, name in await connection.all(
                     queries.ACCOUNT_PROFILES, {"account_id": account.id}
                 )
             }
@@ -184,7 +181,7 @@ def current_customer(database: Database, account: Account, session: Session) -> 
             password_hash=row[4],
         )
 
-    customer = database.read(load)
+    customer = await database.read(load)
     if customer is None:
         raise SessionEnded()
     return customer
@@ -217,7 +214,7 @@ async def change_password(
 ) -> int:
     """Set a new password after checking the current one; returns the new credentials
     version, which ends every other session of the customer."""
-    customer = current_customer(database, account, session)
+    customer = await current_customer(database, account, session)
     retry_after = throttle.retry_after(account.id, customer.username, address)
     if retry_after is not None:
         raise TooManyAttempts(retry_after, account)
@@ -235,10 +232,10 @@ async def change_password(
     values = {**_session_key(account, session), "password_hash": password_hash}
     values["updated_at"] = utcnow()
 
-    def set_password(connection: Connection) -> None:
-        if connection.execute(queries.SET_PASSWORD, values) != 1:
+    async def set_password(connection: Connection) -> None:
+        if await connection.execute(queries.SET_PASSWORD, values) != 1:
             raise SessionEnded()
-        audit.record(
+        await audit.record(
             connection,
             account.id,
             session.customer or 0,

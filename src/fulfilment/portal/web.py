@@ -159,7 +159,7 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             try:
                 named = request.path_params.get("account")
-                account = service.find_portal_account(
+                account = await service.find_portal_account(
                     portal.database, named, request.headers.get("host")
                 )
                 base = f"/portal/{account.subdomain}/" if named is not None else "/portal/"

@@ -13,27 +13,31 @@ from . import service
 @api_endpoint(full_access=False)
 async def list_warehouses(request: Request, api: ApiContext) -> Response:
     """A page of warehouses."""
-    return JsonResponse(service.list_warehouses(api.database, api.principal, parse_offset(request)))
+    return JsonResponse(
+        await service.list_warehouses(api.database, api.principal, parse_offset(request))
+    )
 
 
 @api_endpoint(full_access=False)
 async def get_warehouse(request: Request, api: ApiContext) -> Response:
     """One warehouse."""
     warehouse_id = parse_id(request, "idwarehouse")
-    return JsonResponse(service.get_warehouse(api.database, api.principal, warehouse_id))
+    return JsonResponse(await service.get_warehouse(api.database, api.principal, warehouse_id))
 
 
 @api_endpoint(full_access=False)
 async def list_templates(request: Request, api: ApiContext) -> Response:
     """A page of templates."""
-    return JsonResponse(service.list_templates(api.database, api.principal, parse_offset(request)))
+    return JsonResponse(
+        await service.list_templates(api.database, api.principal, parse_offset(request))
+    )
 
 
 @api_endpoint(full_access=False)
 async def list_shipping_providers(request: Request, api: ApiContext) -> Response:
     """A page of shipping providers with their profiles."""
     return JsonResponse(
-        service.list_shipping_providers(api.database, api.principal, parse_offset(request))
+        await service.list_shipping_providers(api.database, api.principal, parse_offset(request))
     )
 
 

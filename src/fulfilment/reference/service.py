@@ -35,34 +35,33 @@ def _page(principal: Principal, offset: int) -> dict[str, int]:
     return {"account_id": principal.account_id, "offset": offset, "limit": PAGE_SIZE}
 
 
-def list_warehouses(database: Database, principal: Principal, offset: int) -> list[Warehouse]:
-    rows = database.read(lambda c: c.all(queries.WAREHOUSE_PAGE, _page(principal, offset)))
+async def list_warehouses(database: Database, principal: Principal, offset: int) -> list[Warehouse]:
+    rows = await database.read(lambda c: c.all(queries.WAREHOUSE_PAGE, _page(principal, offset)))
     return [_warehouse(row) for row in rows]
 
 
-def get_warehouse(database: Database, principal: Principal, warehouse_id: int | None) -> Warehouse:
+async def get_warehouse(
+    database: Database, principal: Principal, warehouse_id: int | None
+) -> Warehouse:
     row = None
     if warehouse_id is not None:
-        row = database.read(
-            lambda c: c.one(
-                queries.WAREHOUSE_ONE, {"account_id": principal.account_id, "id": warehouse_id}
-            )
-        )
+        key = {"account_id": principal.account_id, "id": warehouse_id}
+        row = await database.read(lambda c: c.one(queries.WAREHOUSE_ONE, key))
     if row is None:
         raise NotFound(f"Warehouse {warehouse_id or 0} not found.")
     return _warehouse(row)
 
 
-def list_templates(database: Database, principal: Principal, offset: int) -> list[Template]:
-    rows = database.read(lambda c: c.all(queries.TEMPLATE_PAGE, _page(principal, offset)))
+async def list_templates(database: Database, principal: Principal, offset: int) -> list[Template]:
+    rows = await database.read(lambda c: c.all(queries.TEMPLATE_PAGE, _page(principal, offset)))
     return [_template(row) for row in rows]
 
 
-def list_shipping_providers(
+async def list_shipping_providers(
     database: Database, principal: Principal, offset: int
 ) -> list[ShippingProvider]:
-    def read(connection: Connection) -> tuple[list[Row], list[Row]]:
-        providers = connection.all(queries.PROVIDER_PAGE, _page(principal, offset))
+    async def read(connection: Connection) -> tuple[list[Row], list[Row]]:
+        providers = await connection.all(queries.PROVIDER_PAGE, _page(principal, offset))
         if not providers:
             return providers, []
         bounds = {
@@ -70,9 +69,9 @@ def list_shipping_providers(
             "first": providers[0][0],
             "last": providers[-1][0],
         }
-        return providers, connection.all(queries.PROFILES_OF_PROVIDERS, bounds)
+        return providers, await connection.all(queries.PROFILES_OF_PROVIDERS, bounds)
 
-    providers, profile_rows = database.read(read)
+    providers, profile_rows = await database.read(read)
     profiles: dict[int, list[ShippingProfile]] = defaultdict(list)
     for row in profile_rows:
         profiles[row[0]].append(_profile(row[1:]))
@@ -98,7 +97,7 @@ def _required(field: str, value: str) -> str:
     return value
 
 
-def create_warehouse(
+async def create_warehouse(
     connection: Connection,
     account_id: int,
     name: str,
@@ -108,7 +107,7 @@ def create_warehouse(
     priority: int = 0,
     active: bool = True,
 ) -> Warehouse:
-    row = connection.one(
+    row = await connection.one(
         queries.INSERT_WAREHOUSE,
         {
             "account_id": account_id,
@@ -123,12 +122,12 @@ def create_warehouse(
     return _warehouse(row)
 
 
-def create_template(
+async def create_template(
     connection: Connection, account_id: int, name: str, *, default: bool = False
 ) -> Template:
     if default:
-        connection.execute(queries.UNSET_DEFAULT_TEMPLATE, {"account_id": account_id})
-    row = connection.one(
+        await connection.execute(queries.UNSET_DEFAULT_TEMPLATE, {"account_id": account_id})
+    row = await connection.one(
         queries.INSERT_TEMPLATE,
         {"account_id": account_id, "name": _required("name", name), "is_default": default},
     )
@@ -136,10 +135,10 @@ def create_template(
     return _template(row)
 
 
-def create_shipping_provider(
+async def create_shipping_provider(
     connection: Connection, account_id: int, name: str, provider: str, profiles: list[str]
 ) -> ShippingProvider:
-    row = connection.one(
+    row = await connection.one(
         queries.INSERT_PROVIDER,
         {
             "account_id": account_id,
@@ -150,7 +149,7 @@ def create_shipping_provider(
     )
     assert row is not None
     created = [
-        connection.one(
+        await connection.one(
             queries.INSERT_PROFILE,
             {
                 "account_id": account_id,
