@@ -6,6 +6,7 @@ counters, not data: while it does not answer, each process counts on its own aga
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import threading
@@ -251,12 +252,10 @@ class SharedCounters:
             # Connections from before the outage may lead to a Redis that is gone.
             await self.pool.disconnect()
             await asyncio.sleep(REDIS_PROBE_SECONDS)
-            try:
+            with contextlib.suppress(Exception):  # still away: ask again
                 async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 2):
                     await self.client.ping()
                     break
-            except Exception:  # still away
-                continue
         self.up = True
         self._probe = None
         log.warning("Redis answers again; the shared counters are used again")
