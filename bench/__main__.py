@@ -104,6 +104,11 @@ class Bench:
             "FULFILMENT_DATABASE_URL": filled.url,
             "FULFILMENT_RATE_LIMIT": self.options.rate_limit,
             "FULFILMENT_RATE_LIMIT_STRATEGY": self.options.rate_limit_strategy,
+            # The logins case logs one customer in from one address, over and over: every
+            # attempt counts against the login throttle, so it is off here.
+            "FULFILMENT_PORTAL_LOGIN_LIMIT_PER_USERNAME_AND_ADDRESS": "off",
+            "FULFILMENT_PORTAL_LOGIN_LIMIT_PER_USERNAME": "off",
+            "FULFILMENT_PORTAL_LOGIN_LIMIT_PER_ADDRESS": "off",
         }
         command = processes.python_command(
             "-m", "fulfilment.cli", "serve", "--port", "{port}", "--workers", "1"

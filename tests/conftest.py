@@ -20,6 +20,7 @@ from fulfilment.settings import Settings
 from fulfilment.tables import metadata
 
 from .factories import Tenant, make_tenant
+from .servers import RedisServer
 
 POSTGRES_SERVER_URL = os.environ.get(
     "FULFILMENT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -101,3 +102,14 @@ def tenant(database: Database, client: TestClient) -> Tenant:
 @pytest.fixture
 def other_tenant(database: Database, client: TestClient) -> Tenant:
     return make_tenant(database, client, "globex")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, empty, on a free port."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

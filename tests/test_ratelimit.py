@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -107,16 +108,32 @@ def test_redis_shares_the_limit_between_instances(database_url: str, database: D
     assert statuses == [200] * 4 + [429] * 4
 
 
-def test_redis_down_is_503_not_a_hang(database_url: str, database: Database) -> None:
+def test_without_redis_each_process_limits_on_its_own(
+    database_url: str, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = Settings(
         database_url=database_url, rate_limit="4/minute", redis_url="redis://127.0.0.1:1/0"
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         tenant = make_tenant(database, client, "acme")
-        answer = client.get(CUSTOMERS, auth=tenant.auth)
+        started = time.monotonic()
+        answers = [client.get(CUSTOMERS, auth=tenant.auth) for _ in range(6)]
+        elapsed = time.monotonic() - started
+        ready = client.get("/ready")
+        metrics = client.get("/metrics").text
 
-    assert answer.status_code == 503
-    assert answer.json()["error_code"] == 104
+    assert [a.status_code for a in answers] == [200] * 4 + [429] * 2
+    assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["3", "2", "1", "0", "0", "0"]
+    assert 55 <= int(answers[-1].headers["retry-after"]) <= 60
+    assert elapsed < 2  # one connect attempt at most, not one a request
+    assert (ready.status_code, ready.json()["status"], ready.json()["redis"]) == (
+        200,
+        "degraded",
+        "unreachable",
+    )
+    assert "fulfilment_redis_fallback_hits_total" in metrics
+    outages = [r for r in caplog.records if "Redis cannot be reached" in r.getMessage()]
+    assert len(outages) == 1
 
 
 @pytest.mark.parametrize("bad", [{"rate_limit": "lots"}, {"rate_limit_strategy": "leaky"}])

@@ -8,7 +8,7 @@ import threading
 import time
 from contextvars import ContextVar
 
-from fulfilment.threads import Workers
+from fulfilment.threads import Busy, Workers
 
 caller: ContextVar[str] = ContextVar("caller", default="-")
 
@@ -71,3 +71,30 @@ def test_a_forked_child_starts_threads_of_its_own() -> None:
         assert os.waitstatus_to_exitcode(done[1]) == 0
     finally:
         workers.shutdown()
+
+
+def test_with_a_limit_more_jobs_are_refused_at_once_until_one_is_done() -> None:
+    workers = Workers(1, "test-limit", limit=2)
+    release = threading.Event()
+
+    async def main() -> tuple[list[str], float, str]:
+        held = [asyncio.ensure_future(workers.run(release.wait, 5)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        try:
+            await workers.run(lambda: "ran")
+            refused = "ran"
+        except Busy:
+            refused = "busy"
+        took = time.monotonic() - started
+        release.set()
+        done = [str(await job) for job in held]
+        return [*done, refused], took, await workers.run(lambda: "after")
+
+    try:
+        seen, took, after = asyncio.run(main())
+    finally:
+        workers.shutdown()
+    assert seen == ["True", "True", "busy"]
+    assert took < 0.05
+    assert after == "after"

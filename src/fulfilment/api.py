@@ -48,9 +48,9 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
                     # Unauthenticated callers are counted by address, so that guessing keys
                     # is throttled like any other traffic.
                     client = request.client.host if request.client else "unknown"
-                    quota = limiter.check(f"address:{client}")
+                    quota = await limiter.check(f"address:{client}")
                     raise
-                quota = limiter.check(f"key:{principal.api_key_tag}")
+                quota = await limiter.check(f"key:{principal.api_key_tag}")
                 if full_access:
                     principal.require_full_access()
                 handling = True

@@ -29,7 +29,7 @@ from .observability import RequestContext
 from .openapi import build_openapi
 from .portal.routes import routes as portal_routes
 from .portal.web import Portal
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, shared_counters
 from .reference.routes import routes as reference_routes
 from .settings import Settings
 from .wire import JsonResponse
@@ -92,7 +92,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the service for `settings` (read from the environment when not given)."""
     settings = settings or Settings.from_env()
     database = Database(settings)
-    rate_limiter = RateLimiter(settings)
+    shared = shared_counters(settings)
+    rate_limiter = RateLimiter(settings, shared)
     key_changes = KeyChanges(database)
     api_keys = KeyCache(key_changes.version)
     openapi_document = build_openapi()
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             key_changes.stop()
+            if shared is not None:
+                await shared.close()
             await database.aclose()
 
     app = Service(
@@ -138,8 +141,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = rate_limiter
+    app.state.shared_counters = shared
     app.log_requests = settings.access_log
-    app.state.portal = Portal(settings, database)
+    app.state.portal = Portal(settings, database, shared)
     app.state.api_keys = api_keys
     return app
 

@@ -49,6 +49,14 @@ LATENCY = Histogram(
 RATE_LIMITED = Counter(
     "fulfilment_rate_limit_rejections_total", "Requests refused with 429 by the rate limit."
 )
+REDIS_OUTAGES = Counter(
+    "fulfilment_redis_outages_total",
+    "Times a process found Redis unreachable and began counting in-process instead.",
+)
+REDIS_FALLBACK_HITS = Counter(
+    "fulfilment_redis_fallback_hits_total",
+    "Rate-limit and login-throttle hits counted in-process because Redis was unreachable.",
+)
 LOGIN_FAILURES = Counter(
     "fulfilment_portal_login_failures_total", "Portal logins refused (bad or throttled)."
 )
@@ -178,18 +186,19 @@ async def health(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    """The dependencies answer: the database, and Redis when one is configured."""
+    """The dependencies answer: the database, and Redis when one is configured. Without
+    Redis the service still serves (counting in-process): 200, `degraded`, naming it."""
     state = request.app.state
     try:
         await state.database.reachable()
     except Exception as error:
         raise ServiceUnavailable("Not ready: the database cannot be reached.") from error
-    redis = "not configured"
-    if state.settings.redis_url:
-        if not state.rate_limiter.windows.reachable():
-            raise ServiceUnavailable("Not ready: Redis cannot be reached.")
-        redis = "ok"
-    return JsonResponse({"status": "ready", "database": "ok", "redis": redis})
+    status, redis = "ready", "not configured"
+    if state.shared_counters is not None:
+        redis = "ok" if await state.shared_counters.reachable() else "unreachable"
+    if redis == "unreachable":
+        status = "degraded"
+    return JsonResponse({"status": status, "database": "ok", "redis": redis})
 
 
 async def metrics(request: Request) -> Response:

@@ -23,10 +23,15 @@ def _behind_requests() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
 
 
-# One argon2id computation at a time per process. Each holds 19 MiB while it runs, and on a
-# core of its own more at once are no faster: they only multiply the memory (8 logins at
-# once took a worker past 200 MB) and starve the event loop of the core.
-_one_at_a_time = Workers(1, "argon2id", initializer=_behind_requests)
+# One argon2id computation at a time per process and per queue. Each holds 19 MiB while it
+# runs, and on a core of its own more at once are no faster: they only multiply the memory
+# (8 logins at once took a worker past 200 MB) and starve the event loop of the core.
+# Portal logins and the API's password hashing have a queue each, so that a flood of logins
+# does not hold up an API write behind it; the logins' queue is bounded, so a flood is
+# refused at once (`Busy`) rather than left waiting for minutes.
+LOGIN_QUEUE_LIMIT = 32
+_for_api = Workers(1, "argon2id-api", initializer=_behind_requests)
+_for_logins = Workers(1, "argon2id-login", initializer=_behind_requests, limit=LOGIN_QUEUE_LIMIT)
 
 
 # A real hash of a random password, verified against when there is no user, so that an
@@ -39,7 +44,7 @@ def hash_password_sync(password: str) -> str:
 
 
 async def hash_password(password: str) -> str:
-    return await _one_at_a_time.run(_hasher.hash, password)
+    return await _for_api.run(_hasher.hash, password)
 
 
 def verify_password_sync(password_hash: str | None, password: str) -> bool:
@@ -50,5 +55,6 @@ def verify_password_sync(password_hash: str | None, password: str) -> bool:
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when `password` matches; always spends one full verification."""
-    return await _one_at_a_time.run(verify_password_sync, password_hash, password)
+    """True when `password` matches; always spends one full verification. Raises `Busy`
+    when the logins' queue is full."""
+    return await _for_logins.run(verify_password_sync, password_hash, password)

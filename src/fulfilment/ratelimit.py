@@ -1,27 +1,40 @@
-"""Rate limiting per API key: counters in this process by default, shared through Redis (with
-the `limits` library) by every worker and instance when `FULFILMENT_REDIS_URL` is set."""
+"""Counting hits in windows: the API's rate limit per key and the portal's login throttle.
+Counters live in this process by default, and are shared through Redis (with the `limits`
+library) by every worker and instance when `FULFILMENT_REDIS_URL` is set. Redis holds
+counters, not data: while it does not answer, each process counts on its own again."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import math
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
-from limits import RateLimitItem, parse, storage, strategies
-from limits.errors import ConfigurationError
+import redis.asyncio
+from limits import RateLimitItem, parse, storage
+from limits.aio import strategies
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
-from .errors import RateLimited, ServiceUnavailable
-from .observability import RATE_LIMITED
+from .errors import RateLimited
+from .observability import RATE_LIMITED, REDIS_FALLBACK_HITS, REDIS_OUTAGES
 from .settings import Settings, SettingsError
 
+log = logging.getLogger("fulfilment.redis")
+
 DISABLED = {"", "0", "off", "none"}
-# A Redis that does not answer must fail the request quickly, not hang it.
-REDIS_TIMEOUTS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+# A Redis that does not answer costs the requests in flight at that moment this long at
+# most (a connect, or a reply); later ones count in this process without asking it.
+REDIS_TIMEOUT_SECONDS = 0.25
+# While Redis is away, how often it is asked whether it answers again.
+REDIS_PROBE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +71,6 @@ def _seconds(delay: float) -> int:
     return max(1, math.floor(delay + 1e-6) + 1)
 
 
-class Windows(Protocol):
-    def hit(self, name: str) -> Quota: ...
-
-    def reachable(self) -> bool: ...
-
-
 # -- in this process -------------------------------------------------------------------------
 
 
@@ -96,8 +103,10 @@ class LocalWindows(ABC, Generic[State]):
             allowed, remaining, wait = self._hit(name, now)
         return Quota(allowed, self.amount, remaining, _seconds(wait))
 
-    def reachable(self) -> bool:
-        return True
+    def clear(self, name: str) -> None:
+        """Forget `name`'s hits."""
+        with self._lock:
+            self._names.pop(name, None)
 
     @abstractmethod
     def _hit(self, name: str, now: float) -> tuple[bool, int, float]:
@@ -180,39 +189,82 @@ class LocalFixedWindow(LocalWindows[list[float]]):
         self._names = {name: w for name, w in self._names.items() if w[0] > now}
 
 
-# -- shared through Redis -------------------------------------------------------------------
+# -- shared through Redis, with a way round it ----------------------------------------------
+
+T = TypeVar("T")
 
 
-class SharedWindows:
-    """One budget per name across every process, kept in Redis by `limits`."""
+class SharedCounters:
+    """The Redis that every process's counters are shared through, with a circuit breaker.
 
-    def __init__(
-        self, item: RateLimitItem, strategy: type[strategies.RateLimiter], url: str, namespace: str
-    ) -> None:
-        self.item = item
-        self.namespace = namespace
+    Redis is only ever waited for on the event loop (redis.asyncio), at most
+    `REDIS_TIMEOUT_SECONDS` a call. A call that fails or times out marks Redis away: from
+    then on every hit is counted in this process at once, and a background task asks Redis
+    once every `REDIS_PROBE_SECONDS` until it answers, when the shared counters take over
+    again. Each outage is logged once (and once when it ends), and counted in /metrics."""
+
+    def __init__(self, url: str) -> None:
         try:
-            self.storage: Any = storage.storage_from_string(url, **REDIS_TIMEOUTS)
-        except ConfigurationError as error:
-            raise SettingsError(f"FULFILMENT_REDIS_URL: {error}") from None
-        self.strategy = strategy(self.storage)
+            self.pool: redis.asyncio.ConnectionPool = redis.asyncio.ConnectionPool.from_url(
+                url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                retry=Retry(NoBackoff(), 0),  # the breaker decides when to ask again
+            )
+            options: dict[str, Any] = {"implementation": "redispy", "connection_pool": self.pool}
+            self.storage: Any = storage.storage_from_string(f"async+{url}", **options)
+        except Exception as error:  # a URL neither redis-py nor `limits` can use
+            raise SettingsError(f"FULFILMENT_REDIS_URL cannot be used: {error}") from None
+        self.client = redis.asyncio.Redis(connection_pool=self.pool)
+        self.up = True
+        self._probe: asyncio.Task[None] | None = None
 
-    def hit(self, name: str) -> Quota:
+    async def call(self, work: Callable[[], Awaitable[T]]) -> T | None:
+        """`work()`'s answer, or None when Redis is away (known before, or found now)."""
+        if not self.up:
+            return None
         try:
-            allowed = self.strategy.hit(self.item, self.namespace, name)
-            stats = self.strategy.get_window_stats(self.item, self.namespace, name)
-        except Exception as error:  # the storage's own errors: Redis down, timeouts
-            raise ServiceUnavailable(
-                "Rate limiting is unavailable right now; try again shortly."
-            ) from error
-        wait = stats.reset_time - time.time()
-        return Quota(allowed, self.item.amount, max(0, stats.remaining), _seconds(wait))
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 2):
+                return await work()
+        except Exception as error:  # redis-py's errors and timeouts alike
+            self._went_away(error)
+            return None
 
-    def reachable(self) -> bool:
-        try:
-            return bool(self.storage.check())
-        except Exception:
-            return False
+    async def reachable(self) -> bool:
+        """Whether Redis answers: a PING, unless it is already known to be away."""
+        return await self.call(self.client.ping) is not None
+
+    def _went_away(self, error: Exception) -> None:
+        if not self.up:
+            return
+        self.up = False
+        REDIS_OUTAGES.inc()
+        # The error names the host and port, never the URL's password.
+        log.warning(
+            "Redis cannot be reached (%s: %s); counting in this process until it answers",
+            type(error).__name__,
+            error,
+        )
+        self._probe = asyncio.get_running_loop().create_task(self._wait_for_redis())
+
+    async def _wait_for_redis(self) -> None:
+        while True:
+            # Connections from before the outage may lead to a Redis that is gone.
+            await self.pool.disconnect()
+            await asyncio.sleep(REDIS_PROBE_SECONDS)
+            with contextlib.suppress(Exception):  # still away: ask again
+                async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 2):
+                    await self.client.ping()
+                    break
+        self.up = True
+        self._probe = None
+        log.warning("Redis answers again; the shared counters are used again")
+
+    async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            self._probe = None
+        await self.pool.disconnect()
 
 
 STRATEGIES: dict[str, tuple[type[LocalWindows[Any]], type[strategies.RateLimiter]]] = {
@@ -224,32 +276,77 @@ STRATEGIES: dict[str, tuple[type[LocalWindows[Any]], type[strategies.RateLimiter
 }
 
 
+class Limit:
+    """One limit (`amount` per period), counted per name: through Redis when one is
+    configured and answers, else in this process. A hit is one atomic step either way, so
+    it can reserve an attempt: of any number at once, at most `amount` are allowed."""
+
+    def __init__(
+        self,
+        item: RateLimitItem,
+        namespace: str,
+        shared: SharedCounters | None,
+        strategy: str = "moving-window",
+    ) -> None:
+        local, remote = STRATEGIES[strategy]
+        self.item = item
+        self.namespace = namespace
+        self.shared = shared
+        self.local = local(item.amount, item.get_expiry())
+        self.remote = remote(shared.storage) if shared is not None else None
+
+    async def hit(self, name: str) -> Quota:
+        if self.shared is not None:
+            quota = await self.shared.call(lambda: self._shared_hit(name))
+            if quota is not None:
+                return quota
+            REDIS_FALLBACK_HITS.inc()
+        return self.local.hit(name)
+
+    async def _shared_hit(self, name: str) -> Quota:
+        assert self.remote is not None
+        allowed = await self.remote.hit(self.item, self.namespace, name)
+        stats = await self.remote.get_window_stats(self.item, self.namespace, name)
+        wait = stats.reset_time - time.time()
+        return Quota(allowed, self.item.amount, max(0, stats.remaining), _seconds(wait))
+
+    async def clear(self, name: str) -> None:
+        self.local.clear(name)
+        if self.shared is not None and self.remote is not None:
+            remote = self.remote
+            await self.shared.call(lambda: remote.clear(self.item, self.namespace, name))
+
+
+def shared_counters(settings: Settings) -> SharedCounters | None:
+    return SharedCounters(settings.redis_url) if settings.redis_url else None
+
+
 class RateLimiter:
     """One per process. `check(name)` counts a request against `name`'s budget."""
 
-    def __init__(self, settings: Settings, namespace: str = "fulfilment-api") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        shared: SharedCounters | None = None,
+        namespace: str = "fulfilment-api",
+    ) -> None:
         self.enabled = settings.rate_limit.strip().lower() not in DISABLED
         try:
             self.item: RateLimitItem = parse(settings.rate_limit if self.enabled else "1/second")
-            local, shared = STRATEGIES[settings.rate_limit_strategy]
+            self.limit = Limit(self.item, namespace, shared, settings.rate_limit_strategy)
         except (ValueError, KeyError):
             raise SettingsError(
                 "FULFILMENT_RATE_LIMIT must look like `500/minute` and "
                 f"FULFILMENT_RATE_LIMIT_STRATEGY be one of {', '.join(STRATEGIES)}"
             ) from None
-        self.windows: Windows = (
-            SharedWindows(self.item, shared, settings.redis_url, namespace)
-            if settings.redis_url
-            else local(self.item.amount, self.item.get_expiry())
-        )
 
-    def hit(self, name: str) -> Quota | None:
+    async def hit(self, name: str) -> Quota | None:
         """Count one request; None when rate limiting is switched off."""
-        return self.windows.hit(name) if self.enabled else None
+        return await self.limit.hit(name) if self.enabled else None
 
-    def check(self, name: str) -> Quota | None:
+    async def check(self, name: str) -> Quota | None:
         """Count one request and refuse it with 429 past the limit."""
-        quota = self.hit(name)
+        quota = await self.hit(name)
         if quota is not None and not quota.allowed:
             RATE_LIMITED.inc()
             error = RateLimited(

@@ -45,9 +45,12 @@ class Settings:
     portal_secret_key: str | None = None
     # How long a portal login lasts, in seconds, however active the customer is.
     portal_session_seconds: int = 8 * 3600
-    # Failed portal logins allowed per username and per client address, in the `limits`
-    # syntax; past either, logins are refused until the window moves on.
-    portal_login_limit_per_username: str = "5/15 minutes"
+    # Portal login attempts allowed, in the `limits` syntax, counted before the password is
+    # checked: per username from one client address (low), per username from every address
+    # (a ceiling, NIST SP 800-63B's 100), and per client address. Past any one, logins are
+    # refused until the window moves on; a correct password clears the username's counts.
+    portal_login_limit_per_username_and_address: str = "5/15 minutes"
+    portal_login_limit_per_username: str = "100/15 minutes"
     portal_login_limit_per_address: str = "30/15 minutes"
     # `auto`: Secure cookies when the request came over HTTPS; `always`: behind a proxy
     # that ends TLS.

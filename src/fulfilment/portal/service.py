@@ -16,6 +16,7 @@ from ..customers.schemas import Password
 from ..db import Connection, Database, Row, utcnow
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
+from ..threads import Busy
 from . import queries
 from .errors import (
     LoginRefused,
@@ -26,6 +27,7 @@ from .errors import (
     PasswordUnusable,
     SessionEnded,
     TooManyAttempts,
+    Unavailable,
     WrongCurrentPassword,
 )
 from .sessions import Session
@@ -79,24 +81,35 @@ async def log_in(
     password: str,
     address: str,
 ) -> LoggedIn:
-    """Check the credentials. Every refusal costs one full argon2id verification."""
-    retry_after = throttle.retry_after(account.id, username, address)
+    """Check the credentials. The attempt is counted before anything is looked at, so no
+    number of attempts at once gets more verifications than the throttle allows. Every
+    refusal but a throttled one costs one full argon2id verification."""
+    retry_after = await throttle.attempt(account.id, username, address)
     if retry_after is not None:
         LOGIN_FAILURES.inc()
         raise TooManyAttempts(retry_after, account)
-    plausible = 0 < len(username) <= USERNAME_MAX and len(password) <= PASSWORD_MAX
+    # A username no customer can have is not looked up (PostgreSQL refuses a NUL in text),
+    # but answered like any other wrong one, after the same verification.
+    plausible = (
+        0 < len(username) <= USERNAME_MAX
+        and "\x00" not in username
+        and len(password) <= PASSWORD_MAX
+    )
     row: Row | None = None
     if plausible:
         key = {"account_id": account.id, "username_key": username.casefold()}
         row = await database.read(lambda c: c.one(queries.LOGIN, key))
-    verified = await verify_password(
-        row[2] if row is not None else None, password if plausible else ""
-    )
+    try:
+        verified = await verify_password(
+            row[2] if row is not None else None, password if plausible else ""
+        )
+    except Busy:
+        LOGIN_FAILURES.inc()
+        raise Unavailable() from None
     if row is None or not verified or not row[1]:
         LOGIN_FAILURES.inc()
-        throttle.failed(account.id, username, address)
         raise LoginRefused()
-    throttle.succeeded(account.id, username)
+    await throttle.succeeded(account.id, username, address)
     customer_id, version, stored_username = row[0], row[3], row[4]
 
     async def record_login(connection: Connection) -> None:
@@ -215,18 +228,21 @@ async def change_password(
     """Set a new password after checking the current one; returns the new credentials
     version, which ends every other session of the customer."""
     customer = await current_customer(database, account, session)
-    retry_after = throttle.retry_after(account.id, customer.username, address)
+    # Counted before the check, like a login: a left-open session is no way to guess the
+    # password.
+    retry_after = await throttle.attempt(account.id, customer.username, address)
     if retry_after is not None:
         raise TooManyAttempts(retry_after, account)
-    current_ok = len(current_password) <= PASSWORD_MAX and await verify_password(
-        customer.password_hash, current_password
-    )
+    try:
+        current_ok = len(current_password) <= PASSWORD_MAX and await verify_password(
+            customer.password_hash, current_password
+        )
+    except Busy:
+        raise Unavailable() from None
     if not current_ok:
-        # A wrong current password counts like a failed login: a left-open session is no
-        # way to guess the password.
         LOGIN_FAILURES.inc()
-        throttle.failed(account.id, customer.username, address)
         raise WrongCurrentPassword()
+    await throttle.succeeded(account.id, customer.username, address)
     check_new_password(new_password, again)
     password_hash = await hash_password(new_password)
     values = {**_session_key(account, session), "password_hash": password_hash}

@@ -1,16 +1,14 @@
-"""Throttling of failed portal logins, per username and per client address, with the
-`limits` library: in-process counters, or shared through Redis when one is configured."""
+"""Throttling of portal logins: each attempt is counted, before its password is checked,
+per username and client address, per username, and per client address; counters in this
+process, or shared through Redis when one is configured (the API's rate-limit mechanism)."""
 
 from __future__ import annotations
 
 import hashlib
-import math
-import time
 
-from limits import RateLimitItem, parse, storage, strategies
+from limits import RateLimitItem, parse
 
-from ..errors import ServiceUnavailable
-from ..ratelimit import DISABLED, REDIS_TIMEOUTS
+from ..ratelimit import DISABLED, Limit, SharedCounters
 from ..settings import Settings, SettingsError
 
 NAMESPACE = "fulfilment-portal-login"
@@ -25,79 +23,58 @@ def _item(value: str, variable: str) -> RateLimitItem | None:
         raise SettingsError(f"{variable} must look like `5/15 minutes`, not {value!r}") from None
 
 
+def _username(account_id: int, username: str) -> str:
+    # Hashed: the key stays short whatever was typed, and Redis holds no usernames.
+    digest = hashlib.sha256(username.casefold().encode("utf-8", "replace")).hexdigest()
+    return f"user:{account_id}:{digest[:32]}"
+
+
 class LoginThrottle:
-    """Counts failed logins. A login is refused, before its password is checked, while the
-    username or the address has used up its failures within the moving window."""
+    """Reserves one attempt before a password is checked, so that of any number of attempts
+    at once at most the limit get a verification. The counters are taken in order: the
+    client address's, then the username's from that address (the low limit), then the
+    username's from every address (a much higher ceiling). An attempt refused by one is
+    not counted by the ones after it, so attempts from elsewhere reach the username's
+    ceiling only after passing their own address's limits: one attacker cannot lock a
+    customer out with a few wrong guesses."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.per_username = _item(
-            settings.portal_login_limit_per_username,
-            "FULFILMENT_PORTAL_LOGIN_LIMIT_PER_USERNAME",
-        )
-        self.per_address = _item(
-            settings.portal_login_limit_per_address, "FULFILMENT_PORTAL_LOGIN_LIMIT_PER_ADDRESS"
-        )
-        self.storage = (
-            storage.storage_from_string(settings.redis_url, **REDIS_TIMEOUTS)
-            if settings.redis_url
-            else storage.storage_from_string("memory://")
-        )
-        self.strategy = strategies.MovingWindowRateLimiter(self.storage)
+    def __init__(self, settings: Settings, shared: SharedCounters | None = None) -> None:
+        items = [
+            ("address", settings.portal_login_limit_per_address, "PER_ADDRESS"),
+            (
+                "user+address",
+                settings.portal_login_limit_per_username_and_address,
+                "PER_USERNAME_AND_ADDRESS",
+            ),
+            ("user", settings.portal_login_limit_per_username, "PER_USERNAME"),
+        ]
+        self.limits: dict[str, Limit] = {}
+        for kind, value, variable in items:
+            item = _item(value, f"FULFILMENT_PORTAL_LOGIN_LIMIT_{variable}")
+            if item is not None:
+                self.limits[kind] = Limit(item, f"{NAMESPACE}-{kind}", shared)
 
     @staticmethod
-    def username_key(account_id: int, username: str) -> str:
-        # Hashed: the key stays short whatever was typed, and Redis holds no usernames.
-        digest = hashlib.sha256(username.casefold().encode("utf-8", "replace")).hexdigest()
-        return f"user:{account_id}:{digest[:32]}"
+    def _keys(account_id: int, username: str, address: str) -> dict[str, str]:
+        user = _username(account_id, username)
+        return {
+            "address": f"address:{address}",
+            "user+address": f"{user}:address:{address}",
+            "user": user,
+        }
 
-    @staticmethod
-    def address_key(address: str) -> str:
-        return f"address:{address}"
+    async def attempt(self, account_id: int, username: str, address: str) -> int | None:
+        """Count one attempt; None when it may go ahead, else the seconds until one may."""
+        keys = self._keys(account_id, username, address)
+        for kind, limit in self.limits.items():
+            quota = await limit.hit(keys[kind])
+            if not quota.allowed:
+                return quota.retry_after
+        return None
 
-    def _counters(
-        self, account_id: int, username: str, address: str
-    ) -> list[tuple[RateLimitItem, str]]:
-        counters = []
-        if self.per_username is not None:
-            counters.append((self.per_username, self.username_key(account_id, username)))
-        if self.per_address is not None:
-            counters.append((self.per_address, self.address_key(address)))
-        return counters
-
-    def _unavailable(self, error: Exception) -> Exception:
-        """In-process counters do not fail; a shared store that does is a 503, not a 500."""
-        if self.storage.__class__.__name__ == "MemoryStorage":
-            return error
-        return ServiceUnavailable("Login throttling is unavailable right now.")
-
-    def retry_after(self, account_id: int, username: str, address: str) -> int | None:
-        """Seconds until another attempt is allowed, or None when one is allowed now."""
-        try:
-            waits = [
-                math.ceil(
-                    self.strategy.get_window_stats(item, NAMESPACE, key).reset_time - time.time()
-                )
-                for item, key in self._counters(account_id, username, address)
-                if not self.strategy.test(item, NAMESPACE, key)
-            ]
-        except Exception as error:  # the storage's own errors: Redis down, timeouts
-            raise self._unavailable(error) from error
-        return max(1, *waits) if waits else None
-
-    def failed(self, account_id: int, username: str, address: str) -> None:
-        try:
-            for item, key in self._counters(account_id, username, address):
-                self.strategy.hit(item, NAMESPACE, key)
-        except Exception as error:
-            raise self._unavailable(error) from error
-
-    def succeeded(self, account_id: int, username: str) -> None:
-        """A correct password wipes the username's failures (not the address's)."""
-        if self.per_username is None:
-            return
-        try:
-            self.strategy.clear(
-                self.per_username, NAMESPACE, self.username_key(account_id, username)
-            )
-        except Exception as error:
-            raise self._unavailable(error) from error
+    async def succeeded(self, account_id: int, username: str, address: str) -> None:
+        """A correct password wipes the username's counts (not the address's)."""
+        keys = self._keys(account_id, username, address)
+        for kind in ("user+address", "user"):
+            if kind in self.limits:
+                await self.limits[kind].clear(keys[kind])

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ..accounts.service import Account
 from ..db import Database
 from ..errors import ApiError
+from ..ratelimit import SharedCounters
 from ..settings import Settings
 from . import errors, service
 from .errors import PortalError
@@ -44,10 +45,12 @@ SECURITY_HEADERS = {
 class Portal:
     """What the portal keeps for the life of the process."""
 
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(
+        self, settings: Settings, database: Database, shared: SharedCounters | None = None
+    ) -> None:
         self.settings = settings
         self.database = database
-        self.throttle = LoginThrottle(settings)
+        self.throttle = LoginThrottle(settings, shared)
         secret = settings.portal_secret_key
         if secret is None:
             log.warning(
