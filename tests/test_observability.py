@@ -205,7 +205,7 @@ def test_the_metrics_directory_is_emptied_at_start_and_stop(tmp_path: Path) -> N
     temporary.mkdir()
     with running_server({**env, "TMPDIR": str(temporary)}, workers=2) as server:
         assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
-        assert [path.name for path in temporary.iterdir()][0].startswith("fulfilment-metrics-")
+        assert next(temporary.iterdir()).name.startswith("fulfilment-metrics-")
     assert list(temporary.iterdir()) == []
 
     # A directory chosen by the operator: a run's figures are not added to the next one's.
