@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -93,3 +95,26 @@ def test_acknowledged_writes_survive_a_kill(database_url: str) -> None:
     assert positions == list(range(1, len(positions) + 1))
     assert count == len(positions)
     assert len(positions) >= len(acknowledged) + 1
+
+
+def test_every_sqlite_connection_syncs_each_commit(tmp_path: Path) -> None:
+    """The kill above cannot tell FULL from OFF (the OS keeps what a killed process wrote);
+    a power cut can. So read the setting back from each connection the service uses."""
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'synced.sqlite3'}"))
+    full = 2
+    try:
+        with contextlib.ExitStack() as stack:
+            pooled = [stack.enter_context(database.connect()) for _ in range(5)]
+            readings = [c.raw.execute("PRAGMA synchronous").fetchone()[0] for c in pooled]
+        readings.append(
+            database.write_sync(lambda c: c.raw.execute("PRAGMA synchronous").fetchone()[0])
+        )
+        own = database.open_connection()
+        try:
+            readings.append(own.execute("PRAGMA synchronous").fetchone()[0])
+        finally:
+            own.close()
+    finally:
+        database.close()
+
+    assert readings == [full] * 7

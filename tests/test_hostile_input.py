@@ -95,8 +95,9 @@ def test_a_repeated_key_is_named_in_the_message(tenant: Tenant) -> None:
 
 
 def test_fields_that_are_ignored_may_hold_any_valid_json(tenant: Tenant) -> None:
-    """Unknown fields are ignored (SPEC 2), so a huge number or a moderately nested value in
-    one is no reason to refuse the body; what is not JSON still is (above)."""
+    """Unknown fields are ignored (README.md, "The API", Validation), so a huge number or
+    a moderately nested value in one is no reason to refuse the body; what is not JSON
+    still is (above)."""
     raw = b'{"name": "Tolerant", "extra": ' + b"9" * 5000 + b', "more": [[[[{"a": [1e999]}]]]]}'
 
     answer = tenant.client.post(CUSTOMERS, content=raw, auth=tenant.auth)

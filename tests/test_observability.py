@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from fulfilment.app import create_app
 from fulfilment.settings import Settings
 from tests.factories import CUSTOMERS, Tenant
-from tests.servers import FULFILMENT, Server, free_port, new_account
+from tests.servers import FULFILMENT, Server, free_port, new_account, running_server
 
 
 def test_every_answer_carries_a_request_id(tenant: Tenant) -> None:
@@ -171,3 +171,49 @@ def test_logs_are_json_lines_with_the_request_id_and_no_secret(tmp_path: Path) -
         metric(m, "fulfilment_http_requests_total", route=CUSTOMERS, status="200") == 1
         for m in metrics
     )
+
+
+def test_metric_labels_come_from_a_fixed_set(tenant: Tenant) -> None:
+    made_up = "X" * 5000
+    before = tenant.client.get("/metrics").text
+    for n in range(5):
+        tenant.client.request(f"{made_up}{n}", CUSTOMERS)
+        tenant.get(f"/api/v1/nowhere/{n}")
+        tenant.get(f"/elsewhere/{n}")
+    text = tenant.client.get("/metrics").text
+
+    assert made_up not in text
+    counted = {
+        labels: metric(text, "fulfilment_http_requests_total", **dict(labels))
+        - metric(before, "fulfilment_http_requests_total", **dict(labels))
+        for labels in ((("method", "other"),), (("route", "unmatched"), ("status", "404")))
+    }
+    assert list(counted.values()) == [5, 10]
+    assert "/api/v1/api/v1" not in text
+    assert "nowhere" not in text
+    assert "elsewhere" not in text
+
+
+def test_the_metrics_directory_is_emptied_at_start_and_stop(tmp_path: Path) -> None:
+    env = {
+        "FULFILMENT_DATABASE_URL": f"sqlite:///{tmp_path / 'metrics.sqlite3'}",
+        "FULFILMENT_RATE_LIMIT": "off",
+    }
+    key = new_account(env)
+    # Several workers, no directory chosen: a temporary one, removed at the end.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    with running_server({**env, "TMPDIR": str(temporary)}, workers=2) as server:
+        assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+        assert next(temporary.iterdir()).name.startswith("fulfilment-metrics-")
+    assert list(temporary.iterdir()) == []
+
+    # A directory chosen by the operator: a run's figures are not added to the next one's.
+    chosen = tmp_path / "metrics"
+    chosen.mkdir()
+    for _ in range(2):
+        with running_server({**env, "PROMETHEUS_MULTIPROC_DIR": str(chosen)}, workers=2) as server:
+            assert httpx.get(f"{server.url}{CUSTOMERS}", auth=(key, "X")).status_code == 200
+            text = httpx.get(f"{server.url}/metrics").text
+        assert metric(text, "fulfilment_http_requests_total", route=CUSTOMERS) == 1
+        assert list(chosen.iterdir()) == []

@@ -10,7 +10,9 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from fulfilment.customers.schemas import CustomerCreate, CustomerUpdate
-from fulfilment.openapi import _STRUCTS
+from fulfilment.customers.service import clean_email
+from fulfilment.errors import InvalidInput
+from fulfilment.openapi import _STRUCTS, _with_email_rule
 from tests.factories import CUSTOMERS, Tenant
 
 
@@ -47,6 +49,8 @@ def test_schemas_come_from_the_validating_structs(client: TestClient) -> None:
     _, expected = msgspec.json.schema_components(
         _STRUCTS, ref_template="#/components/schemas/{name}"
     )
+    # The one addition: the e-mail rule the service checks in code (see below).
+    _with_email_rule(expected)
 
     assert document["components"]["schemas"] == msgspec.json.decode(msgspec.json.encode(expected))
     create = document["components"]["schemas"]["CustomerCreate"]
@@ -86,3 +90,68 @@ def test_the_docs_page_is_self_contained(client: TestClient) -> None:
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
     assert client.get("/docs/docs.css").headers["content-type"].startswith("text/css")
+
+
+def _refused(address: str) -> bool:
+    try:
+        clean_email(address)
+    except InvalidInput:
+        return True
+    return False
+
+
+def test_the_documented_e_mail_rule_is_the_one_the_service_checks(client: TestClient) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    [create, update] = (
+        next(
+            choice
+            for choice in schemas[name]["properties"]["emailaddress"]["anyOf"]
+            if choice["type"] == "string"
+        )
+        for name in ("CustomerCreate", "CustomerUpdate")
+    )
+    assert create == update
+    # Read by Python's re it means what ECMA-262 reads: only classes of \u escapes, `^`,
+    # and a lookahead for the end (no `\s`, no `$`, whose meanings differ between the two).
+    assert "$" not in create["pattern"]
+    assert create["pattern"].count("\\s") == 1
+    pattern = re.compile(create["pattern"])
+    odd = [
+        chr(code)
+        for code in (
+            *range(0x21),
+            *range(0x7F, 0xA1),
+            0x1680,
+            *range(0x2000, 0x2030),
+            0x205F,
+            0x3000,
+            0xFEFF,
+            0xD800,
+        )
+    ]
+    samples = [
+        "a@b.cd",
+        "first.last+tag@sub.example.org",
+        "ünïcode@exämple.nl",
+        "a@b.c.",
+        "a@b",
+        "@b.cd",
+        "a@@b.cd",
+        "a@b.cd\n",
+        "\na@b.cd",
+        *(f"a{c}b@example.org" for c in odd),
+        *(f"ab@exa{c}mple.org" for c in odd),
+        *(f"ab@example.o{c}rg" for c in odd),
+        *(f"ab@example.org{c}" for c in odd),
+    ]
+    for address in samples:
+        allowed = (
+            bool(pattern.search(address))
+            and create["minLength"] <= len(address) <= create["maxLength"]
+        )
+        if allowed:
+            assert not _refused(address), repr(address)
+        elif not address.endswith("\n"):
+            # The service's check allows a final newline until it reads to the very end.
+            assert _refused(address), repr(address)

@@ -1,6 +1,7 @@
 """Tenant isolation, table-driven: every route and method, called with a key of another
 account, a key scoped to one fulfilment customer, and a revoked key, gets exactly the
-answer SPEC.md gives, and never shows or changes the first account's data."""
+answer README.md gives ("Hosts", "Keys scoped to a fulfilment customer", the errors
+table), and never shows or changes the first account's data."""
 
 from __future__ import annotations
 

@@ -9,14 +9,15 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match, Mount, Route, Router
 from starlette.types import ASGIApp
 
 from . import docs, observability
 from .auth import KeyCache, KeyChanges
 from .customers.routes import routes as customer_routes
 from .db import Database
+from .edge import Edge
 from .errors import (
     UNKNOWN_ERROR,
     ApiError,
@@ -35,6 +36,7 @@ from .settings import Settings
 from .wire import JsonResponse
 
 log = logging.getLogger("fulfilment")
+API_PREFIX = "/api/v1"
 
 
 def _error_response(error: ApiError) -> Response:
@@ -59,11 +61,35 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             MethodNotAllowed(f"{request.method} is not allowed here; use {allow}.", allow)
         )
     if exc.status_code == 404:
-        return _error_response(UnknownPath(f"There is no {request.url.path}."))
+        path = request.url.path
+        if not _in_api(path) and (twin := _slash_twin(request)) is not None:
+            # Relative, unlike Starlette's own: the Host header is the client's to forge,
+            # and behind a proxy that ends TLS the scheme seen here is the wrong one.
+            query = request.url.query
+            return RedirectResponse(twin + ("?" + query if query else ""), status_code=307)
+        return _error_response(UnknownPath(f"There is no {path}."))
     return JsonResponse(
         ErrorBody(error_code=UNKNOWN_ERROR, error_message=str(exc.detail)),
         status_code=exc.status_code,
     )
+
+
+def _in_api(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def _slash_twin(request: Request) -> str | None:
+    """The path with its trailing slash added or taken off, when a route serves that."""
+    path: str = request.scope["path"]
+    twin = path.rstrip("/") if path.endswith("/") else path + "/"
+    # `//host/...` would be a protocol-relative address: another site.
+    if not twin.startswith("/") or twin.startswith(("//", "/\\")):
+        return None
+    scope = {**request.scope, "path": twin}
+    routes = request.app.router.routes
+    if any(route.matches(scope)[0] is not Match.NONE for route in routes):
+        return twin
+    return None
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -83,9 +109,12 @@ class Service(Starlette):
     """Starlette with the request context wrapped around everything, error pages included."""
 
     log_requests = False
+    settings = Settings()
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestContext(super().build_middleware_stack(), log_requests=self.log_requests)
+        return RequestContext(
+            Edge(super().build_middleware_stack(), self.settings), log_requests=self.log_requests
+        )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -115,12 +144,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Service(
         routes=[
             Mount(
-                "/api/v1",
-                routes=[
-                    *customer_routes,
-                    *reference_routes,
-                    Route("/openapi.json", openapi, methods=["GET"]),
-                ],
+                API_PREFIX,
+                # No redirects under the API: a client that adds or drops a slash is told
+                # the path is unknown, in the wire format (see _http_error for the rest).
+                app=Router(
+                    routes=[
+                        *customer_routes,
+                        *reference_routes,
+                        Route("/openapi.json", openapi, methods=["GET"]),
+                    ],
+                    redirect_slashes=False,
+                ),
             ),
             *docs.routes(openapi_document),
             *observability.routes,
@@ -138,6 +172,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False
+    app.settings = settings
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = rate_limiter

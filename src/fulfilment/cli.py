@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator
@@ -84,6 +85,39 @@ SERVER_LOGGING = {
 }
 
 
+@contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """Where the workers write their metrics: PROMETHEUS_MULTIPROC_DIR, or a temporary one
+    with several workers. Emptied at start and at stop: prometheus_client never removes a
+    file, and a run's figures must not add to the next one's."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        _empty_metrics_directory(given)
+        try:
+            yield
+        finally:
+            _empty_metrics_directory(given)
+        return
+    if workers == 1:
+        yield
+        return
+    # Each worker writes its metrics where /metrics, in any worker, adds them all up.
+    directory = tempfile.mkdtemp(prefix="fulfilment-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _empty_metrics_directory(directory: str) -> None:
+    if os.path.isdir(directory):
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -95,23 +129,21 @@ def serve(host: str, port: int, workers: int) -> None:
 
     with _database() as database:
         migrate.upgrade(database)
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # Each worker writes its metrics where /metrics, in any worker, adds them all up.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fulfilment-metrics-")
     if not os.environ.get("FULFILMENT_PORTAL_SECRET_KEY"):
         # Every worker must sign portal sessions with the same key: one for this server's run.
         stderr.print("FULFILMENT_PORTAL_SECRET_KEY is not set: portal logins end at a restart.")
         os.environ["FULFILMENT_PORTAL_SECRET_KEY"] = secrets.token_urlsafe(32)
-    Server(
-        "fulfilment.app:asgi_factory",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        factory=True,
-        log_access=False,
-        log_dictconfig=SERVER_LOGGING,
-    ).serve()
+    with _metrics_directory(workers):
+        Server(
+            "fulfilment.app:asgi_factory",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            log_access=False,
+            log_dictconfig=SERVER_LOGGING,
+        ).serve()
 
 
 @main.group()

@@ -27,6 +27,8 @@ UNAUTHENTICATED = 101
 FORBIDDEN = 102
 BODY_TOO_LARGE = 103
 UNAVAILABLE = 104
+BODY_TIMEOUT = 105
+HEADERS_TOO_LARGE = 106
 
 
 class ApiError(Exception):
@@ -65,6 +67,18 @@ class IncompleteBody(ApiError):
 class BodyTooLarge(ApiError):
     status = 413
     code = BODY_TOO_LARGE
+
+
+class BodyTimeout(ApiError):
+    """The body stopped arriving: the client stalled, or sends too slowly."""
+
+    status = 408
+    code = BODY_TIMEOUT
+
+
+class HeadersTooLarge(ApiError):
+    status = 431
+    code = HEADERS_TOO_LARGE
 
 
 class Unauthenticated(ApiError):
@@ -137,10 +151,21 @@ ERROR_TABLE: tuple[tuple[int, int, str], ...] = (
     (404, NOT_FOUND, "No such object in this account."),
     (404, NOT_IMPLEMENTED, "No such path."),
     (405, NOT_IMPLEMENTED, "The path exists, but not with this method (see `Allow`)."),
+    (
+        408,
+        BODY_TIMEOUT,
+        "The body stopped arriving (no part for 10 seconds by default, or not whole in 60).",
+    ),
     (413, BODY_TOO_LARGE, "The body is larger than the limit (1 MiB by default)."),
     (429, RATE_LIMITED, "Too many requests with this API key (see `Retry-After`)."),
+    (431, HEADERS_TOO_LARGE, "The request's headers add up to more than 64 KiB."),
     (500, UNKNOWN_ERROR, "A fault in the service itself."),
-    (503, UNAVAILABLE, "A dependency (database, Redis) cannot be reached right now."),
+    (
+        503,
+        UNAVAILABLE,
+        "A dependency (database, Redis) cannot be reached right now, or too many bodies "
+        "are arriving at once.",
+    ),
 )
 
 

@@ -110,6 +110,23 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
 
 
+# Label values come from a fixed set, never from what a client sent: a made-up method or
+# path would otherwise add a series (and, with several workers, file space) per request.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
+
+
+def route_label(scope: Scope, root_path: str) -> str:
+    """The template of the route that answered (`/api/v1/fulfilment/customers/{id...}`),
+    or `unmatched`. A Mount that matched no route inside it is no route."""
+    route = scope.get("route")
+    if not isinstance(route, Route):
+        return UNMATCHED_ROUTE
+    mounted: str = scope.get("root_path", "")[len(root_path) :]
+    return mounted + route.path
+
+
 class RequestContext:
     """Outermost ASGI layer: names the request, times it, counts it and logs it."""
 
@@ -127,6 +144,7 @@ class RequestContext:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
+        root_path = scope.get("root_path", "")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -142,9 +160,10 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            label = scope.get("root_path", "") + route.path if route is not None else "unmatched"
+            label = route_label(scope, root_path)
             method = scope["method"]
+            if method not in KNOWN_METHODS:
+                method = OTHER_METHOD
             counted = self._series.get((method, label, status))
             if counted is None:
                 # Label lookups take a lock and build keys: do them once per series.

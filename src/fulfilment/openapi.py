@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ from .customers.schemas import (
     CustomerListItem,
     CustomerUpdate,
 )
+from .customers.service import EMAIL
 from .errors import ERROR_TABLE, ErrorBody
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
@@ -29,6 +31,51 @@ _STRUCTS = (
     ShippingProvider,
     ErrorBody,
 )
+
+
+def _character_ranges(characters: list[str]) -> str:
+    """`\\u0009-\\u000d\\u0020...`: a class body both regex dialects read alike."""
+    codes = sorted(map(ord, characters))
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges
+    )
+
+
+# What no e-mail address may hold: Python's `\s` (str.isspace, all below U+3001), spelled
+# out because JSON Schema's `\s` (ECMA-262's) is another set; NUL and lone surrogates,
+# which the service refuses in any text.
+_NOT_IN_ADDRESS = (
+    _character_ranges(re.findall(r"\s", "".join(map(chr, range(0x3001)))))
+    + "\\u0000\\ud800-\\udfff"
+)
+
+
+def email_pattern() -> str:
+    """The service's e-mail rule (customers.service.EMAIL) as a JSON Schema pattern that
+    reads the same in ECMA-262 and in Python, so that no address the schema allows is
+    refused: `\\s` spelled out, and the end of the text as `(?![\\s\\S])`, since a Python
+    `$` allows a newline before it."""
+    core = EMAIL.pattern.removeprefix("^").removeprefix("\\A")
+    core = core.removesuffix("\\Z").removesuffix("$")
+    return "^(?:" + core.replace("\\s", _NOT_IN_ADDRESS) + ")(?![\\s\\S])"
+
+
+def _with_email_rule(components: dict[str, Any]) -> None:
+    pattern = email_pattern()
+    for struct in (CustomerCreate, CustomerUpdate):
+        field = components[struct.__name__]["properties"]["emailaddress"]
+        for choice in field["anyOf"]:
+            if choice.get("type") == "string":
+                choice["pattern"] = pattern
+                choice["description"] = (
+                    "An e-mail address: something@domain.tld, without white space or NUL."
+                )
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -85,6 +132,7 @@ def build_openapi() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         _STRUCTS, ref_template="#/components/schemas/{name}"
     )
+    _with_email_rule(components)
     read_errors = _errors(401, 403, 404, 429)
     write_errors = _errors(400, 401, 403, 404, 413, 429)
     customers_path = "/api/v1/fulfilment/customers"

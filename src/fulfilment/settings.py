@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -31,6 +32,16 @@ class Settings:
     # up a second later.
     statement_timeout_seconds: int = 5
     max_body_bytes: int = 1024 * 1024
+    # The longest wait for the next part of a request body; the whole body must arrive
+    # within six times this. A client that stalls is answered 408 instead of being waited
+    # for: a connection held open costs the server, and costs the client nothing.
+    body_timeout_seconds: int = 10
+    # Requests whose body is still arriving, per worker process; past this, a request that
+    # comes with a body is answered 503 (error_code 104), so stalled uploads cannot pile up.
+    max_pending_bodies: int = 64
+    # Addresses (or networks, `10.0.0.0/8`; `*` for any) of the proxies whose
+    # `X-Forwarded-Proto` and `X-Forwarded-For` headers are believed. Unset: none is.
+    forwarded_allow_ips: str | None = None
     # SQLite `PRAGMA synchronous`: FULL syncs the WAL on every commit, so an answered write
     # survives a power cut as well as a killed process.
     sqlite_synchronous: str = "FULL"
@@ -95,6 +106,19 @@ class Settings:
             )
         if self.max_body_bytes < 1024:
             raise SettingsError("FULFILMENT_MAX_BODY_BYTES must be at least 1024")
+        if self.body_timeout_seconds < 1:
+            raise SettingsError("FULFILMENT_BODY_TIMEOUT_SECONDS must be at least 1")
+        if self.max_pending_bodies < 1:
+            raise SettingsError("FULFILMENT_MAX_PENDING_BODIES must be at least 1")
+        for proxy in (self.forwarded_allow_ips or "").split(","):
+            try:
+                if proxy.strip() not in {"", "*"}:
+                    ipaddress.ip_network(proxy.strip(), strict=False)
+            except ValueError:
+                raise SettingsError(
+                    "FULFILMENT_FORWARDED_ALLOW_IPS must list addresses or networks, "
+                    f"separated by commas, or be `*`; {proxy.strip()!r} is neither"
+                ) from None
         if self.portal_session_seconds < 60:
             raise SettingsError("FULFILMENT_PORTAL_SESSION_SECONDS must be at least 60")
         if self.portal_secure_cookies not in {"auto", "always"}:

@@ -12,7 +12,7 @@ import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from .errors import BodyTooLarge, IncompleteBody, InvalidInput, InvalidJson
+from .errors import ApiError, BodyTooLarge, IncompleteBody, InvalidInput, InvalidJson, UnknownPath
 
 T = TypeVar("T")
 
@@ -59,8 +59,10 @@ async def discard_body(request: Request, limit: int) -> None:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return
     size = 0
-    # RuntimeError: the body was read already. A client that stalls is not waited for long.
-    with contextlib.suppress(ClientDisconnect, RuntimeError), anyio.move_on_after(1.0):
+    # RuntimeError: the body was read already; ApiError: the body timed out, or there is no
+    # room for it now. Either way the answer already chosen stands. A client that stalls
+    # is not waited for long.
+    with contextlib.suppress(ClientDisconnect, RuntimeError, ApiError), anyio.move_on_after(1.0):
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
@@ -209,9 +211,12 @@ def parse_search(request: Request) -> str | None:
 
 
 def parse_id(request: Request, name: str) -> int | None:
-    """A path id, or None when it cannot be an id (the caller answers 404)."""
+    """A path id; None for a number no object can have (the caller answers 404 for the
+    object). A path whose id is no number at all (`abc`, `-1`, `1.0`) is no path."""
     raw: str = request.path_params[name]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    if not raw.isascii() or not raw.isdigit():
+        raise UnknownPath(f"There is no {request.url.path}.")
+    if len(raw) > 19:
         return None
     value = int(raw)
     return value if 0 < value < 2**63 else None

@@ -15,18 +15,18 @@ from fulfilment.client import (
 )
 
 # The reference page's list example (without emailaddress, which a later version added).
-SEED_LIST = b"""[{"idfulfilment_customer": 1, "name": "FulfilmentPartij BV", "can_login": true,
+EXAMPLE_LIST = b"""[{"idfulfilment_customer": 1, "name": "FulfilmentPartij BV", "can_login": true,
 "username": "fulfilment", "language": "nl", "idtemplate": null,
 "last_login_at": "2019-04-03 21:14:18", "preferred_idwarehouse": 1}]"""
-SEED_SINGLE = b"""{"idfulfilment_customer": 1, "name": "FulfilmentPartij BV", "can_login": true,
+EXAMPLE_SINGLE = b"""{"idfulfilment_customer": 1, "name": "FulfilmentPartij BV", "can_login": true,
 "username": "fulfilment", "language": "nl", "idtemplate": null,
 "last_login_at": "2019-04-03 21:14:18", "allowed_shipping_profiles": [22, 98],
 "preferred_idwarehouse": 1, "some_future_field": {"x": 1}}"""
 
 
 def test_the_reference_pages_answers_decode() -> None:
-    (item,) = msgspec.json.decode(SEED_LIST, type=list[CustomerListItem])
-    single = msgspec.json.decode(SEED_SINGLE, type=Customer)
+    (item,) = msgspec.json.decode(EXAMPLE_LIST, type=list[CustomerListItem])
+    single = msgspec.json.decode(EXAMPLE_SINGLE, type=Customer)
 
     assert item.emailaddress is None
     assert item.last_login_at == "2019-04-03 21:14:18"

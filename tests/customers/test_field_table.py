@@ -1,7 +1,8 @@
 """A property test of the validation rules: hypothesis writes bodies field by field, valid
-and invalid, and the service's answer must agree with an oracle written from the field
-table of SPEC.md section 2: 200 with the normalised values stored, or 400 naming a field
-whose rule the body breaks, with nothing stored.
+and invalid, and the service's answer must agree with an oracle written from the rules in
+README.md ("The API", Validation) and the structs in customers/schemas.py: 200 with the
+normalised values stored, or 400 naming a field whose rule the body breaks, with nothing
+stored.
 
 Generated strings hold no NUL and no lone surrogate: the table is silent on those, and
 tests/customers/test_rules.py covers them. "White space" is what str.strip removes."""

@@ -30,7 +30,7 @@ def test_a_client_walking_pages_stops_at_the_short_page(tenant: Tenant) -> None:
 
     names: list[str] = []
     offset = 0
-    while True:
+    for _ in range(10):  # 2 pages expected: a service that never ends a list fails here
         page = tenant.get(CUSTOMERS, params={"offset": offset}).json()
         names += [item["name"] for item in page]
         if len(page) < 100:

@@ -41,6 +41,11 @@ class FormUnreadable(PortalError):
     message = N_("The form could not be read.")
 
 
+class FormTooSlow(PortalError):
+    status = 408
+    message = N_("The form took too long to arrive. Please try again.")
+
+
 class LoginRefused(PortalError):
     # One message for a wrong password, an unknown username and a customer that may not
     # log in, so that the answer tells nobody which usernames exist.

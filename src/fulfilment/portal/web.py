@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..accounts.service import Account
 from ..db import Database
-from ..errors import ApiError
+from ..errors import ApiError, BodyTimeout
 from ..ratelimit import SharedCounters
 from ..settings import Settings
 from . import errors, service
@@ -136,9 +136,8 @@ Handler = Callable[[Visit], Awaitable[Response]]
 
 def secure(response: Response, request: Request) -> Response:
     response.headers.update(SECURITY_HEADERS)
+    # Strict-Transport-Security is added to every answer over HTTPS, at the edge (edge.py).
     response.headers.setdefault("Cache-Control", "no-store")
-    if request.url.scheme == "https":
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
 
 
@@ -168,6 +167,8 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 base = f"/portal/{account.subdomain}/" if named is not None else "/portal/"
                 session = portal.signer.loads(request.cookies.get(COOKIE_NAME))
                 response = await handler(Visit(request, portal, account, base, session))
+            except BodyTimeout as error:
+                raise errors.FormTooSlow() from error
             except ApiError as error:
                 # The shared throttle store is down: say so, in a page.
                 log.warning("portal: %s", error.message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.factories import CUSTOMERS, Tenant
 
-SEED_CREATE_BODY = {
+EXAMPLE_CREATE_BODY = {
     "name": "Fulfilling Partners",
     "can_login": True,
     "username": "partners",
@@ -13,7 +13,7 @@ SEED_CREATE_BODY = {
     "allowed_shipping_profiles": [],
     "preferred_idwarehouse": 1,
 }
-SEED_CREATE_ANSWER = {
+EXAMPLE_CREATE_ANSWER = {
     "name": "Fulfilling Partners",
     "can_login": True,
     "username": "partners",
@@ -38,27 +38,27 @@ SINGLE_FIELDS = [
 LIST_FIELDS = [name for name in SINGLE_FIELDS if name != "allowed_shipping_profiles"]
 
 
-def seed_body(tenant: Tenant) -> dict[str, object]:
-    # The seed's warehouse is id 1; ours is whatever the tenant's warehouse got.
-    return {**SEED_CREATE_BODY, "preferred_idwarehouse": tenant.warehouse}
+def example_body(tenant: Tenant) -> dict[str, object]:
+    # The reference page's example names warehouse 1; ours is whatever the tenant's got.
+    return {**EXAMPLE_CREATE_BODY, "preferred_idwarehouse": tenant.warehouse}
 
 
-def test_create_answers_as_the_seed(tenant: Tenant) -> None:
-    answer = tenant.post(CUSTOMERS, seed_body(tenant))
+def test_create_answers_as_the_reference_example(tenant: Tenant) -> None:
+    answer = tenant.post(CUSTOMERS, example_body(tenant))
 
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/json; charset=utf-8"
     created = answer.json()
     assert list(created) == SINGLE_FIELDS
     assert isinstance(created["idfulfilment_customer"], int)
-    expected = {**SEED_CREATE_ANSWER, "preferred_idwarehouse": tenant.warehouse}
+    expected = {**EXAMPLE_CREATE_ANSWER, "preferred_idwarehouse": tenant.warehouse}
     assert {k: v for k, v in created.items() if k in expected} == expected
     assert created["emailaddress"] is None
     assert "password" not in created
 
 
 def test_update_changes_only_the_name(tenant: Tenant) -> None:
-    created = tenant.post(CUSTOMERS, seed_body(tenant)).json()
+    created = tenant.post(CUSTOMERS, example_body(tenant)).json()
     path = f"{CUSTOMERS}/{created['idfulfilment_customer']}"
 
     answer = tenant.put(path, {"name": "Fulfilling Partners BV"})
@@ -87,7 +87,7 @@ def test_get_single_carries_every_field(tenant: Tenant) -> None:
     assert single["allowed_shipping_profiles"] == tenant.profiles
 
 
-def test_list_items_carry_the_seed_list_fields(tenant: Tenant) -> None:
+def test_list_items_carry_the_reference_list_fields(tenant: Tenant) -> None:
     first = tenant.create_customer(name="FulfilmentPartij BV", username="fulfilment")
     second = tenant.create_customer(name="Fulfilling Partners", username="partners", language="en")
 

@@ -1,0 +1,195 @@
+"""Where a request enters the service, before routing: which proxy is believed about the
+scheme and the client, HSTS over HTTPS, and the limits on a request's headers and on
+bodies that stop arriving."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import HEADERS_TOO_LARGE, BodyTimeout, ServiceUnavailable, error_body
+from .settings import Settings
+from .wire import JSON_TYPE
+
+# Far below what the server itself refuses (about 400 KB, or more than 100 header fields,
+# answered 431 with an empty body), so that a client hears why in the wire format.
+MAX_HEADER_BYTES = 64 * 1024
+# The whole body must arrive within this many times the wait allowed between its parts:
+# a client trickling a byte now and then is not waited for either.
+WHOLE_BODY_FACTOR = 6
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class TrustedProxies:
+    """The proxies named in FULFILMENT_FORWARDED_ALLOW_IPS, and what their headers mean."""
+
+    def __init__(self, setting: str | None) -> None:
+        entries = [entry.strip() for entry in (setting or "").split(",") if entry.strip()]
+        self.anyone = "*" in entries
+        self.networks = [
+            ipaddress.ip_network(entry, strict=False) for entry in entries if entry != "*"
+        ]
+
+    def __bool__(self) -> bool:
+        return self.anyone or bool(self.networks)
+
+    def trusts(self, host: str) -> bool:
+        if self.anyone:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def apply(self, scope: Scope) -> None:
+        """Take the scheme and the client's address from a trusted proxy's headers."""
+        client = scope.get("client")
+        if not client or not self.trusts(client[0]):
+            return
+        proto: str | None = None
+        hops: list[str] = []
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-proto" and proto is None:
+                proto = value.decode("latin-1").strip().lower()
+            elif name == b"x-forwarded-for":
+                hops.extend(hop.strip() for hop in value.decode("latin-1").split(","))
+        if proto in {"http", "https"}:
+            scope["scheme"] = proto
+        # The client is the nearest hop that is not a trusted proxy; anything that is not an
+        # address (a forged or garbled header) ends the walk.
+        for hop in reversed(hops):
+            try:
+                ipaddress.ip_address(hop)
+            except ValueError:
+                break
+            scope["client"] = (hop, 0)
+            if not self.trusts(hop):
+                break
+
+
+class _TimedBody:
+    """`receive` for one request, refusing to wait for a body that stops arriving."""
+
+    def __init__(self, edge: Edge, receive: Receive) -> None:
+        self.edge = edge
+        self._receive = receive
+        self.deadline = time.monotonic() + edge.whole_body_seconds
+        self.pending = True
+        self.timed_out = False
+
+    def done(self) -> None:
+        if self.pending:
+            self.pending = False
+            self.edge.pending_bodies -= 1
+
+    async def receive(self) -> Message:
+        if not self.pending and not self.timed_out:
+            # The body is in: what comes next is a disconnect, waited for as long as needed.
+            return await self._receive()
+        if self.timed_out:
+            raise self._timeout()
+        wait = min(self.edge.gap_seconds, self.deadline - time.monotonic())
+        message: Message | None = None
+        with anyio.move_on_after(wait):
+            message = await self._receive()
+        if message is None:
+            self.timed_out = True
+            self.done()
+            raise self._timeout()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.done()
+        return message
+
+    def _timeout(self) -> BodyTimeout:
+        if time.monotonic() >= self.deadline:
+            return BodyTimeout(
+                f"The request body did not arrive whole within "
+                f"{self.edge.whole_body_seconds:g} seconds."
+            )
+        return BodyTimeout(
+            f"The request body stopped arriving: no part of it came for "
+            f"{self.edge.gap_seconds:g} seconds."
+        )
+
+
+async def _no_room() -> Message:
+    raise ServiceUnavailable(
+        "Too many requests are sending their bodies right now; try again shortly."
+    )
+
+
+def _with_hsts(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), HSTS]
+        await send(message)
+
+    return sending
+
+
+async def _headers_too_large(send: Send) -> None:
+    body = error_body(
+        HEADERS_TOO_LARGE, f"The request's headers add up to more than {MAX_HEADER_BYTES} bytes."
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 431,
+            "headers": [
+                (b"content-type", JSON_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Edge:
+    """ASGI layer just inside the request context, so that what it refuses is counted."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
+        self.gap_seconds = float(settings.body_timeout_seconds)
+        self.whole_body_seconds = self.gap_seconds * WHOLE_BODY_FACTOR
+        self.max_pending_bodies = settings.max_pending_bodies
+        self.pending_bodies = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.proxies:
+            self.proxies.apply(scope)
+        size = 0
+        declared: bool | None = None
+        for name, value in scope["headers"]:
+            size += len(name) + len(value)
+            if name == b"content-length":
+                declared = bool(value.strip().lstrip(b"0"))
+            elif name == b"transfer-encoding":
+                declared = True
+        if size > MAX_HEADER_BYTES:
+            await _headers_too_large(send)
+            return
+        if scope["scheme"] == "https":
+            send = _with_hsts(send)
+        if not (declared or (declared is None and scope["method"] in _BODY_METHODS)):
+            await self.app(scope, receive, send)
+            return
+        if self.pending_bodies >= self.max_pending_bodies:
+            # Answered by the route, in its own format, if and when it reads the body.
+            await self.app(scope, _no_room, send)
+            return
+        self.pending_bodies += 1
+        body = _TimedBody(self, receive)
+        try:
+            await self.app(scope, body.receive, send)
+        finally:
+            body.done()
