@@ -17,6 +17,7 @@ from typing import IO, Any
 import msgspec
 
 from ..client import ApiError, Client, CustomerListItem
+from ..fields import check_email, check_username, username_key
 
 # The columns an import understands, in the order an export writes them.
 WRITABLE = (
@@ -36,7 +37,6 @@ EXPORTED = tuple(CustomerListItem.__struct_fields__)
 LANGUAGES = ("nl", "en")
 TRUE = {"true", "1", "yes", "y"}
 FALSE = {"false", "0", "no", "n"}
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -73,7 +73,7 @@ class Known:
     templates: set[int]
     profiles: set[int]
     usernames: dict[str, int]
-    """username, case-folded -> idfulfilment_customer"""
+    """fields.username_key(username) -> idfulfilment_customer"""
 
     @classmethod
     def fetch(cls, client: Client) -> Known:
@@ -86,7 +86,7 @@ class Known:
                 for profile in provider.profiles
             },
             usernames={
-                c.username.casefold(): c.idfulfilment_customer
+                username_key(c.username): c.idfulfilment_customer
                 for c in client.customers.list()
                 if c.username is not None
             },
@@ -193,19 +193,13 @@ def _value(name: str, text: str, known: Known) -> Any:
     if name == "can_login":
         return _boolean(text)
     if name == "username":
-        if text != text.strip():
-            raise ValueError("may not start or end with white space")
-        if len(text) > 100:
-            raise ValueError(f"must be at most 100 characters, not {len(text)}")
-        return text
+        return check_username(text)
     if name == "password":
         if not 8 <= len(text) <= 1024:
             raise ValueError("must be 8 to 1024 characters")
         return text
     if name == "emailaddress":
-        if not EMAIL.match(text) or len(text) > 254:
-            raise ValueError(f"{text!r} does not look like an e-mail address")
-        return text
+        return check_email(text)
     if name == "language":
         if text not in LANGUAGES:
             raise ValueError(f"must be nl or en, not {text!r}")
@@ -237,7 +231,7 @@ def check(
         username = fields.get("username")
         existing: int | None = None
         if username is not None:
-            key = username.casefold()
+            key = username_key(username)
             if key in seen:
                 problems.append(
                     Problem(line, "username", f"{username!r} is also on line {seen[key]}")

@@ -14,6 +14,7 @@ from ..customers import audit
 from ..customers import queries as customer_queries
 from ..customers.schemas import Password
 from ..db import Connection, Database, Row, utcnow
+from ..fields import username_key
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
 from . import queries
@@ -89,7 +90,7 @@ async def log_in(
     if plausible:
         row = database.read(
             lambda c: c.one(
-                queries.LOGIN, {"account_id": account.id, "username_key": username.casefold()}
+                queries.LOGIN, {"account_id": account.id, "username_key": username_key(username)}
             )
         )
     verified = await verify_password(
