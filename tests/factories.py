@@ -100,3 +100,8 @@ def make_tenant(database: Database, client: TestClient, subdomain: str) -> Tenan
         )
 
     return database.write_sync(build)
+
+
+def fullwidth(text: str) -> str:
+    """`text` in fullwidth forms ("ｐａｒｔｎｅｒｓ" for "partners"): a look-alike of it."""  # noqa: RUF002
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)

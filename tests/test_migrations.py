@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 
 from fulfilment import migrate
+from fulfilment.cli import main
 from fulfilment.db import Database
-from fulfilment.tables import metadata
+from fulfilment.migrate import MigrationStopped
+from fulfilment.tables import fulfilment_customers, metadata
+from tests.factories import Tenant, fullwidth
 
 
 def empty(database: Database) -> None:
@@ -49,3 +54,114 @@ def test_migrations_go_down_and_up_again(database: Database) -> None:
         assert {t.name for t in metadata.sorted_tables} <= set(
             sa.inspect(connection).get_table_names()
         )
+
+
+def _set_username(database: Database, customer_id: int, username: str, key: str) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(
+            sa.update(fulfilment_customers)
+            .where(fulfilment_customers.c.idfulfilment_customer == customer_id)
+            .values(username=username, username_key=key)
+        )
+
+
+def _keys(database: Database) -> dict[str, str]:
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(fulfilment_customers.c.username, fulfilment_customers.c.username_key)
+        )
+        return {username: key for username, key in rows if username is not None}
+
+
+def test_upgrading_normalises_the_stored_username_keys(database: Database, tenant: Tenant) -> None:
+    tenant.create_customer(name="Composed", username="\u00c9mile")
+    tenant.create_customer(name="Wide", username=fullwidth("WIDE"))
+    tenant.create_customer(name="Plain", username="Plain")
+    migrate.downgrade(database, "0003")
+    assert _keys(database) == {
+        "\u00c9mile": "\u00e9mile",
+        fullwidth("WIDE"): fullwidth("wide"),
+        "Plain": "plain",
+    }
+
+    migrate.upgrade(database)
+
+    assert _keys(database) == {
+        "\u00c9mile": "\u00e9mile",
+        fullwidth("WIDE"): "wide",
+        "Plain": "plain",
+    }
+
+
+def test_upgrading_stops_on_usernames_that_become_the_same(
+    database: Database, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    partners = tenant.create_customer(name="Partners", username="partners")
+    wide = tenant.create_customer(name="Wide", username="other")
+    tenant.create_customer(name="Accent", username="\u00e9mile")
+    combining = tenant.create_customer(name="Combining", username="emile2")
+    elsewhere = other_tenant.create_customer(name="Elsewhere", username="elsewhere")
+    migrate.downgrade(database, "0003")
+    # What an older version let in: look-alikes, each with its case-folded key.
+    for customer, username in [
+        (wide, fullwidth("PARTNERS")),
+        (combining, "E\u0301mile"),
+        (elsewhere, fullwidth("partners")),  # another account: no clash
+    ]:
+        _set_username(database, customer["idfulfilment_customer"], username, username.casefold())
+    before = _keys(database)
+    try:
+        with pytest.raises(MigrationStopped) as stopped:
+            migrate.upgrade(database)
+
+        message = str(stopped.value)
+        assert (
+            f"account 'acme': usernames 'partners' (customer {partners['idfulfilment_customer']}), "
+            "'"
+            + fullwidth("PARTNERS")
+            + f"' (customer {wide['idfulfilment_customer']}) are the same "
+            "username now"
+        ) in message
+        assert "'\u00e9mile'" in message
+        assert "'E\u0301mile'" in message
+        assert "globex" not in message
+        assert _keys(database) == before
+        with database.engine.connect() as connection:
+            assert migrate_version(connection) == "0003"
+
+        # Once an operator renames one of each pair, the upgrade goes through.
+        for customer, username in [(wide, "partners-2"), (combining, "emile-2")]:
+            _set_username(database, customer["idfulfilment_customer"], username, username)
+    finally:
+        migrate.upgrade(database)
+    assert _keys(database)[fullwidth("partners")] == "partners"
+
+
+def test_a_stopped_upgrade_is_a_readable_message_on_the_command_line(
+    database: Database, database_url: str, tenant: Tenant
+) -> None:
+    tenant.create_customer(name="Partners", username="partners")
+    wide = tenant.create_customer(name="Wide", username="wide")
+    migrate.downgrade(database, "0003")
+    _set_username(
+        database,
+        wide["idfulfilment_customer"],
+        fullwidth("P") + "artners",
+        fullwidth("p") + "artners",
+    )
+    try:
+        result = CliRunner().invoke(
+            main, ["db", "upgrade"], env={"FULFILMENT_DATABASE_URL": database_url}
+        )
+
+        assert result.exit_code == 1
+        assert "Traceback" not in result.output
+        assert "'partners'" in result.stderr
+        assert "'" + fullwidth("P") + "artners'" in result.stderr
+    finally:
+        _set_username(database, wide["idfulfilment_customer"], "wide", "wide")
+        migrate.upgrade(database)
+
+
+def migrate_version(connection: sa.Connection) -> str:
+    return str(connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar())

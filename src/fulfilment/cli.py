@@ -37,6 +37,8 @@ def _database() -> Iterator[Database]:
         raise click.ClickException(str(error)) from None
     try:
         yield database
+    except migrate.MigrationStopped as stopped:
+        raise click.ClickException(str(stopped)) from None
     finally:
         database.close()
 

@@ -12,6 +12,11 @@ from .db import Database
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class MigrationStopped(Exception):
+    """A migration found data it must not change on its own; the message says what to do.
+    Nothing of that migration is applied."""
+
+
 def alembic_config(database: Database) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -15,8 +15,8 @@ from .customers.schemas import (
     CustomerListItem,
     CustomerUpdate,
 )
-from .customers.service import EMAIL
 from .errors import ERROR_TABLE, ErrorBody
+from .fields import EMAIL
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
 
@@ -57,7 +57,7 @@ _NOT_IN_ADDRESS = (
 
 
 def email_pattern() -> str:
-    """The service's e-mail rule (customers.service.EMAIL) as a JSON Schema pattern that
+    """The service's e-mail rule (fields.EMAIL) as a JSON Schema pattern that
     reads the same in ECMA-262 and in Python, so that no address the schema allows is
     refused: `\\s` spelled out, and the end of the text as `(?![\\s\\S])`, since a Python
     `$` allows a newline before it."""

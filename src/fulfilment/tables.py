@@ -107,8 +107,9 @@ fulfilment_customers = sa.Table(
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("can_login", sa.Boolean(), nullable=False),
     sa.Column("username", sa.String(100), nullable=True),
-    # casefold(username): uniqueness per account regardless of case. Folding can triple a
-    # character's length ("ﬃ" -> "ffi"), hence three times the username's 100.
+    # fields.username_key(username) (NFKC and case folding): uniqueness per account whatever
+    # the case or look-alike spelling. It can triple a character's length ("ﬃ" -> "ffi"),
+    # hence three times the username's 100 (longer keys are refused).
     sa.Column("username_key", sa.String(300), nullable=True),
     sa.Column("password_hash", sa.String(255), nullable=True),
     sa.Column("emailaddress", sa.String(254), nullable=True),

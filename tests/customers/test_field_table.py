@@ -10,6 +10,7 @@ tests/customers/test_rules.py covers them. "White space" is what str.strip remov
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from fulfilment.db import Database
+from fulfilment.fields import is_unshowable
 from fulfilment.passwords import verify_password_sync
 from fulfilment.tables import fulfilment_customers
 from tests.factories import CUSTOMERS, Tenant, make_tenant, stored_customers
@@ -82,6 +84,19 @@ def text_rule(text: str, low: int, high: int, strip: bool) -> Verdict:
     return Ok(text) if low <= len(text) <= high else BAD
 
 
+def same_username(username: str) -> str:
+    """What usernames are compared by (the README): NFKC and case folding."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
+def username_rule(text: str) -> Verdict:
+    if any(is_unshowable(character) for character in text):
+        return BAD
+    if len(same_username(text)) > 300:
+        return BAD
+    return text_rule(text, 1, 100, strip=False)
+
+
 def padded(core: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """`core`, now and then with white space around it."""
     return core | st.builds(lambda a, b, c: a + b + c, SPACE, core, SPACE)
@@ -99,8 +114,7 @@ def usernames() -> st.SearchStrategy[Sent]:
     folding = of_length(98, 102, alphabet="ßﬃİ")
     raw = plain | taken | folding | padded(plain | of_length(98, 102))
     return mostly(
-        st.none().map(lambda v: (v, Ok(None)))
-        | raw.map(lambda t: (t, text_rule(t, 1, 100, strip=False))),
+        st.none().map(lambda v: (v, Ok(None))) | raw.map(lambda t: (t, username_rule(t))),
         wrong_types(str, type(None)),
     )
 
@@ -116,10 +130,11 @@ def emailaddresses() -> st.SearchStrategy[Sent]:
     tld = st.text(st.sampled_from("abcdefz"), min_size=2, max_size=4)
     valid = st.builds(lambda p, d, t: f"{p}@{d}.{t}", part, label, tld).map(lambda a: (a, Ok(a)))
     # Plainly not an address: no @, two @, nothing before or after it, no dot after it,
-    # white space, nothing after the last dot.
+    # white space, nothing after the last dot, a final newline, invisible characters.
     invalid = st.sampled_from(
         ["", "ops", "ops@", "@acme.example", "ops@acme", "ops@@acme.example", "o ps@acme.nl",
-         "ops@acme.nl ", "ops@acme.", "ops@.nl", "ops@acme@example.nl"]
+         "ops@acme.nl ", "ops@acme.", "ops@.nl", "ops@acme@example.nl", "ops@acme.nl\n",
+         "o\x1bps@acme.nl", "ops\u200b@acme.nl"]
     )  # fmt: skip
     return mostly(
         st.none().map(lambda v: (v, Ok(None))) | valid,
@@ -171,7 +186,7 @@ class Before:
 
     customer: dict[str, Any] | None  # the customer a PUT changes (None for a POST)
     has_password: bool
-    usernames: dict[str, int]  # casefolded username -> its customer, in this account
+    usernames: dict[str, int]  # same_username(username) -> its customer, in this account
 
 
 def oracle(body: dict[str, Sent], before: Before) -> tuple[dict[str, Any] | None, set[str]]:
@@ -197,7 +212,7 @@ def oracle(body: dict[str, Sent], before: Before) -> tuple[dict[str, Any] | None
             broken.add("password")
     username = result["username"]
     if "username" in body and username is not None:
-        owner = before.usernames.get(username.casefold())
+        owner = before.usernames.get(same_username(username))
         if owner is not None and (creating or owner != result["idfulfilment_customer"]):
             broken.add("username")
     return (None if broken else result), broken
@@ -210,7 +225,7 @@ def read_before(database: Database, tenant: Tenant, customer: dict[str, Any] | N
             sa.select(table.c.idfulfilment_customer, table.c.username, table.c.password_hash)
             .where(table.c.account_id == tenant.account.id)
         ).all()  # fmt: skip
-    usernames = {row[1].casefold(): row[0] for row in rows if row[1] is not None}
+    usernames = {same_username(row[1]): row[0] for row in rows if row[1] is not None}
     has_password = customer is not None and any(
         row[0] == customer["idfulfilment_customer"] and row[2] is not None for row in rows
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from fulfilment.portal.sessions import COOKIE_NAME
+from fulfilment.portal.sessions import cookie_name
 from tests.factories import Tenant
 
 from .helpers import PASSWORD, form_token, log_in, post_form, shown_texts
@@ -153,21 +153,23 @@ def test_the_form_token_changes_at_login(client: TestClient, jansen: dict[str, A
 
 
 def test_the_session_cookie_is_signed_httponly_samesite_and_expires(
-    client: TestClient, jansen: dict[str, Any]
+    client: TestClient, tenant: Tenant, jansen: dict[str, Any]
 ) -> None:
     answer = log_in(client, BASE, "Jansen", PASSWORD)
 
     cookie = answer.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE_NAME}=")
+    assert cookie.startswith(f"{cookie_name(tenant.account.id)}=")
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
     assert "Path=/portal" in cookie
     assert "Max-Age=28800" in cookie
     assert "Secure" not in cookie  # plain HTTP here
-    value = client.cookies[COOKIE_NAME]
+    value = client.cookies[cookie_name(tenant.account.id)]
     assert PASSWORD not in value
     payload, _, signature = value.partition(".")
-    tampered = TestClient(client.app, cookies={COOKIE_NAME: payload + "." + signature[::-1]})
+    tampered = TestClient(
+        client.app, cookies={cookie_name(tenant.account.id): payload + "." + signature[::-1]}
+    )
     assert tampered.get(BASE, follow_redirects=False).headers["location"] == f"{BASE}login"
 
 
@@ -182,15 +184,17 @@ def test_cookies_are_secure_over_https_and_when_told(
     assert "max-age" in over_https.get(f"{BASE}login").headers["strict-transport-security"]
 
 
-def test_an_expired_session_is_over(app_with: AppWith, jansen: dict[str, Any]) -> None:
+def test_an_expired_session_is_over(
+    app_with: AppWith, tenant: Tenant, jansen: dict[str, Any]
+) -> None:
     client = app_with(portal_session_seconds=60)
     log_in(client, BASE, "Jansen", PASSWORD)
     signer = client.app.state.portal.signer
-    session = signer.loads(client.cookies[COOKIE_NAME])
+    session = signer.loads(client.cookies[cookie_name(tenant.account.id)])
     assert session is not None
     assert session.logged_in
     session.expires = int(time.time()) - 1
-    client.cookies.set(COOKIE_NAME, signer.dumps(session), path="/portal")
+    client.cookies.set(cookie_name(tenant.account.id), signer.dumps(session), path="/portal")
 
     assert client.get(BASE, follow_redirects=False).headers["location"] == f"{BASE}login"
 

@@ -10,13 +10,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import IO, Any, ParamSpec, TypeVar
 
 import click
 import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..client import (
     ApiError,
@@ -30,6 +31,7 @@ from ..client import (
     RateLimited,
     ServerError,
 )
+from ..fields import printable
 from . import transfer
 
 P = ParamSpec("P")
@@ -82,9 +84,9 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except ClientError as error:
-            raise Failure(str(error), exit_code(error)) from None
+            raise Failure(printable(str(error)), exit_code(error)) from None
         except transfer.FileProblem as error:
-            raise Failure(str(error), USAGE) from None
+            raise Failure(printable(str(error)), USAGE) from None
 
     return run
 
@@ -134,14 +136,16 @@ COLUMNS = {
 }
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any) -> Text:
+    """A value for a table cell. Text from the server is data: control characters are shown
+    as escapes (a terminal would act on them) and brackets are not read as rich markup."""
     if value is None:
-        return ""
+        return Text("")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return Text("yes" if value else "no")
     if isinstance(value, list):
-        return ", ".join(map(str, value)) or "all"
-    return str(value)
+        return Text(", ".join(map(str, value)) or "all")
+    return Text(printable(str(value)))
 
 
 def print_customer(customer: Customer, as_json: bool) -> None:
@@ -320,6 +324,12 @@ def update_command(
 @click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even if some are bad.")
 @click.option("--check", "check_only", is_flag=True, help="Check every row; write nothing.")
 @click.option(
+    "--raw",
+    is_flag=True,
+    help="Take every cell as it is: keep a leading quote that an export (without --raw) "
+    "put in front of a value a spreadsheet would run as a formula.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(1, 32),
     default=1,
@@ -334,6 +344,7 @@ def import_command(
     upsert: bool,
     skip_bad_rows: bool,
     check_only: bool,
+    raw: bool,
     jobs: int,
 ) -> None:
     """Create customers from a CSV file with a header row.
@@ -345,12 +356,13 @@ def import_command(
       preferred_idwarehouse
     An export's idfulfilment_customer and last_login_at columns are ignored, and an
     empty cell sets nothing. Every row is checked first; if any is bad, each problem is
-    listed and nothing is written, unless --skip-bad-rows."""
+    listed and nothing is written, unless --skip-bad-rows. The quote an export puts in
+    front of a formula-like value is taken off again (not with --raw)."""
     with open_client(url, api_key) as client:
         known = transfer.Known.fetch(client)
-        outcome = transfer.plan(file, known, upsert=upsert)
+        outcome = transfer.plan(file, known, upsert=upsert, raw=raw)
         for problem in outcome.problems:
-            stderr.print(f"{file.name}: {problem}", markup=False)
+            stderr.print(printable(f"{file.name}: {problem}"), markup=False)
         summary = (
             f"{outcome.rows} rows: {outcome.creates} to create, {outcome.updates} to update, "
             f"{len(outcome.bad_lines)} bad"
@@ -364,7 +376,7 @@ def import_command(
             )
         if check_only:
             return
-        rows = transfer.good_rows(file, known, upsert=upsert)
+        rows = transfer.good_rows(file, known, upsert=upsert, raw=raw)
         failures = _write(client, file.name, rows, outcome.good, jobs, stop=not skip_bad_rows)
     if failures:
         raise Failure(f"{failures} rows were refused by the server", REFUSED)
@@ -398,7 +410,9 @@ def _write(
             progress.advance(task)
             if error is not None:
                 failures += 1
-                progress.console.print(f"{file_name}: line {row.line}: {error}", markup=False)
+                progress.console.print(
+                    printable(f"{file_name}: line {row.line}: {error}"), markup=False
+                )
                 return not stop
             done += 1
             return True
@@ -431,14 +445,36 @@ def _write(
     help="CSV or JSON Lines (default: from the file name, else csv).",
 )
 @click.option("--search", help="Only those whose name, username or e-mail contains this.")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write values exactly as stored. Without it, a value that starts with = + - @, "
+    "a tab or a carriage return gets a leading quote, so that a spreadsheet shows it "
+    "instead of running it as a formula.",
+)
 @reports_errors
 def export_command(
-    url: str, api_key: str, output: Path, file_format: str | None, search: str | None
+    url: str,
+    api_key: str,
+    output: Path,
+    file_format: str | None,
+    search: str | None,
+    raw: bool,
 ) -> None:
-    """Write every customer as CSV or JSON Lines, page by page."""
+    """Write every customer as CSV or JSON Lines, page by page.
+
+    \b
+    CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab or
+    a carriage return) get a leading single quote, unless --raw. `import` takes the quote
+    off again, so an export imports as it was either way (import a --raw export with
+    --raw)."""
     if file_format is None:
         file_format = "jsonl" if output.suffix in {".jsonl", ".ndjson"} else "csv"
-    writer = transfer.export_jsonl if file_format == "jsonl" else transfer.export_csv
+    writer: Callable[[Iterator[CustomerListItem], IO[str]], int]
+    if file_format == "jsonl":
+        writer = transfer.export_jsonl
+    else:
+        writer = functools.partial(transfer.export_csv, raw=raw)
     with open_client(url, api_key) as client:
         customers = client.customers.list(search=search)
         if str(output) == "-":

@@ -18,7 +18,10 @@ Username = Annotated[
     Meta(
         min_length=1,
         max_length=100,
-        description="Unique in the account, compared case-insensitively; no surrounding spaces.",
+        description=(
+            "Unique in the account, compared after Unicode normalisation (NFKC) and case "
+            "folding; no surrounding white space, no control or invisible characters."
+        ),
     ),
 ]
 Password = Annotated[
@@ -30,7 +33,12 @@ Password = Annotated[
     ),
 ]
 EmailAddress = Annotated[
-    str, Meta(min_length=3, max_length=254, description="Must look like an e-mail address.")
+    str,
+    Meta(
+        min_length=3,
+        max_length=254,
+        description="Must look like an e-mail address; no control or invisible characters.",
+    ),
 ]
 Language = Literal["nl", "en"]
 DateTime = Annotated[

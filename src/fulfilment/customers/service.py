@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +13,12 @@ from msgspec import UNSET
 from ..auth import Principal
 from ..db import Connection, Database, Row, as_datetime, utcnow
 from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
+from ..fields import check_email, check_username, username_key
 from ..passwords import hash_password
 from ..wire import PAGE_SIZE
 from . import audit, queries
 from .schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _profiles = msgspec.json.Decoder(list[int])
 
 
@@ -144,20 +143,20 @@ def clean_username(username: str | None) -> str | None:
     if username is None:
         return None
     _text("username", username)
-    if username != username.strip():
-        raise InvalidInput("username", "username may not start or end with white space.")
-    return username
+    try:
+        return check_username(username)
+    except ValueError as problem:
+        raise InvalidInput("username", f"username {problem}.") from None
 
 
 def clean_email(emailaddress: str | None) -> str | None:
     if emailaddress is None:
         return None
     _text("emailaddress", emailaddress)
-    if not EMAIL.match(emailaddress):
-        raise InvalidInput(
-            "emailaddress", f"emailaddress '{emailaddress}' does not look like an e-mail address."
-        )
-    return emailaddress
+    try:
+        return check_email(emailaddress)
+    except ValueError as problem:
+        raise InvalidInput("emailaddress", f"emailaddress {problem}.") from None
 
 
 def clean_password(password: str) -> str:
@@ -214,7 +213,7 @@ class Fields:
             "name": self.name,
             "can_login": self.can_login,
             "username": self.username,
-            "username_key": self.username.casefold() if self.username is not None else None,
+            "username_key": username_key(self.username) if self.username is not None else None,
             "password_hash": self.password_hash,
             "emailaddress": self.emailaddress,
             "language": self.language,
@@ -279,7 +278,7 @@ async def _check_username_free(
     if username is None:
         return
     owner = await connection.one(
-        queries.USERNAME_OWNER, {"account_id": account_id, "username_key": username.casefold()}
+        queries.USERNAME_OWNER, {"account_id": account_id, "username_key": username_key(username)}
     )
     if owner is not None and owner[0] != customer_id:
         raise UsernameTaken(username)

@@ -17,6 +17,13 @@ from typing import IO, Any
 import msgspec
 
 from ..client import ApiError, Client, CustomerListItem
+from ..fields import (
+    check_email,
+    check_username,
+    from_spreadsheet_safe,
+    spreadsheet_safe,
+    username_key,
+)
 
 # The columns an import understands, in the order an export writes them.
 WRITABLE = (
@@ -36,7 +43,6 @@ EXPORTED = tuple(CustomerListItem.__struct_fields__)
 LANGUAGES = ("nl", "en")
 TRUE = {"true", "1", "yes", "y"}
 FALSE = {"false", "0", "no", "n"}
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -73,7 +79,7 @@ class Known:
     templates: set[int]
     profiles: set[int]
     usernames: dict[str, int]
-    """username, case-folded -> idfulfilment_customer"""
+    """fields.username_key(username) -> idfulfilment_customer"""
 
     @classmethod
     def fetch(cls, client: Client) -> Known:
@@ -86,7 +92,7 @@ class Known:
                 for profile in provider.profiles
             },
             usernames={
-                c.username.casefold(): c.idfulfilment_customer
+                username_key(c.username): c.idfulfilment_customer
                 for c in client.customers.list()
                 if c.username is not None
             },
@@ -108,8 +114,9 @@ class Plan:
         return self.rows - len(self.bad_lines)
 
 
-def read(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, cells) per data row; a row spread over lines counts from its first."""
+def read(path: Path, *, raw: bool = False) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, cells) per data row; a row spread over lines counts from its first.
+    Unless `raw`, the quote an export put in front of a formula-like cell is taken off."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as error:
@@ -128,6 +135,8 @@ def read(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         try:
             for cells in reader:
                 if any(cell.strip() for cell in cells):
+                    if not raw:
+                        cells = [from_spreadsheet_safe(cell) for cell in cells]
                     yield line, dict(zip(columns, cells, strict=False))
                 line = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as error:
@@ -193,19 +202,13 @@ def _value(name: str, text: str, known: Known) -> Any:
     if name == "can_login":
         return _boolean(text)
     if name == "username":
-        if text != text.strip():
-            raise ValueError("may not start or end with white space")
-        if len(text) > 100:
-            raise ValueError(f"must be at most 100 characters, not {len(text)}")
-        return text
+        return check_username(text)
     if name == "password":
         if not 8 <= len(text) <= 1024:
             raise ValueError("must be 8 to 1024 characters")
         return text
     if name == "emailaddress":
-        if not EMAIL.match(text) or len(text) > 254:
-            raise ValueError(f"{text!r} does not look like an e-mail address")
-        return text
+        return check_email(text)
     if name == "language":
         if text not in LANGUAGES:
             raise ValueError(f"must be nl or en, not {text!r}")
@@ -237,7 +240,7 @@ def check(
         username = fields.get("username")
         existing: int | None = None
         if username is not None:
-            key = username.casefold()
+            key = username_key(username)
             if key in seen:
                 problems.append(
                     Problem(line, "username", f"{username!r} is also on line {seen[key]}")
@@ -271,10 +274,10 @@ def check(
             yield Row(line, fields), problems
 
 
-def plan(path: Path, known: Known, *, upsert: bool) -> Plan:
+def plan(path: Path, known: Known, *, upsert: bool, raw: bool = False) -> Plan:
     """Check every row of the file; nothing is written."""
     outcome = Plan()
-    for row, problems in check(read(path), known, upsert=upsert):
+    for row, problems in check(read(path, raw=raw), known, upsert=upsert):
         outcome.rows += 1
         if row is None:
             outcome.problems.extend(problems)
@@ -286,9 +289,9 @@ def plan(path: Path, known: Known, *, upsert: bool) -> Plan:
     return outcome
 
 
-def good_rows(path: Path, known: Known, *, upsert: bool) -> Iterator[Row]:
+def good_rows(path: Path, known: Known, *, upsert: bool, raw: bool = False) -> Iterator[Row]:
     """The rows that passed `check`, read again from the file."""
-    for row, _ in check(read(path), known, upsert=upsert):
+    for row, _ in check(read(path, raw=raw), known, upsert=upsert):
         if row is not None:
             yield row
 
@@ -349,13 +352,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def export_csv(customers: Iterable[CustomerListItem], out: IO[str]) -> int:
-    """Write a header and one row per customer; returns how many."""
+def export_csv(customers: Iterable[CustomerListItem], out: IO[str], *, raw: bool = False) -> int:
+    """Write a header and one row per customer; returns how many. Unless `raw`, a cell a
+    spreadsheet would run as a formula gets a leading quote (`read` takes it off again)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORTED)
+    shown = _cell if raw else (lambda value: spreadsheet_safe(_cell(value)))
     count = 0
     for customer in customers:
-        writer.writerow([_cell(getattr(customer, name)) for name in EXPORTED])
+        writer.writerow([shown(getattr(customer, name)) for name in EXPORTED])
         count += 1
     return count
 

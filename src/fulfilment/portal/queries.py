@@ -14,7 +14,7 @@ _in_account = (
     customers.c.idfulfilment_customer == _p("id"),
 )
 
-# What a login needs, looked up the way the API keeps usernames unique: case-folded.
+# What a login needs, looked up by the key the API keeps usernames unique by.
 LOGIN = sa.select(
     customers.c.idfulfilment_customer,
     customers.c.can_login,

@@ -14,6 +14,7 @@ from ..customers import audit
 from ..customers import queries as customer_queries
 from ..customers.schemas import Password
 from ..db import Connection, Database, Row, utcnow
+from ..fields import username_key
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
 from ..threads import Busy
@@ -97,7 +98,7 @@ async def log_in(
     )
     row: Row | None = None
     if plausible:
-        key = {"account_id": account.id, "username_key": username.casefold()}
+        key = {"account_id": account.id, "username_key": username_key(username)}
         row = await database.read(lambda c: c.one(queries.LOGIN, key))
     try:
         verified = await verify_password(

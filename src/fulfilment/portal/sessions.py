@@ -12,8 +12,14 @@ import time
 
 import msgspec
 
-COOKIE_NAME = "fulfilment_portal"
 COOKIE_PATH = "/portal"
+
+
+def cookie_name(account_id: int) -> str:
+    """The session cookie of one account's portal. Every portal can be served on one host
+    (`/portal/{account}/`), so one name for all would let a visit to a second account's
+    portal end the first one's session."""
+    return f"fulfilment_portal_{account_id}"
 
 
 class Session(msgspec.Struct, kw_only=True, omit_defaults=True):

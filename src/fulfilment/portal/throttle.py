@@ -8,6 +8,7 @@ import hashlib
 
 from limits import RateLimitItem, parse
 
+from ..fields import username_key
 from ..ratelimit import DISABLED, Limit, SharedCounters
 from ..settings import Settings, SettingsError
 
@@ -24,8 +25,9 @@ def _item(value: str, variable: str) -> RateLimitItem | None:
 
 
 def _username(account_id: int, username: str) -> str:
-    # Hashed: the key stays short whatever was typed, and Redis holds no usernames.
-    digest = hashlib.sha256(username.casefold().encode("utf-8", "replace")).hexdigest()
+    # Keyed as the username is looked up (so no spelling of it gets a count of its own),
+    # and hashed: the key stays short whatever was typed, and Redis holds no usernames.
+    digest = hashlib.sha256(username_key(username).encode("utf-8", "replace")).hexdigest()
     return f"user:{account_id}:{digest[:32]}"
 
 

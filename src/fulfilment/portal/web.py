@@ -23,7 +23,7 @@ from ..settings import Settings
 from . import errors, service
 from .errors import PortalError
 from .i18n import LANGUAGES, build_environments, negotiate
-from .sessions import COOKIE_NAME, COOKIE_PATH, Session, SessionSigner
+from .sessions import COOKIE_PATH, Session, SessionSigner, cookie_name
 from .throttle import LoginThrottle
 
 log = logging.getLogger("fulfilment.portal")
@@ -114,7 +114,7 @@ class Visit:
             or self.request.url.scheme == "https"
         )
         response.set_cookie(
-            COOKIE_NAME,
+            cookie_name(self.account.id),
             self.portal.signer.dumps(session),
             max_age=self.portal.signer.seconds_left(session),
             path=COOKIE_PATH,
@@ -141,9 +141,15 @@ def secure(response: Response, request: Request) -> Response:
     return response
 
 
-def _error_page(request: Request, portal: Portal, error: PortalError) -> Response:
+def _error_page(
+    request: Request, portal: Portal, error: PortalError, account: Account | None
+) -> Response:
     language = negotiate(request.headers.get("accept-language"))
-    session = portal.signer.loads(request.cookies.get(COOKIE_NAME))
+    session = (
+        portal.signer.loads(request.cookies.get(cookie_name(account.id)))
+        if account is not None
+        else None
+    )
     if session is not None and session.language in LANGUAGES:
         language = session.language
     page = portal.environments[language].get_template("error.html")
@@ -158,6 +164,7 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
         portal: Portal = request.app.state.portal
+        account: Account | None = None
         try:
             try:
                 named = request.path_params.get("account")
@@ -165,7 +172,7 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                     portal.database, named, request.headers.get("host")
                 )
                 base = f"/portal/{account.subdomain}/" if named is not None else "/portal/"
-                session = portal.signer.loads(request.cookies.get(COOKIE_NAME))
+                session = portal.signer.loads(request.cookies.get(cookie_name(account.id)))
                 response = await handler(Visit(request, portal, account, base, session))
             except BodyTimeout as error:
                 raise errors.FormTooSlow() from error
@@ -177,7 +184,7 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 log.exception("portal: database error")
                 raise errors.Unavailable() from error
         except PortalError as error:
-            response = _error_page(request, portal, error)
+            response = _error_page(request, portal, error, account)
         return secure(response, request)
 
     return endpoint

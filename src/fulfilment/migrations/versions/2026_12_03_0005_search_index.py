@@ -1,7 +1,7 @@
 """search by index
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03 08:00:00.000000
 
 `search` matched one joined text column with a scan of the account. Each field's case-folded
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
