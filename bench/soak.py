@@ -1,6 +1,6 @@
 """Soak test (by hand, not in CI): mixed traffic against a real server on PostgreSQL and
-Redis while Redis is stopped and restarted and the server's PostgreSQL backends are
-killed. It passes when no acknowledged write is lost, every error answer is a 503 wire
+Redis while, in turns, Redis is stopped and restarted, the server's PostgreSQL backends are
+killed, Redis is paused (SIGSTOP) and the customers table is locked by another session. It passes when no acknowledged write is lost, every error answer is a 503 wire
 error given while a dependency was down (or within --grace seconds of its return), no
 request hangs, and the service recovers by itself.
 
@@ -8,7 +8,8 @@ request hangs, and the service recovers by itself.
 
 It uses the PostgreSQL server of the tests (FULFILMENT_TEST_POSTGRES_URL) with a database
 of its own, and the Redis on 127.0.0.1:6379, which it shuts down for --redis-outage
-seconds at a time and restarts with scripts/services.sh; both are left running at the end.
+seconds at a time and restarts with scripts/services.sh, or pauses for --pause seconds;
+both are left running at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -154,6 +156,29 @@ def redis_outage(seconds: float) -> Fault:
     return Fault("redis stopped", started, time.monotonic())
 
 
+def redis_pause(seconds: float) -> Fault:
+    """Redis stops answering without closing a connection: SIGSTOP, then SIGCONT."""
+    info = subprocess.run([*REDIS_CLI, "info", "server"], capture_output=True, text=True)
+    pid = int(next(line for line in info.stdout.splitlines() if line.startswith("process_id:"))
+              .split(":", 1)[1])  # fmt: skip
+    started = time.monotonic()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(seconds)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    return Fault("redis paused", started, time.monotonic())
+
+
+def lock_customers(admin: sa.Engine, seconds: float) -> Fault:
+    """Another session holds the customers table's strongest lock: reads and writes wait."""
+    started = time.monotonic()
+    with admin.connect() as connection, connection.begin():
+        connection.exec_driver_sql("LOCK TABLE fulfilment_customers IN ACCESS EXCLUSIVE MODE")
+        time.sleep(seconds)
+    return Fault("customers table locked", started, time.monotonic())
+
+
 def kill_backends(admin: sa.Engine, database: str) -> tuple[Fault, int]:
     started = time.monotonic()
     with admin.connect() as connection:
@@ -171,22 +196,34 @@ def inject_faults(
     args: argparse.Namespace, admin: sa.Engine, database: str, stop: threading.Event,
     faults: list[Fault], begun: float,
 ) -> None:  # fmt: skip
-    """Alternate the two faults every --fault-every seconds, none in the last stretch."""
+    """Take turns with the four faults every --fault-every seconds, none in the last
+    stretch."""
     quiet_from = begun + args.duration - args.quiet
     next_at = begun + args.fault_every
     kind = 0
     while not stop.wait(max(0.0, next_at - time.monotonic())):
         if time.monotonic() >= quiet_from:
             return
-        if kind % 2 == 0:
+        if kind % 4 == 0:
             fault = redis_outage(args.redis_outage)
             print(
                 f"  {fault.started - begun:6.1f}s redis stopped for {args.redis_outage}s,"
                 f" back after {fault.ended - fault.started:.1f}s"
             )
-        else:
+        elif kind % 4 == 1:
             fault, killed = kill_backends(admin, database)
             print(f"  {fault.started - begun:6.1f}s killed {killed} postgresql backends")
+        elif kind % 4 == 2:
+            fault = redis_pause(args.pause)
+            print(f"  {fault.started - begun:6.1f}s redis paused for {args.pause}s")
+        else:
+            target = admin.engine.url.set(database=database)
+            locker = sa.create_engine(target, isolation_level="AUTOCOMMIT")
+            try:
+                fault = lock_customers(locker, args.pause)
+            finally:
+                locker.dispose()
+            print(f"  {fault.started - begun:6.1f}s customers table locked for {args.pause}s")
         faults.append(fault)
         kind += 1
         next_at += args.fault_every
@@ -227,6 +264,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--fault-every", type=float, default=30, help="seconds between faults")
     parser.add_argument("--redis-outage", type=float, default=3, help="seconds Redis is down")
+    parser.add_argument(
+        "--pause", type=float, default=5, help="seconds Redis is paused and a table is locked"
+    )
     parser.add_argument("--quiet", type=float, default=20, help="fault-free seconds at the end")
     parser.add_argument("--grace", type=float, default=5, help="seconds to recover per fault")
     parser.add_argument(
