@@ -426,11 +426,7 @@ class Database:
                     try:
                         # The server ends a statement past the timeout; this bounds a unit
                         # whose server does not answer at all (a network that stalls).
-                        async with asyncio.timeout(limit):
-                            if not write:
-                                return await work(connection)
-                            async with raw.transaction():
-                                return await work(connection)
+                        return await _within(limit, _unit(work, connection, write), raw)
                     except self.dialect.loaded_dbapi.OperationalError:
                         if not raw.broken:
                             raise
@@ -544,6 +540,38 @@ class Database:
         for marker in self._markers.values():
             marker.close()
         self.engine.dispose()
+
+
+async def _unit(work: Work[T], connection: AsyncConnection, write: bool) -> T:
+    if not write:
+        return await work(connection)
+    async with connection.raw.transaction():
+        return await work(connection)
+
+
+async def _within(limit: float, unit: Coroutine[Any, Any, T], raw: Any) -> T:
+    """Run `unit` on the psycopg connection `raw`; TimeoutError past `limit` seconds.
+
+    psycopg answers a cancelled statement by asking the server to cancel it and waiting for
+    that, up to ten seconds more where the network stalls (again for the rollback of a
+    transaction); a further cancellation makes it give up the connection at once. So the
+    unit is cancelled until it ends, and its connection closed: one that did not answer in
+    time is not handed out again."""
+    task = asyncio.ensure_future(unit)
+    # Whatever it ends with once given up on is of no more interest (nor to be logged).
+    task.add_done_callback(lambda ended: ended.cancelled() or ended.exception())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=limit)
+    finally:
+        for _ in range(50):
+            if task.done():
+                break
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
+    if not done:
+        await raw.close()
+        raise TimeoutError
+    return task.result()
 
 
 def _checked(task: asyncio.Task[None]) -> None:
