@@ -302,6 +302,7 @@ class Database:
             # is met, since whatever dropped it (a restart, killed backends) has most likely
             # dropped the others too.
             self._suspect_until = 0.0
+            self._checking: asyncio.Task[None] | None = None
 
     # -- compiled statements --------------------------------------------------------------
 
@@ -402,6 +403,18 @@ class Database:
 
             await AsyncConnectionPool.check_connection(raw)
 
+    def _check_idle(self) -> None:
+        """Check every idle connection of the pool at once, in the background, replacing the
+        dropped ones. Left to the pool's `check` on the way out, each dropped one would cost
+        the request that draws it a growing pause (the pool backs off between failed
+        checks): with a few of them, longer than the pool timeout."""
+        pool = self._pool
+        if pool is None or self._pool_loop is not asyncio.get_running_loop():
+            return
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.ensure_future(pool.check())
+            self._checking.add_done_callback(_checked)
+
     async def _on_postgres(self, work: Work[T], write: bool) -> T:
         from psycopg_pool import PoolTimeout
 
@@ -413,17 +426,14 @@ class Database:
                     try:
                         # The server ends a statement past the timeout; this bounds a unit
                         # whose server does not answer at all (a network that stalls).
-                        async with asyncio.timeout(limit):
-                            if not write:
-                                return await work(connection)
-                            async with raw.transaction():
-                                return await work(connection)
+                        return await _within(limit, _unit(work, connection, write), raw)
                     except self.dialect.loaded_dbapi.OperationalError:
                         if not raw.broken:
                             raise
                         self._suspect_until = time.monotonic() + 10
                         if attempt or connection.answered:
                             raise
+                        self._check_idle()
             except PoolTimeout:
                 raise ServiceUnavailable(
                     "Every database connection is busy; try again shortly."
@@ -507,6 +517,8 @@ class Database:
     async def aclose(self) -> None:
         """Close the async pool (on the event loop it serves), then everything else."""
         if not self.is_sqlite and self._pool is not None:
+            if self._checking is not None:
+                self._checking.cancel()
             pool, self._pool = self._pool, None
             with contextlib.suppress(Exception):
                 await pool.close(timeout=1)
@@ -528,6 +540,43 @@ class Database:
         for marker in self._markers.values():
             marker.close()
         self.engine.dispose()
+
+
+async def _unit(work: Work[T], connection: AsyncConnection, write: bool) -> T:
+    if not write:
+        return await work(connection)
+    async with connection.raw.transaction():
+        return await work(connection)
+
+
+async def _within(limit: float, unit: Coroutine[Any, Any, T], raw: Any) -> T:
+    """Run `unit` on the psycopg connection `raw`; TimeoutError past `limit` seconds.
+
+    psycopg answers a cancelled statement by asking the server to cancel it and waiting for
+    that, up to ten seconds more where the network stalls (again for the rollback of a
+    transaction); a further cancellation makes it give up the connection at once. So the
+    unit is cancelled until it ends, and its connection closed: one that did not answer in
+    time is not handed out again."""
+    task = asyncio.ensure_future(unit)
+    # Whatever it ends with once given up on is of no more interest (nor to be logged).
+    task.add_done_callback(lambda ended: ended.cancelled() or ended.exception())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=limit)
+    finally:
+        for _ in range(50):
+            if task.done():
+                break
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
+    if not done:
+        await raw.close()
+        raise TimeoutError
+    return task.result()
+
+
+def _checked(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("checking the idle database connections failed: %s", task.exception())
 
 
 _PING = sa.select(sa.literal(1))
