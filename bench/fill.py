@@ -163,9 +163,7 @@ def _login_user(account_id: int) -> sa.Update:
     )
 
 
-def _tenant(
-    database: Database, name: str, subdomain: str, count: int, login: bool
-) -> Tenant:
+def _tenant(database: Database, name: str, subdomain: str, count: int, login: bool) -> Tenant:
     """An account with its reference data, an API key and `count` customers."""
 
     async def setup(connection: Connection) -> tuple[int, str]:
