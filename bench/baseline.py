@@ -65,6 +65,25 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def shape(row: Any, zone: ZoneInfo, keys: tuple[str, ...] = OBJECT_KEYS) -> dict[str, Any]:
+    """A row as the service answers it: a customer object, or a list item."""
+
+    def when(value: Any) -> str | None:
+        if value is None:
+            return None
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    answer = dict(zip(keys, row, strict=True))
+    answer["can_login"] = bool(answer["can_login"])
+    answer["last_login_at"] = when(answer["last_login_at"])
+    if "allowed_shipping_profiles" in answer:
+        answer["allowed_shipping_profiles"] = msgspec.Raw(
+            answer["allowed_shipping_profiles"].encode()
+        )
+    return answer
+
+
 def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") -> Asgi:
     """The baseline for the customers of `account_id` in the database at `url`."""
     zone = ZoneInfo(timezone)
@@ -79,21 +98,8 @@ def create_app(url: str, account_id: int, timezone: str = "Europe/Amsterdam") ->
         begin, sql = "BEGIN", {s: s.replace("?", "%s") for s in STATEMENTS}
         sql[CURRENT] += " FOR UPDATE"
 
-    def when(value: Any) -> str | None:
-        if value is None:
-            return None
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-        return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-
     def customer(row: Any, keys: tuple[str, ...] = OBJECT_KEYS) -> dict[str, Any]:
-        answer = dict(zip(keys, row, strict=True))
-        answer["can_login"] = bool(answer["can_login"])
-        answer["last_login_at"] = when(answer["last_login_at"])
-        if "allowed_shipping_profiles" in answer:
-            answer["allowed_shipping_profiles"] = msgspec.Raw(
-                answer["allowed_shipping_profiles"].encode()
-            )
-        return answer
+        return shape(row, zone, keys)
 
     def transaction(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         db.execute(begin)

@@ -24,6 +24,10 @@ from fulfilment.tables import accounts as accounts_table
 from fulfilment.tables import fulfilment_customers as customers
 
 SUBDOMAIN = "bench"
+# A second, small tenant beside the big one: the fairness case measures its reads while
+# the big one searches.
+SECOND_SUBDOMAIN = "benchsmall"
+SECOND_CUSTOMERS = 1_000
 TIMEZONE = "Europe/Amsterdam"
 LOGIN_USERNAME = "bench-login"
 LOGIN_PASSWORD = "bench-login-password"  # noqa: S105 - a throwaway database's test user
@@ -56,8 +60,20 @@ SEARCH_TERMS = [
 
 
 @dataclass(frozen=True, slots=True)
+class Tenant:
+    """An account, its API key and the range of its customers' ids."""
+
+    account_id: int
+    api_key: str
+    customers: int
+    first_id: int
+    last_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Filled:
-    """What the load needs to know about the database it runs against."""
+    """What the load needs to know about the database it runs against: the big tenant's
+    account, key and customers, and the small one beside it."""
 
     url: str
     account_id: int
@@ -66,6 +82,7 @@ class Filled:
     first_id: int
     last_id: int
     seconds: float
+    second: Tenant
 
 
 @contextlib.contextmanager
@@ -146,41 +163,59 @@ def _login_user(account_id: int) -> sa.Update:
     )
 
 
-def fill(url: str, count: int) -> Filled:
-    """Migrate `url`, then create the account, its key and `count` customers."""
+def _tenant(database: Database, name: str, subdomain: str, count: int, login: bool) -> Tenant:
+    """An account with its reference data, an API key and `count` customers."""
+
+    async def setup(connection: Connection) -> tuple[int, str]:
+        account = await accounts.create_account(connection, name, subdomain, TIMEZONE)
+        await reference.create_warehouse(connection, account.id, "Main")
+        await reference.create_template(connection, account.id, "Default", default=True)
+        await reference.create_shipping_provider(
+            connection, account.id, "PostNL", "PostNL", ["Standard"]
+        )
+        _, key = await accounts.create_api_key(connection, account, "bench")
+        return account.id, key
+
+    account_id, api_key = database.write_sync(setup)
+    with database.engine.begin() as connection:
+        connection.execute(_bulk_insert(count, account_id))
+        if login:
+            connection.execute(_login_user(account_id))
+        connection.execute(
+            sa.update(accounts_table)
+            .where(accounts_table.c.id == account_id)
+            .values(customer_count=count)
+        )
+        first_id, last_id = connection.execute(
+            sa.select(
+                sa.func.min(customers.c.idfulfilment_customer),
+                sa.func.max(customers.c.idfulfilment_customer),
+            ).where(customers.c.account_id == account_id)
+        ).one()
+    return Tenant(account_id, api_key, count, first_id, last_id)
+
+
+def fill(url: str, count: int, second_count: int = SECOND_CUSTOMERS) -> Filled:
+    """Migrate `url`, then create the account, its key and `count` customers, and a second
+    account with `second_count`."""
     started = time.perf_counter()
     database = Database(Settings(database_url=url))
     try:
         migrate.upgrade(database)
-
-        async def setup(connection: Connection) -> tuple[int, str]:
-            account = await accounts.create_account(connection, "Bench BV", SUBDOMAIN, TIMEZONE)
-            await reference.create_warehouse(connection, account.id, "Main")
-            await reference.create_template(connection, account.id, "Default", default=True)
-            await reference.create_shipping_provider(
-                connection, account.id, "PostNL", "PostNL", ["Standard"]
-            )
-            _, key = await accounts.create_api_key(connection, account, "bench")
-            return account.id, key
-
-        account_id, api_key = database.write_sync(setup)
-        with database.engine.begin() as connection:
-            connection.execute(_bulk_insert(count, account_id))
-            connection.execute(_login_user(account_id))
-            connection.execute(
-                sa.update(accounts_table)
-                .where(accounts_table.c.id == account_id)
-                .values(customer_count=count)
-            )
-            first_id, last_id = connection.execute(
-                sa.select(
-                    sa.func.min(customers.c.idfulfilment_customer),
-                    sa.func.max(customers.c.idfulfilment_customer),
-                ).where(customers.c.account_id == account_id)
-            ).one()
+        big = _tenant(database, "Bench BV", SUBDOMAIN, count, login=True)
+        small = _tenant(database, "Small BV", SECOND_SUBDOMAIN, second_count, login=False)
         # Fresh statistics, as a database that grew to this size over time would have.
         with database.connect() as driver:
             driver.raw.execute("ANALYZE" if database.is_sqlite else "VACUUM ANALYZE")
     finally:
         database.close()
-    return Filled(url, account_id, api_key, count, first_id, last_id, time.perf_counter() - started)
+    return Filled(
+        url,
+        big.account_id,
+        big.api_key,
+        count,
+        big.first_id,
+        big.last_id,
+        time.perf_counter() - started,
+        small,
+    )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bench import baseline
+from bench import async_baseline, baseline
 from bench.fill import COMMON_WORD, LOGIN_USERNAME, Filled, customer_name, fill
 from starlette.testclient import TestClient
 
@@ -59,6 +59,34 @@ def test_baseline_reads_the_same_bytes(
     assert ours.status_code == theirs.status_code == 200
     assert ours.content == theirs.content
     assert ours.headers["content-type"] == theirs.headers["content-type"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("path", ["/{first}", "/{last}", "?offset=0", "?offset=150"])
+def test_async_baseline_reads_the_same_bytes(
+    service: TestClient, filled: Filled, path: str
+) -> None:
+    url = CUSTOMERS + path.format(first=filled.first_id, last=filled.last_id)
+    app = async_baseline.create_app(filled.url, filled.account_id, pool_size=2)
+    with TestClient(app) as ceiling:
+        ours, theirs = service.get(url), ceiling.get(url)
+    assert ours.status_code == theirs.status_code == 200
+    assert ours.content == theirs.content
+    assert ours.headers["content-type"] == theirs.headers["content-type"]
+
+
+def test_second_tenant_is_apart(settings: Settings, filled: Filled) -> None:
+    small = filled.second
+    assert small.account_id != filled.account_id
+    assert small.last_id - small.first_id + 1 == small.customers
+    with TestClient(create_app(settings)) as client:
+        client.auth = (small.api_key, "X")
+        assert client.get(f"{CUSTOMERS}/{small.first_id}").json()["name"] == "Customer 1"
+        assert client.get(f"{CUSTOMERS}/{filled.first_id}").status_code == 404
+        found = client.get(CUSTOMERS, params={"search": COMMON_WORD}).json()
+    assert [c["idfulfilment_customer"] for c in found] == [
+        small.first_id + n - 1 for n in range(50, small.customers + 1, 100)
+    ]
 
 
 def _without_id(answer: dict[str, Any]) -> dict[str, Any]:
