@@ -1,8 +1,9 @@
 """Soak test (by hand, not in CI): mixed traffic against a real server on PostgreSQL and
 Redis while, in turns, Redis is stopped and restarted, the server's PostgreSQL backends are
-killed, Redis is paused (SIGSTOP) and the customers table is locked by another session. It passes when no acknowledged write is lost, every error answer is a 503 wire
-error given while a dependency was down (or within --grace seconds of its return), no
-request hangs, and the service recovers by itself.
+killed, Redis is paused (SIGSTOP) and the customers table is locked by another session. It
+passes when no acknowledged write is lost, every error answer is a 503 wire error given
+while a dependency was down (or within --grace seconds of its return), no request hangs,
+and the service recovers by itself.
 
     .venv/bin/python bench/soak.py --duration 600
 
