@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -40,10 +41,19 @@ POOL_TIMEOUT = 1
 # loaded, shared machine may add some more before the answer is on the wire.
 GIVE_UP = STATEMENT_TIMEOUT + 1
 SLACK = 1.0
-# What answers without the database must answer at once, even while it stalls; a read of
-# another table than one locked, nearly so.
+# What answers without the database answers at once, even while it stalls; a read of
+# another table than one locked, nearly so: typically (the median) within these. None
+# waits even NOT_HELD_UP, far less than what it would wait if held up (the statement
+# timeout, the lock), and a margin for a busy, shared machine.
 HEALTHY = 0.1
 QUICK = 0.2
+NOT_HELD_UP = 0.6
+
+
+def assert_quick(durations: list[float], typical: float) -> None:
+    assert durations
+    assert statistics.median(durations) < typical, durations
+    assert max(durations) < NOT_HELD_UP, durations
 
 
 @dataclass
@@ -227,18 +237,19 @@ def test_a_stalled_database_costs_a_bounded_wait_and_health_stays_quick(
             healthy.append((answer.status_code, took))
             time.sleep(0.02)
         assert len(healthy) >= 5
-        assert all(status == 200 and took < HEALTHY for status, took in healthy), healthy
+        assert {status for status, _ in healthy} == {200}
+        assert_quick([took for _, took in healthy], HEALTHY)
 
         # Each answered 503 once the server gave up on the database, not later.
         for future in [*waiting, ready]:
             answer, took = future.result(timeout=0)
             assert_unavailable(answer)
-            assert took < POOL_TIMEOUT + GIVE_UP + SLACK, took
+            assert took < GIVE_UP + SLACK, took
         # A request made alone waits for a connection of its own, or for the pool.
         for path in (one, "/ready"):
             answer, took = timed(lambda: client.get(path))  # noqa: B023
             assert_unavailable(answer)
-            assert took < POOL_TIMEOUT + GIVE_UP + SLACK, (path, took)
+            assert took < GIVE_UP + SLACK, (path, took)
 
         proxy.resume()
         wait_until(lambda: client.get(one).status_code == 200, 30, "served again")
@@ -274,15 +285,16 @@ def _quick_meanwhile(server: Live, client: httpx.Client, seconds: float) -> int:
     """Ask for a customer and for /health over and over for `seconds`: each answered at
     once. Returns how many were asked."""
     one = f"{CUSTOMERS}/{server.customer}"
-    asked = 0
+    durations: dict[str, list[float]] = {one: [], "/health": []}
     until = time.monotonic() + seconds
     while time.monotonic() < until:
-        for path in (one, "/health"):
+        for path, took_each in durations.items():
             answer, took = timed(lambda: client.get(path))  # noqa: B023
             assert answer.status_code == 200, answer.text
-            assert took < QUICK, (path, took)
-            asked += 1
-    return asked
+            took_each.append(took)
+    assert_quick(durations[one], QUICK)
+    assert_quick(durations["/health"], HEALTHY)
+    return len(durations[one]) + len(durations["/health"])
 
 
 def test_a_locked_table_holds_up_only_its_own_requests(
