@@ -73,26 +73,35 @@ class TrustedProxies:
 
 
 class _TimedBody:
-    """`receive` for one request, refusing to wait for a body that stops arriving."""
+    """`receive` for one request, refusing to wait for a body that stops arriving. A body
+    counts as arriving from the first time the service asks for it until it is whole: a
+    request still waiting for the database before it reads its body holds no place."""
 
     def __init__(self, edge: Edge, receive: Receive) -> None:
         self.edge = edge
         self._receive = receive
-        self.deadline = time.monotonic() + edge.whole_body_seconds
-        self.pending = True
+        self.deadline = 0.0
+        self.counted = False
+        self.complete = False
         self.timed_out = False
 
     def done(self) -> None:
-        if self.pending:
-            self.pending = False
+        if self.counted:
+            self.counted = False
             self.edge.pending_bodies -= 1
 
     async def receive(self) -> Message:
-        if not self.pending and not self.timed_out:
+        if self.complete:
             # The body is in: what comes next is a disconnect, waited for as long as needed.
             return await self._receive()
         if self.timed_out:
             raise self._timeout()
+        if not self.counted:
+            if self.edge.pending_bodies >= self.edge.max_pending_bodies:
+                return await _no_room()
+            self.edge.pending_bodies += 1
+            self.counted = True
+            self.deadline = time.monotonic() + self.edge.whole_body_seconds
         wait = min(self.edge.gap_seconds, self.deadline - time.monotonic())
         message: Message | None = None
         with anyio.move_on_after(wait):
@@ -102,6 +111,7 @@ class _TimedBody:
             self.done()
             raise self._timeout()
         if message["type"] != "http.request" or not message.get("more_body", False):
+            self.complete = True
             self.done()
         return message
 
@@ -183,11 +193,8 @@ class Edge:
         if not (declared or (declared is None and scope["method"] in _BODY_METHODS)):
             await self.app(scope, receive, send)
             return
-        if self.pending_bodies >= self.max_pending_bodies:
-            # Answered by the route, in its own format, if and when it reads the body.
-            await self.app(scope, _no_room, send)
-            return
-        self.pending_bodies += 1
+        # Past max_pending_bodies, answered by the route, in its own format, when it reads
+        # the body (see _TimedBody).
         body = _TimedBody(self, receive)
         try:
             await self.app(scope, body.receive, send)
