@@ -38,7 +38,7 @@ class Settings:
     body_timeout_seconds: int = 10
     # Requests whose body is still arriving, per worker process; past this, a request that
     # comes with a body is answered 503 (error_code 104), so stalled uploads cannot pile up.
-    max_pending_bodies: int = 64
+    max_pending_bodies: int = 256
     # Addresses (or networks, `10.0.0.0/8`; `*` for any) of the proxies whose
     # `X-Forwarded-Proto` and `X-Forwarded-For` headers are believed. Unset: none is.
     forwarded_allow_ips: str | None = None
