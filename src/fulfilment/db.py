@@ -278,9 +278,10 @@ class Database:
         self.IntegrityError: type[Exception] = self.dialect.loaded_dbapi.IntegrityError
         self.DatabaseError: type[Exception] = self.dialect.loaded_dbapi.Error
         self._markers: dict[str, ChangeMarker] = {}
-        # Long reads (a search, a scan) of one account at a time, at most half the
-        # connections: one tenant's heavy use leaves room for everyone else's requests.
-        self._heavy_per_account = max(1, settings.pool_size // 2)
+        # Long reads (a search, a scan) of one account at a time: at most a quarter of the
+        # connections (one of the default five), so that one tenant's heavy use leaves the
+        # connections, and the database's cores, to everyone else's requests.
+        self._heavy_per_account = max(1, settings.pool_size // 4)
         self._heavy: dict[int, asyncio.Semaphore] = {}
         if self.is_sqlite:
             # A connection per thread: the event loop's, the writer's, the readers', and

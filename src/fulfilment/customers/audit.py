@@ -82,6 +82,11 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return changed
 
 
+def encode(changed: dict[str, Any]) -> str:
+    """The stored form of an event's changes."""
+    return msgspec.json.encode(changed).decode()
+
+
 async def record(
     connection: Connection,
     account_id: int,
@@ -99,7 +104,7 @@ async def record(
             "actor_type": actor.type,
             "actor_id": actor.id,
             "actor_name": actor.name,
-            "changes": msgspec.json.encode(changed).decode(),
+            "changes": encode(changed),
             "occurred_at": utcnow(),
         },
     )

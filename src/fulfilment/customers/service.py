@@ -316,25 +316,24 @@ async def create_customer(
             fields.allowed_shipping_profiles,
         )
         await _check_username_free(connection, account_id, fields.username, None)
-        position_row = await connection.one(queries.NEXT_POSITION, {"account_id": account_id})
-        assert position_row is not None
-        values = fields.values()
-        values["account_id"] = account_id
-        values["position"] = position_row[0]
+        actor = audit.Actor.api_key(principal)
+        changed = audit.changes({}, fields.audited())
+        values = {**fields.values(), "account_id": account_id}
         try:
-            row = await connection.one(queries.INSERT, values)
+            if not database.is_sqlite:
+                values.update(actor_type=actor.type, actor_id=actor.id, actor_name=actor.name)
+                values["changes"] = audit.encode(changed)
+                row = await connection.one(queries.INSERT_AUDITED, values)
+                assert row is not None
+                return row
+            position = await connection.one(queries.NEXT_POSITION, {"account_id": account_id})
+            assert position is not None
+            row = await connection.one(queries.INSERT, {**values, "position": position[0]})
         except database.IntegrityError:
             # Another request took the username between our check and the insert.
             raise UsernameTaken(fields.username or "") from None
         assert row is not None
-        await audit.record(
-            connection,
-            account_id,
-            row[0],
-            "create",
-            audit.Actor.api_key(principal),
-            audit.changes({}, fields.audited()),
-        )
+        await audit.record(connection, account_id, row[0], "create", actor, changed)
         return row
 
     return to_customer(await database.write(insert), principal.timezone)
