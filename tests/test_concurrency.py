@@ -98,7 +98,9 @@ def test_two_hundred_concurrent_puts_revert_no_field(server: Any) -> None:
 
     answers = asyncio.run(fire(running, key, requests))
 
-    assert [a.status_code for a in answers] == [200] * 200, {a.text for a in answers if a.status_code != 200}
+    assert [a.status_code for a in answers] == [200] * 200, {
+        a.text for a in answers if a.status_code != 200
+    }
     final = httpx.get(f"{running.url}{path}", auth=auth).json()
     for field in fields:
         assert final[field] in sent[field], field

@@ -170,28 +170,32 @@ _inserted = (
     .returning(*OBJECT_COLUMNS)
     .cte("inserted")
 )
-_audited = sa.insert(audit_events).from_select(
-    [
-        "account_id",
-        "idfulfilment_customer",
-        "action",
-        "actor_type",
-        "actor_id",
-        "actor_name",
-        "changes",
-        "occurred_at",
-    ],
-    sa.select(
-        _p("account_id", type_=sa.BigInteger),
-        _inserted.c.idfulfilment_customer,
-        sa.literal("create"),
-        _p("actor_type", type_=sa.String),
-        _p("actor_id", type_=sa.BigInteger),
-        _p("actor_name", type_=sa.String),
-        _p("changes", type_=sa.Text),
-        _p("updated_at", type_=sa.DateTime),
-    ),
-).cte("audited")
+_audited = (
+    sa.insert(audit_events)
+    .from_select(
+        [
+            "account_id",
+            "idfulfilment_customer",
+            "action",
+            "actor_type",
+            "actor_id",
+            "actor_name",
+            "changes",
+            "occurred_at",
+        ],
+        sa.select(
+            _p("account_id", type_=sa.BigInteger),
+            _inserted.c.idfulfilment_customer,
+            sa.literal("create"),
+            _p("actor_type", type_=sa.String),
+            _p("actor_id", type_=sa.BigInteger),
+            _p("actor_name", type_=sa.String),
+            _p("changes", type_=sa.Text),
+            _p("updated_at", type_=sa.DateTime),
+        ),
+    )
+    .cte("audited")
+)
 INSERT_AUDITED = sa.select(*(_inserted.c[c.name] for c in OBJECT_COLUMNS)).add_cte(_audited)
 
 UPDATE = (
