@@ -16,7 +16,7 @@ from .customers.schemas import (
     CustomerUpdate,
 )
 from .errors import ERROR_TABLE, ErrorBody
-from .fields import EMAIL
+from .fields import EMAIL, is_unshowable
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
 
@@ -48,11 +48,14 @@ def _character_ranges(characters: list[str]) -> str:
 
 
 # What no e-mail address may hold: Python's `\s` (str.isspace, all below U+3001), spelled
-# out because JSON Schema's `\s` (ECMA-262's) is another set; NUL and lone surrogates,
-# which the service refuses in any text.
-_NOT_IN_ADDRESS = (
-    _character_ranges(re.findall(r"\s", "".join(map(chr, range(0x3001)))))
-    + "\\u0000\\ud800-\\udfff"
+# out because JSON Schema's `\s` (ECMA-262's) is another set, and every character of the
+# basic plane that fields.check_email refuses as control or invisible (surrogates among
+# them, so an ECMA-262 pattern without the `u` flag also refuses every astral character).
+_NOT_IN_ADDRESS = _character_ranges(
+    sorted(
+        {*re.findall(r"\s", "".join(map(chr, range(0x3001))))}
+        | {chr(code) for code in range(0x10000) if is_unshowable(chr(code))}
+    )
 )
 
 
