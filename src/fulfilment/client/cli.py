@@ -1,0 +1,494 @@
+"""`fulfilment customers ...`: manage fulfilment customers on any server through the client.
+
+Exit codes scripts can rely on are listed in `EXIT_CODES` (and in `--help`)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, ParamSpec, TypeVar
+
+import click
+import msgspec
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from ..fields import LANGUAGES, printable
+from . import (
+    ApiError,
+    AuthenticationError,
+    Client,
+    ClientError,
+    Customer,
+    CustomerListItem,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServerError,
+    transfer,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+OK = 0
+REFUSED = 1  # the API refused the request (400, 405, 413...), or rows failed while writing
+USAGE = 2  # bad options or arguments (click's own code), or a file that cannot be read
+NOT_FOUND = 3
+NOT_ALLOWED = 4  # 401 or 403: the key is wrong, revoked, or may not do this
+UNAVAILABLE = 5  # no answer, a 5xx, or still rate limited after the retries
+BAD_ROWS = 6  # import: the file has bad rows, and nothing was written
+EXIT_CODES = f"""\b
+Exit codes:
+  {OK}  done
+  {REFUSED}  the API refused the request (or, on import, rows failed while writing)
+  {USAGE}  bad options, arguments or file
+  {NOT_FOUND}  no such customer
+  {NOT_ALLOWED}  the API key is wrong, revoked, or may not do this
+  {UNAVAILABLE}  the server cannot be reached, failed, or kept rate limiting
+  {BAD_ROWS}  import: the file has bad rows; nothing was written"""
+
+stderr = Console(stderr=True, highlight=False)
+
+
+class Failure(click.ClickException):
+    """An error a person can act on, with the exit code scripts rely on."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        # click reads the code from the instance; its stub declares a class variable.
+        self.exit_code = exit_code  # type: ignore[misc]
+
+
+def exit_code(error: ClientError) -> int:
+    if isinstance(error, NotFound):
+        return NOT_FOUND
+    if isinstance(error, AuthenticationError | Forbidden):
+        return NOT_ALLOWED
+    if isinstance(error, ServerError | RateLimited) or not isinstance(error, ApiError):
+        return UNAVAILABLE
+    return REFUSED
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Client errors become one readable line on standard error and an exit code."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ClientError as error:
+            raise Failure(printable(str(error)), exit_code(error)) from None
+        except transfer.FileProblem as error:
+            raise Failure(printable(str(error)), USAGE) from None
+
+    return run
+
+
+def connection(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--url` and `--api-key` (or their environment variables) on every command."""
+    command = click.option(
+        "--api-key",
+        envvar="FULFILMENT_API_KEY",
+        required=True,
+        show_envvar=True,
+        help="The API key (sent as the Basic auth user name).",
+    )(command)
+    return click.option(
+        "--url",
+        envvar="FULFILMENT_URL",
+        required=True,
+        show_envvar=True,
+        help="The API's base URL, e.g. http://127.0.0.1:8000/api/v1/ or "
+        "https://acme.example.com/api/v1/.",
+    )(command)
+
+
+@contextmanager
+def open_client(url: str, api_key: str) -> Iterator[Client]:
+    try:
+        client = Client(url, api_key=api_key)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--url") from None
+    with client:
+        yield client
+
+
+# -- output -------------------------------------------------------------------------------
+
+_encoder = msgspec.json.Encoder()
+COLUMNS = {
+    "idfulfilment_customer": "id",
+    "name": "name",
+    "username": "username",
+    "emailaddress": "e-mail",
+    "language": "lang",
+    "can_login": "login",
+    "last_login_at": "last login",
+    "idtemplate": "template",
+    "preferred_idwarehouse": "warehouse",
+}
+
+
+def _shown(value: Any) -> Text:
+    """A value for a table cell. Text from the server is data: control characters are shown
+    as escapes (a terminal would act on them) and brackets are not read as rich markup."""
+    if value is None:
+        return Text("")
+    if isinstance(value, bool):
+        return Text("yes" if value else "no")
+    if isinstance(value, list):
+        return Text(", ".join(map(str, value)) or "all")
+    return Text(printable(str(value)))
+
+
+def print_customer(customer: Customer, as_json: bool) -> None:
+    if as_json:
+        click.echo(msgspec.json.format(_encoder.encode(customer), indent=2).decode())
+        return
+    table = Table(show_header=False, box=None)
+    for name in customer.__struct_fields__:
+        table.add_row(name, _shown(getattr(customer, name)))
+    Console().print(table)
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+@click.group(name="customers", epilog=EXIT_CODES)
+def customers() -> None:
+    """Fulfilment customers on a server, through its API (this service or the hosted one)."""
+
+
+@customers.command(name="list", epilog=EXIT_CODES)
+@connection
+@click.option("--search", help="Only those whose name, username or e-mail contains this.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, for scripts.")
+@reports_errors
+def list_command(url: str, api_key: str, search: str | None, as_json: bool) -> None:
+    """List every customer, by id."""
+    with open_client(url, api_key) as client:
+        found = client.customers.list(search=search)
+        if as_json:
+            _write_json_array(found)
+            return
+        table = Table(*COLUMNS.values())
+        for customer in found:
+            table.add_row(*(_shown(getattr(customer, name)) for name in COLUMNS))
+        Console().print(table)
+
+
+def _write_json_array(customers: Iterator[CustomerListItem]) -> None:
+    out = sys.stdout
+    out.write("[")
+    first = True
+    for customer in customers:
+        out.write("\n" if first else ",\n")
+        out.write(_encoder.encode(customer).decode())
+        first = False
+    out.write("]\n" if first else "\n]\n")
+
+
+@customers.command(name="get", epilog=EXIT_CODES)
+@connection
+@click.argument("idfulfilment_customer", type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="The customer as JSON, for scripts.")
+@reports_errors
+def get_command(url: str, api_key: str, idfulfilment_customer: int, as_json: bool) -> None:
+    """Show one customer."""
+    with open_client(url, api_key) as client:
+        print_customer(client.customers.get(idfulfilment_customer), as_json)
+
+
+def field_options(*, create: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options that set a customer's fields, shared by `create` and `update`."""
+    options = [
+        click.option("--name", required=create, help="The customer's name."),
+        click.option(
+            "--can-login/--cannot-login",
+            default=None,
+            help="Whether the customer may log in to the portal (needs a username and password).",
+        ),
+        click.option("--username", help="The portal login name."),
+        click.option(
+            "--password",
+            help="The portal password (visible to other users of this machine: "
+            "prefer --ask-password).",
+        ),
+        click.option("--ask-password", is_flag=True, help="Ask for the password, hidden."),
+        click.option("--email", "emailaddress", help="The customer's e-mail address."),
+        click.option("--language", type=click.Choice(LANGUAGES), help="The portal language."),
+        click.option("--template", "idtemplate", type=click.IntRange(min=1), help="idtemplate."),
+        click.option(
+            "--warehouse",
+            "preferred_idwarehouse",
+            type=click.IntRange(min=1),
+            help="The preferred idwarehouse.",
+        ),
+        click.option(
+            "--shipping-profile",
+            "allowed_shipping_profiles",
+            type=click.IntRange(min=1),
+            multiple=True,
+            help="An allowed idshippingprovider_profile; repeat for more (none: all).",
+        ),
+    ]
+    if not create:
+        options += [
+            click.option("--no-email", is_flag=True, help="Remove the e-mail address."),
+            click.option("--no-template", is_flag=True, help="Remove the template."),
+            click.option("--no-warehouse", is_flag=True, help="Use the default warehouse."),
+            click.option(
+                "--all-shipping-profiles", is_flag=True, help="Allow every shipping profile."
+            ),
+        ]
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+# The fields a single option sets; allowed_shipping_profiles is a repeatable option of its own.
+SETTABLE = tuple(name for name in transfer.WRITABLE if name != "allowed_shipping_profiles")
+CLEARING = {
+    "no_email": "emailaddress",
+    "no_template": "idtemplate",
+    "no_warehouse": "preferred_idwarehouse",
+}
+
+
+def collect_fields(options: dict[str, Any]) -> dict[str, Any]:
+    """The fields to send, from the options given; options left out send nothing."""
+    if options["ask_password"]:
+        if options["password"] is not None:
+            raise click.UsageError("give --password or --ask-password, not both")
+        options["password"] = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    fields = {name: options[name] for name in SETTABLE if options[name] is not None}
+    for flag, name in CLEARING.items():
+        if options.get(flag):
+            if name in fields:
+                raise click.UsageError(f"--{flag.replace('_', '-')} contradicts the value given")
+            fields[name] = None
+    profiles = options["allowed_shipping_profiles"]
+    if options.get("all_shipping_profiles"):
+        if profiles:
+            raise click.UsageError("--all-shipping-profiles contradicts --shipping-profile")
+        fields["allowed_shipping_profiles"] = []
+    elif profiles:
+        fields["allowed_shipping_profiles"] = list(profiles)
+    return fields
+
+
+@customers.command(name="create", epilog=EXIT_CODES)
+@connection
+@field_options(create=True)
+@click.option("--json", "as_json", is_flag=True, help="The new customer as JSON.")
+@reports_errors
+def create_command(url: str, api_key: str, as_json: bool, **options: Any) -> None:
+    """Create a customer and show it."""
+    fields = collect_fields(options)
+    with open_client(url, api_key) as client:
+        print_customer(client.customers.create(**fields), as_json)
+
+
+@customers.command(name="update", epilog=EXIT_CODES)
+@connection
+@click.argument("idfulfilment_customer", type=click.IntRange(min=1))
+@field_options(create=False)
+@click.option("--json", "as_json", is_flag=True, help="The customer as JSON.")
+@reports_errors
+def update_command(
+    url: str, api_key: str, idfulfilment_customer: int, as_json: bool, **options: Any
+) -> None:
+    """Change the fields given; the others keep their value."""
+    fields = collect_fields(options)
+    if not fields:
+        raise click.UsageError("nothing to change: give at least one field option")
+    with open_client(url, api_key) as client:
+        print_customer(client.customers.update(idfulfilment_customer, **fields), as_json)
+
+
+@customers.command(name="import", epilog=EXIT_CODES)
+@connection
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--upsert", is_flag=True, help="Update the customer with the row's username.")
+@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even if some are bad.")
+@click.option("--check", "check_only", is_flag=True, help="Check every row; write nothing.")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Take every cell as it is: keep a leading quote that an export (without --raw) "
+    "put in front of a value a spreadsheet would run as a formula.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="Rows sent at a time. With 1, ids follow the file's order.",
+)
+@reports_errors
+def import_command(
+    url: str,
+    api_key: str,
+    file: Path,
+    upsert: bool,
+    skip_bad_rows: bool,
+    check_only: bool,
+    raw: bool,
+    jobs: int,
+) -> None:
+    """Create customers from a CSV file with a header row.
+
+    \b
+    Columns (any order; only `name` is needed for a new customer):
+      name, can_login, username, password, emailaddress, language,
+      idtemplate, allowed_shipping_profiles (ids separated by spaces or ;),
+      preferred_idwarehouse
+    An export's idfulfilment_customer and last_login_at columns are ignored, and an
+    empty cell sets nothing. Every row is checked first; if any is bad, each problem is
+    listed and nothing is written, unless --skip-bad-rows. The quote an export puts in
+    front of a formula-like value is taken off again (not with --raw)."""
+    with open_client(url, api_key) as client:
+        known = transfer.Known.fetch(client)
+        outcome = transfer.plan(file, known, upsert=upsert, raw=raw)
+        for problem in outcome.problems:
+            stderr.print(printable(f"{file.name}: {problem}"), markup=False)
+        summary = (
+            f"{outcome.rows} rows: {outcome.creates} to create, {outcome.updates} to update, "
+            f"{len(outcome.bad_lines)} bad"
+        )
+        stderr.print(summary, markup=False)
+        if outcome.bad_lines and not skip_bad_rows:
+            raise Failure(
+                f"{len(outcome.bad_lines)} bad rows; nothing was imported "
+                "(fix them, or pass --skip-bad-rows)",
+                BAD_ROWS,
+            )
+        if check_only:
+            return
+        rows = transfer.good_rows(file, known, upsert=upsert, raw=raw)
+        failures = _write(client, file.name, rows, outcome.good, jobs, stop=not skip_bad_rows)
+    if failures:
+        raise Failure(f"{failures} rows were refused by the server", REFUSED)
+
+
+def _write(
+    client: Client,
+    file_name: str,
+    rows: Iterator[transfer.Row],
+    total: int,
+    jobs: int,
+    *,
+    stop: bool,
+) -> int:
+    """Send the rows with a progress bar; report each refusal; return how many there were."""
+    failures = 0
+    done = 0
+    started = time.monotonic()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=not stderr.is_terminal,
+    ) as progress:
+        task = progress.add_task("importing", total=total)
+
+        def on_row(row: transfer.Row, error: ClientError | None) -> bool:
+            nonlocal failures, done
+            progress.advance(task)
+            if error is not None:
+                failures += 1
+                progress.console.print(
+                    printable(f"{file_name}: line {row.line}: {error}"), markup=False
+                )
+                return not stop
+            done += 1
+            return True
+
+        try:
+            transfer.write_rows(client, rows, on_row, jobs)
+        finally:
+            # Also when the server stops answering half way: say how far the import got.
+            elapsed = time.monotonic() - started
+            rate = done / elapsed if elapsed > 0 else 0.0
+            stderr.print(
+                f"imported {done} rows in {elapsed:.1f} s ({rate:.0f} rows/s)", markup=False
+            )
+    return failures
+
+
+@customers.command(name="export", epilog=EXIT_CODES)
+@connection
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default=Path("-"),
+    help="The file to write (default: standard output).",
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "jsonl"]),
+    help="CSV or JSON Lines (default: from the file name, else csv).",
+)
+@click.option("--search", help="Only those whose name, username or e-mail contains this.")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write values exactly as stored. Without it, a value that starts with = + - @, "
+    "a tab or a carriage return gets a leading quote, so that a spreadsheet shows it "
+    "instead of running it as a formula.",
+)
+@reports_errors
+def export_command(
+    url: str,
+    api_key: str,
+    output: Path,
+    file_format: str | None,
+    search: str | None,
+    raw: bool,
+) -> None:
+    """Write every customer as CSV or JSON Lines, page by page.
+
+    \b
+    CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab or
+    a carriage return) get a leading single quote, unless --raw. `import` takes the quote
+    off again, so an export imports as it was either way (import a --raw export with
+    --raw)."""
+    if file_format is None:
+        file_format = "jsonl" if output.suffix in {".jsonl", ".ndjson"} else "csv"
+    writer: Callable[[Iterator[CustomerListItem], IO[str]], int]
+    if file_format == "jsonl":
+        writer = transfer.export_jsonl
+    else:
+        writer = functools.partial(transfer.export_csv, raw=raw)
+    with open_client(url, api_key) as client:
+        customers = client.customers.list(search=search)
+        if str(output) == "-":
+            count = writer(customers, sys.stdout)
+        else:
+            # Written beside the target and renamed at the end: a failed export leaves no
+            # half file behind under the name asked for.
+            partial = output.with_name(output.name + ".part")
+            try:
+                with partial.open("w", newline="", encoding="utf-8") as out:
+                    count = writer(customers, out)
+                partial.replace(output)
+            except OSError as error:
+                raise Failure(f"cannot write {output}: {error.strerror}", USAGE) from None
+            finally:
+                partial.unlink(missing_ok=True)
+    stderr.print(f"exported {count} customers", markup=False)
