@@ -18,7 +18,7 @@ from rich.table import Table
 
 from . import migrate
 from .accounts import service as accounts
-from .customers import cli as customers_cli
+from .client import cli as customers_cli
 from .db import Connection, Database
 from .errors import ApiError
 from .reference import service as reference

@@ -1,13 +1,22 @@
-"""Rules for the text of a fulfilment customer's username and e-mail address, and how text
-from the API is shown on a terminal or written to a spreadsheet. The server and the
-command-line tools (CSV import and export) both use them; standard library only, so that
-the client side can import this module without the server's packages."""
+"""Rules for a fulfilment customer's fields (limits, the languages, the text of a username
+and an e-mail address), and how text from the API is shown on a terminal or written to a
+spreadsheet. The server's schemas and the command-line tools (CSV import and export) both
+use them; standard library only, so that the client side can import this module without
+the server's packages."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Literal, get_args
 
+# The portal's languages; the first is a new customer's.
+Language = Literal["nl", "en"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+# Counted after trimming the white space around it.
+NAME_MAX = 255
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
 USERNAME_MAX = 100
 # A username of 100 characters may grow when normalised ("ﬃ" folds to "ffi", "㎒" to
 # "mhz"); the stored key has room for three times that (migration 0003).

@@ -1,4 +1,6 @@
-"""`fulfilment.client` works in an environment that has only httpx and msgspec."""
+"""`fulfilment.client` works in an environment that has only httpx and msgspec, and its
+command-line tools (the `fulfilment customers` commands, CSV import and export) need only
+click and rich besides: none of them loads the server's packages or modules."""
 
 from __future__ import annotations
 
@@ -75,3 +77,49 @@ def test_importing_the_client_loads_no_server_module() -> None:
     loaded = eval(result.stdout)  # noqa: S307 - our own subprocess's repr of a list
     assert all(name == "fulfilment" or name.startswith("fulfilment.client") for name in loaded)
     assert "fulfilment.client" in loaded
+
+
+# The command-line tools need click and rich besides the client, and nothing of the server.
+TOOLS_PROGRAM = textwrap.dedent(
+    """
+    import sys
+
+    class Refuse:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"{name} is not installed here")
+            return None
+
+    sys.meta_path.insert(0, Refuse())
+
+    from click.testing import CliRunner
+    from fulfilment.client import cli, transfer
+
+    result = CliRunner().invoke(cli.customers, ["import", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "nothing was written" in result.output, result.output
+    print(sorted(m for m in sys.modules if m.split(".")[0] in {"fulfilment", *BLOCKED}))
+    """
+)
+
+
+def test_the_command_line_tools_load_only_the_client_and_the_field_rules() -> None:
+    blocked = [name for name in SERVER_ONLY if name not in {"click", "rich"}]
+    result = subprocess.run(
+        [sys.executable, "-c", f"BLOCKED = {blocked!r}\n{TOOLS_PROGRAM}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    loaded = eval(result.stdout)  # noqa: S307 - our own subprocess's repr of a list
+    assert "fulfilment.client.cli" in loaded
+    assert "fulfilment.client.transfer" in loaded
+    server = [
+        name
+        for name in loaded
+        if name not in {"fulfilment", "fulfilment.fields"}
+        and not name.startswith("fulfilment.client")
+    ]
+    assert server == []

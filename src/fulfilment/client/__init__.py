@@ -6,6 +6,9 @@ whose API it speaks. It needs only httpx and msgspec.
     with Client("http://127.0.0.1:8000/api/v1/", api_key=key) as client:
         for customer in client.customers.list():
             print(customer.idfulfilment_customer, customer.name)
+
+The `fulfilment customers` commands (`cli`) and their CSV import and export (`transfer`)
+are built on it here; they need click and rich too, and import nothing of the server.
 """
 
 from ._async import AsyncClient

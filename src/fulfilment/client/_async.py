@@ -1,5 +1,8 @@
 """`AsyncClient`: the client for asyncio (and trio) programs."""
 
+# unasync: scripts/unasync.py writes _sync.py, the blocking `Client`, from this file; run it
+# unasync: after every change here.
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -28,16 +31,15 @@ T = TypeVar("T")
 
 
 class AsyncClient:
-    """An asyncio client of the fulfilment customers API, the twin of `Client`.
+    """A client of the fulfilment customers API for asyncio (and trio) programs.
 
     Build it from the API's base URL (`http://127.0.0.1:8000/api/v1/`; a bare host gets
     `/api/v1/` added) or from an account name and the host its accounts live under
     (`account="acme", host="example.com"` is `https://acme.example.com/api/v1/`). Use it as
     an async context manager, or call `aclose()`, to release its connections.
 
-    `transport` replaces the network (an `httpx.MockTransport`, or
-    `httpx.ASGITransport(app)` to talk to an app in process); `retry` says when requests
-    are tried again (see `RetryPolicy`)."""
+    `transport` replaces the network (an `httpx.MockTransport`, or a transport that talks to
+    an app in process); `retry` says when requests are tried again (see `RetryPolicy`)."""
 
     def __init__(
         self,

@@ -1,4 +1,6 @@
-"""`Client`: the blocking client."""
+# Generated from _async.py by scripts/unasync.py: do not edit. Change _async.py, then
+# run `python scripts/unasync.py`.
+"""`Client`: the client for blocking programs."""
 
 from __future__ import annotations
 
@@ -28,15 +30,15 @@ T = TypeVar("T")
 
 
 class Client:
-    """A blocking client of the fulfilment customers API.
+    """A client of the fulfilment customers API for blocking programs.
 
     Build it from the API's base URL (`http://127.0.0.1:8000/api/v1/`; a bare host gets
     `/api/v1/` added) or from an account name and the host its accounts live under
     (`account="acme", host="example.com"` is `https://acme.example.com/api/v1/`). Use it as
     a context manager, or call `close()`, to release its connections.
 
-    `transport` replaces the network (an `httpx.MockTransport`, or the transport of a test
-    client); `retry` says when requests are tried again (see `RetryPolicy`)."""
+    `transport` replaces the network (an `httpx.MockTransport`, or a transport that talks to
+    an app in process); `retry` says when requests are tried again (see `RetryPolicy`)."""
 
     def __init__(
         self,

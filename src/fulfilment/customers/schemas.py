@@ -7,17 +7,26 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from ..fields import (
+    EMAIL_MAX,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    Language,
+)
+
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
 # No maxLength: the limit applies after trimming (service.clean_name), and a JSON Schema
-# cannot say so; 255 characters with white space around them are a valid name.
+# cannot say so; NAME_MAX characters with white space around them are a valid name.
 Name = Annotated[
-    str, Meta(min_length=1, description="1-255 characters after trimming white space.")
+    str, Meta(min_length=1, description=f"1-{NAME_MAX} characters after trimming white space.")
 ]
 Username = Annotated[
     str,
     Meta(
         min_length=1,
-        max_length=100,
+        max_length=USERNAME_MAX,
         description=(
             "Unique in the account, compared after Unicode normalisation (NFKC) and case "
             "folding; no surrounding white space, no control or invisible characters."
@@ -27,8 +36,8 @@ Username = Annotated[
 Password = Annotated[
     str,
     Meta(
-        min_length=8,
-        max_length=1024,
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
         description="Write-only: stored as an argon2id hash, never returned.",
     ),
 ]
@@ -36,11 +45,10 @@ EmailAddress = Annotated[
     str,
     Meta(
         min_length=3,
-        max_length=254,
+        max_length=EMAIL_MAX,
         description="Must look like an e-mail address; no control or invisible characters.",
     ),
 ]
-Language = Literal["nl", "en"]
 DateTime = Annotated[
     str,
     Meta(

@@ -12,11 +12,12 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ..fields import LANGUAGES
+
 HERE = Path(__file__).parent
 TRANSLATIONS = HERE / "translations"
 TEMPLATES = HERE / "templates"
-LANGUAGES = ("nl", "en")
-DEFAULT_LANGUAGE = "nl"
+DEFAULT_LANGUAGE = LANGUAGES[0]
 
 
 def N_(message: str) -> str:

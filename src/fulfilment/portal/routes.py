@@ -7,9 +7,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN
 from . import errors, service
 from .errors import PortalError, SessionEnded
-from .i18n import HERE, LANGUAGES, N_
+from .i18n import HERE, N_
 from .sessions import Session, csrf_matches
 from .web import Visit, portal_page, read_form, secure
 
@@ -113,8 +114,8 @@ def _customer_page(
         customer=customer,
         notice=notice,
         error=error,
-        password_min=service.PASSWORD_MIN,
-        password_max=service.PASSWORD_MAX,
+        password_min=PASSWORD_MIN,
+        password_max=PASSWORD_MAX,
     )
 
 

@@ -4,7 +4,7 @@ time), what a logged-in customer sees, changing its password and logging out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
 import msgspec
 
@@ -12,9 +12,8 @@ from ..accounts.service import Account, find_account
 from ..auth import SUBDOMAIN, host_subdomain
 from ..customers import audit
 from ..customers import queries as customer_queries
-from ..customers.schemas import Password
 from ..db import Connection, Database, Row, utcnow
-from ..fields import username_key
+from ..fields import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, username_key
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
 from ..threads import Busy
@@ -34,11 +33,6 @@ from .errors import (
 from .sessions import Session
 from .throttle import LoginThrottle
 
-# The API's length rules for passwords, read from the one place that states them.
-_password_rule: msgspec.Meta = get_args(Password)[1]
-PASSWORD_MIN: int = _password_rule.min_length or 0
-PASSWORD_MAX: int = _password_rule.max_length or 0
-USERNAME_MAX = 100
 _profiles = msgspec.json.Decoder(list[int])
 
 

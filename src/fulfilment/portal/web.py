@@ -18,11 +18,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ..accounts.service import Account
 from ..db import Database
 from ..errors import ApiError, BodyTimeout
+from ..fields import LANGUAGES
 from ..ratelimit import SharedCounters
 from ..settings import Settings
 from . import errors, service
 from .errors import PortalError
-from .i18n import LANGUAGES, build_environments, negotiate
+from .i18n import build_environments, negotiate
 from .sessions import COOKIE_PATH, Session, SessionSigner, cookie_name
 from .throttle import LoginThrottle
 

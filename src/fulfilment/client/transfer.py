@@ -16,14 +16,18 @@ from typing import IO, Any
 
 import msgspec
 
-from ..client import ApiError, Client, CustomerListItem
 from ..fields import (
+    LANGUAGES,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
     check_email,
     check_username,
     from_spreadsheet_safe,
     spreadsheet_safe,
     username_key,
 )
+from . import ApiError, Client, CustomerListItem
 
 # The columns an import understands, in the order an export writes them.
 WRITABLE = (
@@ -40,7 +44,6 @@ WRITABLE = (
 # Columns of an export that an import accepts and leaves alone, so exports can be imported.
 READ_ONLY = ("idfulfilment_customer", "last_login_at")
 EXPORTED = tuple(CustomerListItem.__struct_fields__)
-LANGUAGES = ("nl", "en")
 TRUE = {"true", "1", "yes", "y"}
 FALSE = {"false", "0", "no", "n"}
 SEPARATORS = re.compile(r"[\s,;]+")
@@ -196,22 +199,22 @@ def parse(line: int, cells: dict[str, str], known: Known) -> tuple[dict[str, Any
 
 def _value(name: str, text: str, known: Known) -> Any:
     if name == "name":
-        if len(text) > 255:
-            raise ValueError(f"must be at most 255 characters, not {len(text)}")
+        if len(text) > NAME_MAX:
+            raise ValueError(f"must be at most {NAME_MAX} characters, not {len(text)}")
         return text
     if name == "can_login":
         return _boolean(text)
     if name == "username":
         return check_username(text)
     if name == "password":
-        if not 8 <= len(text) <= 1024:
-            raise ValueError("must be 8 to 1024 characters")
+        if not PASSWORD_MIN <= len(text) <= PASSWORD_MAX:
+            raise ValueError(f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
         return text
     if name == "emailaddress":
         return check_email(text)
     if name == "language":
         if text not in LANGUAGES:
-            raise ValueError(f"must be nl or en, not {text!r}")
+            raise ValueError(f"must be {' or '.join(LANGUAGES)}, not {text!r}")
         return text
     if name == "idtemplate":
         return _known(_identifier(text), known.templates, "template")

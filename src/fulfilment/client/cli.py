@@ -19,7 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 from rich.text import Text
 
-from ..client import (
+from ..fields import LANGUAGES, printable
+from . import (
     ApiError,
     AuthenticationError,
     Client,
@@ -30,9 +31,8 @@ from ..client import (
     NotFound,
     RateLimited,
     ServerError,
+    transfer,
 )
-from ..fields import printable
-from . import transfer
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -223,7 +223,7 @@ def field_options(*, create: bool) -> Callable[[Callable[..., Any]], Callable[..
         ),
         click.option("--ask-password", is_flag=True, help="Ask for the password, hidden."),
         click.option("--email", "emailaddress", help="The customer's e-mail address."),
-        click.option("--language", type=click.Choice(["nl", "en"]), help="The portal language."),
+        click.option("--language", type=click.Choice(LANGUAGES), help="The portal language."),
         click.option("--template", "idtemplate", type=click.IntRange(min=1), help="idtemplate."),
         click.option(
             "--warehouse",
