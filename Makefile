@@ -26,8 +26,8 @@ browser:  ## Debian's chromium, for the portal's browser tests
 	scripts/browser.sh
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 test: setup services browser lint  ## the whole suite: lint, types, tests on SQLite and PostgreSQL, a browser
