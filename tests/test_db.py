@@ -33,9 +33,10 @@ def sleeping(seconds: float) -> Callable[[Connection], Coroutine[Any, Any, Any]]
 
 
 def on_loop(database: Database, unit: Coroutine[Any, Any, Any]) -> Any:
-    """Run `unit` on a new event loop, then close the database's pool on that loop."""
+    """Run `unit` on a new event loop with the database's pool open, then close it."""
 
     async def main() -> Any:
+        await database.start()
         try:
             return await unit
         finally:

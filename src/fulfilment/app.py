@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await database.start()
         key_changes.start()
         try:
             yield

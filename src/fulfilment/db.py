@@ -357,16 +357,12 @@ class Database:
         cparams["autocommit"] = True
         return dict(cparams)
 
-    async def _postgres_pool(self) -> Any:
-        """The pool of this event loop; None when the pool serves another loop that still
-        runs (a test client used outside its `with` block runs each request on a loop of
-        its own): such a unit gets a connection of its own."""
-        loop = asyncio.get_running_loop()
-        if self._pool is not None:
-            if self._pool_loop is loop:
-                return self._pool
-            if self._pool_loop is not None and not self._pool_loop.is_closed():
-                return None
+    async def start(self) -> None:
+        """Open PostgreSQL's connection pool on the running event loop, the one that will
+        serve requests (the application's lifespan calls this). Units of work on any other
+        loop, or before this, get a connection of their own."""
+        if self.is_sqlite or self._pool is not None:
+            return
         from psycopg_pool import AsyncConnectionPool
 
         pool = AsyncConnectionPool(
@@ -380,12 +376,17 @@ class Database:
             open=False,
         )
         await pool.open(wait=False)
-        self._pool, self._pool_loop = pool, loop
-        return pool
+        self._pool, self._pool_loop = pool, asyncio.get_running_loop()
+
+    def _postgres_pool(self) -> Any:
+        """The pool, when it serves this event loop."""
+        if self._pool is not None and self._pool_loop is asyncio.get_running_loop():
+            return self._pool
+        return None
 
     @contextlib.asynccontextmanager
     async def _postgres_connection(self) -> AsyncIterator[Any]:
-        pool = await self._postgres_pool()
+        pool = self._postgres_pool()
         if pool is not None:
             async with pool.connection() as raw:
                 yield raw
