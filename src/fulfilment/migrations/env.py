@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from fulfilment.tables import metadata
+from fulfilment.tables import declared, metadata
 
 config = context.config
 
@@ -31,6 +31,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=True,
+        include_name=declared,
         compare_type=True,
     )
     with context.begin_transaction():
