@@ -89,7 +89,9 @@ def running_server(
 
 
 def new_account(env: Mapping[str, str], subdomain: str = "acme") -> str:
-    """Create an account with reference data through the command line; return a key."""
+    """Create an account with reference data through the command line, on a database
+    brought up to date first as an operator would; return a key."""
+    run_cli(env, "db", "upgrade")
     run_cli(env, "accounts", "create", f"{subdomain.title()} BV", "--subdomain", subdomain)
     run_cli(env, "warehouses", "create", "--account", subdomain, "--name", "Main")
     run_cli(env, "templates", "create", "--account", subdomain, "--name", "Slip")

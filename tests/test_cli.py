@@ -13,9 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner, Result
 
+from fulfilment import migrate
 from fulfilment.cli import main
+from fulfilment.db import Database
+from fulfilment.settings import Settings
 from tests.factories import status_within
 
 
@@ -37,6 +41,27 @@ def ok(result: Result) -> str:
 def test_db_upgrade_is_idempotent(run) -> None:  # type: ignore[no-untyped-def]
     ok(run("db", "upgrade"))
     ok(run("db", "upgrade"))
+
+
+def test_commands_refuse_a_schema_that_is_behind_and_leave_it(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    database = Database(Settings(database_url=database_url))
+    migrate.upgrade(database, "0004")
+    environ = {"FULFILMENT_DATABASE_URL": database_url}
+
+    result = CliRunner().invoke(
+        main, ["accounts", "create", "Acme", "--subdomain", "acme"], env=environ
+    )
+
+    assert result.exit_code == 1
+    assert (
+        "The database schema is behind this version: run `fulfilment db upgrade`." in result.output
+    )
+    with database.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_heads() == ("0004",)
+    ok(CliRunner().invoke(main, ["db", "upgrade"], env=environ))
+    ok(CliRunner().invoke(main, ["accounts", "create", "Acme", "--subdomain", "acme"], env=environ))
+    database.close()
 
 
 def test_accounts_and_reference_data(run) -> None:  # type: ignore[no-untyped-def]
@@ -179,6 +204,7 @@ def free_port() -> int:
 def test_serve_answers_over_tcp(tmp_path: Path) -> None:
     env = {**os.environ, "FULFILMENT_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}"}
     fulfilment = [sys.executable, "-m", "fulfilment.cli"]
+    subprocess.run([*fulfilment, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run(
         [*fulfilment, "accounts", "create", "Acme", "--subdomain", "acme"],
         env=env,

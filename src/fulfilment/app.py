@@ -119,7 +119,7 @@ class Service(Starlette):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the service for `settings` (read from the environment when not given)."""
-    settings = settings or Settings.from_env()
+    settings = Settings.from_env() if settings is None else settings.checked()
     database = Database(settings)
     shared = shared_counters(settings)
     rate_limiter = RateLimiter(settings, shared)

@@ -37,16 +37,23 @@ def _database() -> Iterator[Database]:
         raise click.ClickException(str(error)) from None
     try:
         yield database
-    except migrate.MigrationStopped as stopped:
+    except (migrate.MigrationStopped, migrate.SchemaBehind) as stopped:
         raise click.ClickException(str(stopped)) from None
     finally:
         database.close()
 
 
-def _write(work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
-    """Run `work` in one transaction on a migrated database; API errors become messages."""
+def _in_transaction(
+    work: Callable[[Connection], Coroutine[Any, Any, T]], *, upgrade: bool = False
+) -> T:
+    """Run `work` in one transaction; API errors become messages. The schema must be at
+    this version's head: it is brought there first only with `upgrade` (the demo's setup),
+    never as a side effect of another command."""
     with _database() as database:
-        migrate.upgrade(database)
+        if upgrade:
+            migrate.upgrade(database)
+        else:
+            migrate.require_head(database)
         try:
             return database.write_sync(work)
         except ApiError as error:
@@ -175,7 +182,7 @@ def accounts_group() -> None:
 @click.option("--timezone", default="Europe/Amsterdam", show_default=True)
 def accounts_create(name: str, subdomain: str, timezone: str) -> None:
     """Create an account."""
-    account = _write(lambda c: accounts.create_account(c, name, subdomain, timezone))
+    account = _in_transaction(lambda c: accounts.create_account(c, name, subdomain, timezone))
     _print_json(
         {
             "id": account.id,
@@ -203,7 +210,7 @@ def apikeys_create(subdomain: str, fulfilment_customer: int | None, name: str) -
         _, key = await accounts.create_api_key(connection, account, name, fulfilment_customer)
         return key
 
-    click.echo(_write(create))
+    click.echo(_in_transaction(create))
 
 
 @apikeys_group.command(name="revoke")
@@ -213,14 +220,14 @@ def apikeys_create(subdomain: str, fulfilment_customer: int | None, name: str) -
 def apikeys_revoke(subdomain: str | None, key: str | None, key_id: int | None) -> None:
     """Revoke a key, by id (see `apikeys list`) or by its value. It answers 401 from now on."""
     if key is not None:
-        _write(lambda c: accounts.revoke_api_key_by_value(c, key))
+        _in_transaction(lambda c: accounts.revoke_api_key_by_value(c, key))
     elif subdomain is not None and key_id is not None:
 
         async def revoke(connection: Connection) -> None:
             account = await accounts.get_account(connection, subdomain)
             await accounts.revoke_api_key(connection, account, key_id)
 
-        _write(revoke)
+        _in_transaction(revoke)
     else:
         raise click.UsageError("give --account SUBDOMAIN KEY_ID, or --key KEY")
     click.echo("revoked", err=True)
@@ -235,7 +242,7 @@ def apikeys_list(subdomain: str) -> None:
         account = await accounts.get_account(connection, subdomain)
         return await accounts.list_api_keys(connection, account)
 
-    keys = _write(list_keys)
+    keys = _in_transaction(list_keys)
     table = Table("id", "name", "starts with", "customer", "created", "revoked")
     for key in keys:
         table.add_row(
@@ -287,7 +294,7 @@ def warehouses_create(
             active=active,
         )
 
-    _print_json(_write(create))
+    _print_json(_in_transaction(create))
 
 
 @main.group(name="templates")
@@ -306,7 +313,7 @@ def templates_create(subdomain: str, name: str, is_default: bool) -> None:
         account = await accounts.get_account(connection, subdomain)
         return await reference.create_template(connection, account.id, name, default=is_default)
 
-    _print_json(_write(create))
+    _print_json(_in_transaction(create))
 
 
 @main.group(name="shippingproviders")
@@ -330,7 +337,7 @@ def shippingproviders_create(
             connection, account.id, name, provider, list(profiles)
         )
 
-    _print_json(_write(create))
+    _print_json(_in_transaction(create))
 
 
 main.add_command(customers_cli.customers)
@@ -343,10 +350,11 @@ main.add_command(customers_cli.customers)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(host: str, port: int) -> None:
-    """Set up (or reuse) the `demo` account and print a new API key and a curl line."""
+    """Migrate the database if needed, set up (or reuse) the `demo` account, and print a
+    new API key and a curl line."""
     from .accounts.demo import ensure_demo_account
 
-    key = _write(ensure_demo_account)
+    key = _in_transaction(ensure_demo_account, upgrade=True)
     base = f"http://{host}:{port}/api/v1"
     click.echo(f"API key: {key}")
     click.echo(f"Try:     curl -u {key}:X {base}/fulfilment/customers")

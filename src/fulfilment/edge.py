@@ -11,7 +11,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import HEADERS_TOO_LARGE, BodyTimeout, ServiceUnavailable, error_body
-from .settings import Settings
+from .settings import Settings, proxy_networks
 from .wire import JSON_TYPE
 
 # Far below what the server itself refuses (about 400 KB, or more than 100 header fields,
@@ -28,11 +28,7 @@ class TrustedProxies:
     """The proxies named in FULFILMENT_FORWARDED_ALLOW_IPS, and what their headers mean."""
 
     def __init__(self, setting: str | None) -> None:
-        entries = [entry.strip() for entry in (setting or "").split(",") if entry.strip()]
-        self.anyone = "*" in entries
-        self.networks = [
-            ipaddress.ip_network(entry, strict=False) for entry in entries if entry != "*"
-        ]
+        self.anyone, self.networks = proxy_networks(setting)
 
     def __bool__(self) -> bool:
         return self.anyone or bool(self.networks)

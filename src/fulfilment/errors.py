@@ -76,11 +76,6 @@ class BodyTimeout(ApiError):
     code = BODY_TIMEOUT
 
 
-class HeadersTooLarge(ApiError):
-    status = 431
-    code = HEADERS_TOO_LARGE
-
-
 class Unauthenticated(ApiError):
     status = 401
     code = UNAUTHENTICATED

@@ -6,10 +6,19 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from .db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaBehind(Exception):
+    """The database's schema is older than this version of the code expects."""
+
+    def __init__(self) -> None:
+        super().__init__("The database schema is behind this version: run `fulfilment db upgrade`.")
 
 
 class MigrationStopped(Exception):
@@ -38,3 +47,13 @@ def downgrade(database: Database, revision: str) -> None:
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def require_head(database: Database) -> None:
+    """Raise SchemaBehind unless every migration of this version has been applied; the
+    database is only read."""
+    heads = set(ScriptDirectory.from_config(alembic_config(database)).get_heads())
+    with database.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != heads:
+        raise SchemaBehind()

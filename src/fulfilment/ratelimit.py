@@ -29,7 +29,6 @@ from .settings import Settings, SettingsError
 
 log = logging.getLogger("fulfilment.redis")
 
-DISABLED = {"", "0", "off", "none"}
 # A Redis that does not answer costs the requests in flight at that moment this long at
 # most (a connect, or a reply); later ones count in this process without asking it.
 REDIS_TIMEOUT_SECONDS = 0.25
@@ -330,15 +329,10 @@ class RateLimiter:
         shared: SharedCounters | None = None,
         namespace: str = "fulfilment-api",
     ) -> None:
-        self.enabled = settings.rate_limit.strip().lower() not in DISABLED
-        try:
-            self.item: RateLimitItem = parse(settings.rate_limit if self.enabled else "1/second")
-            self.limit = Limit(self.item, namespace, shared, settings.rate_limit_strategy)
-        except (ValueError, KeyError):
-            raise SettingsError(
-                "FULFILMENT_RATE_LIMIT must look like `500/minute` and "
-                f"FULFILMENT_RATE_LIMIT_STRATEGY be one of {', '.join(STRATEGIES)}"
-            ) from None
+        item = settings.api_rate_limit
+        self.enabled = item is not None
+        self.item: RateLimitItem = item if item is not None else parse("1/second")
+        self.limit = Limit(self.item, namespace, shared, settings.rate_limit_strategy)
 
     async def hit(self, name: str) -> Quota | None:
         """Count one request; None when rate limiting is switched off."""

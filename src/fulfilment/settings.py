@@ -1,61 +1,99 @@
-"""Typed settings, read once from `FULFILMENT_*` environment variables."""
+"""Typed settings, read once from `FULFILMENT_*` environment variables and checked here:
+every rule about a setting's value lives in this module."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from typing import Annotated, Any, Literal
+
+import msgspec
+from limits import RateLimitItem, parse
 
 DEFAULT_DATABASE_URL = "sqlite:///var/fulfilment.sqlite3"
+# A limit set to one of these is switched off.
+DISABLED = frozenset({"", "0", "off", "none"})
+# Spellings of a yes or no that msgspec does not read itself.
+_BOOLEAN_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
+# Never repeated in a message: a message may end up in a log.
+_SECRET = frozenset({"portal_secret_key", "database_url", "redis_url"})
+
+AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
+DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^(sqlite|postgres|postgresql)(\+\w+)?://")]
+RedisUrl = Annotated[str, msgspec.Meta(pattern=r"^(redis|rediss|unix)://")]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything the service can be configured with. Build with `Settings.from_env()`."""
+def variable(name: str) -> str:
+    """The environment variable that sets the field `name`."""
+    return f"FULFILMENT_{name.upper()}"
 
-    database_url: str = DEFAULT_DATABASE_URL
-    redis_url: str | None = None
+
+def limit_item(value: str) -> RateLimitItem | None:
+    """A limit in the `limits` syntax (`500/minute`); None when it is switched off."""
+    return None if value.strip().lower() in DISABLED else parse(value)
+
+
+def proxy_networks(value: str | None) -> tuple[bool, list[Network]]:
+    """FULFILMENT_FORWARDED_ALLOW_IPS read: whether any address is trusted (`*`), and the
+    networks that are."""
+    entries = [entry.strip() for entry in (value or "").split(",") if entry.strip()]
+    networks = [ipaddress.ip_network(entry, strict=False) for entry in entries if entry != "*"]
+    return "*" in entries, networks
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the service can be configured with. Build with `Settings.from_env()`;
+    built with keywords (as tests do), its values are checked by `checked()`, which
+    `create_app` calls."""
+
+    database_url: Annotated[
+        str, msgspec.Meta(pattern=r"^(sqlite|postgres|postgresql)(\+\w+)?://")
+    ] = DEFAULT_DATABASE_URL
+    redis_url: Annotated[str, msgspec.Meta(pattern=r"^(redis|rediss|unix)://")] | None = None
     rate_limit: str = "500/minute"
     # moving-window (exact), sliding-window or fixed-window: see ratelimit.py.
-    rate_limit_strategy: str = "moving-window"
+    rate_limit_strategy: Literal["moving-window", "sliding-window", "fixed-window"] = (
+        "moving-window"
+    )
     # Connections each worker process keeps open to the database.
-    pool_size: int = 5
+    pool_size: AtLeastOne = 5
     # How long a request waits for a free connection before it is answered 503.
-    pool_timeout_seconds: int = 5
+    pool_timeout_seconds: AtLeastOne = 5
     # PostgreSQL ends a statement that runs (or waits for a lock) longer than this; the
     # request is answered 503. A unit of work whose server does not answer at all is given
     # up a second later.
-    statement_timeout_seconds: int = 5
-    max_body_bytes: int = 1024 * 1024
+    statement_timeout_seconds: AtLeastOne = 5
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
     # The longest wait for the next part of a request body; the whole body must arrive
     # within six times this. A client that stalls is answered 408 instead of being waited
     # for: a connection held open costs the server, and costs the client nothing.
-    body_timeout_seconds: int = 10
+    body_timeout_seconds: AtLeastOne = 10
     # Requests whose body is still arriving, per worker process; past this, a request that
     # comes with a body is answered 503 (error_code 104), so stalled uploads cannot pile up.
-    max_pending_bodies: int = 256
+    max_pending_bodies: AtLeastOne = 256
     # Addresses (or networks, `10.0.0.0/8`; `*` for any) of the proxies whose
     # `X-Forwarded-Proto` and `X-Forwarded-For` headers are believed. Unset: none is.
     forwarded_allow_ips: str | None = None
     # SQLite `PRAGMA synchronous`: FULL syncs the WAL on every commit, so an answered write
     # survives a power cut as well as a killed process.
-    sqlite_synchronous: str = "FULL"
-    sqlite_busy_timeout_ms: int = 5000
-    default_timezone: str = "Europe/Amsterdam"
-    log_level: str = "INFO"
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    sqlite_busy_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 5000
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # One JSON line a request (method, path, status, duration, request id). Off by default:
     # it costs a fifth of a small request, and the proxy in front usually logs requests.
     access_log: bool = False
     # The portal's session cookies are signed with this; unset, each process makes a random
     # one (sessions then end at a restart). Set it when several processes serve the portal.
-    portal_secret_key: str | None = None
+    portal_secret_key: Annotated[str, msgspec.Meta(min_length=32)] | None = None
     # How long a portal login lasts, in seconds, however active the customer is.
-    portal_session_seconds: int = 8 * 3600
+    portal_session_seconds: Annotated[int, msgspec.Meta(ge=60)] = 8 * 3600
     # Portal login attempts allowed, in the `limits` syntax, counted before the password is
     # checked: per username from one client address (low), per username from every address
     # (a ceiling, NIST SP 800-63B's 100), and per client address. Past any one, logins are
@@ -65,63 +103,105 @@ class Settings:
     portal_login_limit_per_address: str = "30/15 minutes"
     # `auto`: Secure cookies when the request came over HTTPS; `always`: behind a proxy
     # that ends TLS.
-    portal_secure_cookies: str = "auto"
+    portal_secure_cookies: Literal["auto", "always"] = "auto"
+
+    def __post_init__(self) -> None:
+        # The rules msgspec's constraints cannot say; these run on keyword construction too.
+        for name, example in [
+            ("rate_limit", "500/minute"),
+            ("portal_login_limit_per_username_and_address", "5/15 minutes"),
+            ("portal_login_limit_per_username", "100/15 minutes"),
+            ("portal_login_limit_per_address", "30/15 minutes"),
+        ]:
+            value = getattr(self, name)
+            try:
+                limit_item(value)
+            except ValueError:
+                raise SettingsError(
+                    f"{variable(name)} must look like `{example}` or be `off`, not {value!r}"
+                ) from None
+        for entry in (self.forwarded_allow_ips or "").split(","):
+            try:
+                proxy_networks(entry)
+            except ValueError:
+                raise SettingsError(
+                    "FULFILMENT_FORWARDED_ALLOW_IPS must list addresses or networks, "
+                    f"separated by commas, or be `*`; {entry.strip()!r} is neither"
+                ) from None
+
+    @property
+    def api_rate_limit(self) -> RateLimitItem | None:
+        """FULFILMENT_RATE_LIMIT read; None when it is switched off."""
+        return limit_item(self.rate_limit)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read `FULFILMENT_<FIELD>` variables; keyword overrides win over the environment."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        for setting in fields(cls):
-            raw = environ.get(f"FULFILMENT_{setting.name.upper()}")
+        for name, kind in _FIELD_TYPES.items():
+            raw = environ.get(variable(name))
             if raw is None or raw == "":
                 continue
-            if setting.type == "bool":
-                if raw.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
-                    raise SettingsError(f"FULFILMENT_{setting.name.upper()} must be true or false")
-                values[setting.name] = raw.lower() in {"1", "true", "yes", "on"}
-            elif setting.type == "int":
-                try:
-                    values[setting.name] = int(raw)
-                except ValueError:
-                    raise SettingsError(
-                        f"FULFILMENT_{setting.name.upper()} must be a whole number, not {raw!r}"
-                    ) from None
-            else:
-                values[setting.name] = raw
+            if isinstance(kind, msgspec.inspect.BoolType):
+                raw = _BOOLEAN_WORDS.get(raw.strip().lower(), raw)
+            elif isinstance(kind, msgspec.inspect.LiteralType):
+                # Choices are read whatever their case: `full` is FULL.
+                choices = {str(choice).lower(): str(choice) for choice in kind.values}
+                raw = choices.get(raw.lower(), raw)
+            values[name] = raw
         values.update(overrides)
-        settings = cls(**values)  # type: ignore[arg-type]
-        settings.validate()
-        return settings
+        unknown = sorted(set(overrides) - set(_FIELD_TYPES))
+        if unknown:
+            raise TypeError(f"Settings has no field {unknown[0]!r}")
+        try:
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as error:
+            raise SettingsError(_explain(error, values)) from None
 
-    def validate(self) -> None:
-        if self.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-            raise SettingsError("FULFILMENT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
-        if self.pool_size < 1:
-            raise SettingsError("FULFILMENT_POOL_SIZE must be at least 1")
-        if self.pool_timeout_seconds < 1 or self.statement_timeout_seconds < 1:
-            raise SettingsError(
-                "FULFILMENT_POOL_TIMEOUT_SECONDS and FULFILMENT_STATEMENT_TIMEOUT_SECONDS "
-                "must be at least 1"
-            )
-        if self.max_body_bytes < 1024:
-            raise SettingsError("FULFILMENT_MAX_BODY_BYTES must be at least 1024")
-        if self.body_timeout_seconds < 1:
-            raise SettingsError("FULFILMENT_BODY_TIMEOUT_SECONDS must be at least 1")
-        if self.max_pending_bodies < 1:
-            raise SettingsError("FULFILMENT_MAX_PENDING_BODIES must be at least 1")
-        for proxy in (self.forwarded_allow_ips or "").split(","):
-            try:
-                if proxy.strip() not in {"", "*"}:
-                    ipaddress.ip_network(proxy.strip(), strict=False)
-            except ValueError:
-                raise SettingsError(
-                    "FULFILMENT_FORWARDED_ALLOW_IPS must list addresses or networks, "
-                    f"separated by commas, or be `*`; {proxy.strip()!r} is neither"
-                ) from None
-        if self.portal_session_seconds < 60:
-            raise SettingsError("FULFILMENT_PORTAL_SESSION_SECONDS must be at least 60")
-        if self.portal_secure_cookies not in {"auto", "always"}:
-            raise SettingsError("FULFILMENT_PORTAL_SECURE_COOKIES must be auto or always")
-        if self.portal_secret_key is not None and len(self.portal_secret_key) < 32:
-            raise SettingsError("FULFILMENT_PORTAL_SECRET_KEY must be at least 32 characters")
+    def checked(self) -> Settings:
+        """These settings, their values checked as `from_env` checks them."""
+        return Settings.from_env({}, **msgspec.structs.asdict(self))
+
+
+def _field_types() -> dict[str, msgspec.inspect.Type]:
+    info = msgspec.inspect.type_info(Settings)
+    assert isinstance(info, msgspec.inspect.StructType)
+    types: dict[str, msgspec.inspect.Type] = {}
+    for field in info.fields:
+        kind = field.type
+        if isinstance(kind, msgspec.inspect.UnionType):  # `X | None`: X says what is wanted
+            kind = next(t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType))
+        types[field.name] = kind
+    return types
+
+
+_FIELD_TYPES = _field_types()
+_AT = re.compile(r" - at `\$\.(\w+)`$")
+
+
+def _explain(error: msgspec.ValidationError, values: Mapping[str, object]) -> str:
+    """The message for a value msgspec refused, in our words, naming the variable."""
+    found = _AT.search(str(error))
+    if found is None:  # raised by __post_init__: already ours
+        return str(error)
+    name = found.group(1)
+    kind: Any = _FIELD_TYPES[name]
+    if isinstance(kind, msgspec.inspect.BoolType):
+        wanted = "true or false"
+    elif isinstance(kind, msgspec.inspect.IntType):
+        wanted = "a whole number" + (f" of at least {kind.ge}" if kind.ge is not None else "")
+    elif isinstance(kind, msgspec.inspect.LiteralType):
+        wanted = "one of " + ", ".join(str(v) for v in kind.values)
+    elif isinstance(kind, msgspec.inspect.StrType) and kind.min_length is not None:
+        wanted = f"at least {kind.min_length} characters"
+    elif name == "database_url":
+        wanted = "a `sqlite:///path` or `postgresql://user@host/db` URL"
+    elif name == "redis_url":
+        wanted = "a `redis://`, `rediss://` or `unix://` URL"
+    else:
+        wanted = "text"
+    message = f"{variable(name)} must be {wanted}"
+    if name not in _SECRET:
+        message += f", not {values.get(name)!r}"
+    return message

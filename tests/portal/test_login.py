@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import replace
 from typing import Any
 
+from msgspec.structs import replace
 from starlette.testclient import TestClient
 
 from fulfilment.app import create_app

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from msgspec.structs import replace
 from starlette.testclient import TestClient
 
 from fulfilment import passwords

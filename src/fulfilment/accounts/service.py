@@ -96,11 +96,13 @@ class ApiKeyInfo:
 
 
 async def find_account(connection: Connection, subdomain: str) -> Account | None:
+    """The account with `subdomain`, or None."""
     row = await connection.one(FIND_ACCOUNT, {"subdomain": subdomain.lower()})
     return Account(*row) if row is not None else None
 
 
 async def get_account(connection: Connection, subdomain: str) -> Account:
+    """The account with `subdomain`; NotFound when there is none."""
     account = await find_account(connection, subdomain)
     if account is None:
         raise NotFound(f"No account with subdomain '{subdomain}'.")
@@ -110,6 +112,7 @@ async def get_account(connection: Connection, subdomain: str) -> Account:
 async def create_account(
     connection: Connection, name: str, subdomain: str, timezone: str = "Europe/Amsterdam"
 ) -> Account:
+    """Create an account after checking its subdomain, time zone and name."""
     subdomain = subdomain.lower()
     if not SUBDOMAIN.match(subdomain):
         raise InvalidInput(
@@ -173,6 +176,7 @@ async def create_api_key(
 
 
 async def revoke_api_key(connection: Connection, account: Account, key_id: int) -> None:
+    """Revoke one of the account's active keys by id; NotFound when there is none."""
     if (
         await connection.execute(
             REVOKE_KEY, {"account_id": account.id, "id": key_id, "revoked_at": utcnow()}
@@ -184,6 +188,7 @@ async def revoke_api_key(connection: Connection, account: Account, key_id: int) 
 
 
 async def revoke_api_key_by_value(connection: Connection, key: str) -> None:
+    """Revoke the active key that matches `key`; NotFound when none does."""
     if (
         await connection.execute(
             REVOKE_KEY_BY_HASH, {"key_hash": hash_api_key(key), "revoked_at": utcnow()}
@@ -195,6 +200,7 @@ async def revoke_api_key_by_value(connection: Connection, key: str) -> None:
 
 
 async def list_api_keys(connection: Connection, account: Account) -> list[ApiKeyInfo]:
+    """The account's keys, revoked ones included (never the keys themselves)."""
     return [
         ApiKeyInfo(row[0], row[1], row[2], row[3], as_datetime(row[4]), as_datetime(row[5]))
         for row in await connection.all(LIST_KEYS, {"account_id": account.id})

@@ -23,6 +23,7 @@ _profiles = msgspec.json.Decoder(list[int])
 
 
 def format_datetime(value: datetime | str | None, timezone: ZoneInfo) -> str | None:
+    """A stored UTC timestamp as wire text in the account's time zone."""
     moment = as_datetime(value)
     if moment is None:
         return None
@@ -30,6 +31,7 @@ def format_datetime(value: datetime | str | None, timezone: ZoneInfo) -> str | N
 
 
 def to_customer(row: Row, timezone: ZoneInfo) -> Customer:
+    """A customer row as the wire's Customer."""
     return Customer(
         idfulfilment_customer=row[0],
         name=row[1],
@@ -45,6 +47,7 @@ def to_customer(row: Row, timezone: ZoneInfo) -> Customer:
 
 
 def to_list_item(row: Row, timezone: ZoneInfo) -> CustomerListItem:
+    """A customer row as one item of the wire's customer list."""
     return CustomerListItem(
         idfulfilment_customer=row[0],
         name=row[1],
@@ -64,6 +67,7 @@ def to_list_item(row: Row, timezone: ZoneInfo) -> CustomerListItem:
 async def get_customer(
     database: Database, principal: Principal, customer_id: int | None
 ) -> Customer:
+    """One of the account's customers; CustomerNotFound otherwise."""
     if customer_id is None:
         raise CustomerNotFound(0)
     key = {"account_id": principal.account_id, "id": customer_id}
@@ -92,6 +96,7 @@ TRIGRAM = 3
 async def list_customers(
     database: Database, principal: Principal, offset: int, search: str | None
 ) -> list[CustomerListItem]:
+    """One page of the account's customers, filtered by `search` when given."""
     values: dict[str, Any] = {
         "account_id": principal.account_id,
         "offset": offset,
@@ -131,6 +136,7 @@ def _text(field: str, value: str) -> str:
 
 
 def clean_name(name: str) -> str:
+    """The name, checked: not empty, at most 255 characters, storable."""
     name = _text("name", name).strip()
     if not name:
         raise InvalidInput("name", "name may not be empty.")
@@ -140,6 +146,7 @@ def clean_name(name: str) -> str:
 
 
 def clean_username(username: str | None) -> str | None:
+    """The username, checked against the username rules; None stays None."""
     if username is None:
         return None
     _text("username", username)
@@ -150,6 +157,7 @@ def clean_username(username: str | None) -> str | None:
 
 
 def clean_email(emailaddress: str | None) -> str | None:
+    """The e-mail address, checked against the address rules; None stays None."""
     if emailaddress is None:
         return None
     _text("emailaddress", emailaddress)
@@ -160,10 +168,12 @@ def clean_email(emailaddress: str | None) -> str | None:
 
 
 def clean_password(password: str) -> str:
+    """The password, checked that a database can store it."""
     return _text("password", password)
 
 
 def unique_in_order(ids: list[int]) -> list[int]:
+    """`ids` without repeats, in their first order."""
     return list(dict.fromkeys(ids))
 
 
@@ -290,6 +300,7 @@ async def _check_username_free(
 async def create_customer(
     database: Database, principal: Principal, body: CustomerCreate
 ) -> Customer:
+    """Create a customer in the principal's account and return it."""
     password = clean_password(body.password) if body.password is not UNSET else None
     fields = Fields(
         name=clean_name(body.name),
@@ -342,6 +353,7 @@ async def create_customer(
 async def update_customer(
     database: Database, principal: Principal, customer_id: int | None, body: CustomerUpdate
 ) -> Customer:
+    """Apply the fields the body carries to a customer and return it."""
     if customer_id is None:
         raise CustomerNotFound(0)
     name = clean_name(body.name) if body.name is not UNSET else UNSET

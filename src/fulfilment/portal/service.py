@@ -196,6 +196,7 @@ async def current_customer(database: Database, account: Account, session: Sessio
 
 
 def check_new_password(new_password: str, again: str) -> None:
+    """Refuse a new password that differs from its repeat or breaks the rules."""
     if new_password != again:
         raise PasswordsDiffer()
     if len(new_password) < PASSWORD_MIN:

@@ -3,14 +3,13 @@ the form token, and until when. Nothing secret is in the cookie; the signature s
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import secrets
 import time
 
 import msgspec
+from itsdangerous import BadData, URLSafeSerializer
 
 COOKIE_PATH = "/portal"
 
@@ -39,24 +38,33 @@ class Session(msgspec.Struct, kw_only=True, omit_defaults=True):
         return self.customer is not None
 
 
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Session)
+class _SessionJson:
+    """The cookie's payload: a Session as msgspec JSON, read back into a Session."""
 
+    _encoder = msgspec.json.Encoder()
+    _decoder = msgspec.json.Decoder(Session)
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    def dumps(self, session: Session) -> str:
+        return self._encoder.encode(session).decode()
 
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    def loads(self, payload: str | bytes) -> Session:
+        return self._decoder.decode(payload)
 
 
 class SessionSigner:
-    """Writes and reads session cookies, signed with HMAC-SHA256 under the portal secret."""
+    """Writes and reads session cookies, signed with HMAC-SHA256 under the portal secret
+    (itsdangerous). The session carries its own end: a login lasts a fixed time however
+    often the cookie is written again."""
 
     def __init__(self, secret: bytes, lifetime_seconds: int) -> None:
-        # A key of its own, so that the configured secret could sign other things safely.
-        self._key = hmac.new(secret, b"fulfilment portal session cookie", hashlib.sha256).digest()
+        # The salt derives a key of its own, so the configured secret could sign other
+        # things safely.
+        self._serializer = URLSafeSerializer(
+            secret,
+            salt=b"fulfilment portal session cookie",
+            serializer=_SessionJson(),
+            signer_kwargs={"digest_method": hashlib.sha256},
+        )
         self.lifetime = lifetime_seconds
 
     def new(self, language: str | None = None) -> Session:
@@ -67,23 +75,16 @@ class SessionSigner:
             language=language,
         )
 
-    def _signature(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
-
     def dumps(self, session: Session) -> str:
-        payload = _b64(_encoder.encode(session))
-        return f"{payload}.{self._signature(payload)}"
+        return self._serializer.dumps(session)
 
     def loads(self, cookie: str | None) -> Session | None:
         """The session in `cookie`, or None when it is missing, forged or expired."""
         if not cookie or len(cookie) > 4096:
             return None
-        payload, _, signature = cookie.partition(".")
-        if not hmac.compare_digest(signature.encode(), self._signature(payload).encode()):
-            return None
         try:
-            session = _decoder.decode(_unb64(payload))
-        except (binascii.Error, ValueError, msgspec.DecodeError):
+            session: Session = self._serializer.loads(cookie)
+        except BadData:  # a bad signature, or a payload that is not a session
             return None
         if session.expires <= time.time():
             return None

@@ -6,22 +6,11 @@ from __future__ import annotations
 
 import hashlib
 
-from limits import RateLimitItem, parse
-
 from ..fields import username_key
-from ..ratelimit import DISABLED, Limit, SharedCounters
-from ..settings import Settings, SettingsError
+from ..ratelimit import Limit, SharedCounters
+from ..settings import Settings, limit_item
 
 NAMESPACE = "fulfilment-portal-login"
-
-
-def _item(value: str, variable: str) -> RateLimitItem | None:
-    if value.strip().lower() in DISABLED:
-        return None
-    try:
-        return parse(value)
-    except ValueError:
-        raise SettingsError(f"{variable} must look like `5/15 minutes`, not {value!r}") from None
 
 
 def _username(account_id: int, username: str) -> str:
@@ -42,17 +31,13 @@ class LoginThrottle:
 
     def __init__(self, settings: Settings, shared: SharedCounters | None = None) -> None:
         items = [
-            ("address", settings.portal_login_limit_per_address, "PER_ADDRESS"),
-            (
-                "user+address",
-                settings.portal_login_limit_per_username_and_address,
-                "PER_USERNAME_AND_ADDRESS",
-            ),
-            ("user", settings.portal_login_limit_per_username, "PER_USERNAME"),
+            ("address", settings.portal_login_limit_per_address),
+            ("user+address", settings.portal_login_limit_per_username_and_address),
+            ("user", settings.portal_login_limit_per_username),
         ]
         self.limits: dict[str, Limit] = {}
-        for kind, value, variable in items:
-            item = _item(value, f"FULFILMENT_PORTAL_LOGIN_LIMIT_{variable}")
+        for kind, value in items:
+            item = limit_item(value)
             if item is not None:
                 self.limits[kind] = Limit(item, f"{NAMESPACE}-{kind}", shared)
 

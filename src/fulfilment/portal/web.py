@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
-from urllib.parse import parse_qs
 
 from jinja2 import Environment
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -29,7 +30,9 @@ from .throttle import LoginThrottle
 
 log = logging.getLogger("fulfilment.portal")
 
+# A field longer than this, or a form with more fields, is not read.
 FORM_LIMIT_BYTES = 16 * 1024
+FORM_MAX_FIELDS = 20
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -192,20 +195,21 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """A urlencoded form, the first value of each field."""
+    """A urlencoded form (Starlette's parser), the first value of each field."""
     if request.headers.get("content-type", "").split(";")[0].strip() != (
         "application/x-www-form-urlencoded"
     ):
         raise errors.FormUnreadable()
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > FORM_LIMIT_BYTES:
-            raise errors.FormUnreadable()
     try:
-        fields = parse_qs(
-            body.decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=20
+        form = await request.form(
+            max_files=0, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_LIMIT_BYTES
         )
-    except (UnicodeDecodeError, ValueError):
+    except (HTTPException, MultiPartException):  # too many fields, or one too large
         raise errors.FormUnreadable() from None
-    return {name: values[0] for name, values in fields.items()}
+    fields: dict[str, str] = {}
+    for name, value in form.multi_items():
+        # Bytes that are not UTF-8 are read as U+FFFD, which no form of ours asks for.
+        if not isinstance(value, str) or "\ufffd" in name + value:
+            raise errors.FormUnreadable()
+        fields.setdefault(name, value)
+    return fields

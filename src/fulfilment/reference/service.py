@@ -36,6 +36,7 @@ def _page(principal: Principal, offset: int) -> dict[str, int]:
 
 
 async def list_warehouses(database: Database, principal: Principal, offset: int) -> list[Warehouse]:
+    """One page of the account's warehouses."""
     rows = await database.read(lambda c: c.all(queries.WAREHOUSE_PAGE, _page(principal, offset)))
     return [_warehouse(row) for row in rows]
 
@@ -43,6 +44,7 @@ async def list_warehouses(database: Database, principal: Principal, offset: int)
 async def get_warehouse(
     database: Database, principal: Principal, warehouse_id: int | None
 ) -> Warehouse:
+    """One of the account's warehouses; NotFound when it is not the account's."""
     row = None
     if warehouse_id is not None:
         key = {"account_id": principal.account_id, "id": warehouse_id}
@@ -53,6 +55,7 @@ async def get_warehouse(
 
 
 async def list_templates(database: Database, principal: Principal, offset: int) -> list[Template]:
+    """One page of the account's templates."""
     rows = await database.read(lambda c: c.all(queries.TEMPLATE_PAGE, _page(principal, offset)))
     return [_template(row) for row in rows]
 
@@ -60,6 +63,8 @@ async def list_templates(database: Database, principal: Principal, offset: int) 
 async def list_shipping_providers(
     database: Database, principal: Principal, offset: int
 ) -> list[ShippingProvider]:
+    """One page of the account's shipping providers, with their profiles."""
+
     async def read(connection: Connection) -> tuple[list[Row], list[Row]]:
         providers = await connection.all(queries.PROVIDER_PAGE, _page(principal, offset))
         if not providers:
@@ -107,6 +112,7 @@ async def create_warehouse(
     priority: int = 0,
     active: bool = True,
 ) -> Warehouse:
+    """Create a warehouse in the account."""
     row = await connection.one(
         queries.INSERT_WAREHOUSE,
         {
@@ -125,6 +131,7 @@ async def create_warehouse(
 async def create_template(
     connection: Connection, account_id: int, name: str, *, default: bool = False
 ) -> Template:
+    """Create a template in the account, its default if `default`."""
     if default:
         await connection.execute(queries.UNSET_DEFAULT_TEMPLATE, {"account_id": account_id})
     row = await connection.one(
@@ -138,6 +145,7 @@ async def create_template(
 async def create_shipping_provider(
     connection: Connection, account_id: int, name: str, provider: str, profiles: list[str]
 ) -> ShippingProvider:
+    """Create a shipping provider in the account with its profiles."""
     row = await connection.one(
         queries.INSERT_PROVIDER,
         {
