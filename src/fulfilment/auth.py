@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from starlette.requests import Request
 
+from .accounts.queries import FIND_KEY, SUBDOMAIN_TAKEN
 from .db import Connection, Database, Row
 from .errors import Forbidden, Unauthenticated
-from .tables import accounts, api_keys
 
 log = logging.getLogger("fulfilment")
 SUBDOMAIN = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -52,21 +51,6 @@ def hash_api_key(key: str) -> str:
 @lru_cache(maxsize=64)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
-
-
-FIND_KEY = (
-    sa.select(
-        api_keys.c.id,
-        api_keys.c.account_id,
-        api_keys.c.idfulfilment_customer,
-        api_keys.c.name,
-        accounts.c.subdomain,
-        accounts.c.timezone,
-    )
-    .join(accounts, accounts.c.id == api_keys.c.account_id)
-    .where(api_keys.c.key_hash == sa.bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
-)
-SUBDOMAIN_TAKEN = sa.select(accounts.c.id).where(accounts.c.subdomain == sa.bindparam("subdomain"))
 
 
 def api_key_from_header(header: str | None) -> str:

@@ -49,10 +49,6 @@ class InvalidInput(ApiError):
     status = 400
     code = INVALID_PARAMETERS
 
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
 
 class InvalidJson(ApiError):
     status = 400
@@ -127,9 +123,7 @@ class CustomerNotFound(NotFound):
 
 class UsernameTaken(InvalidInput):
     def __init__(self, username: str) -> None:
-        super().__init__(
-            "username", f"username: '{username}' is already used by another fulfilment customer."
-        )
+        super().__init__(f"username: '{username}' is already used by another fulfilment customer.")
 
 
 # (status, code, when) for every answer the API can give; rendered into the README and

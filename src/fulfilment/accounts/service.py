@@ -7,72 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
-
 from ..auth import KEYS_CHANGED, SUBDOMAIN, hash_api_key
 from ..db import Connection, as_datetime, utcnow
 from ..errors import InvalidInput, NotFound
-from ..tables import accounts, api_keys, fulfilment_customers
+from .queries import (
+    CUSTOMER_IN_ACCOUNT,
+    FIND_ACCOUNT,
+    INSERT_ACCOUNT,
+    INSERT_KEY,
+    LIST_KEYS,
+    REVOKE_KEY,
+    REVOKE_KEY_BY_HASH,
+)
 
-_p = sa.bindparam
 KEY_PREFIX = "fk_"
-
-FIND_ACCOUNT = sa.select(
-    accounts.c.id, accounts.c.subdomain, accounts.c.name, accounts.c.timezone
-).where(accounts.c.subdomain == _p("subdomain"))
-INSERT_ACCOUNT = (
-    sa.insert(accounts)
-    .values(
-        subdomain=_p("subdomain"),
-        name=_p("name"),
-        timezone=_p("timezone"),
-        customer_count=0,
-        created_at=_p("created_at"),
-    )
-    .returning(accounts.c.id)
-)
-CUSTOMER_IN_ACCOUNT = sa.select(fulfilment_customers.c.idfulfilment_customer).where(
-    fulfilment_customers.c.account_id == _p("account_id"),
-    fulfilment_customers.c.idfulfilment_customer == _p("id"),
-)
-INSERT_KEY = (
-    sa.insert(api_keys)
-    .values(
-        account_id=_p("account_id"),
-        idfulfilment_customer=_p("idfulfilment_customer"),
-        name=_p("name"),
-        key_hash=_p("key_hash"),
-        key_prefix=_p("key_prefix"),
-        created_at=_p("created_at"),
-    )
-    .returning(api_keys.c.id)
-)
-REVOKE_KEY = (
-    sa.update(api_keys)
-    .where(
-        api_keys.c.account_id == _p("account_id"),
-        api_keys.c.id == _p("id"),
-        api_keys.c.revoked_at.is_(None),
-    )
-    .values(revoked_at=_p("revoked_at"))
-)
-REVOKE_KEY_BY_HASH = (
-    sa.update(api_keys)
-    .where(api_keys.c.key_hash == _p("key_hash"), api_keys.c.revoked_at.is_(None))
-    .values(revoked_at=_p("revoked_at"))
-)
-LIST_KEYS = (
-    sa.select(
-        api_keys.c.id,
-        api_keys.c.name,
-        api_keys.c.key_prefix,
-        api_keys.c.idfulfilment_customer,
-        api_keys.c.created_at,
-        api_keys.c.revoked_at,
-    )
-    .where(api_keys.c.account_id == _p("account_id"))
-    .order_by(api_keys.c.id)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +64,17 @@ async def create_account(
     subdomain = subdomain.lower()
     if not SUBDOMAIN.match(subdomain):
         raise InvalidInput(
-            "subdomain",
             "subdomain must be 1-63 lowercase letters, digits or hyphens, starting with a letter.",
         )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("timezone", f"'{timezone}' is not a known time zone.") from None
+        raise InvalidInput(f"'{timezone}' is not a known time zone.") from None
     name = name.strip()
     if not name or len(name) > 255:
-        raise InvalidInput("name", "name must be 1-255 characters.")
+        raise InvalidInput("name must be 1-255 characters.")
     if await find_account(connection, subdomain) is not None:
-        raise InvalidInput("subdomain", f"An account with subdomain '{subdomain}' exists already.")
+        raise InvalidInput(f"An account with subdomain '{subdomain}' exists already.")
     row = await connection.one(
         INSERT_ACCOUNT,
         {"subdomain": subdomain, "name": name, "timezone": timezone, "created_at": utcnow()},
@@ -156,7 +103,6 @@ async def create_api_key(
         is None
     ):
         raise InvalidInput(
-            "fulfilment_customer",
             f"Fulfilment customer {idfulfilment_customer} is not in account '{account.subdomain}'.",
         )
     key = new_api_key()

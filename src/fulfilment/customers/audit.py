@@ -7,50 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import sqlalchemy as sa
 
 from ..auth import Principal
 from ..db import Connection, Database, utcnow
 from ..errors import CustomerNotFound
-from ..tables import audit_events, fulfilment_customers
-from ..wire import PAGE_SIZE
+from ..wire import PAGE_SIZE, format_datetime
+from .queries import CUSTOMER_EXISTS, HISTORY_PAGE, INSERT_EVENT
 from .schemas import AuditActor, AuditEvent
 
-_p = sa.bindparam
 PASSWORD_CHANGED = "changed"  # noqa: S105 - a marker, not a password
 
-INSERT_EVENT = sa.insert(audit_events).values(
-    account_id=_p("account_id"),
-    idfulfilment_customer=_p("customer_id"),
-    action=_p("action"),
-    actor_type=_p("actor_type"),
-    actor_id=_p("actor_id"),
-    actor_name=_p("actor_name"),
-    changes=_p("changes"),
-    occurred_at=_p("occurred_at"),
-)
-CUSTOMER_EXISTS = sa.select(fulfilment_customers.c.idfulfilment_customer).where(
-    fulfilment_customers.c.account_id == _p("account_id"),
-    fulfilment_customers.c.idfulfilment_customer == _p("id"),
-)
-HISTORY_PAGE = (
-    sa.select(
-        audit_events.c.id,
-        audit_events.c.action,
-        audit_events.c.occurred_at,
-        audit_events.c.actor_type,
-        audit_events.c.actor_id,
-        audit_events.c.actor_name,
-        audit_events.c.changes,
-    )
-    .where(
-        audit_events.c.account_id == _p("account_id"),
-        audit_events.c.idfulfilment_customer == _p("id"),
-    )
-    .order_by(audit_events.c.id)
-    .limit(_p("limit"))
-    .offset(_p("offset"))
-)
 _changes = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -113,8 +79,6 @@ async def record(
 async def history(
     database: Database, principal: Principal, customer_id: int | None, offset: int
 ) -> list[AuditEvent]:
-    from .service import format_datetime
-
     key = {"account_id": principal.account_id, "id": customer_id or 0}
 
     async def read(connection: Connection) -> list[Any]:

@@ -206,3 +206,58 @@ UPDATE = (
 )
 
 SET_LAST_LOGIN = sa.update(customers).where(*_in_account).values(last_login_at=_p("last_login_at"))
+
+# The audit trail (see audit.py).
+INSERT_EVENT = sa.insert(audit_events).values(
+    account_id=_p("account_id"),
+    idfulfilment_customer=_p("customer_id"),
+    action=_p("action"),
+    actor_type=_p("actor_type"),
+    actor_id=_p("actor_id"),
+    actor_name=_p("actor_name"),
+    changes=_p("changes"),
+    occurred_at=_p("occurred_at"),
+)
+CUSTOMER_EXISTS = sa.select(customers.c.idfulfilment_customer).where(
+    customers.c.account_id == _p("account_id"),
+    customers.c.idfulfilment_customer == _p("id"),
+)
+HISTORY_PAGE = (
+    sa.select(
+        audit_events.c.id,
+        audit_events.c.action,
+        audit_events.c.occurred_at,
+        audit_events.c.actor_type,
+        audit_events.c.actor_id,
+        audit_events.c.actor_name,
+        audit_events.c.changes,
+    )
+    .where(
+        audit_events.c.account_id == _p("account_id"),
+        audit_events.c.idfulfilment_customer == _p("id"),
+    )
+    .order_by(audit_events.c.id)
+    .limit(_p("limit"))
+    .offset(_p("offset"))
+)
+
+# The portal's own changes. Both only touch a customer whose session is still current, so a
+# password changed or a login switched off through the API in the meantime wins.
+_in_session = (
+    *_in_account,
+    customers.c.credentials_version == _p("version"),
+)
+SET_OWN_PASSWORD = (
+    sa.update(customers)
+    .where(*_in_session, customers.c.can_login.is_(True))
+    .values(
+        password_hash=_p("password_hash"),
+        credentials_version=customers.c.credentials_version + 1,
+        updated_at=_p("updated_at"),
+    )
+)
+END_SESSIONS = (
+    sa.update(customers)
+    .where(*_in_session)
+    .values(credentials_version=customers.c.credentials_version + 1)
+)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,23 +10,15 @@ import msgspec
 from msgspec import UNSET
 
 from ..auth import Principal
-from ..db import Connection, Database, Row, as_datetime, utcnow
+from ..db import Connection, Database, Row, utcnow
 from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
 from ..fields import check_email, check_username, username_key
 from ..passwords import hash_password
-from ..wire import PAGE_SIZE
+from ..wire import PAGE_SIZE, format_datetime
 from . import audit, queries
 from .schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
 
 _profiles = msgspec.json.Decoder(list[int])
-
-
-def format_datetime(value: datetime | str | None, timezone: ZoneInfo) -> str | None:
-    """A stored UTC timestamp as wire text in the account's time zone."""
-    moment = as_datetime(value)
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC).astimezone(timezone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def to_customer(row: Row, timezone: ZoneInfo) -> Customer:
@@ -127,11 +118,9 @@ def _text(field: str, value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(
-            field, f"{field} contains characters that are not valid Unicode."
-        ) from None
+        raise InvalidInput(f"{field} contains characters that are not valid Unicode.") from None
     if "\x00" in value:
-        raise InvalidInput(field, f"{field} may not contain NUL characters.")
+        raise InvalidInput(f"{field} may not contain NUL characters.")
     return value
 
 
@@ -139,9 +128,9 @@ def clean_name(name: str) -> str:
     """The name, checked: not empty, at most 255 characters, storable."""
     name = _text("name", name).strip()
     if not name:
-        raise InvalidInput("name", "name may not be empty.")
+        raise InvalidInput("name may not be empty.")
     if len(name) > 255:
-        raise InvalidInput("name", "name must be at most 255 characters.")
+        raise InvalidInput("name must be at most 255 characters.")
     return name
 
 
@@ -153,7 +142,7 @@ def clean_username(username: str | None) -> str | None:
     try:
         return check_username(username)
     except ValueError as problem:
-        raise InvalidInput("username", f"username {problem}.") from None
+        raise InvalidInput(f"username {problem}.") from None
 
 
 def clean_email(emailaddress: str | None) -> str | None:
@@ -164,7 +153,7 @@ def clean_email(emailaddress: str | None) -> str | None:
     try:
         return check_email(emailaddress)
     except ValueError as problem:
-        raise InvalidInput("emailaddress", f"emailaddress {problem}.") from None
+        raise InvalidInput(f"emailaddress {problem}.") from None
 
 
 def clean_password(password: str) -> str:
@@ -180,9 +169,9 @@ def unique_in_order(ids: list[int]) -> list[int]:
 def require_login_details(can_login: bool, username: str | None, has_password: bool) -> None:
     """A customer that may log in needs something to log in with."""
     if can_login and username is None:
-        raise InvalidInput("username", "username is required when can_login is true.")
+        raise InvalidInput("username is required when can_login is true.")
     if can_login and not has_password:
-        raise InvalidInput("password", "password is required when can_login is true.")
+        raise InvalidInput("password is required when can_login is true.")
 
 
 @dataclass(slots=True)
@@ -254,9 +243,7 @@ async def _check_references(
         )
         is None
     ):
-        raise InvalidInput(
-            "idtemplate", f"idtemplate {idtemplate} is not a template of this account."
-        )
+        raise InvalidInput(f"idtemplate {idtemplate} is not a template of this account.")
     if (
         preferred_idwarehouse is not None
         and await connection.one(
@@ -265,7 +252,6 @@ async def _check_references(
         is None
     ):
         raise InvalidInput(
-            "preferred_idwarehouse",
             f"preferred_idwarehouse {preferred_idwarehouse} is not a warehouse of this account.",
         )
     if allowed_shipping_profiles:
@@ -276,7 +262,6 @@ async def _check_references(
         for profile in allowed_shipping_profiles:
             if profile not in known:
                 raise InvalidInput(
-                    "allowed_shipping_profiles",
                     f"allowed_shipping_profiles: {profile} is not a shipping profile "
                     "of this account.",
                 )
@@ -437,3 +422,66 @@ async def update_customer(
         return row
 
     return to_customer(await database.write(update), principal.timezone)
+
+
+# -- the customer's own changes, through the portal ----------------------------------------
+
+
+async def record_login(
+    database: Database, account_id: int, customer_id: int, username: str
+) -> None:
+    """Set the customer's last login and record it in the audit trail."""
+    key = {"account_id": account_id, "id": customer_id}
+
+    async def record(connection: Connection) -> None:
+        await connection.execute(queries.SET_LAST_LOGIN, {**key, "last_login_at": utcnow()})
+        await audit.record(
+            connection,
+            account_id,
+            customer_id,
+            "login",
+            audit.Actor.portal(customer_id, username),
+            {},
+        )
+
+    await database.write(record)
+
+
+async def set_own_password(
+    database: Database,
+    account_id: int,
+    customer_id: int,
+    version: int,
+    username: str,
+    password_hash: str,
+) -> bool:
+    """Set a new password for a customer whose session (credentials `version`) is still
+    current, ending its other sessions; False when it is not."""
+    values = {
+        "account_id": account_id,
+        "id": customer_id,
+        "version": version,
+        "password_hash": password_hash,
+        "updated_at": utcnow(),
+    }
+
+    async def change(connection: Connection) -> bool:
+        if await connection.execute(queries.SET_OWN_PASSWORD, values) != 1:
+            return False
+        await audit.record(
+            connection,
+            account_id,
+            customer_id,
+            "update",
+            audit.Actor.portal(customer_id, username),
+            {"password": audit.PASSWORD_CHANGED},
+        )
+        return True
+
+    return await database.write(change)
+
+
+async def end_sessions(database: Database, account_id: int, customer_id: int, version: int) -> None:
+    """End every portal session of the customer that has credentials `version`."""
+    key = {"account_id": account_id, "id": customer_id, "version": version}
+    await database.write(lambda c: c.execute(queries.END_SESSIONS, key))

@@ -66,24 +66,3 @@ ACCOUNT_PROFILES = (
     )
     .where(shipping_provider_profiles.c.account_id == _p("account_id"))
 )
-
-# Both only touch a customer whose session is still current, so a password changed or a
-# login switched off through the API in the meantime wins.
-SET_PASSWORD = (
-    sa.update(customers)
-    .where(
-        *_in_account,
-        customers.c.can_login.is_(True),
-        customers.c.credentials_version == _p("version"),
-    )
-    .values(
-        password_hash=_p("password_hash"),
-        credentials_version=customers.c.credentials_version + 1,
-        updated_at=_p("updated_at"),
-    )
-)
-END_SESSIONS = (
-    sa.update(customers)
-    .where(*_in_account, customers.c.credentials_version == _p("version"))
-    .values(credentials_version=customers.c.credentials_version + 1)
-)

@@ -10,9 +10,8 @@ import msgspec
 
 from ..accounts.service import Account, find_account
 from ..auth import SUBDOMAIN, host_subdomain
-from ..customers import audit
-from ..customers import queries as customer_queries
-from ..db import Connection, Database, Row, utcnow
+from ..customers import service as customers
+from ..db import Connection, Database, Row
 from ..fields import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, username_key
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
@@ -107,21 +106,7 @@ async def log_in(
     await throttle.succeeded(account.id, username, address)
     customer_id, version, stored_username = row[0], row[3], row[4]
 
-    async def record_login(connection: Connection) -> None:
-        await connection.execute(
-            customer_queries.SET_LAST_LOGIN,
-            {"account_id": account.id, "id": customer_id, "last_login_at": utcnow()},
-        )
-        await audit.record(
-            connection,
-            account.id,
-            customer_id,
-            "login",
-            audit.Actor.portal(customer_id, stored_username),
-            {},
-        )
-
-    await database.write(record_login)
+    await customers.record_login(database, account.id, customer_id, stored_username)
     return LoggedIn(customer_id, version)
 
 
@@ -241,22 +226,12 @@ async def change_password(
     await throttle.succeeded(account.id, customer.username, address)
     check_new_password(new_password, again)
     password_hash = await hash_password(new_password)
-    values = {**_session_key(account, session), "password_hash": password_hash}
-    values["updated_at"] = utcnow()
-
-    async def set_password(connection: Connection) -> None:
-        if await connection.execute(queries.SET_PASSWORD, values) != 1:
-            raise SessionEnded()
-        await audit.record(
-            connection,
-            account.id,
-            session.customer or 0,
-            "update",
-            audit.Actor.portal(session.customer or 0, customer.username),
-            {"password": audit.PASSWORD_CHANGED},
-        )
-
-    await database.write(set_password)
+    assert session.customer is not None
+    assert session.version is not None
+    if not await customers.set_own_password(
+        database, account.id, session.customer, session.version, customer.username, password_hash
+    ):
+        raise SessionEnded()
     assert session.version is not None
     return session.version + 1
 
@@ -265,4 +240,5 @@ async def log_out(database: Database, account: Account, session: Session) -> Non
     """End every session of the customer: a copied cookie stops working too."""
     if session.account != account.id or session.customer is None:
         return
-    await database.write(lambda c: c.execute(queries.END_SESSIONS, _session_key(account, session)))
+    assert session.version is not None
+    await customers.end_sessions(database, account.id, session.customer, session.version)

@@ -98,7 +98,7 @@ async def list_shipping_providers(
 def _required(field: str, value: str) -> str:
     value = value.strip()
     if not value or len(value) > 255:
-        raise InvalidInput(field, f"{field} must be 1-255 characters.")
+        raise InvalidInput(f"{field} must be 1-255 characters.")
     return value
 
 
