@@ -18,6 +18,7 @@ import sqlite3
 import stat
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -298,6 +299,10 @@ class Database:
         else:
             self._pool: Any = None
             self._pool_loop: asyncio.AbstractEventLoop | None = None
+            # Connections of their own for units on a loop the pool does not serve.
+            self._unpooled: weakref.WeakKeyDictionary[
+                asyncio.AbstractEventLoop, asyncio.Semaphore
+            ] = weakref.WeakKeyDictionary()
             self._pool_lock = threading.Lock()
             # Until then, each connection is checked before use: set when a dropped one
             # is met, since whatever dropped it (a restart, killed backends) has most likely
@@ -393,11 +398,26 @@ class Database:
             return
         import psycopg
 
-        raw = await psycopg.AsyncConnection.connect(**self.connect_args())
+        # As many at once as the pool would hold, waited for as long as the pool is.
+        loop = asyncio.get_running_loop()
+        limit = self._unpooled.get(loop)
+        if limit is None:
+            limit = self._unpooled[loop] = asyncio.Semaphore(self.settings.pool_size)
         try:
-            yield raw
+            async with asyncio.timeout(self.settings.pool_timeout_seconds):
+                await limit.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "Every database connection is busy; try again shortly."
+            ) from None
+        try:
+            raw = await psycopg.AsyncConnection.connect(**self.connect_args())
+            try:
+                yield raw
+            finally:
+                await raw.close()
         finally:
-            await raw.close()
+            limit.release()
 
     async def _check(self, raw: Any) -> None:
         if time.monotonic() < self._suspect_until:
