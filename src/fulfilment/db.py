@@ -493,6 +493,15 @@ class Database:
             return await self._writers.run(self.write_sync, work)
         return await self._on_postgres(work, write=True)
 
+    async def write_statement(self, statement: ClauseElement, values: Params) -> int:
+        """Run one writing statement, atomic by itself: on PostgreSQL without BEGIN and
+        COMMIT around it, one round trip. Returns the rows it changed."""
+        if self.is_sqlite:
+            return await self.write(lambda connection: connection.execute(statement, values))
+        return await self._on_postgres(
+            lambda connection: connection.execute(statement, values), write=False
+        )
+
     def read_sync(self, work: Work[T]) -> T:
         """Run a reading unit of work on a blocking connection of this thread."""
         with self.connect() as connection:

@@ -206,6 +206,34 @@ UPDATE = (
 )
 
 SET_LAST_LOGIN = sa.update(customers).where(*_in_account).values(last_login_at=_p("last_login_at"))
+# PostgreSQL: the login time and its audit event in one statement, one round trip.
+_logged_in = SET_LAST_LOGIN.returning(customers.c.idfulfilment_customer).cte("logged_in")
+RECORD_LOGIN = (
+    sa.insert(audit_events)
+    .from_select(
+        [
+            "account_id",
+            "idfulfilment_customer",
+            "action",
+            "actor_type",
+            "actor_id",
+            "actor_name",
+            "changes",
+            "occurred_at",
+        ],
+        sa.select(
+            _p("account_id", type_=sa.BigInteger),
+            _logged_in.c.idfulfilment_customer,
+            sa.literal("login"),
+            sa.literal("portal"),
+            _logged_in.c.idfulfilment_customer,
+            _p("actor_name", type_=sa.String),
+            sa.literal("{}"),
+            _p("last_login_at", type_=sa.DateTime),
+        ),
+    )
+    .add_cte(_logged_in)
+)
 
 # The audit trail (see audit.py).
 INSERT_EVENT = sa.insert(audit_events).values(

@@ -432,6 +432,10 @@ async def record_login(
 ) -> None:
     """Set the customer's last login and record it in the audit trail."""
     key = {"account_id": account_id, "id": customer_id}
+    if not database.is_sqlite:
+        values = {**key, "last_login_at": utcnow(), "actor_name": username}
+        await database.write_statement(queries.RECORD_LOGIN, values)
+        return
 
     async def record(connection: Connection) -> None:
         await connection.execute(queries.SET_LAST_LOGIN, {**key, "last_login_at": utcnow()})
@@ -484,4 +488,4 @@ async def set_own_password(
 async def end_sessions(database: Database, account_id: int, customer_id: int, version: int) -> None:
     """End every portal session of the customer that has credentials `version`."""
     key = {"account_id": account_id, "id": customer_id, "version": version}
-    await database.write(lambda c: c.execute(queries.END_SESSIONS, key))
+    await database.write_statement(queries.END_SESSIONS, key)
