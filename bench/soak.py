@@ -218,8 +218,8 @@ def inject_faults(
             fault = redis_pause(args.pause)
             print(f"  {fault.started - begun:6.1f}s redis paused for {args.pause}s")
         else:
-            target = admin.engine.url.set(database=database)
-            locker = sa.create_engine(target, isolation_level="AUTOCOMMIT")
+            # A transaction of its own: the admin engine's connections autocommit.
+            locker = sa.create_engine(admin.engine.url.set(database=database))
             try:
                 fault = lock_customers(locker, args.pause)
             finally:
