@@ -199,6 +199,13 @@ audit_events = sa.Table(
 )
 
 
+# PostgreSQL only: pg_trgm's GIN index, and the covering index the walk through an
+# account reads instead of the table (migrations "search by index", "search walk index").
+_SEARCH_INDEXES = frozenset(
+    {"ix_fulfilment_customers_search", "ix_fulfilment_customers_search_walk"}
+)
+
+
 def declared(name: str | None, type_: str, parent_names: object) -> bool:
     """Whether Alembic should compare `name` with this metadata: not the search index the
     migration "search by index" made with each database's own means (the FTS5 table and
@@ -207,4 +214,4 @@ def declared(name: str | None, type_: str, parent_names: object) -> bool:
         return True
     if type_ == "table":
         return not name.startswith(SEARCH_INDEX)
-    return not (type_ == "index" and name == "ix_fulfilment_customers_search")
+    return not (type_ == "index" and name in _SEARCH_INDEXES)

@@ -54,12 +54,19 @@ PAGE = (
 # serves terms too short for trigrams there, and SEARCH_INDEXED all others.
 _SEARCH_FIELDS = (customers.c.search_name, customers.c.search_username, customers.c.search_email)
 _matches = sa.or_(*(field.like(_p("pattern"), escape="\\") for field in _SEARCH_FIELDS))
-SEARCH_PAGE = (
-    sa.select(*LIST_COLUMNS)
+# The walk finds the page's ids in the index that carries the search columns (PostgreSQL,
+# see the migration "search walk index"), then reads just those rows.
+_SEARCH_PAGE_IDS = (
+    sa.select(customers.c.idfulfilment_customer)
     .where(customers.c.account_id == _p("account_id"), _matches)
     .order_by(customers.c.position)
     .limit(_p("limit"))
     .offset(_p("offset"))
+)
+SEARCH_PAGE = (
+    sa.select(*LIST_COLUMNS)
+    .where(customers.c.idfulfilment_customer.in_(_SEARCH_PAGE_IDS.scalar_subquery()))
+    .order_by(customers.c.position)
 )
 # SQLite, terms of three characters or more: the FTS5 trigram index yields matching ids in
 # ascending order, which within an account is the order of positions (see NEXT_POSITION),
