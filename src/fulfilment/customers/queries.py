@@ -177,19 +177,21 @@ _inserted = (
     .returning(*OBJECT_COLUMNS)
     .cte("inserted")
 )
+# What an audit event is written with, in the order the selects below give the values.
+_EVENT_COLUMNS = [
+    "account_id",
+    "idfulfilment_customer",
+    "action",
+    "actor_type",
+    "actor_id",
+    "actor_name",
+    "changes",
+    "occurred_at",
+]
 _audited = (
     sa.insert(audit_events)
     .from_select(
-        [
-            "account_id",
-            "idfulfilment_customer",
-            "action",
-            "actor_type",
-            "actor_id",
-            "actor_name",
-            "changes",
-            "occurred_at",
-        ],
+        _EVENT_COLUMNS,
         sa.select(
             _p("account_id", type_=sa.BigInteger),
             _inserted.c.idfulfilment_customer,
@@ -218,16 +220,7 @@ _logged_in = SET_LAST_LOGIN.returning(customers.c.idfulfilment_customer).cte("lo
 RECORD_LOGIN = (
     sa.insert(audit_events)
     .from_select(
-        [
-            "account_id",
-            "idfulfilment_customer",
-            "action",
-            "actor_type",
-            "actor_id",
-            "actor_name",
-            "changes",
-            "occurred_at",
-        ],
+        _EVENT_COLUMNS,
         sa.select(
             _p("account_id", type_=sa.BigInteger),
             _logged_in.c.idfulfilment_customer,
