@@ -7,14 +7,13 @@ server with the same options as `fulfilment serve`."""
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
-from .baseline import CONTENT_TYPE, GET_ONE, LIST_KEYS, PAGE, PREFIX, Asgi, shape
+from .baseline import CONTENT_TYPE, GET_ONE, LIST_KEYS, PAGE, PREFIX, Asgi, serve, shape
 
 
 def create_app(
@@ -76,20 +75,7 @@ def app_from_env() -> Asgi:
 
 
 def main() -> None:
-    """Serve on the host and port given, as `fulfilment serve` serves the service."""
-    from granian.constants import Interfaces
-    from granian.server import Server
-
-    host, port = sys.argv[1], int(sys.argv[2])
-    Server(
-        "bench.async_baseline:app_from_env",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=1,
-        factory=True,
-        log_access=False,
-    ).serve()
+    serve("bench.async_baseline:app_from_env")
 
 
 if __name__ == "__main__":

@@ -184,14 +184,15 @@ def app_from_env() -> Asgi:
     return create_app(os.environ["FULFILMENT_DATABASE_URL"], int(os.environ["BENCH_ACCOUNT_ID"]))
 
 
-def main() -> None:
-    """Serve the baseline on the host and port given, as `fulfilment serve` serves the service."""
+def serve(target: str) -> None:
+    """Serve the app factory `target` on the host and port given on the command line, as
+    `fulfilment serve` serves the service."""
     from granian.constants import Interfaces
     from granian.server import Server
 
     host, port = sys.argv[1], int(sys.argv[2])
     Server(
-        "bench.baseline:app_from_env",
+        target,
         address=host,
         port=port,
         interface=Interfaces.ASGI,
@@ -199,6 +200,10 @@ def main() -> None:
         factory=True,
         log_access=False,
     ).serve()
+
+
+def main() -> None:
+    serve("bench.baseline:app_from_env")
 
 
 if __name__ == "__main__":
