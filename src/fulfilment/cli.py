@@ -131,7 +131,14 @@ def _empty_metrics_directory(directory: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--kill-timeout",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 1800),
+    help="Seconds a worker has to finish its requests after a stop before it is killed.",
+)
+def serve(host: str, port: int, workers: int, kill_timeout: int) -> None:
     """Migrate the database if needed and serve the API."""
     from granian.constants import Interfaces
     from granian.server import Server
@@ -149,6 +156,8 @@ def serve(host: str, port: int, workers: int) -> None:
             port=port,
             interface=Interfaces.ASGI,
             workers=workers,
+            # A worker told to stop while it is still starting up may never stop.
+            workers_kill_timeout=kill_timeout,
             factory=True,
             log_access=False,
             log_dictconfig=SERVER_LOGGING,
