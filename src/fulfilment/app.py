@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Mount, Route, Router
 from starlette.types import ASGIApp
 
-from . import docs, observability
+from . import docs, logs, observability
 from .auth import KeyCache, KeyChanges
 from .customers.routes import routes as customer_routes
 from .db import Database
@@ -188,5 +188,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def asgi_factory() -> Starlette:
     """Entry point for the server: settings come from the environment."""
     settings = Settings.from_env()
-    observability.configure_logging(settings.log_level)
+    logs.configure_logging(settings.log_level)
     return create_app(settings)
