@@ -14,7 +14,7 @@ from starlette.routing import Match, Mount, Route, Router
 from starlette.types import ASGIApp
 
 from . import docs, logs, observability
-from .auth import KeyCache, KeyChanges
+from .auth import KeyCache, KeyChanges, KeyUsage
 from .customers.routes import routes as customer_routes
 from .db import Database
 from .edge import Edge
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     rate_limiter = RateLimiter(settings, shared)
     key_changes = KeyChanges(database)
     api_keys = KeyCache(key_changes.version)
+    key_usage = KeyUsage(database)
     openapi_document = build_openapi()
 
     async def openapi(request: Request) -> Response:
@@ -134,9 +135,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await database.start()
         key_changes.start()
+        key_usage.start()
         try:
             yield
         finally:
+            await key_usage.stop()
             key_changes.stop()
             if shared is not None:
                 await shared.close()
@@ -182,6 +185,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.log_requests = settings.access_log
     app.state.portal = Portal(settings, database, shared)
     app.state.api_keys = api_keys
+    app.state.key_usage = key_usage
     return app
 
 

@@ -189,7 +189,7 @@ def apikeys_list(subdomain: str) -> None:
         return await accounts.list_api_keys(connection, account)
 
     keys = _in_transaction(list_keys)
-    table = Table("id", "name", "starts with", "customer", "created", "revoked")
+    table = Table("id", "name", "starts with", "customer", "created", "last used", "revoked")
     for key in keys:
         table.add_row(
             str(key.id),
@@ -197,6 +197,7 @@ def apikeys_list(subdomain: str) -> None:
             key.prefix + "…",
             str(key.idfulfilment_customer or ""),
             f"{key.created_at or ''}",
+            f"{key.last_used_at or ''}",
             f"{key.revoked_at or ''}",
         )
     Console().print(table)

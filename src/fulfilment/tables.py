@@ -169,6 +169,8 @@ api_keys = sa.Table(
     sa.Column("key_prefix", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    # To the minute at best: written at most once a minute per key (see auth.KeyUsage).
+    sa.Column("last_used_at", sa.DateTime(), nullable=True),
     sa.Index("ix_api_keys_account", "account_id"),
     sqlite_autoincrement=True,
 )

@@ -75,7 +75,17 @@ LIST_KEYS = (
         api_keys.c.idfulfilment_customer,
         api_keys.c.created_at,
         api_keys.c.revoked_at,
+        api_keys.c.last_used_at,
     )
     .where(api_keys.c.account_id == _p("account_id"))
     .order_by(api_keys.c.id)
+)
+# A key used since the last time, unless another worker wrote its time less than a minute ago.
+RECORD_KEY_USED = (
+    sa.update(api_keys)
+    .where(
+        api_keys.c.id == _p("id"),
+        sa.or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < _p("before")),
+    )
+    .values(last_used_at=_p("at"))
 )

@@ -41,6 +41,7 @@ class ApiKeyInfo:
     idfulfilment_customer: int | None
     created_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 async def find_account(connection: Connection, subdomain: str) -> Account | None:
@@ -148,6 +149,6 @@ async def revoke_api_key_by_value(connection: Connection, key: str) -> None:
 async def list_api_keys(connection: Connection, account: Account) -> list[ApiKeyInfo]:
     """The account's keys, revoked ones included (never the keys themselves)."""
     return [
-        ApiKeyInfo(row[0], row[1], row[2], row[3], as_datetime(row[4]), as_datetime(row[5]))
+        ApiKeyInfo(row[0], row[1], row[2], row[3], *(as_datetime(value) for value in row[4:7]))
         for row in await connection.all(LIST_KEYS, {"account_id": account.id})
     ]
