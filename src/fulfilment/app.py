@@ -33,6 +33,7 @@ from .portal.web import Portal
 from .ratelimit import RateLimiter, shared_counters
 from .reference.routes import routes as reference_routes
 from .settings import Settings
+from .staff.routes import routes as staff_routes
 from .wire import JsonResponse
 
 log = logging.getLogger("fulfilment")
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     routes=[
                         *customer_routes,
                         *reference_routes,
+                        *staff_routes,
                         Route("/openapi.json", openapi, methods=["GET"]),
                     ],
                     redirect_slashes=False,
