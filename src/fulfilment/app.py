@@ -14,6 +14,8 @@ from starlette.routing import Match, Mount, Route, Router
 from starlette.types import ASGIApp
 
 from . import docs, observability
+from .admin.routes import routes as admin_routes
+from .admin.web import BackOffice
 from .auth import KeyCache, KeyChanges
 from .customers.routes import routes as customer_routes
 from .db import Database
@@ -162,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *docs.routes(openapi_document),
             *observability.routes,
             *portal_routes,
+            *admin_routes,
         ],
         exception_handlers={
             ApiError: _api_error,
@@ -183,6 +186,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.shared_counters = shared
     app.log_requests = settings.access_log
     app.state.portal = Portal(settings, database, shared)
+    app.state.back_office = BackOffice(settings, database, shared)
     app.state.api_keys = api_keys
     return app
 

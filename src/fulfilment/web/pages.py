@@ -33,7 +33,7 @@ def secure(response: Response, request: Request) -> Response:
     return response
 
 
-async def read_form(request: Request) -> dict[str, str]:
+async def read_form(request: Request, max_fields: int = FORM_MAX_FIELDS) -> dict[str, str]:
     """A urlencoded form (Starlette's parser), the first value of each field."""
     if request.headers.get("content-type", "").split(";")[0].strip() != (
         "application/x-www-form-urlencoded"
@@ -41,7 +41,7 @@ async def read_form(request: Request) -> dict[str, str]:
         raise errors.FormUnreadable()
     try:
         form = await request.form(
-            max_files=0, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_LIMIT_BYTES
+            max_files=0, max_fields=max_fields, max_part_size=FORM_LIMIT_BYTES
         )
     except (HTTPException, MultiPartException):  # too many fields, or one too large
         raise errors.FormUnreadable() from None
