@@ -271,6 +271,7 @@ async def customer(visit: Visit) -> Response:
 
 async def _customer_page(visit: Visit, found: Any, status: int = 200, **context: Any) -> Response:
     assert visit.user is not None
+    context.setdefault("generated_password", None)
     choices = await service.choices(visit.database, visit.account)
     events = await service.history(
         visit.database, visit.account, visit.user, found.idfulfilment_customer
