@@ -17,10 +17,14 @@ RECOVERY = re.compile(r"<li><code>([A-Z0-9]{5}-[A-Z0-9]{5})</code></li>")
 
 
 def log_in(
-    client: TestClient, username: str, password: str = PASSWORD, base: str = BASE
+    client: TestClient,
+    username: str,
+    password: str = PASSWORD,
+    base: str = BASE,
+    language: str = "en",
 ) -> httpx.Response:
-    """Open the login form and send it; the answer is not followed."""
-    form = client.get(f"{base}login")
+    """Open the login form (in `language`) and send it; the answer is not followed."""
+    form = client.get(f"{base}login?lang={language}")
     assert form.status_code == 200, form.text
     return client.post(
         f"{base}login",

@@ -158,7 +158,7 @@ def _error_page(
         if session is not None and session.language in LANGUAGES:
             language = session.language
     page = office.environments[language].get_template("error.html")
-    html = page.render(language=language, error=error, account_name=None, user=None)
+    html = page.render(language=language, error=error, account_name=None, user=None, notice=None)
     return HTMLResponse(html, status_code=error.status)
 
 
