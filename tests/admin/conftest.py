@@ -37,3 +37,7 @@ def anna(database: Database, tenant: Tenant) -> User:
 def piet(database: Database, tenant: Tenant) -> User:
     """A staff user (not an administrator) who reads Dutch."""
     return make_user(database, tenant, "piet", firstname="Piet", lastname="Bakker", language="nl")
+
+
+# The portal's browser and its `fulfilment serve` server, for the back office's browser test.
+from tests.portal.test_browser import browser, server  # noqa: E402, F401
