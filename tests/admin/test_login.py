@@ -214,3 +214,28 @@ def test_reset_2fa_ends_the_sessions_and_the_user_enrols_again(
     assert ended.headers["location"] == f"{BASE}login?notice=ended"
     assert log_in(client, "anna").headers["location"] == BASE
     assert "Two-step verification is off." in client.get(f"{BASE}settings").text
+
+
+def test_second_factor_codes_are_throttled_like_passwords(
+    client: TestClient, tenant: Tenant, anna: User
+) -> None:
+    log_in(client, "anna")
+    secret, _ = enrol(client)
+    client.cookies.clear()
+    log_in(client, "anna")
+    page = client.get(f"{BASE}second-factor")
+    answers = [send(client, "second-factor", page, code=f"00000{n}") for n in range(6)]
+    assert [answer.status_code for answer in answers] == [401] * 5 + [429]
+    assert int(answers[-1].headers["retry-after"]) > 0
+    # A right code is refused too until the window has passed.
+    right = send(client, "second-factor", page, code=pyotp.TOTP(secret).at(time.time() + 30))
+    assert right.status_code == 429
+    assert client.get(f"{BASE}customers", follow_redirects=False).status_code == 303
+
+
+def test_the_stylesheet_is_the_services_own(client: TestClient) -> None:
+    answer = client.get("/admin/admin.css")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/css")
+    assert "url(" not in answer.text
+    assert "@import" not in answer.text
