@@ -34,6 +34,9 @@ def _in_transaction(work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
         return database.write_sync(work)
     except (migrate.MigrationStopped, migrate.SchemaBehind) as stopped:
         raise click.ClickException(str(stopped)) from None
+    except database.IntegrityError:
+        # Another command took the username between the check and the insert.
+        raise click.ClickException("username is already used by another staff user.") from None
     except ApiError as error:
         raise click.ClickException(error.message) from None
     finally:
