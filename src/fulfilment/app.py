@@ -14,6 +14,8 @@ from starlette.routing import Match, Mount, Route, Router
 from starlette.types import ASGIApp
 
 from . import docs, logs, observability
+from .admin.routes import routes as admin_routes
+from .admin.web import BackOffice
 from .auth import KeyCache, KeyChanges, KeyUsage
 from .customers.routes import routes as customer_routes
 from .db import Database
@@ -33,6 +35,7 @@ from .portal.web import Portal
 from .ratelimit import RateLimiter, shared_counters
 from .reference.routes import routes as reference_routes
 from .settings import Settings
+from .staff.routes import routes as staff_routes
 from .wire import JsonResponse
 
 log = logging.getLogger("fulfilment")
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     routes=[
                         *customer_routes,
                         *reference_routes,
+                        *staff_routes,
                         Route("/openapi.json", openapi, methods=["GET"]),
                     ],
                     redirect_slashes=False,
@@ -163,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *docs.routes(openapi_document),
             *observability.routes,
             *portal_routes,
+            *admin_routes,
         ],
         exception_handlers={
             ApiError: _api_error,
@@ -184,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.shared_counters = shared
     app.log_requests = settings.access_log
     app.state.portal = Portal(settings, database, shared)
+    app.state.back_office = BackOffice(settings, database, shared)
     app.state.api_keys = api_keys
     app.state.key_usage = key_usage
     return app

@@ -41,6 +41,9 @@ class Principal:
     timezone: ZoneInfo
     # Set for a key that a fulfilment customer uses itself.
     idfulfilment_customer: int | None
+    # (iduser, username) of the staff user acting in the back office, which has no API key:
+    # the audit trail names the user instead.
+    staff_user: tuple[int, str] | None = None
 
     def require_full_access(self) -> None:
         if self.idfulfilment_customer is not None:

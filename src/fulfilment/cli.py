@@ -22,6 +22,7 @@ from .errors import ApiError
 from .reference import service as reference
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .settings import Settings, SettingsError
+from .staff.cli import users as users_cli
 
 T = TypeVar("T")
 stderr = Console(stderr=True)
@@ -288,6 +289,7 @@ def shippingproviders_create(
 
 
 main.add_command(customers_cli.customers)
+main.add_command(users_cli)
 
 
 # -- the demo -----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ INSERT_KEY = (
         key_hash=_p("key_hash"),
         key_prefix=_p("key_prefix"),
         created_at=_p("created_at"),
+        created_by_iduser=_p("created_by_iduser"),
     )
     .returning(api_keys.c.id)
 )

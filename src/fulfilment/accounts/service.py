@@ -94,6 +94,7 @@ async def create_api_key(
     account: Account,
     name: str = "",
     idfulfilment_customer: int | None = None,
+    created_by: int | None = None,
 ) -> tuple[int, str]:
     """Store a new key's hash and return (id, key): the only time the key is seen."""
     if (
@@ -116,6 +117,7 @@ async def create_api_key(
             "key_hash": hash_api_key(key),
             "key_prefix": key[:10],
             "created_at": utcnow(),
+            "created_by_iduser": created_by,
         },
     )
     assert row is not None
