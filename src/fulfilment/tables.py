@@ -254,6 +254,35 @@ audit_events = sa.Table(
     sa.Column("changes", sa.Text(), nullable=False),
     sa.Column("occurred_at", sa.DateTime(), nullable=False),
     sa.Index("ix_audit_events_customer", "idfulfilment_customer", "id"),
+    # The account's audit log reads every customer's events of an account, newest first.
+    sa.Index("ix_audit_events_account", "account_id", "occurred_at", "id"),
+    sqlite_autoincrement=True,
+)
+
+# The account's own audit trail: every change to its API keys, hooks, staff users and
+# settings, written in the same transaction as the change (customer changes are in
+# audit_events; the back office's audit log shows both).
+account_events = sa.Table(
+    "account_events",
+    metadata,
+    _id("id"),
+    _account(),
+    # api_key, hook, staff_user or settings.
+    sa.Column("subject", sa.String(16), nullable=False),
+    # The key's, hook's or user's id; null for the account's settings.
+    sa.Column("subject_id", Id, nullable=True),
+    # Its name at the time, so the trail reads well after it is gone or renamed.
+    sa.Column("subject_name", sa.String(255), nullable=False),
+    # create, revoke, update, deactivate, reactivate, admin, reset_2fa, invite...
+    sa.Column("action", sa.String(32), nullable=False),
+    # staff (actor_id: iduser), api_key (actor_id: the key's id) or command_line (0).
+    sa.Column("actor_type", sa.String(16), nullable=False),
+    sa.Column("actor_id", Id, nullable=False),
+    sa.Column("actor_name", sa.String(255), nullable=False),
+    # JSON object: field -> {"from": old, "to": new}; a secret only as "changed".
+    sa.Column("changes", sa.Text(), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_account_events_account", "account_id", "occurred_at", "id"),
     sqlite_autoincrement=True,
 )
 

@@ -131,7 +131,9 @@ def test_me_is_the_staff_user_who_made_the_key(
 
     async def make_key(connection):  # type: ignore[no-untyped-def]
         account = await accounts.get_account(connection, tenant.account.subdomain)
-        return await staff.create_api_key_by(connection, account, created["iduser"], "office")
+        return await staff.create_api_key_by(
+            connection, account, (created["iduser"], created["username"]), "office"
+        )
 
     _, key = database.write_sync(make_key)
     me = tenant.client.get(f"{API}/users/me", auth=(key, "X"))

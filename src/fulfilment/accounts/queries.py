@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
-from ..tables import accounts, api_keys, fulfilment_customers
+from ..tables import (
+    account_events,
+    accounts,
+    api_keys,
+    audit_events,
+    fulfilment_customers,
+    staff_users,
+)
 
 _p = sa.bindparam
 
@@ -62,11 +71,13 @@ REVOKE_KEY = (
         api_keys.c.revoked_at.is_(None),
     )
     .values(revoked_at=_p("revoked_at"))
+    .returning(api_keys.c.id, api_keys.c.account_id, api_keys.c.name)
 )
 REVOKE_KEY_BY_HASH = (
     sa.update(api_keys)
     .where(api_keys.c.key_hash == _p("key_hash"), api_keys.c.revoked_at.is_(None))
     .values(revoked_at=_p("revoked_at"))
+    .returning(api_keys.c.id, api_keys.c.account_id, api_keys.c.name)
 )
 LIST_KEYS = (
     sa.select(
@@ -81,6 +92,41 @@ LIST_KEYS = (
     .where(api_keys.c.account_id == _p("account_id"))
     .order_by(api_keys.c.id)
 )
+# The back office's list of keys: who made each, and the customer a scoped one is for.
+KEY_PAGE = (
+    sa.select(
+        api_keys.c.id,
+        api_keys.c.name,
+        api_keys.c.key_prefix,
+        api_keys.c.idfulfilment_customer,
+        fulfilment_customers.c.name,
+        staff_users.c.username,
+        api_keys.c.created_at,
+        api_keys.c.last_used_at,
+        api_keys.c.revoked_at,
+    )
+    .outerjoin(
+        fulfilment_customers,
+        fulfilment_customers.c.idfulfilment_customer == api_keys.c.idfulfilment_customer,
+    )
+    .outerjoin(staff_users, staff_users.c.iduser == api_keys.c.created_by_iduser)
+    .where(api_keys.c.account_id == _p("account_id"))
+    .order_by(api_keys.c.revoked_at.is_not(None), api_keys.c.id.desc())
+    .limit(_p("limit"))
+    .offset(_p("offset"))
+)
+# An account's settings, locked while they change (on PostgreSQL; SQLite writes one at a time).
+SETTINGS_FOR_UPDATE = (
+    sa.select(accounts.c.name, accounts.c.timezone, accounts.c.require_staff_2fa)
+    .where(accounts.c.id == _p("account_id"))
+    .with_for_update()
+)
+UPDATE_SETTINGS = (
+    sa.update(accounts)
+    .where(accounts.c.id == _p("account_id"))
+    .values(name=_p("name"), timezone=_p("timezone"), require_staff_2fa=_p("required"))
+)
+
 # A key used since the last time, unless another worker wrote its time less than a minute ago.
 RECORD_KEY_USED = (
     sa.update(api_keys)
@@ -89,4 +135,88 @@ RECORD_KEY_USED = (
         sa.or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < _p("before")),
     )
     .values(last_used_at=_p("at"))
+)
+
+# -- the account's audit trail -----------------------------------------------------------
+
+INSERT_ACCOUNT_EVENT = sa.insert(account_events).values(
+    account_id=_p("account_id"),
+    subject=_p("subject"),
+    subject_id=_p("subject_id"),
+    subject_name=_p("subject_name"),
+    action=_p("action"),
+    actor_type=_p("actor_type"),
+    actor_id=_p("actor_id"),
+    actor_name=_p("actor_name"),
+    changes=_p("changes"),
+    occurred_at=_p("occurred_at"),
+)
+
+
+def _who_and_what(table: sa.Table, subject: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
+    """The audit log's filters: `who_type` "" is anyone, `who_id` -1 any id of that type;
+    `what` "" is every kind of change."""
+    return [
+        table.c.account_id == _p("account_id"),
+        sa.or_(_p("who_type") == "", table.c.actor_type == _p("who_type")),
+        sa.or_(_p("who_id") == -1, table.c.actor_id == _p("who_id")),
+        sa.or_(_p("what") == "", subject == _p("what")),
+    ]
+
+
+def _newest(statement: sa.Select[Any], table: sa.Table) -> sa.Subquery:
+    # Each side stops at the rows the page can reach, read newest first by its index.
+    return (
+        statement.order_by(table.c.occurred_at.desc(), table.c.id.desc())
+        .limit(_p("upto"))
+        .subquery()
+    )
+
+
+_customer_events = _newest(
+    sa.select(
+        sa.literal("customer", sa.String).label("subject"),
+        audit_events.c.idfulfilment_customer.label("subject_id"),
+        fulfilment_customers.c.name.label("subject_name"),
+        audit_events.c.action,
+        audit_events.c.actor_type,
+        audit_events.c.actor_id,
+        audit_events.c.actor_name,
+        audit_events.c.changes,
+        audit_events.c.occurred_at,
+        audit_events.c.id,
+    )
+    .join(
+        fulfilment_customers,
+        fulfilment_customers.c.idfulfilment_customer == audit_events.c.idfulfilment_customer,
+    )
+    # A login is no change.
+    .where(
+        audit_events.c.action != "login",
+        *_who_and_what(audit_events, sa.literal("customer", sa.String)),
+    ),
+    audit_events,
+)
+_account_events = _newest(
+    sa.select(
+        account_events.c.subject,
+        account_events.c.subject_id,
+        account_events.c.subject_name,
+        account_events.c.action,
+        account_events.c.actor_type,
+        account_events.c.actor_id,
+        account_events.c.actor_name,
+        account_events.c.changes,
+        account_events.c.occurred_at,
+        account_events.c.id,
+    ).where(*_who_and_what(account_events, account_events.c.subject)),
+    account_events,
+)
+_both = sa.union_all(sa.select(_customer_events), sa.select(_account_events)).subquery()
+# The account's audit log: customer changes and account changes together, newest first.
+EVENTS_PAGE = (
+    sa.select(_both)
+    .order_by(_both.c.occurred_at.desc(), _both.c.subject, _both.c.id.desc())
+    .limit(_p("limit"))
+    .offset(_p("offset"))
 )

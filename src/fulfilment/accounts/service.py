@@ -5,19 +5,27 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..auth import KEYS_CHANGED, SUBDOMAIN, hash_api_key
-from ..db import Connection, as_datetime, utcnow
+from ..customers.audit import Actor
+from ..db import Connection, Database, as_datetime, utcnow
 from ..errors import InvalidInput, NotFound
+from ..wire import PAGE_SIZE, format_datetime
+from . import audit
 from .queries import (
     CUSTOMER_IN_ACCOUNT,
     FIND_ACCOUNT,
     INSERT_ACCOUNT,
     INSERT_KEY,
+    KEY_PAGE,
     LIST_KEYS,
     REVOKE_KEY,
     REVOKE_KEY_BY_HASH,
+    SETTINGS_FOR_UPDATE,
+    UPDATE_SETTINGS,
 )
 
 KEY_PREFIX = "fk_"
@@ -95,6 +103,7 @@ async def create_api_key(
     name: str = "",
     idfulfilment_customer: int | None = None,
     created_by: int | None = None,
+    actor: Actor = audit.COMMAND_LINE,
 ) -> tuple[int, str]:
     """Store a new key's hash and return (id, key): the only time the key is seen."""
     if (
@@ -105,15 +114,17 @@ async def create_api_key(
         is None
     ):
         raise InvalidInput(
-            f"Fulfilment customer {idfulfilment_customer} is not in account '{account.subdomain}'.",
+            f"idfulfilment_customer: fulfilment customer {idfulfilment_customer} is not in "
+            f"account '{account.subdomain}'.",
         )
     key = new_api_key()
+    name = name.strip()[:255]
     row = await connection.one(
         INSERT_KEY,
         {
             "account_id": account.id,
             "idfulfilment_customer": idfulfilment_customer,
-            "name": name.strip()[:255],
+            "name": name,
             "key_hash": hash_api_key(key),
             "key_prefix": key[:10],
             "created_at": utcnow(),
@@ -121,30 +132,32 @@ async def create_api_key(
         },
     )
     assert row is not None
+    changes = {"name": name, "idfulfilment_customer": idfulfilment_customer}
+    await audit.record(connection, account.id, actor, "api_key", row[0], name, "create", changes)
     return row[0], key
 
 
-async def revoke_api_key(connection: Connection, account: Account, key_id: int) -> None:
+async def revoke_api_key(
+    connection: Connection, account: Account, key_id: int, actor: Actor = audit.COMMAND_LINE
+) -> None:
     """Revoke one of the account's active keys by id; NotFound when there is none."""
-    if (
-        await connection.execute(
-            REVOKE_KEY, {"account_id": account.id, "id": key_id, "revoked_at": utcnow()}
-        )
-        == 0
-    ):
+    row = await connection.one(
+        REVOKE_KEY, {"account_id": account.id, "id": key_id, "revoked_at": utcnow()}
+    )
+    if row is None:
         raise NotFound(f"No active API key {key_id} in account '{account.subdomain}'.")
+    await audit.record(connection, account.id, actor, "api_key", row[0], row[2], "revoke")
     await connection.notify(KEYS_CHANGED)
 
 
 async def revoke_api_key_by_value(connection: Connection, key: str) -> None:
     """Revoke the active key that matches `key`; NotFound when none does."""
-    if (
-        await connection.execute(
-            REVOKE_KEY_BY_HASH, {"key_hash": hash_api_key(key), "revoked_at": utcnow()}
-        )
-        == 0
-    ):
+    row = await connection.one(
+        REVOKE_KEY_BY_HASH, {"key_hash": hash_api_key(key), "revoked_at": utcnow()}
+    )
+    if row is None:
         raise NotFound("No active API key matches that key.")
+    await audit.record(connection, row[1], audit.COMMAND_LINE, "api_key", row[0], row[2], "revoke")
     await connection.notify(KEYS_CHANGED)
 
 
@@ -154,3 +167,110 @@ async def list_api_keys(connection: Connection, account: Account) -> list[ApiKey
         ApiKeyInfo(row[0], row[1], row[2], row[3], *(as_datetime(value) for value in row[4:7]))
         for row in await connection.all(LIST_KEYS, {"account_id": account.id})
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyListing:
+    """An API key as the back office lists it, times in the account's zone."""
+
+    id: int
+    name: str
+    prefix: str
+    idfulfilment_customer: int | None
+    customer_name: str | None
+    created_by: str | None
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+async def key_page(database: Database, account: Account, offset: int) -> list[KeyListing]:
+    """A page of the account's keys: active ones first, newest first."""
+    values = {"account_id": account.id, "offset": offset, "limit": PAGE_SIZE}
+    rows = await database.read(lambda c: c.all(KEY_PAGE, values))
+    zone = ZoneInfo(account.timezone)
+    return [
+        KeyListing(
+            id=row[0],
+            name=row[1],
+            prefix=row[2],
+            idfulfilment_customer=row[3],
+            customer_name=row[4],
+            created_by=row[5],
+            created_at=format_datetime(row[6], zone) or "",
+            last_used_at=format_datetime(row[7], zone),
+            revoked_at=format_datetime(row[8], zone),
+        )
+        for row in rows
+    ]
+
+
+# -- the account's settings ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettings:
+    """What an administrator can change of the account. Fields left None keep their value."""
+
+    name: str | None = None
+    timezone: str | None = None
+    require_second_factor: bool | None = None
+
+
+def check_timezone(timezone: str) -> str:
+    if timezone not in known_timezones():
+        raise InvalidInput(f"timezone: '{timezone[:64]}' is not a known time zone.")
+    return timezone
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 255 or "\x00" in name:
+        raise InvalidInput("name must be 1-255 characters.")
+    return name
+
+
+@lru_cache(maxsize=1)
+def known_timezones() -> tuple[str, ...]:
+    """The IANA zones this machine knows, sorted."""
+    return tuple(sorted(available_timezones()))
+
+
+async def change_settings(
+    connection: Connection, account: Account, changed: AccountSettings, actor: Actor
+) -> dict[str, Any]:
+    """Apply the settings that were given; the audit trail records what changed (returned)."""
+    row = await connection.one(SETTINGS_FOR_UPDATE, {"account_id": account.id})
+    if row is None:
+        raise NotFound(f"No account '{account.subdomain}'.")
+    before = {"name": row[0], "timezone": row[1], "require_second_factor": bool(row[2])}
+    after = dict(before)
+    if changed.name is not None:
+        after["name"] = check_name(changed.name)
+    if changed.timezone is not None:
+        after["timezone"] = check_timezone(changed.timezone)
+    if changed.require_second_factor is not None:
+        after["require_second_factor"] = changed.require_second_factor
+    differences = {
+        field: {"from": before[field], "to": value}
+        for field, value in after.items()
+        if before[field] != value
+    }
+    if not differences:
+        return differences
+    await connection.execute(
+        UPDATE_SETTINGS,
+        {
+            "account_id": account.id,
+            "name": after["name"],
+            "timezone": after["timezone"],
+            "required": after["require_second_factor"],
+        },
+    )
+    await audit.record(
+        connection, account.id, actor, "settings", None, after["name"], "update", differences
+    )
+    if "timezone" in differences:
+        # API keys carry their account's zone in every worker's key cache.
+        await connection.notify(KEYS_CHANGED)
+    return differences

@@ -27,6 +27,25 @@ class AdminsOnly(PageError):
     message = N_("Only administrators can change these settings.")
 
 
+class ForAdminsOnly(PageError):
+    status = 403
+    message = N_("This page is for administrators only.")
+
+
+class KeyMissing(PageError):
+    status = 404
+    message = N_("This API key does not exist or has been revoked already.")
+
+
+class StaffUserMissing(PageError):
+    status = 404
+    message = N_("This staff user does not exist.")
+
+
+class LastAdminStays(PageError):
+    message = N_("The account's last active administrator cannot be deactivated or lose the role.")
+
+
 class CustomerMissing(PageError):
     status = 404
     message = N_("This customer does not exist.")

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..accounts.service import AccountSettings, known_timezones
 from ..errors import InvalidInput
 from ..fields import LANGUAGES
 from ..staff import service as staff
@@ -21,7 +22,7 @@ from ..web.i18n import N_
 from ..web.pages import read_form, secure
 from ..web.sessions import csrf_matches
 from ..wire import MAX_SEARCH_LENGTH, PAGE_SIZE
-from . import errors, service
+from . import errors, manage, manage_routes, service
 from .forms import MAX_FIELDS, CustomerForm, create_body, update_body
 from .web import HERE, Visit, admin_page
 
@@ -362,21 +363,62 @@ async def end_sessions(visit: Visit) -> Response:
 # -- settings -----------------------------------------------------------------------------
 
 
+async def _settings_page(visit: Visit, status: int = 200, **context: Any) -> Response:
+    assert visit.user is not None
+    account = visit.account
+    context.setdefault(
+        "form",
+        {
+            "name": account.name,
+            "timezone": account.timezone,
+            "require_second_factor": visit.user.requires_second_factor,
+        },
+    )
+    context.setdefault("form_errors", {})
+    left = await staff.recovery_codes_left(visit.database, visit.user.iduser)
+    return visit.render(
+        "settings.html",
+        status,
+        notice=_notice(visit),
+        recovery_codes_left=left,
+        timezones=known_timezones(),
+        **context,
+    )
+
+
 @admin_page()
 async def settings(visit: Visit) -> Response:
-    """The user's own second factor, and (administrators) the account's rule for it."""
+    """The user's own second factor, and (administrators) the account's name, time zone
+    and rule for the second factor."""
     assert visit.user is not None
-    if visit.request.method == "POST":
-        if not visit.user.admin:
-            raise errors.AdminsOnly()
-        form = await _checked_form(visit)
-        if form is None:
-            raise FormExpired()
-        required = form.get("require_second_factor") == "1"
-        await service.set_second_factor_required(visit.database, visit.account, required)
-        return visit.redirect("settings?notice=settings-saved")
-    left = await staff.recovery_codes_left(visit.database, visit.user.iduser)
-    return visit.render("settings.html", notice=_notice(visit), recovery_codes_left=left)
+    if visit.request.method == "GET":
+        return await _settings_page(visit)
+    if not visit.user.admin:
+        raise errors.AdminsOnly()
+    form = await _checked_form(visit)
+    if form is None:
+        raise FormExpired()
+    # A field left out keeps its value; the form sends them all.
+    changed = AccountSettings(
+        name=form.get("name"),
+        timezone=form.get("timezone"),
+        require_second_factor=form.get("require_second_factor") == "1",
+    )
+    try:
+        await manage.change_settings(visit.database, visit.account, visit.user, changed)
+    except InvalidInput as refused:
+        field = "timezone" if refused.message.startswith("timezone") else "name"
+        message = {
+            "name": N_("Enter a name of at most 255 characters."),
+            "timezone": N_("Choose a time zone from the list, such as Europe/Amsterdam."),
+        }[field]
+        values = {
+            "name": form.get("name", ""),
+            "timezone": form.get("timezone", ""),
+            "require_second_factor": changed.require_second_factor,
+        }
+        return await _settings_page(visit, 400, form=values, form_errors={field: message})
+    return visit.redirect("settings?notice=settings-saved")
 
 
 @admin_page(logged_in=False)
@@ -412,6 +454,8 @@ def _pages(prefix: str) -> list[Route]:
 routes: list[Route] = [
     Route("/admin/admin.css", stylesheet, methods=["GET"]),
     *_pages("/admin"),
+    *manage_routes.pages("/admin"),
     *_pages("/admin/{account}"),
+    *manage_routes.pages("/admin/{account}"),
     Route("/admin/{account}/{rest:path}", not_found, methods=["GET", "POST"]),
 ]

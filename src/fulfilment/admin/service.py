@@ -308,7 +308,3 @@ def generated_password() -> str:
     """A password for a customer, shown once: 16 characters of an unambiguous alphabet."""
     alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
     return "".join(secrets.choice(alphabet) for _ in range(16))
-
-
-async def set_second_factor_required(database: Database, account: Account, required: bool) -> None:
-    await database.write(lambda c: staff.set_second_factor_required(c, account.id, required))

@@ -163,12 +163,13 @@ def _error_page(
 
 
 def admin_page(
-    *, logged_in: bool = True
+    *, logged_in: bool = True, admins_only: bool = False
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Find the account and the session before the handler runs; with `logged_in`, a
     visitor who is not logged in is sent to the login form, and the staff user is loaded
-    (a deactivated user, or one whose credentials changed, is logged out). Any PageError
-    the handler does not handle itself is answered with an error page."""
+    (a deactivated user, or one whose credentials changed, is logged out); with
+    `admins_only`, anyone else but an administrator gets 403. Any PageError the handler
+    does not handle itself is answered with an error page."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @wraps(handler)
@@ -198,6 +199,8 @@ def admin_page(
                             ended = visit.redirect("login?notice=ended")
                             visit.keep(ended, visit.new_session(session.language))
                             return secure(ended, request)
+                        if admins_only and not visit.user.admin:
+                            raise errors.ForAdminsOnly()
                     response = await handler(visit)
                 except BodyTimeout as error:
                     raise FormTooSlow() from error

@@ -47,6 +47,18 @@ USERNAME_OWNER = sa.select(users.c.iduser).where(
     users.c.account_id == _p("account_id"), users.c.username_key == _p("username_key")
 )
 GET_USER = sa.select(*USER_COLUMNS).where(*_in_account)
+# A user about to change, with whether it has a second factor.
+USER_DETAILS = sa.select(*USER_COLUMNS, users.c.totp_secret.is_not(None)).where(*_in_account)
+USER_FOR_UPDATE = USER_DETAILS.with_for_update()
+# Changes to who is an administrator take turns per account (the account's row is the lock
+# on PostgreSQL; SQLite writes one at a time), so two at once cannot leave none.
+LOCK_ACCOUNT = sa.select(accounts.c.id).where(accounts.c.id == _p("account_id")).with_for_update()
+OTHER_ACTIVE_ADMINS = sa.select(sa.func.count()).where(
+    users.c.account_id == _p("account_id"),
+    users.c.iduser != _p("id"),
+    users.c.admin.is_(True),
+    users.c.active.is_(True),
+)
 PAGE = (
     sa.select(*USER_COLUMNS)
     .where(users.c.account_id == _p("account_id"))
@@ -76,6 +88,8 @@ DEACTIVATE = (
         updated_at=_p("now"),
     )
 )
+REACTIVATE = sa.update(users).where(*_in_account).values(active=sa.true(), updated_at=_p("now"))
+SET_ADMIN = sa.update(users).where(*_in_account).values(admin=_p("admin"), updated_at=_p("now"))
 RESET_SECOND_FACTOR = (
     sa.update(users)
     .where(*_in_account)
@@ -131,9 +145,4 @@ ACCEPT_STEP = (
 
 REQUIRES_SECOND_FACTOR = sa.select(accounts.c.require_staff_2fa).where(
     accounts.c.id == _p("account_id")
-)
-SET_REQUIRES_SECOND_FACTOR = (
-    sa.update(accounts)
-    .where(accounts.c.id == _p("account_id"))
-    .values(require_staff_2fa=_p("required"))
 )

@@ -9,12 +9,15 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyotp
 
+from ..accounts import audit
 from ..accounts.service import Account, create_api_key
 from ..auth import Principal, zone
+from ..customers.audit import Actor
 from ..customers.service import clean_email, clean_username
 from ..db import Connection, Database, Row, utcnow
 from ..errors import InvalidInput, NotFound
@@ -32,6 +35,13 @@ NAME_MAX = 255
 class UserNotFound(NotFound):
     def __init__(self, what: str) -> None:
         super().__init__(f"Staff user {what} not found.")
+
+
+class LastAdmin(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__(
+            "admin: the account's last active administrator stays one (and stays active)."
+        )
 
 
 class StaffUsernameTaken(InvalidInput):
@@ -115,7 +125,11 @@ class NewUser:
 
 
 async def create_user(
-    connection: Connection, account: Account, new: NewUser, password_hash: str
+    connection: Connection,
+    account: Account,
+    new: NewUser,
+    password_hash: str,
+    actor: Actor = audit.COMMAND_LINE,
 ) -> User:
     """Create a staff user (checked with NewUser.checked) in `account`."""
     key = username_key(new.username)
@@ -140,7 +154,12 @@ async def create_user(
         },
     )
     assert row is not None
-    return to_user(row, zone(account.timezone))
+    user = to_user(row, zone(account.timezone))
+    changes = {"emailaddress": user.emailaddress, "admin": user.admin}
+    await audit.record(
+        connection, account.id, actor, "staff_user", user.iduser, user.username, "create", changes
+    )
+    return user
 
 
 async def all_users(connection: Connection, account: Account) -> list[User]:
@@ -155,6 +174,16 @@ async def all_users(connection: Connection, account: Account) -> list[User]:
             return users
 
 
+async def user_with_second_factor(
+    connection: Connection, account: Account, iduser: int
+) -> tuple[User, bool]:
+    """A user of the account, and whether it has set up a second factor."""
+    row = await connection.one(queries.USER_DETAILS, {"account_id": account.id, "id": iduser})
+    if row is None:
+        raise UserNotFound(str(iduser))
+    return to_user(row, zone(account.timezone)), bool(row[11])
+
+
 async def _user_id(connection: Connection, account: Account, username: str) -> int:
     row = await connection.one(
         queries.USERNAME_OWNER, {"account_id": account.id, "username_key": username_key(username)}
@@ -164,38 +193,122 @@ async def _user_id(connection: Connection, account: Account, username: str) -> i
     return int(row[0])
 
 
-async def deactivate(connection: Connection, account: Account, username: str) -> None:
-    """The user can no longer log in; its sessions end at their next request."""
+async def deactivate(
+    connection: Connection, account: Account, username: str, actor: Actor = audit.COMMAND_LINE
+) -> None:
+    """The command line's deactivate, by username."""
+    await deactivate_user(connection, account, await _user_id(connection, account, username), actor)
+
+
+async def reset_second_factor(
+    connection: Connection, account: Account, username: str, actor: Actor = audit.COMMAND_LINE
+) -> None:
+    """The command line's reset of the second factor, by username."""
     user_id = await _user_id(connection, account, username)
-    await connection.execute(
-        queries.DEACTIVATE, {"account_id": account.id, "id": user_id, "now": utcnow()}
+    await reset_second_factor_of(connection, account, user_id, actor)
+
+
+async def _changing(connection: Connection, account: Account, iduser: int) -> Row:
+    """The user about to change (locked), or UserNotFound."""
+    row = await connection.one(queries.USER_FOR_UPDATE, {"account_id": account.id, "id": iduser})
+    if row is None:
+        raise UserNotFound(str(iduser))
+    return row
+
+
+async def _another_admin_stays(connection: Connection, account: Account, iduser: int) -> None:
+    """Refuse a change that would leave the account without an active administrator."""
+    await connection.one(queries.LOCK_ACCOUNT, {"account_id": account.id})
+    others = await connection.one(
+        queries.OTHER_ACTIVE_ADMINS, {"account_id": account.id, "id": iduser}
     )
+    if others is None or others[0] == 0:
+        raise LastAdmin()
 
 
-async def reset_second_factor(connection: Connection, account: Account, username: str) -> None:
+async def _record(
+    connection: Connection,
+    account: Account,
+    actor: Actor,
+    row: Row,
+    action: str,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    await audit.record(connection, account.id, actor, "staff_user", row[0], row[1], action, changes)
+
+
+async def deactivate_user(
+    connection: Connection, account: Account, iduser: int, actor: Actor
+) -> None:
+    """The user can no longer log in; its sessions end at their next request. The last
+    active administrator cannot be deactivated."""
+    row = await _changing(connection, account, iduser)
+    if not row[7]:
+        return
+    if row[6]:
+        await _another_admin_stays(connection, account, iduser)
+    values = {"account_id": account.id, "id": iduser, "now": utcnow()}
+    await connection.execute(queries.DEACTIVATE, values)
+    await _record(connection, account, actor, row, "deactivate")
+
+
+async def reactivate_user(
+    connection: Connection, account: Account, iduser: int, actor: Actor
+) -> None:
+    """The user can log in again (with the password it had)."""
+    row = await _changing(connection, account, iduser)
+    if row[7]:
+        return
+    values = {"account_id": account.id, "id": iduser, "now": utcnow()}
+    await connection.execute(queries.REACTIVATE, values)
+    await _record(connection, account, actor, row, "reactivate")
+
+
+async def set_admin(
+    connection: Connection, account: Account, iduser: int, admin: bool, actor: Actor
+) -> None:
+    """Make the user an administrator, or no longer one: never the last active one."""
+    row = await _changing(connection, account, iduser)
+    if bool(row[6]) == admin:
+        return
+    if not admin and row[7]:
+        await _another_admin_stays(connection, account, iduser)
+    values = {"account_id": account.id, "id": iduser, "admin": admin, "now": utcnow()}
+    await connection.execute(queries.SET_ADMIN, values)
+    changes = {"admin": {"from": not admin, "to": admin}}
+    await _record(connection, account, actor, row, "update", changes)
+
+
+async def reset_second_factor_of(
+    connection: Connection, account: Account, iduser: int, actor: Actor
+) -> None:
     """Forget the user's TOTP seed and recovery codes (a lost phone): it enrols again at
     its next login. Its sessions end."""
-    user_id = await _user_id(connection, account, username)
+    row = await _changing(connection, account, iduser)
     await connection.execute(
-        queries.RESET_SECOND_FACTOR, {"account_id": account.id, "id": user_id, "now": utcnow()}
+        queries.RESET_SECOND_FACTOR, {"account_id": account.id, "id": iduser, "now": utcnow()}
     )
-    await connection.execute(queries.DELETE_RECOVERY_CODES, {"id": user_id})
-
-
-async def set_second_factor_required(
-    connection: Connection, account_id: int, required: bool
-) -> None:
-    """The account setting: every staff user must log in with a second factor."""
-    await connection.execute(
-        queries.SET_REQUIRES_SECOND_FACTOR, {"account_id": account_id, "required": required}
-    )
+    await connection.execute(queries.DELETE_RECOVERY_CODES, {"id": iduser})
+    await _record(connection, account, actor, row, "reset_second_factor")
 
 
 async def create_api_key_by(
-    connection: Connection, account: Account, iduser: int, name: str = ""
+    connection: Connection,
+    account: Account,
+    user: tuple[int, str],
+    name: str = "",
+    idfulfilment_customer: int | None = None,
 ) -> tuple[int, str]:
-    """An API key made by a staff user in the back office: `/users/me` answers with it."""
-    return await create_api_key(connection, account, name, created_by=iduser)
+    """An API key made by a staff user (iduser, username) in the back office: `/users/me`
+    answers with it, and the audit trail names the user."""
+    return await create_api_key(
+        connection,
+        account,
+        name,
+        idfulfilment_customer,
+        created_by=user[0],
+        actor=Actor("staff", *user),
+    )
 
 
 # -- the users API ------------------------------------------------------------------------

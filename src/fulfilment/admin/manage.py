@@ -1,0 +1,133 @@
+"""What the administrators' pages do (API keys, staff users, the account's settings and its
+audit log): each action one call into its package's service, in one transaction, as the
+acting staff user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..accounts import audit
+from ..accounts import service as accounts
+from ..accounts.service import Account, AccountSettings, KeyListing
+from ..auth import zone
+from ..customers.audit import Actor
+from ..db import Connection, Database
+from ..staff import service as staff
+from ..staff.schemas import User
+from ..wire import PAGE_SIZE
+from .service import StaffView
+
+KEY_PAGE_SIZE = PAGE_SIZE
+
+
+def actor(user: StaffView) -> Actor:
+    """The audit trail's name for a change made in the back office."""
+    return Actor("staff", user.iduser, user.username)
+
+
+# -- API keys -----------------------------------------------------------------------------
+
+
+async def keys(database: Database, account: Account, offset: int) -> list[KeyListing]:
+    return await accounts.key_page(database, account, offset)
+
+
+async def create_key(
+    database: Database, account: Account, user: StaffView, name: str, customer: int | None
+) -> str:
+    """A new key, made by `user`: the key itself, shown once."""
+
+    async def create(connection: Connection) -> str:
+        _, key = await staff.create_api_key_by(
+            connection, account, (user.iduser, user.username), name, customer
+        )
+        return key
+
+    return await database.write(create)
+
+
+async def revoke_key(database: Database, account: Account, user: StaffView, key_id: int) -> None:
+    await database.write(lambda c: accounts.revoke_api_key(c, account, key_id, actor(user)))
+
+
+# -- staff users --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    user: User
+    second_factor: bool
+
+
+async def staff_users(database: Database, account: Account) -> list[User]:
+    return await database.read(lambda c: staff.all_users(c, account))
+
+
+async def staff_user(database: Database, account: Account, iduser: int) -> StaffMember:
+    async def read(connection: Connection) -> StaffMember:
+        user, second_factor = await staff.user_with_second_factor(connection, account, iduser)
+        return StaffMember(user, second_factor)
+
+    return await database.read(read)
+
+
+async def deactivate_user(
+    database: Database, account: Account, user: StaffView, iduser: int
+) -> None:
+    await database.write(lambda c: staff.deactivate_user(c, account, iduser, actor(user)))
+
+
+async def reactivate_user(
+    database: Database, account: Account, user: StaffView, iduser: int
+) -> None:
+    await database.write(lambda c: staff.reactivate_user(c, account, iduser, actor(user)))
+
+
+async def set_admin(
+    database: Database, account: Account, user: StaffView, iduser: int, admin: bool
+) -> None:
+    await database.write(lambda c: staff.set_admin(c, account, iduser, admin, actor(user)))
+
+
+async def reset_second_factor(
+    database: Database, account: Account, user: StaffView, iduser: int
+) -> None:
+    await database.write(lambda c: staff.reset_second_factor_of(c, account, iduser, actor(user)))
+
+
+# -- the account --------------------------------------------------------------------------
+
+
+async def change_settings(
+    database: Database, account: Account, user: StaffView, changed: AccountSettings
+) -> dict[str, Any]:
+    return await database.write(
+        lambda c: accounts.change_settings(c, account, changed, actor(user))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilters:
+    """Who can be chosen in the audit log's filter: staff users and API keys by name."""
+
+    users: list[tuple[int, str]]
+    keys: list[tuple[int, str]]
+
+
+async def log_filters(database: Database, account: Account) -> LogFilters:
+    async def read(connection: Connection) -> LogFilters:
+        users = await staff.all_users(connection, account)
+        keys = await accounts.list_api_keys(connection, account)
+        return LogFilters(
+            [(user.iduser, user.username) for user in users],
+            [(key.id, key.name or key.prefix) for key in keys],
+        )
+
+    return await database.read(read)
+
+
+async def log_page(
+    database: Database, account: Account, who: audit.Who, what: str, offset: int
+) -> list[audit.LogEntry]:
+    return await audit.log_page(database, account.id, zone(account.timezone), who, what, offset)

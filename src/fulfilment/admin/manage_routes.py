@@ -1,0 +1,230 @@
+"""The administrators' pages of the back office: API keys, staff users and the account's
+audit log (the account's settings are on the settings page, in routes.py). Every one of
+them answers 403 to a staff user who is no administrator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..accounts import audit
+from ..errors import InvalidInput, NotFound
+from ..staff.service import LastAdmin
+from ..web.errors import FormExpired
+from ..web.i18n import N_
+from ..web.pages import read_form
+from ..web.sessions import csrf_matches
+from . import errors, manage
+from .web import Visit, admin_page
+
+NOTICES = {
+    "key-revoked": N_("The API key has been revoked."),
+    "deactivated": N_("The staff user has been deactivated."),
+    "reactivated": N_("The staff user can log in again."),
+    "admin-changed": N_("The staff user's role has been changed."),
+    "second-factor-reset": N_(
+        "The second factor has been reset: the staff user sets it up again at the next login."
+    ),
+}
+KEY_NAME_MAX = 255
+
+
+def _notice(visit: Visit) -> str | None:
+    return NOTICES.get(visit.request.query_params.get("notice", ""))
+
+
+def _number(raw: str | None) -> int | None:
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) > 0:
+        return int(raw)
+    return None
+
+
+def _offset(raw: str | None, size: int) -> int:
+    number = _number(raw)
+    return number - number % size if number is not None else 0
+
+
+async def _posted(visit: Visit) -> dict[str, str]:
+    """The POSTed form, when its token is this session's."""
+    form = await read_form(visit.request)
+    if not csrf_matches(visit.session, form.get("csrf_token")):
+        raise FormExpired()
+    return form
+
+
+# -- API keys -----------------------------------------------------------------------------
+
+
+async def _keys_page(visit: Visit, status: int = 200, **context: Any) -> Response:
+    offset = _offset(visit.request.query_params.get("offset"), manage.KEY_PAGE_SIZE)
+    found = await manage.keys(visit.database, visit.account, offset)
+    context.setdefault("form", {"name": "", "customer": ""})
+    context.setdefault("form_errors", {})
+    return visit.render(
+        "keys.html",
+        status,
+        keys=found,
+        offset=offset,
+        page_size=manage.KEY_PAGE_SIZE,
+        more=len(found) == manage.KEY_PAGE_SIZE,
+        notice=_notice(visit),
+        **context,
+    )
+
+
+@admin_page(admins_only=True)
+async def keys(visit: Visit) -> Response:
+    """The account's API keys, and the form for a new one."""
+    return await _keys_page(visit)
+
+
+@admin_page(admins_only=True)
+async def new_key(visit: Visit) -> Response:
+    """Create a key (optionally for one customer): shown once, with a line of curl."""
+    assert visit.user is not None
+    if visit.request.method == "GET":
+        return visit.redirect("keys")
+    form = await _posted(visit)
+    name = form.get("name", "").strip()
+    raw_customer = form.get("customer", "").strip()
+    problems: dict[str, str] = {}
+    if not name or len(name) > KEY_NAME_MAX or "\x00" in name:
+        problems["name"] = N_("Enter a name of at most 255 characters.")
+    customer = _number(raw_customer)
+    if raw_customer and customer is None:
+        problems["customer"] = N_("Enter the number of one of the account's customers.")
+    if not problems:
+        try:
+            key = await manage.create_key(visit.database, visit.account, visit.user, name, customer)
+        except InvalidInput:
+            problems["customer"] = N_("Enter the number of one of the account's customers.")
+        else:
+            api = str(visit.request.base_url).rstrip("/") + "/api/v1/fulfilment/customers"
+            return visit.render(
+                "key.html", key=key, name=name, customer=customer, curl=f"curl -u {key}: {api}"
+            )
+    values = {"name": form.get("name", ""), "customer": raw_customer}
+    return await _keys_page(visit, 400, form=values, form_errors=problems)
+
+
+@admin_page(admins_only=True)
+async def revoke_key(visit: Visit) -> Response:
+    """Revoke a key: it answers 401 from now on."""
+    assert visit.user is not None
+    key_id = _number(visit.request.path_params["key"])
+    if visit.request.method == "GET":
+        return visit.redirect("keys")
+    await _posted(visit)
+    try:
+        if key_id is None:
+            raise NotFound("no such key")
+        await manage.revoke_key(visit.database, visit.account, visit.user, key_id)
+    except NotFound:
+        raise errors.KeyMissing() from None
+    return visit.redirect("keys?notice=key-revoked")
+
+
+# -- staff users --------------------------------------------------------------------------
+
+
+@admin_page(admins_only=True)
+async def users(visit: Visit) -> Response:
+    """The account's staff users."""
+    found = await manage.staff_users(visit.database, visit.account)
+    return visit.render("users.html", users=found)
+
+
+def _user_id(visit: Visit) -> int:
+    found = _number(visit.request.path_params["iduser"])
+    if found is None:
+        raise errors.StaffUserMissing()
+    return found
+
+
+async def _user_page(visit: Visit, iduser: int, status: int = 200, **context: Any) -> Response:
+    try:
+        member = await manage.staff_user(visit.database, visit.account, iduser)
+    except NotFound:
+        raise errors.StaffUserMissing() from None
+    return visit.render(
+        "user.html", status, member=member, staff=member.user, notice=_notice(visit), **context
+    )
+
+
+@admin_page(admins_only=True)
+async def user(visit: Visit) -> Response:
+    """One staff user, and what an administrator can do to it."""
+    return await _user_page(visit, _user_id(visit))
+
+
+ACTIONS = {
+    "deactivate": (manage.deactivate_user, "deactivated"),
+    "reactivate": (manage.reactivate_user, "reactivated"),
+    "reset-second-factor": (manage.reset_second_factor, "second-factor-reset"),
+}
+
+
+@admin_page(admins_only=True)
+async def change_user(visit: Visit) -> Response:
+    """Deactivate, reactivate, make or unmake administrator, reset the second factor."""
+    assert visit.user is not None
+    iduser = _user_id(visit)
+    action = visit.request.path_params["action"]
+    if visit.request.method == "GET" or (action not in ACTIONS and action != "admin"):
+        return visit.redirect(f"users/{iduser}")
+    form = await _posted(visit)
+    try:
+        if action == "admin":
+            admin = form.get("admin") == "1"
+            await manage.set_admin(visit.database, visit.account, visit.user, iduser, admin)
+            notice = "admin-changed"
+        else:
+            change, notice = ACTIONS[action]
+            await change(visit.database, visit.account, visit.user, iduser)
+    except LastAdmin:
+        return await _user_page(visit, iduser, 400, error=errors.LastAdminStays())
+    except NotFound:
+        raise errors.StaffUserMissing() from None
+    return visit.redirect(f"users/{iduser}?notice={notice}")
+
+
+# -- the audit log ------------------------------------------------------------------------
+
+
+@admin_page(admins_only=True)
+async def audit_log(visit: Visit) -> Response:
+    """Every change to the account and its customers, newest first, by who and what."""
+    query = visit.request.query_params
+    who = audit.Who.parse(query.get("who"))
+    what = query.get("what", "")
+    what = what if what in audit.SUBJECTS else ""
+    offset = _offset(query.get("offset"), audit.LOG_PAGE_SIZE)
+    entries = await manage.log_page(visit.database, visit.account, who, what, offset)
+    filters = await manage.log_filters(visit.database, visit.account)
+    return visit.render(
+        "audit.html",
+        entries=entries,
+        filters=filters,
+        who=who.value,
+        what=what,
+        subjects=audit.SUBJECTS,
+        offset=offset,
+        page_size=audit.LOG_PAGE_SIZE,
+        page_number=offset // audit.LOG_PAGE_SIZE + 1,
+        more=len(entries) == audit.LOG_PAGE_SIZE,
+    )
+
+
+def pages(prefix: str) -> list[Route]:
+    both = ["GET", "POST"]
+    return [
+        Route(f"{prefix}/keys", keys, methods=["GET"]),
+        Route(f"{prefix}/keys/new", new_key, methods=both),
+        Route(f"{prefix}/keys/{{key}}/revoke", revoke_key, methods=both),
+        Route(f"{prefix}/users", users, methods=["GET"]),
+        Route(f"{prefix}/users/{{iduser}}", user, methods=["GET"]),
+        Route(f"{prefix}/users/{{iduser}}/{{action}}", change_user, methods=both),
+        Route(f"{prefix}/audit", audit_log, methods=["GET"]),
+    ]
