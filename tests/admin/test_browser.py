@@ -265,3 +265,133 @@ def test_staff_manage_customers_in_a_browser(
         assert page.evaluate("document.activeElement.id") == "username"
     finally:
         phone.close()
+
+
+def test_an_administrator_manages_the_account_in_a_browser(
+    server: str, tenant: Tenant, browser: Browser, database: Database, database_url: str
+) -> None:
+    make_user(database, tenant, "anna", firstname="Anna", lastname="Smit", language="en",
+              admin=True)  # fmt: skip
+    make_user(database, tenant, "piet", firstname="Piet", lastname="Bakker", language="nl")
+    jansen = tenant.create_customer(name="Jansen Tuinmeubelen", username="jansen")
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    folder = SCREENSHOTS / backend
+    base = f"{server}/admin/acme/"
+    data = [tenant.account.name, "Acme Logistics", "Anna Smit", "Piet Bakker", "anna", "piet",
+            "anna@warehouse.example", "piet@warehouse.example", "Jansen Tuinmeubelen", "jansen",
+            "tests", "Webshop", "Europe/Amsterdam", "Europe/London", "Mars/Olympus", "1", "2",
+            "3"]  # fmt: skip
+
+    office = _context(browser, **DESKTOP)
+    page = office.new_page()
+    try:
+        page.goto(f"{base}login?lang=en")
+        page.get_by_label("Username", exact=True).fill("anna")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+
+        # API keys: a field error, then a key for one customer, shown once with curl.
+        page.get_by_role("link", name="API keys").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("API keys")
+        prefixes = [p.strip("…") for p in page.locator("code.prefix").all_inner_texts()]
+        _words(page, "en", [*data, *prefixes])
+        _shot(page, folder, "31-keys")
+        page.get_by_label("Name", exact=True).fill("Webshop")
+        page.get_by_label("Only for customer number (optional)").fill("not a number")
+        page.get_by_role("button", name="Create API key").click()
+        expect(page.locator("#customer-error")).to_have_text(
+            "Enter the number of one of the account's customers."
+        )
+        expect(page.get_by_label("Name", exact=True)).to_have_value("Webshop")
+        _shot(page, folder, "32-key-refused")
+        page.get_by_label("Only for customer number (optional)").fill(
+            str(jansen["idfulfilment_customer"])
+        )
+        page.get_by_role("button", name="Create API key").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("The new API key")
+        key = page.locator("code.secret").inner_text()
+        expect(page.get_by_label("Try it with curl")).to_have_value(
+            f"curl -u {key}: {server}/api/v1/fulfilment/customers"
+        )
+        _shot(page, folder, "33-key-created")
+        page.get_by_role("link", name="Back to the API keys").click()
+        expect(page.get_by_text(key)).to_have_count(0)
+        webshop = page.get_by_role("row").filter(has_text="Webshop")
+        expect(webshop).to_contain_text("Jansen Tuinmeubelen")
+        expect(webshop).to_contain_text("anna")
+        page.get_by_role("button", name="Revoke Webshop").click()
+        expect(page.get_by_role("status")).to_have_text("The API key has been revoked.")
+        expect(page.get_by_role("row").filter(has_text="Webshop")).to_contain_text("Revoked at")
+        _shot(page, folder, "34-key-revoked")
+
+        # Staff users: Anna cannot step down while she is the only administrator.
+        page.get_by_role("link", name="Staff users").click()
+        _words(page, "en", data)
+        _shot(page, folder, "35-users")
+        page.get_by_role("link", name="Anna Smit").click()
+        page.get_by_role("button", name="Deactivate").click()
+        expect(page.get_by_role("alert")).to_have_text(
+            "The account's last active administrator cannot be deactivated or lose the role."
+        )
+        _shot(page, folder, "36-last-admin")
+        page.get_by_role("link", name="Back to the staff users").click()
+        page.get_by_role("link", name="Piet Bakker").click()
+        page.get_by_role("button", name="Make administrator").click()
+        expect(page.get_by_role("status")).to_have_text("The staff user's role has been changed.")
+        page.get_by_role("button", name="Make staff (no longer administrator)").click()
+        _words(page, "en", data)
+        _shot(page, folder, "37-user")
+
+        # Settings: a time zone that does not exist, then a new name and zone.
+        page.get_by_role("link", name="Settings").click()
+        page.get_by_label("Name", exact=True).fill("Acme Logistics")
+        page.get_by_label("Time zone").fill("Mars/Olympus")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#timezone-error")).to_have_text(
+            "Choose a time zone from the list, such as Europe/Amsterdam."
+        )
+        _words(page, "en", data)
+        _shot(page, folder, "38-settings-refused")
+        page.get_by_label("Time zone").fill("Europe/London")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_have_text("The settings have been saved.")
+        expect(page.locator(".brand strong")).to_have_text("Acme Logistics")
+
+        # The audit log: everything above, and only the settings when filtered.
+        page.get_by_role("link", name="Audit log").click()
+        entries = page.locator("ol.timeline > li")
+        expect(entries.first).to_contain_text("Staff user anna: changed the account's settings")
+        expect(page.get_by_text("revoked API key Webshop")).to_be_visible()
+        expect(page.get_by_text("created customer Jansen Tuinmeubelen")).to_be_visible()
+        _words(page, "en", data)
+        _shot(page, folder, "39-audit")
+        page.get_by_label("What").select_option(label="Settings")
+        page.get_by_label("Who").select_option(label="Staff user anna")
+        page.get_by_role("button", name="Filter").click()
+        expect(entries).to_have_count(1)
+        expect(entries.first).to_contain_text("Europe/London")
+        _shot(page, folder, "40-audit-filtered")
+    finally:
+        office.close()
+
+    # A staff user who is no administrator sees none of it, on a phone.
+    phone = _context(browser, **PHONE)
+    page = phone.new_page()
+    try:
+        page.goto(f"{base}login")
+        page.get_by_label("Gebruikersnaam").fill("piet")
+        page.get_by_label("Wachtwoord", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Inloggen").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Klanten")
+        for name in ("API-sleutels", "Medewerkers", "Logboek"):
+            expect(page.get_by_role("link", name=name)).to_have_count(0)
+        answer = page.goto(f"{base}keys")
+        assert answer is not None
+        assert answer.status == 403
+        expect(page.get_by_role("alert")).to_have_text("Deze pagina is alleen voor beheerders.")
+        _fits(page, 390)
+        _words(page, "nl", data)
+        _shot(page, folder, "41-phone-admins-only")
+    finally:
+        phone.close()

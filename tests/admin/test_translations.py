@@ -7,9 +7,11 @@ import re
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from fulfilment.db import Database
+from fulfilment.tables import api_keys
 from tests.factories import Tenant
 from tests.portal import helpers as portal
 from tests.portal.helpers import untranslated
@@ -88,3 +90,64 @@ def test_every_page_shows_only_catalogue_words(
         assert untranslated(shown, language, data) == [], page.url
     other = "en" if language == "nl" else "nl"
     assert untranslated(detail.text, other, data) != []
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_administrators_pages_show_only_catalogue_words(
+    client: TestClient, tenant: Tenant, database: Database, language: str
+) -> None:
+    admin = make_user(database, tenant, "baas", firstname="Sam", lastname="Jones",
+                      language=language, admin=True)  # fmt: skip
+    other = make_user(database, tenant, "piet", firstname="Piet", lastname="Bakker")
+    customer = tenant.create_customer(name="Jansen Tuinmeubelen", username="jansen")
+    customer_id = customer["idfulfilment_customer"]
+    log_in(client, "baas", language=language)
+    keys = client.get(f"{BASE}keys")
+    created = send(client, "keys/new", keys, name="Webshop", customer=str(customer_id))
+    refused_key = send(client, "keys/new", keys, name="", customer="x")
+    listing = client.get(f"{BASE}keys")
+    key_id = re.findall(r"keys/(\d+)/revoke", listing.text)[0]
+    send(client, f"keys/{key_id}/revoke", listing)
+    user_page = client.get(f"{BASE}users/{other.iduser}")
+    send(client, f"users/{other.iduser}/admin", user_page, admin="1")
+    send(client, f"users/{other.iduser}/admin", user_page, admin="0")
+    send(client, f"users/{other.iduser}/deactivate", user_page)
+    send(client, f"users/{other.iduser}/reactivate", user_page)
+    send(client, f"users/{other.iduser}/reset-second-factor", user_page)
+    settings = client.get(f"{BASE}settings")
+    refused_settings = send(client, "settings", settings, name="", timezone="Nowhere/Else")
+    send(client, "settings", settings, name="Acme Logistics", timezone="UTC",
+         require_second_factor="1")  # fmt: skip
+    edit = client.get(f"{BASE}customers/{customer_id}/edit")
+    send(client, f"customers/{customer_id}/edit", edit, name="Jansen BV", language="en")
+    pages: list[httpx.Response] = [
+        keys, created, refused_key, listing, client.get(f"{BASE}keys?notice=key-revoked"),
+        client.get(f"{BASE}users"), user_page,
+        send(client, f"users/{admin.iduser}/deactivate", user_page),
+        *(client.get(f"{BASE}users/{other.iduser}?notice={notice}") for notice in (
+            "deactivated", "reactivated", "admin-changed", "second-factor-reset")),
+        client.get(f"{BASE}users/999999"),
+        client.get(f"{BASE}keys/999999/revoke"),
+        refused_settings, client.get(f"{BASE}settings?notice=settings-saved"),
+        client.get(f"{BASE}audit"),
+        client.get(f"{BASE}audit?who=portal&what=hook"),
+        client.get(f"{BASE}audit?what=staff_user&who=staff:{admin.iduser}"),
+    ]  # fmt: skip
+    with database.engine.connect() as connection:
+        prefixes = [row[0] for row in connection.execute(sa.select(api_keys.c.key_prefix))]
+    data = [
+        "Acme BV", "Acme Logistics", "Sam Jones", "Piet Bakker", "baas", "piet", "tests",
+        "baas@warehouse.example", "piet@warehouse.example", "Jansen Tuinmeubelen", "Jansen BV",
+        "jansen", "Webshop", "Europe/Amsterdam", "UTC", "Nowhere/Else", "x", "TIME", *prefixes,
+        *(str(number) for number in range(1, 10)),
+    ]  # fmt: skip
+    for page in pages:
+        assert f'<html lang="{language}">' in page.text, page.url
+        # A time is data (and "revoked at" needs one to match its message).
+        shown = DATES.sub("TIME", page.text)
+        shown = re.sub(r'<code class="secret">[^<]+</code>', "", shown)
+        shown = re.sub(r'<textarea id="curl"[^>]*>[^<]+</textarea>', "", shown)
+        assert untranslated(shown, language, data) == [], page.url
+    audit_page = client.get(f"{BASE}audit")
+    other_language = "en" if language == "nl" else "nl"
+    assert untranslated(DATES.sub("", audit_page.text), other_language, data) != []
