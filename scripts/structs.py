@@ -8,18 +8,16 @@ classes built at import, so that mypy and editors know every field.
 
 from __future__ import annotations
 
-import difflib
 import re
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from generated import ROOT, ruff, write_or_check
+
 sys.path.insert(0, str(ROOT / "src"))
 
-from fulfilment.fields import (  # noqa: E402 - the package is found through the path above
-    CUSTOMER_FIELDS,
+from fulfilment.fields import (
     LIST_FIELDS,
     OUTPUT_FIELDS,
     REQUIRED,
@@ -106,6 +104,9 @@ def _answer(types: dict[str, str]) -> Callable[[Field], str]:
 
 
 def server() -> str:
+    """The server's structs; its answers take their fields by position too, in the order
+    of the columns queries.py selects for them (see service._Reader)."""
+
     def create(field: Field) -> str:
         if field.write_only:
             return _unset(field, _server_in(field))
@@ -128,13 +129,13 @@ def server() -> str:
                 lambda field: _unset(field, _server_in(field)),
             ),
             _struct(
-                "class Customer(msgspec.Struct, kw_only=True):\n"
+                "class Customer(msgspec.Struct):\n"
                 '    """A fulfilment customer, as GET one, POST and PUT answer it."""\n',
                 OUTPUT_FIELDS,
                 lambda field: _nullable(field, SERVER_OUT[field.kind]),
             ),
             _struct(
-                "class CustomerListItem(msgspec.Struct, kw_only=True):\n"
+                "class CustomerListItem(msgspec.Struct):\n"
                 f'    """A fulfilment customer in a list: without {_left_out()}."""\n',
                 LIST_FIELDS,
                 lambda field: _nullable(field, SERVER_OUT[field.kind]),
@@ -206,15 +207,7 @@ def written(path: Path, text: str, structs: str) -> str:
     """`text` with its marked part replaced by `structs`, formatted as ruff does."""
     if not REGION.search(text):
         raise SystemExit(f"structs: {path} has no part marked {BEGIN.strip()!r}")
-    text = REGION.sub(lambda _: BEGIN + structs + "\n\n" + END, text)
-    return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-m", "ruff", "format", "--quiet", "--stdin-filename", str(path), "-"],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    return ruff(REGION.sub(lambda _: BEGIN + structs + "\n\n" + END, text), path)
 
 
 def main(arguments: list[str]) -> int:
@@ -222,28 +215,18 @@ def main(arguments: list[str]) -> int:
     if arguments and not check:
         print(__doc__, file=sys.stderr)
         return 2
-    stale = 0
-    for path, render in TARGETS.items():
-        actual = path.read_text(encoding="utf-8")
-        expected = written(path, actual, render())
-        if actual == expected:
-            continue
-        if not check:
-            path.write_text(expected, encoding="utf-8")
-            continue
-        stale += 1
-        print(f"{path.name} is out of date with the field table; run `python scripts/structs.py`")
-        sys.stdout.writelines(
-            difflib.unified_diff(
-                actual.splitlines(keepends=True),
-                expected.splitlines(keepends=True),
-                f"{path.name} (as it is)",
-                f"{path.name} (as written from the table)",
-            )
+    current = [
+        write_or_check(
+            path,
+            written(path, path.read_text(encoding="utf-8"), render()),
+            check=check,
+            source="the field table",
+            script="structs.py",
         )
-    return 1 if stale else 0
+        for path, render in TARGETS.items()
+    ]
+    return 0 if all(current) else 1
 
 
 if __name__ == "__main__":
-    assert CUSTOMER_FIELDS
     sys.exit(main(sys.argv[1:]))

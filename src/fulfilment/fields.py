@@ -168,7 +168,9 @@ class Field:
     search_column: str | None = None  # its case-folded copy that `search` matches
     refers_to: str | None = None  # reference(s): what the id names ("warehouse")
     audit_label: str | None = ""  # its key in the audit trail: the name when empty
-    csv_column: str | None = ""  # the name when empty; None: not imported nor exported
+    # Its column in CSV files: the name when empty; None: not imported nor exported. Read-only
+    # fields are exported, and an import takes their column but leaves it alone.
+    csv_column: str | None = ""
     cli_option: str | None = None  # the option of `fulfilment customers create/update`
     cli_help: str = ""
     cli_clear: tuple[str, str] | None = None  # (flag, help) of `update` that sends null
@@ -200,7 +202,6 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         "idfulfilment_customer",
         "id",
         default=REQUIRED,
-        csv_column=None,
         audit_label=None,
         cli_heading="id",
     ),
@@ -255,7 +256,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         nullable=True,
         min_length=3,
         max_length=EMAIL_MAX,
-        description="Must look like an e-mail address; no control or invisible characters.",
+        # OpenAPI adds check_email's pattern (openapi.email_pattern).
+        description="An e-mail address: something@domain.tld, without white space or NUL.",
         search_column="search_email",
         cli_option="--email",
         cli_help="The customer's e-mail address.",
@@ -284,7 +286,6 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         "last_login_at",
         "datetime",  # its pattern and description: customers/schemas.py's DateTime
         nullable=True,
-        csv_column=None,
         audit_label=None,
         cli_heading="last login",
     ),

@@ -63,7 +63,7 @@ class CustomerUpdate(msgspec.Struct, kw_only=True):
     preferred_idwarehouse: Id | UnsetType | None = UNSET
 
 
-class Customer(msgspec.Struct, kw_only=True):
+class Customer(msgspec.Struct):
     """A fulfilment customer, as GET one, POST and PUT answer it."""
 
     idfulfilment_customer: int
@@ -78,7 +78,7 @@ class Customer(msgspec.Struct, kw_only=True):
     preferred_idwarehouse: int | None
 
 
-class CustomerListItem(msgspec.Struct, kw_only=True):
+class CustomerListItem(msgspec.Struct):
     """A fulfilment customer in a list: without `allowed_shipping_profiles`."""
 
     idfulfilment_customer: int

@@ -15,6 +15,7 @@ from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
 from ..fields import (
     CUSTOMER_FIELDS,
     LIST_FIELDS,
+    NAME_MAX,
     OUTPUT_FIELDS,
     WRITABLE_FIELDS,
     Field,
@@ -42,27 +43,37 @@ Answer = TypeVar("Answer", Customer, CustomerListItem)
 
 
 class _Reader(Generic[Answer]):
-    """A row of the statement that selects `fields`' columns, as `struct`: each value is
-    taken by its field's name, and what needs converting is worked out once, here."""
+    """A row of the statement that selects `fields`' columns, as `struct`. Which value
+    goes to which field, and which need converting, is worked out by name once, here; the
+    struct's fields are the statement's columns in the same order (asserted), so each row
+    is passed on as it is, with a few values converted."""
 
     def __init__(self, struct: type[Answer], fields: tuple[Field, ...]) -> None:
         names = tuple(field.name for field in fields)
         assert struct.__struct_fields__ == names, (struct, names)
         self.struct: type[Answer] = struct
-        self.names = names
+        self.positions = {name: position for position, name in enumerate(names)}
         self.converted = tuple(
-            (field.name, _FROM_COLUMN[field.kind]) for field in fields if field.kind in _FROM_COLUMN
+            (self.positions[field.name], _FROM_COLUMN[field.kind])
+            for field in fields
+            if field.kind in _FROM_COLUMN
         )
-        self.datetimes = tuple(field.name for field in fields if field.kind == "datetime")
+        self.datetimes = tuple(
+            self.positions[field.name] for field in fields if field.kind == "datetime"
+        )
 
     def __call__(self, row: Row, timezone: ZoneInfo) -> Answer:
-        values = dict(zip(self.names, row, strict=True))
-        for name, convert in self.converted:
-            values[name] = convert(values[name])
-        for name in self.datetimes:
-            values[name] = format_datetime(values[name], timezone)
-        answer: Answer = self.struct(**values)
+        values = list(row)
+        for position, convert in self.converted:
+            values[position] = convert(values[position])
+        for position in self.datetimes:
+            values[position] = format_datetime(values[position], timezone)
+        answer: Answer = self.struct(*values)
         return answer
+
+    def value(self, row: Row, name: str) -> Any:
+        """One field of a row, as stored."""
+        return row[self.positions[name]]
 
 
 # Rows of queries.OBJECT_COLUMNS and queries.LIST_COLUMNS.
@@ -143,12 +154,12 @@ def _text(field: str, value: str) -> str:
 
 
 def clean_name(name: str) -> str:
-    """The name, checked: not empty, at most 255 characters, storable."""
+    """The name, checked: not empty, at most NAME_MAX characters, storable."""
     name = _text("name", name).strip()
     if not name:
         raise InvalidInput("name may not be empty.")
-    if len(name) > 255:
-        raise InvalidInput("name must be at most 255 characters.")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"name must be at most {NAME_MAX} characters.")
     return name
 
 
@@ -348,7 +359,8 @@ async def create_customer(
             # Another request took the username between our check and the insert.
             raise UsernameTaken(state["username"] or "") from None
         assert row is not None
-        await audit.record(connection, account_id, row[0], "create", actor, changed)
+        customer_id = to_customer.value(row, "idfulfilment_customer")
+        await audit.record(connection, account_id, customer_id, "create", actor, changed)
         return row
 
     return to_customer(await database.write(insert), principal.timezone)
