@@ -163,26 +163,25 @@ def clean_name(name: str) -> str:
     return name
 
 
+def _checked(field: str, value: str | None, check: Callable[[str], str]) -> str | None:
+    """`value` when it is storable and passes `check` (fields.py's rule); None stays None."""
+    if value is None:
+        return None
+    _text(field, value)
+    try:
+        return check(value)
+    except ValueError as problem:
+        raise InvalidInput(f"{field} {problem}.") from None
+
+
 def clean_username(username: str | None) -> str | None:
     """The username, checked against the username rules; None stays None."""
-    if username is None:
-        return None
-    _text("username", username)
-    try:
-        return check_username(username)
-    except ValueError as problem:
-        raise InvalidInput(f"username {problem}.") from None
+    return _checked("username", username, check_username)
 
 
 def clean_email(emailaddress: str | None) -> str | None:
     """The e-mail address, checked against the address rules; None stays None."""
-    if emailaddress is None:
-        return None
-    _text("emailaddress", emailaddress)
-    try:
-        return check_email(emailaddress)
-    except ValueError as problem:
-        raise InvalidInput(f"emailaddress {problem}.") from None
+    return _checked("emailaddress", emailaddress, check_email)
 
 
 def clean_password(password: str) -> str:
@@ -203,17 +202,13 @@ def require_login_details(can_login: bool, username: str | None, has_password: b
         raise InvalidInput("password is required when can_login is true.")
 
 
-def _storable_or_none(field: str, value: str | None) -> str | None:
-    return None if value is None else _text(field, value)
-
-
 # What the service checks beyond the structs' limits, by kind: (field name, value) -> the
 # value to store. Other kinds are stored as sent; the password is hashed by the writers.
 _CLEAN: dict[str, Callable[[str, Any], Any]] = {
     "name": lambda _, name: clean_name(name),
     "username": lambda _, username: clean_username(username),
     "email": lambda _, emailaddress: clean_email(emailaddress),
-    "text": _storable_or_none,
+    "text": lambda field, text: _checked(field, text, str),
     "references": lambda _, ids: unique_in_order(ids),
 }
 _CLEANED = tuple(
