@@ -26,6 +26,8 @@ from .errors import (
     ServiceUnavailable,
     UnknownPath,
 )
+from .hooks.delivery import DeliveryWorker
+from .hooks.routes import routes as hook_routes
 from .observability import RequestContext
 from .openapi import build_openapi
 from .portal.routes import routes as portal_routes
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     key_changes = KeyChanges(database)
     api_keys = KeyCache(key_changes.version)
     openapi_document = build_openapi()
+    hooks_worker = DeliveryWorker(database) if settings.hooks_worker else None
 
     async def openapi(request: Request) -> Response:
         return JsonResponse(openapi_document)
@@ -134,9 +137,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await database.start()
         key_changes.start()
+        if hooks_worker is not None:
+            hooks_worker.start()
         try:
             yield
         finally:
+            if hooks_worker is not None:
+                await hooks_worker.stop()
             key_changes.stop()
             if shared is not None:
                 await shared.close()
@@ -152,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     routes=[
                         *customer_routes,
                         *reference_routes,
+                        *hook_routes,
                         Route("/openapi.json", openapi, methods=["GET"]),
                     ],
                     redirect_slashes=False,

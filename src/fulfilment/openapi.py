@@ -17,6 +17,7 @@ from .customers.schemas import (
 )
 from .errors import ERROR_TABLE, ErrorBody
 from .fields import EMAIL, is_unshowable
+from .hooks.schemas import Hook, HookCreate, HookDelivery, HookPayload, HookUpdate
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
 
@@ -29,6 +30,11 @@ _STRUCTS = (
     Warehouse,
     Template,
     ShippingProvider,
+    Hook,
+    HookCreate,
+    HookUpdate,
+    HookDelivery,
+    HookPayload,
     ErrorBody,
 )
 
@@ -132,6 +138,8 @@ def _list(item: str) -> dict[str, Any]:
 
 
 def build_openapi() -> dict[str, Any]:
+    from .hooks import openapi as hooks  # it builds on this module's helpers
+
     _, components = msgspec.json.schema_components(
         _STRUCTS, ref_template="#/components/schemas/{name}"
     )
@@ -270,6 +278,7 @@ def build_openapi() -> dict[str, Any]:
             }
         },
     }
+    paths.update(hooks.paths())
     error_responses = {}
     for status in sorted({status for status, _, _ in ERROR_TABLE}):
         codes = "; ".join(
@@ -293,6 +302,7 @@ def build_openapi() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
         "paths": paths,
+        "webhooks": hooks.webhooks(),
         "components": {
             "schemas": components,
             "responses": error_responses,

@@ -13,6 +13,7 @@ from ..auth import Principal
 from ..db import Connection, Database, Row, utcnow
 from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
 from ..fields import check_email, check_username, username_key
+from ..hooks import outbox
 from ..passwords import hash_password
 from ..wire import PAGE_SIZE, format_datetime
 from . import audit, queries
@@ -332,7 +333,12 @@ async def create_customer(
         await audit.record(connection, account_id, row[0], "create", actor, changed)
         return row
 
-    return to_customer(await database.write(insert), principal.timezone)
+    async def insert_and_announce(connection: Connection) -> Customer:
+        customer = to_customer(await insert(connection), principal.timezone)
+        await outbox.customer_created(connection, account_id, customer)
+        return customer
+
+    return await database.write(insert_and_announce)
 
 
 async def update_customer(
@@ -354,6 +360,7 @@ async def update_customer(
     )
     account_id = principal.account_id
     key = {"account_id": account_id, "id": customer_id}
+    zone = principal.timezone
 
     async def update(connection: Connection) -> Row:
         current = await connection.one(queries.GET_FOR_UPDATE, key)
@@ -410,6 +417,8 @@ async def update_customer(
             raise UsernameTaken(fields.username or "") from None
         changed = audit.changes(before, fields.audited())
         if changed:
+            assert row is not None
+            await outbox.customer_changed(connection, account_id, to_customer(row, zone))
             await audit.record(
                 connection,
                 account_id,
@@ -480,6 +489,7 @@ async def set_own_password(
             audit.Actor.portal(customer_id, username),
             {"password": audit.PASSWORD_CHANGED},
         )
+        await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
         return True
 
     return await database.write(change)
