@@ -10,14 +10,15 @@ _p = sa.bindparam
 deliveries = hook_deliveries
 attempts = hook_attempts
 
-# Column order of a hook's answer.
+# Column order of a hook's answer. The (encrypted) secret itself, not `secret IS NOT NULL`:
+# SQLite 3.40 answers that wrongly in an INSERT's RETURNING.
 HOOK_COLUMNS = (
     hooks.c.idhook,
     hooks.c.name,
     hooks.c.event,
     hooks.c.address,
     hooks.c.active,
-    hooks.c.secret.is_not(None),
+    hooks.c.secret,
     hooks.c.created_at,
     hooks.c.updated_at,
 )
@@ -212,8 +213,8 @@ FINISH = (
         attempts=deliveries.c.attempts + 1,
         next_attempt_at=_p("next_attempt_at"),
         finished_at=_p("finished_at"),
-        claimed_by=None,
-        claimed_until=None,
+        claimed_by=sa.null(),
+        claimed_until=sa.null(),
     )
 )
 LOG_ATTEMPT = sa.insert(attempts).values(

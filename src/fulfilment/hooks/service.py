@@ -25,7 +25,7 @@ def to_hook(row: Row, timezone: ZoneInfo) -> Hook:
         event=row[2],
         address=row[3],
         active=bool(row[4]),
-        secret=bool(row[5]),
+        secret=row[5] is not None,
         created_at=format_datetime(row[6], timezone) or "",
         updated_at=format_datetime(row[7], timezone) or "",
     )
