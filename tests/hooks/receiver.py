@@ -38,7 +38,10 @@ class Receiver:
         self.port = free_port()
         self.status = 200
         self.delay = 0.0
+        # Requests answered 2xx, and every request whatever it was answered.
         self.received: list[Received] = []
+        self.requests: list[Received] = []
+        self.failures = 0
         self._lock = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -59,17 +62,13 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 status = receiver.status
-                if 200 <= status < 300:
-                    receiver._record(
-                        Received(
-                            self.path,
-                            {k.lower(): v for k, v in self.headers.items()},
-                            body,
-                            time.monotonic(),
-                        )
-                    )
-                else:
-                    receiver._record_failure()
+                received = Received(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
+                receiver._record(received, 200 <= status < 300)
                 answer = f"status {status}".encode()
                 self.send_response(status)
                 if 300 <= status < 400:
@@ -95,16 +94,13 @@ class Receiver:
             self._server.server_close()
             self._server = None
 
-    failures = 0
-
-    def _record(self, received: Received) -> None:
+    def _record(self, received: Received, succeeded: bool) -> None:
         with self._lock:
-            self.received.append(received)
-            self._lock.notify_all()
-
-    def _record_failure(self) -> None:
-        with self._lock:
-            self.failures += 1
+            self.requests.append(received)
+            if succeeded:
+                self.received.append(received)
+            else:
+                self.failures += 1
             self._lock.notify_all()
 
     def wait_for(

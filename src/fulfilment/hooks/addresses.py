@@ -28,7 +28,8 @@ class Target:
 
 
 def refusal(ip: IPAddress) -> str | None:
-    """Why `ip` may not be delivered to, or None when it is a public address."""
+    """What kind of address `ip` is when it may not be delivered to (`a loopback address`),
+    or None for a public address."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return refusal(ip.ipv4_mapped)
     for kind, test in (
@@ -40,7 +41,7 @@ def refusal(ip: IPAddress) -> str | None:
         ("a reserved", ip.is_reserved or not ip.is_global),
     ):
         if test:
-            return f"{ip} is {kind} address"
+            return f"{kind} address"
     return None
 
 
@@ -91,8 +92,10 @@ async def check(address: str, allow_private: bool) -> Target:
     ips = await resolve(host, port)
     if not allow_private:
         for ip in ips:
-            why = refusal(ip)
-            if why is not None:
-                named = "" if str(ip) == host else f"its host {host!r} resolves to "
-                raise AddressRefused(f"{named}{why}")
+            kind = refusal(ip)
+            if kind is None:
+                continue
+            if str(ip) == host:
+                raise AddressRefused(f"{ip} is {kind}")
+            raise AddressRefused(f"its host {host!r} resolves to {ip}, {kind}")
     return Target(scheme, host, port, ips)
