@@ -42,6 +42,8 @@ class Receiver:
         self.received: list[Received] = []
         self.requests: list[Received] = []
         self.failures = 0
+        # When each request arrived, before any delay.
+        self.arrivals: list[float] = []
         self._lock = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -59,6 +61,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                with receiver._lock:
+                    receiver.arrivals.append(time.monotonic())
+                    receiver._lock.notify_all()
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 status = receiver.status
@@ -84,7 +89,9 @@ class Receiver:
         server.daemon_threads = True
         server.allow_reuse_address = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 
