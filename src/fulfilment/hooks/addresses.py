@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+RESOLVE_SECONDS = 5
 
 
 class AddressRefused(ValueError):
@@ -71,7 +72,12 @@ async def resolve(host: str, port: int) -> tuple[IPAddress, ...]:
         pass
     loop = asyncio.get_running_loop()
     try:
-        found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        async with asyncio.timeout(RESOLVE_SECONDS):
+            found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except TimeoutError:
+        raise AddressRefused(
+            f"its host {host!r} could not be resolved within {RESOLVE_SECONDS} seconds"
+        ) from None
     except (socket.gaierror, UnicodeError) as error:
         raise AddressRefused(f"its host {host!r} cannot be resolved ({error})") from None
     ips: list[IPAddress] = []
