@@ -44,6 +44,9 @@ class Receiver:
         self.failures = 0
         # When each request arrived, before any delay.
         self.arrivals: list[float] = []
+        # Requests being answered now, and the most at once.
+        self.concurrent = 0
+        self.most_concurrent = 0
         self._lock = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -63,9 +66,13 @@ class Receiver:
                 body = self.rfile.read(length)
                 with receiver._lock:
                     receiver.arrivals.append(time.monotonic())
+                    receiver.concurrent += 1
+                    receiver.most_concurrent = max(receiver.most_concurrent, receiver.concurrent)
                     receiver._lock.notify_all()
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                with receiver._lock:
+                    receiver.concurrent -= 1
                 status = receiver.status
                 received = Received(
                     self.path,

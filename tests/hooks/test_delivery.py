@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from fulfilment import __version__
 from fulfilment.app import create_app
 from fulfilment.db import Database, utcnow
-from fulfilment.hooks.delivery import ATTEMPTS, RETRY_SCHEDULE, DeliveryWorker
+from fulfilment.hooks.delivery import ATTEMPTS, PER_ADDRESS, RETRY_SCHEDULE, DeliveryWorker
 from fulfilment.settings import Settings
 from fulfilment.tables import hook_attempts, hook_deliveries
 from tests.factories import CUSTOMERS, Tenant, make_tenant
@@ -167,6 +167,17 @@ def test_a_slow_receiver_is_given_up_on_and_retried(
     assert slow["error"] == "no answer within 1 seconds"
     assert slow["status"] is None
     assert slow["duration_ms"] >= 900
+
+
+def test_deliveries_to_one_address_are_bounded(tenant: Tenant, receiver: Receiver) -> None:
+    create_hook(tenant, receiver.url)
+    receiver.delay = 0.3
+    for number in range(20):
+        tenant.create_customer(name=f"Bounded {number}")
+
+    receiver.wait_count(20)
+
+    assert 2 <= receiver.most_concurrent <= PER_ADDRESS
 
 
 def test_redirects_are_not_followed(tenant: Tenant, receiver: Receiver) -> None:

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,8 @@ TIMEOUT_SECONDS = 10.0
 # Deliveries in flight at once in one process, and to one address (host and port).
 IN_FLIGHT = 64
 PER_ADDRESS = 8
+# HTTP clients kept, one per scheme, host and port (the least recently used is closed).
+CLIENTS = 1024
 RESPONSE_EXCERPT = 1000
 RETENTION_EVERY_SECONDS = 600
 GATHER_SECONDS = 0.02
@@ -87,7 +90,6 @@ class Outcome:
     status: int | None = None
     error: str | None = None
     response: str | None = None
-    sending: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -120,9 +122,13 @@ class DeliveryWorker:
         self._claims = 0
         self._in_flight: set[asyncio.Task[Outcome]] = set()
         self._done: list[Outcome] = []
-        self._per_address: dict[str, asyncio.Semaphore] = {}
         self._lock_fd: int | None = None
-        self._http: httpx.AsyncClient | None = None
+        # One client per address: connections go to the IP address checked for that
+        # name, so one pool for all would hand a connection (and its TLS session) made
+        # for one name to another name on the same address.
+        self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
+        self._tls: ssl.SSLContext | None = None
+        self._closing: set[asyncio.Future[None]] = set()
         self._forgotten_at = 0.0
 
     # -- life ------------------------------------------------------------------------------
@@ -151,22 +157,35 @@ class DeliveryWorker:
                 return
             await self._loop()
         finally:
-            if self._http is not None:
-                await self._http.aclose()
-                self._http = None
+            clients, self._clients = self._clients, {}
+            for client in clients.values():
+                await client.aclose()
             self._release_lock()
 
-    def _client(self) -> httpx.AsyncClient:
-        """The HTTP client, made when there is a first delivery to make (its TLS setup
-        costs a tenth of a second of the event loop)."""
-        if self._http is None:
-            self._http = httpx.AsyncClient(
+    def _client(self, target: addresses.Target) -> httpx.AsyncClient:
+        """The HTTP client of the target's address: at most PER_ADDRESS connections."""
+        key = (target.scheme, target.host, target.port)
+        client = self._clients.pop(key, None)
+        if client is None:
+            if self._tls is None:
+                # Made once, when there is a first delivery: it costs a tenth of a second.
+                self._tls = httpx.create_ssl_context()
+            client = httpx.AsyncClient(
                 follow_redirects=False,
                 timeout=self.timeout,
-                limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=16),
+                limits=httpx.Limits(
+                    max_connections=PER_ADDRESS, max_keepalive_connections=PER_ADDRESS
+                ),
                 trust_env=False,
+                verify=self._tls,
             )
-        return self._http
+            if len(self._clients) >= CLIENTS:
+                oldest = next(iter(self._clients))
+                closing = asyncio.ensure_future(self._clients.pop(oldest).aclose())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
+        self._clients[key] = client  # the most recently used last
+        return client
 
     async def _loop(self) -> None:
         poll = self.settings.hooks_poll_seconds
@@ -176,7 +195,7 @@ class DeliveryWorker:
                 await self._record()
                 claimed = await self._claim(IN_FLIGHT - len(self._in_flight))
                 for delivery, claim in claimed:
-                    task = asyncio.ensure_future(self._attempt(self._client(), delivery, claim))
+                    task = asyncio.ensure_future(self._attempt(delivery, claim))
                     self._in_flight.add(task)
                     task.add_done_callback(self._finished)
                 await self._forget_old()
@@ -339,18 +358,19 @@ class DeliveryWorker:
 
     # -- one attempt ------------------------------------------------------------------------
 
-    async def _attempt(self, http: httpx.AsyncClient, delivery: Claimed, claim: str) -> Outcome:
+    async def _attempt(self, delivery: Claimed, claim: str) -> Outcome:
         attempted_at = utcnow()
         started = time.monotonic()
         outcome = Outcome(delivery, claim, attempted_at, 0)
         try:
             async with asyncio.timeout(self.timeout):
-                await self._send(http, delivery, outcome)
+                await self._send(delivery, outcome)
         except TimeoutError:
+            outcome.error = f"no answer within {self.timeout:g} seconds"
+        except httpx.PoolTimeout:
             outcome.error = (
-                f"no answer within {self.timeout:g} seconds"
-                if outcome.sending
-                else f"no free connection to the address within {self.timeout:g} seconds"
+                f"no free connection to the address within {self.timeout:g} seconds "
+                f"(at most {PER_ADDRESS} at once)"
             )
         except addresses.AddressRefused as refused:
             outcome.error = f"address refused: {refused}"
@@ -370,7 +390,7 @@ class DeliveryWorker:
             outcome.error = outcome.error[:500]
         return outcome
 
-    async def _send(self, http: httpx.AsyncClient, delivery: Claimed, outcome: Outcome) -> None:
+    async def _send(self, delivery: Claimed, outcome: Outcome) -> None:
         target = await addresses.check(delivery.address, self.settings.hooks_allow_private)
         secret = (
             box_for(self.database).open(delivery.secret) if delivery.secret is not None else None
@@ -383,17 +403,11 @@ class DeliveryWorker:
         headers["Host"] = url.netloc.decode("ascii")
         pinned = url.copy_with(host=str(target.ips[0]))
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        key = f"{target.host}:{target.port}"
-        limit = self._per_address.get(key)
-        if limit is None:
-            limit = self._per_address[key] = asyncio.Semaphore(PER_ADDRESS)
-        async with limit:
-            outcome.sending = True
-            async with http.stream(
-                "POST", pinned, content=body, headers=headers, extensions=extensions
-            ) as response:
-                outcome.status = response.status_code
-                excerpt = await _excerpt(response)
+        async with self._client(target).stream(
+            "POST", pinned, content=body, headers=headers, extensions=extensions
+        ) as response:
+            outcome.status = response.status_code
+            excerpt = await _excerpt(response)
         if excerpt:
             outcome.response = excerpt[:RESPONSE_EXCERPT].decode("utf-8", "replace")
         if 300 <= response.status_code < 400:
