@@ -208,6 +208,9 @@ def _explain(error: msgspec.ValidationError, values: Mapping[str, object]) -> st
         wanted = "true or false"
     elif isinstance(kind, msgspec.inspect.IntType):
         wanted = "a whole number" + (f" of at least {kind.ge}" if kind.ge is not None else "")
+    elif isinstance(kind, msgspec.inspect.FloatType):
+        wanted = "a number" + (f" above {kind.gt:g}" if kind.gt is not None else "")
+        wanted += f" and at most {kind.le:g}" if kind.le is not None else ""
     elif isinstance(kind, msgspec.inspect.LiteralType):
         wanted = "one of " + ", ".join(str(v) for v in kind.values)
     elif isinstance(kind, msgspec.inspect.StrType) and kind.min_length is not None:
