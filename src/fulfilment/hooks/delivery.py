@@ -16,10 +16,9 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import msgspec
 
 from ..db import Database, Row, as_datetime, utcnow
@@ -27,6 +26,9 @@ from ..wire import format_datetime
 from . import addresses, queries, signing
 from .secrets import SecretUnreadable, box_for
 from .service import webhook_id
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("fulfilment.hooks")
 
@@ -164,6 +166,9 @@ class DeliveryWorker:
 
     def _client(self, target: addresses.Target) -> httpx.AsyncClient:
         """The HTTP client of the target's address: at most PER_ADDRESS connections."""
+        # Imported with the first delivery: a process that never delivers does without.
+        import httpx
+
         key = (target.scheme, target.host, target.port)
         client = self._clients.pop(key, None)
         if client is None:
@@ -359,6 +364,8 @@ class DeliveryWorker:
     # -- one attempt ------------------------------------------------------------------------
 
     async def _attempt(self, delivery: Claimed, claim: str) -> Outcome:
+        import httpx
+
         attempted_at = utcnow()
         started = time.monotonic()
         outcome = Outcome(delivery, claim, attempted_at, 0)
@@ -391,6 +398,8 @@ class DeliveryWorker:
         return outcome
 
     async def _send(self, delivery: Claimed, outcome: Outcome) -> None:
+        import httpx
+
         target = await addresses.check(delivery.address, self.settings.hooks_allow_private)
         secret = (
             box_for(self.database).open(delivery.secret) if delivery.secret is not None else None

@@ -8,13 +8,12 @@ import os
 import secrets
 import weakref
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING
 
 from ..db import Database
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "v1:"
 _INFO = b"fulfilment hook secrets v1"
@@ -59,6 +58,12 @@ class SecretBox:
 
     def _cipher(self) -> AESGCM:
         if self._aead is None:
+            # Imported when a secret is first sealed or opened: a process whose hooks have
+            # none does without.
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
             key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
                 _server_secret(self._database)
             )
@@ -71,6 +76,8 @@ class SecretBox:
         return PREFIX + base64.b64encode(nonce + sealed).decode()
 
     def open(self, stored: str) -> str:
+        from cryptography.exceptions import InvalidTag
+
         try:
             raw = base64.b64decode(stored.removeprefix(PREFIX))
             return self._cipher().decrypt(raw[:12], raw[12:], None).decode()
