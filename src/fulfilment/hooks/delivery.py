@@ -128,7 +128,7 @@ class DeliveryWorker:
         # One client per address: connections go to the IP address checked for that
         # name, so one pool for all would hand a connection (and its TLS session) made
         # for one name to another name on the same address.
-        self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
+        self._clients: dict[tuple[str, str, int], tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
         self._tls: ssl.SSLContext | None = None
         self._closing: set[asyncio.Future[None]] = set()
         self._forgotten_at = 0.0
@@ -160,18 +160,19 @@ class DeliveryWorker:
             await self._loop()
         finally:
             clients, self._clients = self._clients, {}
-            for client in clients.values():
+            for client, _ in clients.values():
                 await client.aclose()
             self._release_lock()
 
-    def _client(self, target: addresses.Target) -> httpx.AsyncClient:
-        """The HTTP client of the target's address: at most PER_ADDRESS connections."""
+    def _client(self, target: addresses.Target) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        """The HTTP client of the target's address, and the semaphore that keeps its
+        requests to PER_ADDRESS at once."""
         # Imported with the first delivery: a process that never delivers does without.
         import httpx
 
         key = (target.scheme, target.host, target.port)
-        client = self._clients.pop(key, None)
-        if client is None:
+        entry = self._clients.pop(key, None)
+        if entry is None:
             if self._tls is None:
                 # Made once, when there is a first delivery: it costs a tenth of a second.
                 self._tls = httpx.create_ssl_context()
@@ -184,13 +185,14 @@ class DeliveryWorker:
                 trust_env=False,
                 verify=self._tls,
             )
+            entry = (client, asyncio.Semaphore(PER_ADDRESS))
             if len(self._clients) >= CLIENTS:
                 oldest = next(iter(self._clients))
-                closing = asyncio.ensure_future(self._clients.pop(oldest).aclose())
+                closing = asyncio.ensure_future(self._clients.pop(oldest)[0].aclose())
                 self._closing.add(closing)
                 closing.add_done_callback(self._closing.discard)
-        self._clients[key] = client  # the most recently used last
-        return client
+        self._clients[key] = entry  # the most recently used last
+        return entry
 
     async def _loop(self) -> None:
         poll = self.settings.hooks_poll_seconds
@@ -412,9 +414,15 @@ class DeliveryWorker:
         headers["Host"] = url.netloc.decode("ascii")
         pinned = url.copy_with(host=str(target.ips[0]))
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        async with self._client(target).stream(
-            "POST", pinned, content=body, headers=headers, extensions=extensions
-        ) as response:
+        client, free = self._client(target)
+        # Waiting here rather than in httpcore's pool: its queue costs CPU per waiting
+        # request each time a connection is handed out.
+        async with (
+            free,
+            client.stream(
+                "POST", pinned, content=body, headers=headers, extensions=extensions
+            ) as response,
+        ):
             outcome.status = response.status_code
             excerpt = await _excerpt(response)
         if excerpt:
