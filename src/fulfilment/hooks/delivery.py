@@ -98,6 +98,35 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
+def _logged(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": o.delivery.iddelivery,
+            "claim": o.claim,
+            "attempted_at": o.attempted_at,
+            "status": o.status,
+            "duration_ms": o.duration_ms,
+            "error": o.error,
+            "response": o.response,
+        }
+        for o in outcomes
+    ]
+
+
+async def execute_many(
+    database: Database, connection: Any, statement: Any, rows: list[dict[str, Any]]
+) -> None:
+    """Run `statement` once for each of `rows`: with the driver's executemany, which on
+    PostgreSQL sends them all before reading any answer."""
+    compiled = database.compiled(statement)
+    values = [compiled.parameters(row) for row in rows]
+    if database.is_sqlite:
+        connection.raw.executemany(compiled.sql, values)
+        return
+    async with connection.raw.cursor() as cursor:
+        await cursor.executemany(compiled.sql, values)
+
+
 def precise_now() -> datetime:
     """Now in naive UTC to the microsecond: retries come sooner than a second apart when
     the schedule is shortened (FULFILMENT_HOOKS_RETRY_SCALE)."""
@@ -299,47 +328,50 @@ class DeliveryWorker:
         scale = self.settings.hooks_retry_scale
         now = precise_now()
 
+        succeeded = {o.delivery.idhook for o in done if o.succeeded}
+        final = [o for o in done if not o.succeeded and o.delivery.attempts + 1 >= ATTEMPTS]
+        batch = [o for o in done if o.succeeded or o.delivery.attempts + 1 < ATTEMPTS]
+        finish = [
+            {
+                "id": o.delivery.iddelivery,
+                "claim": o.claim,
+                "state": "delivered" if o.succeeded else "pending",
+                "next_attempt_at": now
+                if o.succeeded
+                else now + timedelta(seconds=retry_delay(o.delivery.attempts + 1, scale)),
+                "finished_at": now if o.succeeded else None,
+            }
+            for o in batch
+        ]
+
         async def write(connection: Any) -> None:
-            succeeded: set[int] = set()
-            for outcome in done:
+            if batch:
+                # Two statements for the whole batch (psycopg pipelines them): the log
+                # first, while the claims still say whose the attempts were.
+                await execute_many(
+                    self.database, connection, queries.LOG_CLAIMED_ATTEMPT, _logged(batch)
+                )
+                await execute_many(self.database, connection, queries.FINISH, finish)
+            for outcome in final:
+                # The schedule ran out: rare, one by one, and the published rule applied.
                 delivery = outcome.delivery
-                made = delivery.attempts + 1
-                if outcome.succeeded:
-                    state, next_at, finished = "delivered", now, now
-                    succeeded.add(delivery.idhook)
-                elif made >= ATTEMPTS:
-                    state, next_at, finished = "failed", now, now
-                else:
-                    state, finished = "pending", None
-                    next_at = now + timedelta(seconds=retry_delay(made, scale))
                 changed = await connection.execute(
                     queries.FINISH,
                     {
                         "id": delivery.iddelivery,
                         "claim": outcome.claim,
-                        "state": state,
-                        "next_attempt_at": next_at,
-                        "finished_at": finished,
+                        "state": "failed",
+                        "next_attempt_at": now,
+                        "finished_at": now,
                     },
                 )
                 if not changed:
                     continue  # the lease ran out and another instance took it over
+                await connection.execute(queries.LOG_ATTEMPT, _logged([outcome])[0])
                 await connection.execute(
-                    queries.LOG_ATTEMPT,
-                    {
-                        "id": delivery.iddelivery,
-                        "attempted_at": outcome.attempted_at,
-                        "status": outcome.status,
-                        "duration_ms": outcome.duration_ms,
-                        "error": outcome.error,
-                        "response": outcome.response,
-                    },
+                    queries.DEACTIVATE_FAILING,
+                    {"idhook": delivery.idhook, "since": delivery.triggered_at, "now": now},
                 )
-                if state == "failed":
-                    await connection.execute(
-                        queries.DEACTIVATE_FAILING,
-                        {"idhook": delivery.idhook, "since": delivery.triggered_at, "now": now},
-                    )
             for idhook in succeeded:
                 await connection.execute(queries.SUCCEEDED, {"idhook": idhook, "now": now})
 

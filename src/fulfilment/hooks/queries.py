@@ -225,6 +225,22 @@ LOG_ATTEMPT = sa.insert(attempts).values(
     error=_p("error"),
     response=_p("response"),
 )
+# The same, in a batch: logged only while the claim is still ours, so before FINISH.
+LOG_CLAIMED_ATTEMPT = sa.insert(attempts).from_select(
+    ["iddelivery", "attempted_at", "status", "duration_ms", "error", "response"],
+    sa.select(
+        _p("id", type_=sa.BigInteger),
+        _p("attempted_at", type_=sa.DateTime),
+        _p("status", type_=sa.Integer),
+        _p("duration_ms", type_=sa.Integer),
+        _p("error", type_=sa.String),
+        _p("response", type_=sa.String),
+    ).where(
+        sa.exists().where(
+            deliveries.c.iddelivery == _p("id"), deliveries.c.claimed_by == _p("claim")
+        )
+    ),
+)
 SUCCEEDED = sa.update(hooks).where(hooks.c.idhook == _p("idhook")).values(last_success_at=_p("now"))
 # The published rule: a hook whose delivery has used up the whole schedule, with not one
 # success of the hook since that delivery was recorded, is deactivated.
