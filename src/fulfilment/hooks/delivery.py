@@ -37,14 +37,20 @@ log = logging.getLogger("fulfilment.hooks")
 RETRY_SCHEDULE = (5, 20, 120, 600, 1800, 3600, 3 * 3600, 8 * 3600)
 ATTEMPTS = len(RETRY_SCHEDULE) + 1
 TIMEOUT_SECONDS = 10.0
-# Deliveries in flight at once in one process, and to one address (host and port).
-IN_FLIGHT = 64
+# Deliveries in flight at once in one process, and to one address (host and port). Each
+# batch's attempts start together on the event loop: with 64, GET one's p99 beside a
+# backlog was 83 ms; with 32, 43 ms at 279 deliveries/s; with 16, 26 ms at 233/s.
+IN_FLIGHT = 32
 PER_ADDRESS = 8
 # HTTP clients kept, one per scheme, host and port (the least recently used is closed).
 CLIENTS = 1024
 RESPONSE_EXCERPT = 1000
 RETENTION_EVERY_SECONDS = 600
-GATHER_SECONDS = 0.02
+# After an attempt ends, how long to wait for others before recording and claiming again:
+# fewer, larger batches cost the database and the event loop less.
+GATHER_SECONDS = 0.05
+# A checked address is used again for this long before its name is resolved again.
+RESOLVED_SECONDS = 5.0
 
 
 class _Payload(msgspec.Struct):
@@ -160,6 +166,7 @@ class DeliveryWorker:
         self._clients: dict[tuple[str, str, int], tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
         self._tls: ssl.SSLContext | None = None
         self._closing: set[asyncio.Future[None]] = set()
+        self._targets: dict[str, tuple[float, addresses.Target]] = {}
         self._forgotten_at = 0.0
 
     # -- life ------------------------------------------------------------------------------
@@ -229,7 +236,8 @@ class DeliveryWorker:
         while not self._stopping.is_set():
             try:
                 await self._record()
-                claimed = await self._claim(IN_FLIGHT - len(self._in_flight))
+                room = IN_FLIGHT - len(self._in_flight)
+                claimed = await self._claim(room)
                 for delivery, claim in claimed:
                     task = asyncio.ensure_future(self._attempt(delivery, claim))
                     self._in_flight.add(task)
@@ -239,9 +247,9 @@ class DeliveryWorker:
             except Exception as error:
                 failures += 1
                 log.warning("hook deliveries: %s", error or type(error).__name__)
-                claimed = []
-            if claimed and len(self._in_flight) < IN_FLIGHT and not failures:
-                continue  # more may be due
+                claimed, room = [], 0
+            if claimed and len(claimed) == room and len(self._in_flight) < IN_FLIGHT:
+                continue  # a full batch: more may be due
             await self._wait(poll * (2 ** min(failures, 6)))
         # Stopping: give attempts under way a little time, record what finished.
         if self._in_flight:
@@ -431,10 +439,23 @@ class DeliveryWorker:
             outcome.error = outcome.error[:500]
         return outcome
 
+    async def _target(self, address: str) -> addresses.Target:
+        """The address checked (see addresses.check), reused for RESOLVED_SECONDS: the
+        connection always goes to an IP address that was checked."""
+        now = time.monotonic()
+        known = self._targets.get(address)
+        if known is not None and now - known[0] < RESOLVED_SECONDS:
+            return known[1]
+        target = await addresses.check(address, self.settings.hooks_allow_private)
+        if len(self._targets) >= CLIENTS:
+            self._targets.clear()
+        self._targets[address] = (now, target)
+        return target
+
     async def _send(self, delivery: Claimed, outcome: Outcome) -> None:
         import httpx
 
-        target = await addresses.check(delivery.address, self.settings.hooks_allow_private)
+        target = await self._target(delivery.address)
         secret = (
             box_for(self.database).open(delivery.secret) if delivery.secret is not None else None
         )
