@@ -22,7 +22,7 @@ from urllib.parse import quote
 import psycopg
 import sqlalchemy as sa
 
-from . import admin, logins, processes
+from . import admin, hooks, logins, processes
 from .fill import (
     COMMON_WORD,
     LOGIN_USERNAME,
@@ -137,10 +137,13 @@ class Bench:
         return request
 
     @contextmanager
-    def service(self, filled: Filled, url: str | None = None) -> Iterator[Server]:
+    def service(
+        self, filled: Filled, url: str | None = None, env: dict[str, str] | None = None
+    ) -> Iterator[Server]:
         """The service on the filled database, or on `url` (the same database, by another
-        way)."""
+        way); `env`: more settings."""
         env = {
+            **(env or {}),
             "FULFILMENT_DATABASE_URL": url or filled.url,
             "FULFILMENT_POOL_SIZE": str(self.options.pool_size),
             "FULFILMENT_RATE_LIMIT": self.options.rate_limit,
@@ -438,6 +441,8 @@ class Bench:
                 report.rows.append(self.run_logins(filled, report))
             if self.chosen("admin"):
                 report.rows += self.run_admin(filled, report)
+            if self.chosen("hooks"):
+                report.rows += hooks.run(self, filled, report)
             report.load_after = processes.load_average()
         return report
 
@@ -632,7 +637,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="a case name, 'search', 'fairness', 'remote', 'memory', 'logins' or 'admin'",
+        help="a case name, 'search', 'fairness', 'remote', 'memory', 'logins', 'admin' or 'hooks'",
     )
     options = parser.parse_args()
     for tool in ("wrk", "taskset"):

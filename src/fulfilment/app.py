@@ -28,6 +28,8 @@ from .errors import (
     ServiceUnavailable,
     UnknownPath,
 )
+from .hooks.delivery import DeliveryWorker
+from .hooks.routes import routes as hook_routes
 from .observability import RequestContext
 from .openapi import build_openapi
 from .portal.routes import routes as portal_routes
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     api_keys = KeyCache(key_changes.version)
     key_usage = KeyUsage(database)
     openapi_document = build_openapi()
+    hooks_worker = DeliveryWorker(database) if settings.hooks_worker else None
 
     async def openapi(request: Request) -> Response:
         return JsonResponse(openapi_document)
@@ -139,9 +142,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await database.start()
         key_changes.start()
         key_usage.start()
+        if hooks_worker is not None:
+            hooks_worker.start()
         try:
             yield
         finally:
+            if hooks_worker is not None:
+                await hooks_worker.stop()
             await key_usage.stop()
             key_changes.stop()
             if shared is not None:
@@ -159,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                         *customer_routes,
                         *reference_routes,
                         *staff_routes,
+                        *hook_routes,
                         Route("/openapi.json", openapi, methods=["GET"]),
                     ],
                     redirect_slashes=False,

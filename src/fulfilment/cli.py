@@ -17,8 +17,10 @@ from rich.table import Table
 from . import migrate
 from .accounts import service as accounts
 from .client import cli as customers_cli
+from .client import hooks_cli
 from .db import Connection, Database
 from .errors import ApiError
+from .hooks.cli import deliver as _hooks_deliver
 from .reference import service as reference
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .settings import Settings, SettingsError
@@ -290,6 +292,9 @@ def shippingproviders_create(
 
 main.add_command(customers_cli.customers)
 main.add_command(users_cli)
+# The client's hooks commands, and the operator's `deliver` beside them.
+hooks_cli.hooks.add_command(_hooks_deliver)
+main.add_command(hooks_cli.hooks)
 
 
 # -- the demo -----------------------------------------------------------------------------

@@ -121,6 +121,11 @@ class CustomerNotFound(NotFound):
         super().__init__(f"Fulfilment customer {idfulfilment_customer} not found.")
 
 
+class HookNotFound(NotFound):
+    def __init__(self, idhook: int) -> None:
+        super().__init__(f"Hook {idhook} not found.")
+
+
 class UsernameTaken(InvalidInput):
     def __init__(self, username: str) -> None:
         super().__init__(f"username: '{username}' is already used by another fulfilment customer.")

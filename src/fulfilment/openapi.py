@@ -17,6 +17,7 @@ from .customers.schemas import (
 )
 from .errors import ERROR_TABLE, ErrorBody
 from .fields import EMAIL, WRITABLE_FIELDS, is_unshowable
+from .hooks.schemas import Hook, HookCreate, HookDelivery, HookPayload, HookUpdate
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .staff.schemas import User
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
@@ -31,6 +32,11 @@ _STRUCTS = (
     Template,
     ShippingProvider,
     User,
+    Hook,
+    HookCreate,
+    HookUpdate,
+    HookDelivery,
+    HookPayload,
     ErrorBody,
 )
 
@@ -186,6 +192,8 @@ def _users_paths() -> dict[str, Any]:
 
 
 def build_openapi() -> dict[str, Any]:
+    from .hooks import openapi as hooks  # it builds on this module's helpers
+
     _, components = msgspec.json.schema_components(
         _STRUCTS, ref_template="#/components/schemas/{name}"
     )
@@ -325,6 +333,7 @@ def build_openapi() -> dict[str, Any]:
         },
         **_users_paths(),
     }
+    paths.update(hooks.paths())
     error_responses = {}
     for status in sorted({status for status, _, _ in ERROR_TABLE}):
         codes = "; ".join(
@@ -348,6 +357,7 @@ def build_openapi() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
         "paths": paths,
+        "webhooks": hooks.webhooks(),
         "components": {
             "schemas": components,
             "responses": error_responses,

@@ -18,7 +18,7 @@ DISABLED = frozenset({"", "0", "off", "none"})
 # Spellings of a yes or no that msgspec does not read itself.
 _BOOLEAN_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 # Never repeated in a message: a message may end up in a log.
-_SECRET = frozenset({"portal_secret_key", "database_url", "redis_url"})
+_SECRET = frozenset({"portal_secret_key", "database_url", "redis_url", "hooks_secret_key"})
 
 AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
 DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^(sqlite|postgres|postgresql)(\+\w+)?://")]
@@ -104,6 +104,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # `auto`: Secure cookies when the request came over HTTPS; `always`: behind a proxy
     # that ends TLS.
     portal_secure_cookies: Literal["auto", "always"] = "auto"
+    # Webhooks (see hooks/): the secrets hooks sign with are stored encrypted with a key
+    # derived from this; unset, from a key file made beside the SQLite database or under
+    # ./var/. Every instance must have the same one.
+    hooks_secret_key: Annotated[str, msgspec.Meta(min_length=32)] | None = None
+    # Addresses on loopback, private, link-local... networks are allowed (development, tests).
+    hooks_allow_private: bool = False
+    # Whether this process delivers (the app's lifespan starts the worker).
+    hooks_worker: bool = True
+    # How long a claimed delivery is left to the instance that claimed it; an attempt is
+    # given up a second before its lease ends (with the default, after 10 seconds).
+    hooks_lease_seconds: Annotated[int, msgspec.Meta(ge=2)] = 60
+    # How often the worker looks for due deliveries when it found none.
+    hooks_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
+    # Multiplies the retry schedule; below 1 in tests only.
+    hooks_retry_scale: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
+    # Finished deliveries and their attempts are kept this many days.
+    hooks_log_retention_days: AtLeastOne = 30
 
     def __post_init__(self) -> None:
         # The rules msgspec's constraints cannot say; these run on keyword construction too.
@@ -191,6 +208,9 @@ def _explain(error: msgspec.ValidationError, values: Mapping[str, object]) -> st
         wanted = "true or false"
     elif isinstance(kind, msgspec.inspect.IntType):
         wanted = "a whole number" + (f" of at least {kind.ge}" if kind.ge is not None else "")
+    elif isinstance(kind, msgspec.inspect.FloatType):
+        wanted = "a number" + (f" above {kind.gt:g}" if kind.gt is not None else "")
+        wanted += f" and at most {kind.le:g}" if kind.le is not None else ""
     elif isinstance(kind, msgspec.inspect.LiteralType):
         wanted = "one of " + ", ".join(str(v) for v in kind.values)
     elif isinstance(kind, msgspec.inspect.StrType) and kind.min_length is not None:

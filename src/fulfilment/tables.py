@@ -286,6 +286,76 @@ account_events = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# Webhooks (see hooks/). A hook is never deleted, only deactivated, so its deliveries and
+# their log stay readable.
+hooks = sa.Table(
+    "hooks",
+    metadata,
+    _id("idhook"),
+    _account(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(2048), nullable=False),
+    # The secret, encrypted (hooks/secrets.py): the service signs with it, so it cannot be
+    # stored as a hash.
+    sa.Column("secret", sa.Text(), nullable=True),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    # Why it was deactivated: `deleted` (DELETE) or `failing` (the published rule).
+    sa.Column("deactivated_because", sa.String(16), nullable=True),
+    sa.Column("last_success_at", sa.DateTime(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("account_id", "event", "address"),
+    sqlite_autoincrement=True,
+)
+
+# The outbox: one row per hook and event, written in the transaction of the change.
+hook_deliveries = sa.Table(
+    "hook_deliveries",
+    metadata,
+    _id("iddelivery"),
+    _account(),
+    sa.Column("idhook", Id, sa.ForeignKey("hooks.idhook", ondelete="CASCADE"), nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    # The payload's `data`, as JSON: the object as GET answered it right after the change.
+    sa.Column("data", sa.Text(), nullable=False),
+    sa.Column("triggered_at", sa.DateTime(), nullable=False),
+    # pending, delivered or failed (the schedule ran out).
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+    # A claim: the instance attempting it now, until when (a crashed one's claim lapses).
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", sa.DateTime(), nullable=True),
+    sa.Column("finished_at", sa.DateTime(), nullable=True),
+    sa.Index("ix_hook_deliveries_due", "state", "next_attempt_at"),
+    sa.Index("ix_hook_deliveries_hook", "idhook", "iddelivery"),
+    sa.Index("ix_hook_deliveries_claim", "claimed_by"),
+    sqlite_autoincrement=True,
+)
+
+# The delivery log: every attempt, kept for FULFILMENT_HOOKS_LOG_RETENTION_DAYS.
+hook_attempts = sa.Table(
+    "hook_attempts",
+    metadata,
+    _id("idattempt"),
+    sa.Column(
+        "iddelivery",
+        Id,
+        sa.ForeignKey("hook_deliveries.iddelivery", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("attempted_at", sa.DateTime(), nullable=False),
+    # The HTTP status, or null when no answer came (the error says why).
+    sa.Column("status", sa.Integer(), nullable=True),
+    sa.Column("duration_ms", sa.Integer(), nullable=False),
+    sa.Column("error", sa.String(500), nullable=True),
+    # The first characters of the answer's body.
+    sa.Column("response", sa.String(1000), nullable=True),
+    sa.Index("ix_hook_attempts_delivery", "iddelivery", "idattempt"),
+    sqlite_autoincrement=True,
+)
+
 
 # PostgreSQL only: pg_trgm's GIN index, and the covering index the walk through an
 # account reads instead of the table (migrations "search by index", "search walk index").

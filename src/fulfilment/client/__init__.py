@@ -25,6 +25,15 @@ from ._errors import (
     ServerError,
     UnexpectedResponse,
 )
+from ._hook_models import (
+    CUSTOMER_CHANGED,
+    CUSTOMER_CREATED,
+    Hook,
+    HookAttempt,
+    HookCreate,
+    HookDelivery,
+    HookUpdate,
+)
 from ._models import (
     UNSET,
     Customer,
@@ -41,6 +50,8 @@ from ._models import (
 from ._sync import Client
 
 __all__ = [
+    "CUSTOMER_CHANGED",
+    "CUSTOMER_CREATED",
     "PAGE_SIZE",
     "UNSET",
     "ApiError",
@@ -56,6 +67,11 @@ __all__ = [
     "CustomerListItem",
     "CustomerUpdate",
     "Forbidden",
+    "Hook",
+    "HookAttempt",
+    "HookCreate",
+    "HookDelivery",
+    "HookUpdate",
     "NotFound",
     "RateLimited",
     "RetryPolicy",

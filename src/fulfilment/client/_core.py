@@ -25,7 +25,6 @@ from ._errors import (
     ServerError,
     UnexpectedResponse,
 )
-from ._models import CustomerCreate, CustomerUpdate
 
 __all__ = ["PAGE_SIZE", "RetryPolicy"]
 
@@ -36,6 +35,7 @@ PAGE_SIZE = 100
 USER_AGENT = f"fulfilment-client/{__version__} httpx/{httpx.__version__}"
 DEFAULT_TIMEOUT = 30.0
 CUSTOMERS = "fulfilment/customers"
+HOOKS = "hooks"
 _encoder = msgspec.json.Encoder()
 
 
@@ -147,7 +147,7 @@ def decode(response: httpx.Response, kind: type[T]) -> T:
         ) from None
 
 
-def encode(body: CustomerCreate | CustomerUpdate) -> bytes:
+def encode(body: msgspec.Struct) -> bytes:
     return _encoder.encode(body)
 
 

@@ -13,7 +13,9 @@ import httpx
 
 from . import _core
 from ._errors import ConnectionFailed
+from ._hook_models import Hook, HookCreate, HookDelivery, HookUpdate
 from ._models import (
+    UNSET,
     Customer,
     CustomerCreate,
     CustomerFields,
@@ -21,6 +23,7 @@ from ._models import (
     CustomerUpdate,
     ShippingProvider,
     Template,
+    UnsetType,
     Warehouse,
 )
 
@@ -66,6 +69,7 @@ class Client:
         self.warehouses = Warehouses(self)
         self.templates = Templates(self)
         self.shipping_providers = ShippingProviders(self)
+        self.hooks = Hooks(self)
 
     def __repr__(self) -> str:
         return f"Client({self.base_url!r})"
@@ -205,3 +209,57 @@ class ShippingProviders:
     def list(self) -> Iterator[ShippingProvider]:
         """Every shipping provider with its profiles, page by page."""
         return self._client._pages("shippingproviders", list[ShippingProvider], 0)
+
+
+class Hooks:
+    """`client.hooks`: webhooks, deliveries of the account's events to an address."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self, *, offset: int = 0) -> Iterator[Hook]:
+        """Every hook from `offset` on, active or not, by id."""
+        return self._client._pages(_core.HOOKS, list[Hook], offset)
+
+    def get(self, idhook: int) -> Hook:
+        """One hook; `NotFound` if the account has none with this id."""
+        return self._client._get(f"{_core.HOOKS}/{int(idhook)}", Hook)
+
+    def create(self, name: str, event: str, address: str, secret: str | None = None) -> Hook:
+        """Subscribe `address` to `event` (`fulfilment_customers.created` or `.changed`);
+        with a `secret`, every delivery is signed with it."""
+        body = _core.encode(HookCreate(name=name, event=event, address=address, secret=secret))
+        return _core.decode(self._client.request("POST", _core.HOOKS, body=body), Hook)
+
+    def update(
+        self,
+        idhook: int,
+        *,
+        name: str | UnsetType = UNSET,
+        address: str | UnsetType = UNSET,
+        secret: str | UnsetType | None = UNSET,
+    ) -> Hook:
+        """Change the name, address or secret (None removes the secret)."""
+        body = _core.encode(HookUpdate(name=name, address=address, secret=secret))
+        path = f"{_core.HOOKS}/{int(idhook)}"
+        return _core.decode(self._client.request("PUT", path, body=body), Hook)
+
+    def delete(self, idhook: int) -> Hook:
+        """Deactivate the hook (it stays readable, and can be reactivated)."""
+        path = f"{_core.HOOKS}/{int(idhook)}"
+        return _core.decode(self._client.request("DELETE", path), Hook)
+
+    def reactivate(self, idhook: int) -> Hook:
+        """Activate the hook again; deliveries that waited resume."""
+        path = f"{_core.HOOKS}/{int(idhook)}/reactivate"
+        return _core.decode(self._client.request("POST", path), Hook)
+
+    def test(self, idhook: int) -> Hook:
+        """Send the event `ping` (data `{}`) to the hook."""
+        path = f"{_core.HOOKS}/{int(idhook)}/test"
+        return _core.decode(self._client.request("POST", path), Hook)
+
+    def deliveries(self, idhook: int, *, offset: int = 0) -> Iterator[HookDelivery]:
+        """The hook's deliveries, newest first, each with its attempts."""
+        path = f"{_core.HOOKS}/{int(idhook)}/deliveries"
+        return self._client._pages(path, list[HookDelivery], offset)

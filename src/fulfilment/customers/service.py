@@ -23,6 +23,7 @@ from ..fields import (
     check_username,
     username_key,
 )
+from ..hooks import outbox
 from ..passwords import hash_password
 from ..wire import PAGE_SIZE, format_datetime
 from . import audit, queries
@@ -358,7 +359,12 @@ async def create_customer(
         await audit.record(connection, account_id, customer_id, "create", actor, changed)
         return row
 
-    return to_customer(await database.write(insert), principal.timezone)
+    async def insert_and_announce(connection: Connection) -> Customer:
+        customer = to_customer(await insert(connection), principal.timezone)
+        await outbox.customer_created(connection, account_id, customer)
+        return customer
+
+    return await database.write(insert_and_announce)
 
 
 async def update_customer(
@@ -372,6 +378,7 @@ async def update_customer(
         sent["password"] = await hash_password(clean_password(body.password))
     account_id = principal.account_id
     key = {"account_id": account_id, "id": customer_id}
+    zone = principal.timezone
 
     async def update(connection: Connection) -> Row:
         current = await connection.one(queries.GET_FOR_UPDATE, key)
@@ -395,6 +402,8 @@ async def update_customer(
             raise UsernameTaken(state["username"] or "") from None
         changed = audit.changes(before, _audited(state))
         if changed:
+            assert row is not None
+            await outbox.customer_changed(connection, account_id, to_customer(row, zone))
             await audit.record(
                 connection,
                 account_id,
@@ -465,6 +474,7 @@ async def set_own_password(
             audit.Actor.portal(customer_id, username),
             {"password": audit.PASSWORD_CHANGED},
         )
+        await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
         return True
 
     return await database.write(change)

@@ -84,6 +84,22 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     return operations
 
 
+def _webhooks(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a hook's address receives, one entry per event."""
+    return [
+        {
+            "event": event,
+            "anchor": item["post"]["operationId"],
+            "description": item["post"]["description"],
+            "headers": item["post"]["parameters"],
+            "body": _resolve(
+                document, item["post"]["requestBody"]["content"]["application/json"]["schema"]
+            )[0],
+        }
+        for event, item in document.get("webhooks", {}).items()
+    ]
+
+
 def _schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
     schemas = []
     for name, schema in document["components"]["schemas"].items():
@@ -110,6 +126,7 @@ def render(document: dict[str, Any]) -> str:
     return _environment.get_template("page.html").render(
         info=document["info"],
         operations=_operations(document),
+        webhooks=_webhooks(document),
         schemas=_schemas(document),
         errors=ERROR_TABLE,
     )

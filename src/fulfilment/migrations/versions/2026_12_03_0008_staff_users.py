@@ -1,7 +1,7 @@
 """staff users
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 10:00:00.000000
 
 The back office's staff users with their optional second factor (TOTP) and its recovery
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,53 @@
+"""The outbox: an event is recorded, one delivery per active hook on it, by the unit of
+work that makes the change, so that a committed change always has its event and a
+rolled-back one never has."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ..customers import queries as customer_queries
+from ..db import Connection, Row, utcnow
+from . import queries
+from .schemas import CUSTOMER_CHANGED, CUSTOMER_CREATED
+
+_encoder = msgspec.json.Encoder()
+
+
+async def announce(connection: Connection, account_id: int, event: str, data: object) -> None:
+    """Record `event` with `data` (the object as GET answers it now) for the account's
+    active hooks on it: one statement, in the caller's transaction."""
+    values = {
+        "account_id": account_id,
+        "event": event,
+        "data": _encoder.encode(data).decode(),
+        "now": utcnow(),
+    }
+    await connection.execute(queries.ANNOUNCE, values)
+
+
+async def customer_created(connection: Connection, account_id: int, customer: object) -> None:
+    await announce(connection, account_id, CUSTOMER_CREATED, customer)
+
+
+async def customer_changed(connection: Connection, account_id: int, customer: object) -> None:
+    await announce(connection, account_id, CUSTOMER_CHANGED, customer)
+
+
+async def customer_changed_by_id(
+    connection: Connection,
+    account_id: int,
+    customer_id: int,
+    to_customer: Callable[[Row, ZoneInfo], object],
+) -> None:
+    """`customer_changed` for a change whose statement did not answer with the row: the
+    row is read again, in the same transaction, and shown with `to_customer`."""
+    key = {"account_id": account_id, "id": customer_id}
+    row = await connection.one(customer_queries.GET_ONE, key)
+    zone = await connection.one(queries.ACCOUNT_TIMEZONE, {"account_id": account_id})
+    assert row is not None
+    assert zone is not None
+    await customer_changed(connection, account_id, to_customer(row, ZoneInfo(zone[0])))

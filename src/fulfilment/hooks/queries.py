@@ -1,0 +1,266 @@
+"""The statements behind hooks, their outbox and the delivery worker."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..tables import accounts, hook_attempts, hook_deliveries, hooks
+
+_p = sa.bindparam
+deliveries = hook_deliveries
+attempts = hook_attempts
+
+# Column order of a hook's answer. The (encrypted) secret itself, not `secret IS NOT NULL`:
+# SQLite 3.40 answers that wrongly in an INSERT's RETURNING.
+HOOK_COLUMNS = (
+    hooks.c.idhook,
+    hooks.c.name,
+    hooks.c.event,
+    hooks.c.address,
+    hooks.c.active,
+    hooks.c.secret,
+    hooks.c.created_at,
+    hooks.c.updated_at,
+)
+_in_account = (hooks.c.account_id == _p("account_id"), hooks.c.idhook == _p("id"))
+
+GET_ONE = sa.select(*HOOK_COLUMNS).where(*_in_account)
+PAGE = (
+    sa.select(*HOOK_COLUMNS)
+    .where(hooks.c.account_id == _p("account_id"))
+    .order_by(hooks.c.idhook)
+    .limit(_p("limit"))
+    .offset(_p("offset"))
+)
+SAME_ADDRESS = sa.select(hooks.c.idhook).where(
+    hooks.c.account_id == _p("account_id"),
+    hooks.c.event == _p("event"),
+    hooks.c.address == _p("address"),
+)
+INSERT = (
+    sa.insert(hooks)
+    .values(
+        account_id=_p("account_id"),
+        name=_p("name"),
+        event=_p("event"),
+        address=_p("address"),
+        secret=_p("secret"),
+        active=True,
+        created_at=_p("now"),
+        updated_at=_p("now"),
+    )
+    .returning(*HOOK_COLUMNS)
+)
+FOR_UPDATE = (
+    sa.select(hooks.c.name, hooks.c.address, hooks.c.secret, hooks.c.event)
+    .where(*_in_account)
+    .with_for_update()
+)
+UPDATE = (
+    sa.update(hooks)
+    .where(*_in_account)
+    .values(
+        name=_p("name"),
+        address=_p("address"),
+        secret=_p("secret"),
+        updated_at=_p("now"),
+    )
+    .returning(*HOOK_COLUMNS)
+)
+SET_ACTIVE = (
+    sa.update(hooks)
+    .where(*_in_account)
+    .values(active=_p("active"), deactivated_because=_p("because"), updated_at=_p("now"))
+    .returning(*HOOK_COLUMNS)
+)
+
+# -- the outbox ---------------------------------------------------------------------------
+
+# One delivery for each active hook of the account on the event, in one statement, in the
+# transaction of the change itself.
+_DELIVERY_COLUMNS = [
+    "account_id",
+    "idhook",
+    "event",
+    "data",
+    "triggered_at",
+    "state",
+    "attempts",
+    "next_attempt_at",
+]
+ANNOUNCE = sa.insert(deliveries).from_select(
+    _DELIVERY_COLUMNS,
+    sa.select(
+        hooks.c.account_id,
+        hooks.c.idhook,
+        hooks.c.event,
+        _p("data", type_=sa.Text),
+        _p("now", type_=sa.DateTime),
+        sa.literal("pending"),
+        sa.literal(0),
+        _p("now", type_=sa.DateTime),
+    ).where(
+        hooks.c.account_id == _p("account_id"),
+        hooks.c.event == _p("event"),
+        hooks.c.active.is_(True),
+    ),
+)
+# `ping`, to one hook whatever its state.
+PING = sa.insert(deliveries).from_select(
+    _DELIVERY_COLUMNS,
+    sa.select(
+        hooks.c.account_id,
+        hooks.c.idhook,
+        sa.literal("ping"),
+        sa.literal("{}"),
+        _p("now", type_=sa.DateTime),
+        sa.literal("pending"),
+        sa.literal(0),
+        _p("now", type_=sa.DateTime),
+    ).where(*_in_account),
+)
+ACCOUNT_TIMEZONE = sa.select(accounts.c.timezone).where(accounts.c.id == _p("account_id"))
+
+# -- the delivery log ---------------------------------------------------------------------
+
+DELIVERY_PAGE = (
+    sa.select(
+        deliveries.c.iddelivery,
+        deliveries.c.event,
+        deliveries.c.triggered_at,
+        deliveries.c.state,
+        deliveries.c.next_attempt_at,
+    )
+    .where(deliveries.c.idhook == _p("id"))
+    .order_by(deliveries.c.iddelivery.desc())
+    .limit(_p("limit"))
+    .offset(_p("offset"))
+)
+ATTEMPTS_OF = (
+    sa.select(
+        attempts.c.iddelivery,
+        attempts.c.attempted_at,
+        attempts.c.status,
+        attempts.c.duration_ms,
+        attempts.c.error,
+        attempts.c.response,
+    )
+    .where(
+        attempts.c.iddelivery.in_(
+            sa.select(deliveries.c.iddelivery)
+            .where(deliveries.c.idhook == _p("id"))
+            .order_by(deliveries.c.iddelivery.desc())
+            .limit(_p("limit"))
+            .offset(_p("offset"))
+            .scalar_subquery()
+        )
+    )
+    .order_by(attempts.c.idattempt.desc())
+)
+
+# -- the worker ---------------------------------------------------------------------------
+
+_due = sa.and_(
+    deliveries.c.state == "pending",
+    deliveries.c.next_attempt_at <= _p("now"),
+    sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < _p("now")),
+    deliveries.c.idhook.in_(sa.select(hooks.c.idhook).where(hooks.c.active.is_(True))),
+)
+ANY_DUE = sa.select(deliveries.c.iddelivery).where(_due).limit(1)
+# Claim up to `limit` due deliveries until `until`, marked with this batch's `claim`. On
+# PostgreSQL, rows another instance is claiming at this moment are skipped rather than
+# waited for, so each is claimed by one instance.
+_claimable = (
+    sa.select(deliveries.c.iddelivery)
+    .where(_due)
+    .order_by(deliveries.c.next_attempt_at, deliveries.c.iddelivery)
+    .limit(_p("limit"))
+    .with_for_update(skip_locked=True)
+)
+CLAIM = (
+    sa.update(deliveries)
+    .where(deliveries.c.iddelivery.in_(_claimable.scalar_subquery()))
+    .values(claimed_by=_p("claim"), claimed_until=_p("until"))
+    .returning(deliveries.c.iddelivery)
+)
+# What an attempt needs, for the claimed ids.
+CLAIMED = (
+    sa.select(
+        deliveries.c.iddelivery,
+        deliveries.c.idhook,
+        deliveries.c.event,
+        deliveries.c.data,
+        deliveries.c.triggered_at,
+        deliveries.c.attempts,
+        hooks.c.name,
+        hooks.c.address,
+        hooks.c.secret,
+        accounts.c.timezone,
+    )
+    .select_from(
+        deliveries.join(hooks, hooks.c.idhook == deliveries.c.idhook).join(
+            accounts, accounts.c.id == deliveries.c.account_id
+        )
+    )
+    .where(deliveries.c.claimed_by == _p("claim"))
+)
+# An attempt's outcome, only while the claim is still ours.
+FINISH = (
+    sa.update(deliveries)
+    .where(deliveries.c.iddelivery == _p("id"), deliveries.c.claimed_by == _p("claim"))
+    .values(
+        state=_p("state"),
+        attempts=deliveries.c.attempts + 1,
+        next_attempt_at=_p("next_attempt_at"),
+        finished_at=_p("finished_at"),
+        claimed_by=sa.null(),
+        claimed_until=sa.null(),
+    )
+)
+LOG_ATTEMPT = sa.insert(attempts).values(
+    iddelivery=_p("id"),
+    attempted_at=_p("attempted_at"),
+    status=_p("status"),
+    duration_ms=_p("duration_ms"),
+    error=_p("error"),
+    response=_p("response"),
+)
+# The same, in a batch: logged only while the claim is still ours, so before FINISH.
+LOG_CLAIMED_ATTEMPT = sa.insert(attempts).from_select(
+    ["iddelivery", "attempted_at", "status", "duration_ms", "error", "response"],
+    sa.select(
+        _p("id", type_=sa.BigInteger),
+        _p("attempted_at", type_=sa.DateTime),
+        _p("status", type_=sa.Integer),
+        _p("duration_ms", type_=sa.Integer),
+        _p("error", type_=sa.String),
+        _p("response", type_=sa.String),
+    ).where(
+        sa.exists().where(
+            deliveries.c.iddelivery == _p("id"), deliveries.c.claimed_by == _p("claim")
+        )
+    ),
+)
+SUCCEEDED = sa.update(hooks).where(hooks.c.idhook == _p("idhook")).values(last_success_at=_p("now"))
+# The published rule: a hook whose delivery has used up the whole schedule, with not one
+# success of the hook since that delivery was recorded, is deactivated.
+DEACTIVATE_FAILING = (
+    sa.update(hooks)
+    .where(
+        hooks.c.idhook == _p("idhook"),
+        hooks.c.active.is_(True),
+        sa.or_(hooks.c.last_success_at.is_(None), hooks.c.last_success_at < _p("since")),
+    )
+    .values(active=False, deactivated_because="failing", updated_at=_p("now"))
+)
+# Retention: finished deliveries (and their attempts, by cascade) past the window.
+FORGET_ATTEMPTS = sa.delete(attempts).where(
+    attempts.c.iddelivery.in_(
+        sa.select(deliveries.c.iddelivery).where(
+            deliveries.c.state != "pending", deliveries.c.finished_at < _p("before")
+        )
+    )
+)
+FORGET_DELIVERIES = sa.delete(deliveries).where(
+    deliveries.c.state != "pending", deliveries.c.finished_at < _p("before")
+)
