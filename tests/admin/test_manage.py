@@ -20,9 +20,10 @@ from tests.portal.helpers import shown_texts
 
 from .helpers import BASE, enrol, log_in, send
 
-PAGES = ["keys", "users", "audit", "users/1"]
+PAGES = ["keys", "users", "audit", "users/1", "hooks", "hooks/1", "hooks/1/deliveries"]
 FORMS = ["keys/new", "keys/1/revoke", "users/1/deactivate", "users/1/reactivate", "users/1/admin",
-         "users/1/reset-second-factor"]  # fmt: skip
+         "users/1/reset-second-factor", "hooks/new", "hooks/1/edit", "hooks/1/secret",
+         "hooks/1/deactivate", "hooks/1/reactivate", "hooks/1/test"]  # fmt: skip
 KEY = re.compile(r'<code class="secret">(fk_[A-Za-z0-9_-]+)</code>')
 
 
@@ -41,9 +42,9 @@ def test_a_staff_user_who_is_no_administrator_sees_none_of_the_pages(
     log_in(client, "piet")
     home = client.get(f"{BASE}customers")
     texts = shown_texts(home.text)
-    for word in ("API-sleutels", "Medewerkers", "Logboek"):
+    for word in ("API-sleutels", "Webhooks", "Medewerkers", "Logboek"):
         assert word not in texts
-    for path in ("keys", "users", "audit"):
+    for path in ("keys", "hooks", "users", "audit"):
         assert f'href="{BASE}{path}"' not in home.text
     before = _events(database)
     for path in [*PAGES, *FORMS]:
@@ -61,7 +62,7 @@ def test_a_staff_user_who_is_no_administrator_sees_none_of_the_pages(
     assert own.get("/admin/keys").status_code == 403
     log_in(client, "anna")
     menu = client.get(f"{BASE}customers")
-    for path in ("keys", "users", "audit"):
+    for path in ("keys", "hooks", "users", "audit"):
         assert f'href="{BASE}{path}"' in menu.text
 
 

@@ -46,6 +46,15 @@ class LastAdminStays(PageError):
     message = N_("The account's last active administrator cannot be deactivated or lose the role.")
 
 
+class HookMissing(PageError):
+    status = 404
+    message = N_("This webhook does not exist.")
+
+
+class HookInactive(PageError):
+    message = N_("The webhook is not active: reactivate it before sending a test event.")
+
+
 class CustomerMissing(PageError):
     status = 404
     message = N_("This customer does not exist.")

@@ -22,7 +22,7 @@ from ..web.i18n import N_
 from ..web.pages import read_form, secure
 from ..web.sessions import csrf_matches
 from ..wire import MAX_SEARCH_LENGTH, PAGE_SIZE
-from . import errors, manage, manage_routes, service
+from . import errors, hooks_routes, manage, manage_routes, service
 from .forms import MAX_FIELDS, CustomerForm, create_body, update_body
 from .web import HERE, Visit, admin_page
 
@@ -455,7 +455,9 @@ routes: list[Route] = [
     Route("/admin/admin.css", stylesheet, methods=["GET"]),
     *_pages("/admin"),
     *manage_routes.pages("/admin"),
+    *hooks_routes.pages("/admin"),
     *_pages("/admin/{account}"),
     *manage_routes.pages("/admin/{account}"),
+    *hooks_routes.pages("/admin/{account}"),
     Route("/admin/{account}/{rest:path}", not_found, methods=["GET", "POST"]),
 ]

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 from msgspec import UNSET
 
+from ..accounts import audit
 from ..auth import Principal
+from ..customers.audit import Actor
 from ..db import Connection, Database, Row, utcnow
 from ..errors import HookNotFound, InvalidInput
 from ..wire import PAGE_SIZE, format_datetime
@@ -115,6 +117,13 @@ async def create_hook(
                 f"address: this account already has a hook for {body.event} at this address."
             ) from None
         assert row is not None
+        changes = {"event": body.event, "address": values["address"]}
+        if values["secret"] is not None:
+            changes["secret"] = audit.SECRET_CHANGED
+        await audit.record(
+            connection, principal.account_id, Actor.api_key(principal), "hook", row[0],
+            row[1], "create", changes,
+        )  # fmt: skip
         return row
 
     return to_hook(await database.write(insert), principal.timezone)
@@ -158,6 +167,18 @@ async def update_hook(
                 f"address: this account already has a hook for {current[3]} at this address."
             ) from None
         assert row is not None
+        changes: dict[str, Any] = {
+            field: {"from": current[index], "to": values[field]}
+            for index, field in ((0, "name"), (1, "address"))
+            if current[index] != values[field]
+        }
+        if current[2] != values["secret"]:
+            changes["secret"] = audit.SECRET_CHANGED
+        if changes:
+            await audit.record(
+                connection, principal.account_id, Actor.api_key(principal), "hook", row[0],
+                row[1], "update", changes,
+            )  # fmt: skip
         return row
 
     return to_hook(await database.write(update), principal.timezone)
@@ -173,10 +194,20 @@ async def set_active(
         "because": None if active else "deleted",
         "now": utcnow(),
     }
-    row = await database.write(lambda c: c.one(queries.SET_ACTIVE, values))
-    if row is None:
-        raise HookNotFound(values["id"])
-    return to_hook(row, principal.timezone)
+
+    async def change(connection: Connection) -> Row:
+        before = await connection.one(queries.GET_ONE, _key(principal, idhook))
+        row = await connection.one(queries.SET_ACTIVE, values)
+        if before is None or row is None:
+            raise HookNotFound(values["id"])
+        if bool(before[4]) != active:
+            await audit.record(
+                connection, principal.account_id, Actor.api_key(principal), "hook", row[0],
+                row[1], "reactivate" if active else "deactivate",
+            )  # fmt: skip
+        return row
+
+    return to_hook(await database.write(change), principal.timezone)
 
 
 async def test_hook(database: Database, principal: Principal, idhook: int | None) -> Hook:

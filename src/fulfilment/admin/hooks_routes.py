@@ -1,0 +1,230 @@
+"""The administrators' webhooks pages: the account's hooks, a new one, one hook with its
+name, address and secret, (de)activating it, a test event, and its delivery log. Every
+action is one call into the hooks service, as the logged-in staff user."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import msgspec
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import HookNotFound, InvalidInput
+from ..hooks import service as hooks
+from ..hooks.schemas import EVENTS, HookCreate, HookUpdate
+from ..hooks.secrets import box_for
+from ..web.i18n import N_
+from ..wire import PAGE_SIZE
+from . import errors
+from .manage_routes import _number, _offset, _posted
+from .web import Visit, admin_page
+
+NOTICES = {
+    "hook-saved": N_("The webhook has been saved."),
+    "hook-deactivated": N_("The webhook has been deactivated: nothing is sent to it."),
+    "hook-reactivated": N_("The webhook is active again."),
+    "hook-tested": N_("A test event is on its way: see the delivery log."),
+}
+PROBLEMS = {
+    "name": N_("Enter a name of at most 255 characters."),
+    "event": N_("Choose one from the list."),
+    "address": N_(
+        "This address cannot receive webhooks: use an http or https address on the public internet."
+    ),
+    "taken": N_("This account already has a webhook for this event at this address."),
+}
+
+
+def _problem(error: InvalidInput | msgspec.ValidationError) -> dict[str, str]:
+    """The field a refusal of the hooks service (or of its schema) is about."""
+    message = str(error.message if isinstance(error, InvalidInput) else error)
+    if "already has" in message:
+        return {"address": PROBLEMS["taken"]}
+    for field in ("event", "address", "name"):
+        if message.startswith(field) or f"$.{field}" in message:
+            return {field: PROBLEMS[field]}
+    return {"name": PROBLEMS["name"]}
+
+
+def _hook_id(visit: Visit) -> int:
+    found = _number(visit.request.path_params["idhook"])
+    if found is None:
+        raise errors.HookMissing()
+    return found
+
+
+async def _list_page(visit: Visit, status: int = 200, **context: Any) -> Response:
+    assert visit.user is not None
+    offset = _offset(visit.request.query_params.get("offset"), PAGE_SIZE)
+    found = await hooks.list_hooks(visit.database, visit.user.principal(visit.account), offset)
+    context.setdefault("form", {"name": "", "event": EVENTS[0], "address": "", "sign": True})
+    context.setdefault("form_errors", {})
+    return visit.render(
+        "hooks.html",
+        status,
+        hooks=found,
+        events=EVENTS,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        more=len(found) == PAGE_SIZE,
+        **context,
+    )
+
+
+@admin_page(admins_only=True)
+async def hook_list(visit: Visit) -> Response:
+    """The account's webhooks, and the form for a new one."""
+    return await _list_page(visit)
+
+
+@admin_page(admins_only=True)
+async def new_hook(visit: Visit) -> Response:
+    """Create a hook; with a secret, it is shown once on the hook's page."""
+    assert visit.user is not None
+    if visit.request.method == "GET":
+        return visit.redirect("hooks")
+    form = await _posted(visit)
+    typed = {
+        "name": form.get("name", "").strip(),
+        "event": form.get("event", ""),
+        "address": form.get("address", "").strip(),
+    }
+    secret = secrets.token_urlsafe(32) if form.get("sign") == "1" else None
+    try:
+        body = msgspec.convert({**typed, "secret": secret}, HookCreate)
+        hook = await hooks.create_hook(
+            visit.database, visit.user.principal(visit.account), body, box_for(visit.database)
+        )
+    except (InvalidInput, msgspec.ValidationError) as refused:
+        values = {**typed, "sign": secret is not None}
+        return await _list_page(visit, 400, form=values, form_errors=_problem(refused))
+    if secret is None:
+        return visit.redirect(f"hooks/{hook.idhook}?notice=hook-saved")
+    return await _hook_page(visit, hook.idhook, secret=secret, notice=NOTICES["hook-saved"])
+
+
+async def _hook_page(visit: Visit, idhook: int, status: int = 200, **context: Any) -> Response:
+    assert visit.user is not None
+    try:
+        hook = await hooks.get_hook(visit.database, visit.user.principal(visit.account), idhook)
+    except HookNotFound:
+        raise errors.HookMissing() from None
+    context.setdefault("form", {"name": hook.name, "address": hook.address})
+    context.setdefault("form_errors", {})
+    context.setdefault("secret", None)
+    context.setdefault("notice", NOTICES.get(visit.request.query_params.get("notice", "")))
+    return visit.render("hook.html", status, hook=hook, **context)
+
+
+@admin_page(admins_only=True)
+async def hook(visit: Visit) -> Response:
+    """One webhook: its form, its secret, switching it off and on, a test event."""
+    return await _hook_page(visit, _hook_id(visit))
+
+
+@admin_page(admins_only=True)
+async def edit_hook(visit: Visit) -> Response:
+    """Change the name and address."""
+    assert visit.user is not None
+    idhook = _hook_id(visit)
+    if visit.request.method == "GET":
+        return visit.redirect(f"hooks/{idhook}")
+    form = await _posted(visit)
+    typed = {"name": form.get("name", "").strip(), "address": form.get("address", "").strip()}
+    try:
+        body = msgspec.convert(typed, HookUpdate)
+        await hooks.update_hook(
+            visit.database,
+            visit.user.principal(visit.account),
+            idhook,
+            body,
+            box_for(visit.database),
+        )
+    except HookNotFound:
+        raise errors.HookMissing() from None
+    except (InvalidInput, msgspec.ValidationError) as refused:
+        return await _hook_page(visit, idhook, 400, form=typed, form_errors=_problem(refused))
+    return visit.redirect(f"hooks/{idhook}?notice=hook-saved")
+
+
+@admin_page(admins_only=True)
+async def rotate_secret(visit: Visit) -> Response:
+    """A new secret, shown once; deliveries are signed with it from now on."""
+    assert visit.user is not None
+    idhook = _hook_id(visit)
+    if visit.request.method == "GET":
+        return visit.redirect(f"hooks/{idhook}")
+    await _posted(visit)
+    secret = secrets.token_urlsafe(32)
+    try:
+        await hooks.update_hook(
+            visit.database,
+            visit.user.principal(visit.account),
+            idhook,
+            HookUpdate(secret=secret),
+            box_for(visit.database),
+        )
+    except HookNotFound:
+        raise errors.HookMissing() from None
+    return await _hook_page(visit, idhook, secret=secret, notice=NOTICES["hook-saved"])
+
+
+@admin_page(admins_only=True)
+async def switch_hook(visit: Visit) -> Response:
+    """Deactivate, reactivate, or send the event `ping`."""
+    assert visit.user is not None
+    idhook = _hook_id(visit)
+    action = visit.request.path_params["action"]
+    if visit.request.method == "GET" or action not in ("deactivate", "reactivate", "test"):
+        return visit.redirect(f"hooks/{idhook}")
+    await _posted(visit)
+    principal = visit.user.principal(visit.account)
+    try:
+        if action == "test":
+            await hooks.test_hook(visit.database, principal, idhook)
+            return visit.redirect(f"hooks/{idhook}/deliveries?notice=hook-tested")
+        await hooks.set_active(visit.database, principal, idhook, action == "reactivate")
+    except HookNotFound:
+        raise errors.HookMissing() from None
+    except InvalidInput:
+        # A test event for an inactive hook: it must be reactivated first.
+        return await _hook_page(visit, idhook, 400, error=errors.HookInactive())
+    return visit.redirect(f"hooks/{idhook}?notice=hook-{action}d")
+
+
+@admin_page(admins_only=True)
+async def deliveries(visit: Visit) -> Response:
+    """The hook's deliveries, newest first, each attempt with its status, time and error."""
+    assert visit.user is not None
+    idhook = _hook_id(visit)
+    offset = _offset(visit.request.query_params.get("offset"), PAGE_SIZE)
+    principal = visit.user.principal(visit.account)
+    try:
+        found = await hooks.get_hook(visit.database, principal, idhook)
+        log = await hooks.deliveries(visit.database, principal, idhook, offset)
+    except HookNotFound:
+        raise errors.HookMissing() from None
+    return visit.render(
+        "deliveries.html",
+        hook=found,
+        deliveries=log,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        more=len(log) == PAGE_SIZE,
+        notice=NOTICES.get(visit.request.query_params.get("notice", "")),
+    )
+
+
+def pages(prefix: str) -> list[Route]:
+    both = ["GET", "POST"]
+    return [
+        Route(f"{prefix}/hooks", hook_list, methods=["GET"]),
+        Route(f"{prefix}/hooks/new", new_hook, methods=both),
+        Route(f"{prefix}/hooks/{{idhook}}", hook, methods=["GET"]),
+        Route(f"{prefix}/hooks/{{idhook}}/edit", edit_hook, methods=both),
+        Route(f"{prefix}/hooks/{{idhook}}/secret", rotate_secret, methods=both),
+        Route(f"{prefix}/hooks/{{idhook}}/deliveries", deliveries, methods=["GET"]),
+        Route(f"{prefix}/hooks/{{idhook}}/{{action}}", switch_hook, methods=both),
+    ]
