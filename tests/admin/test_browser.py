@@ -23,6 +23,8 @@ from .helpers import PASSWORD
 DATES = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "admin"
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "en-GB"}
+# A public address (documentation's example.com); nothing is sent to it in the test.
+PUBLIC_ADDRESS = "http://93.184.215.14/hook"
 PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "nl-NL"}
 
 
@@ -279,8 +281,8 @@ def test_an_administrator_manages_the_account_in_a_browser(
     base = f"{server}/admin/acme/"
     data = [tenant.account.name, "Acme Logistics", "Anna Smit", "Piet Bakker", "anna", "piet",
             "anna@warehouse.example", "piet@warehouse.example", "Jansen Tuinmeubelen", "jansen",
-            "tests", "Webshop", "Europe/Amsterdam", "Europe/London", "Mars/Olympus", "1", "2",
-            "3"]  # fmt: skip
+            "tests", "Webshop", PUBLIC_ADDRESS, "Europe/Amsterdam", "Europe/London",
+            "Mars/Olympus", "1", "2", "3"]  # fmt: skip
 
     office = _context(browser, **DESKTOP)
     page = office.new_page()
@@ -325,6 +327,37 @@ def test_an_administrator_manages_the_account_in_a_browser(
         expect(page.get_by_role("row").filter(has_text="Webshop")).to_contain_text("Revoked at")
         _shot(page, folder, "34-key-revoked")
 
+        # Webhooks: an address inside the network is refused beside its field.
+        page.get_by_role("link", name="Webhooks").click()
+        page.get_by_label("Name", exact=True).fill("Webshop")
+        page.get_by_label("Event").select_option(label="A customer is changed")
+        page.get_by_label("Address").fill("http://127.0.0.1:8000/hook")
+        page.get_by_role("button", name="Create webhook").click()
+        expect(page.locator("#address-error")).to_have_text(
+            "This address cannot receive webhooks: use an http or https address on the public "
+            "internet."
+        )
+        expect(page.get_by_label("Address")).to_have_value("http://127.0.0.1:8000/hook")
+        _words(page, "en", data)
+        _shot(page, folder, "341-hook-refused")
+        page.get_by_label("Address").fill(PUBLIC_ADDRESS)
+        page.get_by_role("button", name="Create webhook").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Webshop")
+        secret = page.locator("code.secret").inner_text()
+        assert len(secret) >= 40
+        _words(page, "en", [*data, secret, PUBLIC_ADDRESS])
+        _shot(page, folder, "342-hook-created")
+        page.get_by_role("button", name="Deactivate").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "The webhook has been deactivated: nothing is sent to it."
+        )
+        expect(page.get_by_role("button", name="Send a test event")).to_have_count(0)
+        expect(page.get_by_text(secret)).to_have_count(0)
+        _shot(page, folder, "343-hook-deactivated")
+        page.get_by_role("link", name="Delivery log").click()
+        expect(page.get_by_text("Nothing has been sent to this webhook yet.")).to_be_visible()
+        _shot(page, folder, "344-hook-deliveries")
+
         # Staff users: Anna cannot step down while she is the only administrator.
         page.get_by_role("link", name="Staff users").click()
         _words(page, "en", data)
@@ -364,6 +397,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
         expect(entries.first).to_contain_text("Staff user anna: changed the account's settings")
         expect(page.get_by_text("revoked API key Webshop")).to_be_visible()
         expect(page.get_by_text("created customer Jansen Tuinmeubelen")).to_be_visible()
+        expect(page.get_by_text("deactivated webhook Webshop")).to_be_visible()
         _words(page, "en", data)
         _shot(page, folder, "39-audit")
         page.get_by_label("What").select_option(label="Settings")
@@ -384,7 +418,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
         page.get_by_label("Wachtwoord", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Inloggen").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Klanten")
-        for name in ("API-sleutels", "Medewerkers", "Logboek"):
+        for name in ("API-sleutels", "Webhooks", "Medewerkers", "Logboek"):
             expect(page.get_by_role("link", name=name)).to_have_count(0)
         answer = page.goto(f"{base}keys")
         assert answer is not None
