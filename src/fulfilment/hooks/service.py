@@ -11,11 +11,11 @@ from msgspec import UNSET
 
 from ..auth import Principal
 from ..db import Connection, Database, Row, utcnow
+from ..encryption import SecretBox
 from ..errors import HookNotFound, InvalidInput
 from ..wire import PAGE_SIZE, format_datetime
 from . import addresses, queries
 from .schemas import Hook, HookAttempt, HookCreate, HookDelivery, HookUpdate
-from .secrets import SecretBox
 
 
 def to_hook(row: Row, timezone: ZoneInfo) -> Hook:

@@ -17,6 +17,7 @@ from ..accounts.service import Account, create_api_key
 from ..auth import Principal, zone
 from ..customers.service import clean_email, clean_username
 from ..db import Connection, Database, Row, utcnow
+from ..encryption import box_for
 from ..errors import InvalidInput, NotFound
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN, username_key
 from ..wire import PAGE_SIZE, format_datetime
@@ -293,7 +294,7 @@ async def enrol(
             {
                 "account_id": account_id,
                 "id": iduser,
-                "secret": secret,
+                "secret": box_for(database).seal(secret),
                 "step": step,
                 "now": utcnow(),
             },
