@@ -18,7 +18,7 @@ DISABLED = frozenset({"", "0", "off", "none"})
 # Spellings of a yes or no that msgspec does not read itself.
 _BOOLEAN_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 # Never repeated in a message: a message may end up in a log.
-_SECRET = frozenset({"portal_secret_key", "database_url", "redis_url", "hooks_secret_key"})
+_SECRET = frozenset({"portal_secret_key", "database_url", "redis_url", "encryption_key"})
 
 AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
 DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^(sqlite|postgres|postgresql)(\+\w+)?://")]
@@ -107,7 +107,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Webhooks (see hooks/): the secrets hooks sign with are stored encrypted with a key
     # derived from this; unset, from a key file made beside the SQLite database or under
     # ./var/. Every instance must have the same one.
-    hooks_secret_key: Annotated[str, msgspec.Meta(min_length=32)] | None = None
+    encryption_key: Annotated[str, msgspec.Meta(min_length=32)] | None = None
     # Addresses on loopback, private, link-local... networks are allowed (development, tests).
     hooks_allow_private: bool = False
     # Whether this process delivers (the app's lifespan starts the worker).

@@ -200,8 +200,9 @@ staff_users = sa.Table(
     sa.Column("admin", sa.Boolean(), nullable=False),
     sa.Column("active", sa.Boolean(), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
-    # Base32 TOTP seed once the second factor is enrolled (confirmed with a code).
-    sa.Column("totp_secret", sa.String(64), nullable=True),
+    # The TOTP seed once the second factor is enrolled (confirmed with a code), encrypted
+    # (encryption.py): codes are checked with it, so it cannot be hashed.
+    sa.Column("totp_secret", sa.String(128), nullable=True),
     # The last TOTP time step accepted: a code is good once.
     sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
     # Bumped by a new password, deactivation or a reset of the second factor: ends sessions.
@@ -296,7 +297,7 @@ hooks = sa.Table(
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("event", sa.String(64), nullable=False),
     sa.Column("address", sa.String(2048), nullable=False),
-    # The secret, encrypted (hooks/secrets.py): the service signs with it, so it cannot be
+    # The secret, encrypted (encryption.py): the service signs with it, so it cannot be
     # stored as a hash.
     sa.Column("secret", sa.Text(), nullable=True),
     sa.Column("active", sa.Boolean(), nullable=False),

@@ -33,7 +33,7 @@ def hooks_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
         tmp_path_factory.mktemp("hooks-server"),
         hooks_allow_private="true",
         hooks_poll_seconds="0.05",
-        hooks_secret_key="client-tests-hooks-secret-key-0123456789",
+        encryption_key="client-tests-hooks-secret-key-0123456789",
     ) as running:
         yield running
 

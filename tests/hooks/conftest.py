@@ -23,7 +23,7 @@ def settings(database_url: str) -> Settings:
         hooks_poll_seconds=0.05,
         hooks_retry_scale=0.01,
         hooks_lease_seconds=5,
-        hooks_secret_key=SECRET_KEY,
+        encryption_key=SECRET_KEY,
     )
 
 

@@ -35,7 +35,7 @@ def environment(database_url: str) -> dict[str, str]:
         "FULFILMENT_HOOKS_ALLOW_PRIVATE": "true",
         "FULFILMENT_HOOKS_POLL_SECONDS": "0.05",
         "FULFILMENT_HOOKS_LEASE_SECONDS": str(LEASE_SECONDS),
-        "FULFILMENT_HOOKS_SECRET_KEY": SECRET_KEY,
+        "FULFILMENT_ENCRYPTION_KEY": SECRET_KEY,
     }
 
 

@@ -29,6 +29,6 @@ def test_hooks_settings_are_read_and_checked() -> None:
         with pytest.raises(SettingsError, match=message):
             Settings.from_env({f"FULFILMENT_{variable}": value})
     with pytest.raises(SettingsError) as refused:
-        Settings.from_env({"FULFILMENT_HOOKS_SECRET_KEY": "too short a secret"})
+        Settings.from_env({"FULFILMENT_ENCRYPTION_KEY": "too short a secret"})
     assert "too short" not in str(refused.value)
-    assert "FULFILMENT_HOOKS_SECRET_KEY must be at least 32 characters" in str(refused.value)
+    assert "FULFILMENT_ENCRYPTION_KEY must be at least 32 characters" in str(refused.value)

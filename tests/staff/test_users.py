@@ -8,13 +8,16 @@ from collections.abc import Callable
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from fulfilment.accounts import service as accounts
 from fulfilment.cli import main
 from fulfilment.db import Database
+from fulfilment.encryption import box_for
 from fulfilment.settings import Settings
 from fulfilment.staff import service as staff
+from fulfilment.tables import staff_users
 from tests.factories import API, Tenant
 
 Run = Callable[..., Result]
@@ -168,6 +171,11 @@ def test_reset_2fa_forgets_the_second_factor(run: Run, tenant: Tenant, settings:
     assert codes is not None
     assert len(set(codes)) == 10
     assert count == 10
+    # The seed is stored encrypted, and this server's key opens it again.
+    stored = Database(settings).read_sync(lambda c: c.one(sa.select(staff_users.c.totp_secret), {}))
+    assert stored is not None
+    assert secret not in stored[0]
+    assert box_for(Database(settings)).open(stored[0]) == secret
     result = run("users", "reset-2fa", "--account", tenant.account.subdomain, "anna")
     assert result.exit_code == 0, result.output
     assert asyncio.run(left()) == 0

@@ -20,6 +20,7 @@ from ..customers.schemas import (
     CustomerUpdate,
 )
 from ..db import Connection, Database, utcnow
+from ..encryption import box_for
 from ..errors import CustomerNotFound
 from ..fields import PASSWORD_MAX, USERNAME_MAX, username_key
 from ..observability import LOGIN_FAILURES
@@ -120,6 +121,7 @@ class StaffView:
     lastname: str | None
     language: str
     admin: bool
+    # Encrypted (encryption.py); opened only to check a code.
     totp_secret: str | None
     requires_second_factor: bool
 
@@ -196,7 +198,9 @@ async def check_code(
     if (
         user.totp_secret is None
         or len(code) > 64
-        or not await staff.accept_code(database, account.id, user.iduser, user.totp_secret, code)
+        or not await staff.accept_code(
+            database, account.id, user.iduser, box_for(database).open(user.totp_secret), code
+        )
     ):
         LOGIN_FAILURES.inc()
         raise errors.WrongCode()

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ..db import Database, Row, as_datetime, utcnow
+from ..encryption import SecretUnreadable, box_for
 from ..wire import format_datetime
 from . import addresses, queries, signing
-from .secrets import SecretUnreadable, box_for
 from .service import webhook_id
 
 if TYPE_CHECKING:

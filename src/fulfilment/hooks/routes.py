@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..api import ApiContext, api_endpoint, resource
+from ..encryption import box_for
 from ..wire import JsonResponse, decode_body, parse_id, parse_offset, read_body
 from . import service
 from .schemas import HookCreate, HookUpdate
-from .secrets import box_for
 
 
 @api_endpoint(full_access=True)

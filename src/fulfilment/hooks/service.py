@@ -13,11 +13,11 @@ from ..accounts import audit
 from ..auth import Principal
 from ..customers.audit import Actor
 from ..db import Connection, Database, Row, utcnow
+from ..encryption import SecretBox
 from ..errors import HookNotFound, InvalidInput
 from ..wire import PAGE_SIZE, format_datetime
 from . import addresses, queries
 from .schemas import Hook, HookAttempt, HookCreate, HookDelivery, HookUpdate
-from .secrets import SecretBox
 
 
 def to_hook(row: Row, timezone: ZoneInfo) -> Hook:

@@ -20,6 +20,7 @@ from ..auth import Principal, zone
 from ..customers.audit import Actor
 from ..customers.service import clean_email, clean_username
 from ..db import Connection, Database, Row, utcnow
+from ..encryption import box_for
 from ..errors import InvalidInput, NotFound
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN, username_key
 from ..wire import PAGE_SIZE, format_datetime
@@ -406,7 +407,7 @@ async def enrol(
             {
                 "account_id": account_id,
                 "id": iduser,
-                "secret": secret,
+                "secret": box_for(database).seal(secret),
                 "step": step,
                 "now": utcnow(),
             },

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("admin", sa.Boolean(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_secret", sa.String(length=128), nullable=True),
         sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
         sa.Column("credentials_version", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_login_at", sa.DateTime(), nullable=True),

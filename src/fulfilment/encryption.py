@@ -1,5 +1,6 @@
-"""Hook secrets at rest: encrypted (AES-256-GCM) with a key derived from the server's
-FULFILMENT_HOOKS_SECRET_KEY, since the service must read them back to sign."""
+"""Secrets the service must read back, at rest: hook secrets (it signs with them) and staff
+users' second-factor keys (it checks codes with them), encrypted (AES-256-GCM) with a key
+derived from the server's FULFILMENT_ENCRYPTION_KEY."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..db import Database
+from .db import Database
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,14 +25,14 @@ class SecretUnreadable(Exception):
 
 
 def key_file(database: Database) -> Path:
-    """Where the server keeps its key when FULFILMENT_HOOKS_SECRET_KEY is unset."""
+    """Where the server keeps its key when FULFILMENT_ENCRYPTION_KEY is unset."""
     if database.path is not None:
-        return Path(f"{database.path}-hooks.key")
-    return Path("var") / "hooks-secret.key"
+        return Path(f"{database.path}-encryption.key")
+    return Path("var") / "encryption.key"
 
 
 def _server_secret(database: Database) -> bytes:
-    configured = database.settings.hooks_secret_key
+    configured = database.settings.encryption_key
     if configured is not None:
         return configured.encode()
     path = key_file(database)
@@ -50,7 +51,7 @@ def _server_secret(database: Database) -> bytes:
 
 
 class SecretBox:
-    """Encrypts and decrypts hook secrets with the server's key."""
+    """Encrypts and decrypts secrets with the server's key."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -58,8 +59,8 @@ class SecretBox:
 
     def _cipher(self) -> AESGCM:
         if self._aead is None:
-            # Imported when a secret is first sealed or opened: a process whose hooks have
-            # none does without.
+            # Imported when a secret is first sealed or opened: a process that has none to
+            # read does without.
             from cryptography.hazmat.primitives import hashes
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
             from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -83,7 +84,7 @@ class SecretBox:
             return self._cipher().decrypt(raw[:12], raw[12:], None).decode()
         except (InvalidTag, ValueError):
             raise SecretUnreadable(
-                "the hook's secret cannot be read with this server's FULFILMENT_HOOKS_SECRET_KEY"
+                "a stored secret cannot be read with this server's FULFILMENT_ENCRYPTION_KEY"
             ) from None
 
 
