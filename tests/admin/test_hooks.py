@@ -40,7 +40,7 @@ def settings(database_url: str) -> Settings:
         hooks_allow_private=True,
         hooks_poll_seconds=0.05,
         hooks_retry_scale=0.01,
-        hooks_secret_key="test-hooks-secret-key-0123456789abcdef",
+        encryption_key="test-encryption-key-0123456789abcdef",
     )
 
 

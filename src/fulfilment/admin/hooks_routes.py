@@ -11,10 +11,10 @@ import msgspec
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..encryption import box_for
 from ..errors import HookNotFound, InvalidInput
 from ..hooks import service as hooks
 from ..hooks.schemas import EVENTS, HookCreate, HookUpdate
-from ..hooks.secrets import box_for
 from ..web.i18n import N_
 from ..wire import PAGE_SIZE
 from . import errors
