@@ -18,7 +18,7 @@ from ..hooks.schemas import EVENTS, HookCreate, HookUpdate
 from ..web.i18n import N_
 from ..wire import PAGE_SIZE
 from . import errors
-from .manage_routes import _number, _offset, _posted
+from .manage_routes import page_offset, positive_number, posted_form
 from .web import Visit, admin_page
 
 NOTICES = {
@@ -49,7 +49,7 @@ def _problem(error: InvalidInput | msgspec.ValidationError) -> dict[str, str]:
 
 
 def _hook_id(visit: Visit) -> int:
-    found = _number(visit.request.path_params["idhook"])
+    found = positive_number(visit.request.path_params["idhook"])
     if found is None:
         raise errors.HookMissing()
     return found
@@ -57,7 +57,7 @@ def _hook_id(visit: Visit) -> int:
 
 async def _list_page(visit: Visit, status: int = 200, **context: Any) -> Response:
     assert visit.user is not None
-    offset = _offset(visit.request.query_params.get("offset"), PAGE_SIZE)
+    offset = page_offset(visit.request.query_params.get("offset"), PAGE_SIZE)
     found = await hooks.list_hooks(visit.database, visit.user.principal(visit.account), offset)
     context.setdefault("form", {"name": "", "event": EVENTS[0], "address": "", "sign": True})
     context.setdefault("form_errors", {})
@@ -85,7 +85,7 @@ async def new_hook(visit: Visit) -> Response:
     assert visit.user is not None
     if visit.request.method == "GET":
         return visit.redirect("hooks")
-    form = await _posted(visit)
+    form = await posted_form(visit)
     typed = {
         "name": form.get("name", "").strip(),
         "event": form.get("event", ""),
@@ -131,7 +131,7 @@ async def edit_hook(visit: Visit) -> Response:
     idhook = _hook_id(visit)
     if visit.request.method == "GET":
         return visit.redirect(f"hooks/{idhook}")
-    form = await _posted(visit)
+    form = await posted_form(visit)
     typed = {"name": form.get("name", "").strip(), "address": form.get("address", "").strip()}
     try:
         body = msgspec.convert(typed, HookUpdate)
@@ -156,7 +156,7 @@ async def rotate_secret(visit: Visit) -> Response:
     idhook = _hook_id(visit)
     if visit.request.method == "GET":
         return visit.redirect(f"hooks/{idhook}")
-    await _posted(visit)
+    await posted_form(visit)
     secret = secrets.token_urlsafe(32)
     try:
         await hooks.update_hook(
@@ -179,7 +179,7 @@ async def switch_hook(visit: Visit) -> Response:
     action = visit.request.path_params["action"]
     if visit.request.method == "GET" or action not in ("deactivate", "reactivate", "test"):
         return visit.redirect(f"hooks/{idhook}")
-    await _posted(visit)
+    await posted_form(visit)
     principal = visit.user.principal(visit.account)
     try:
         if action == "test":
@@ -199,7 +199,7 @@ async def deliveries(visit: Visit) -> Response:
     """The hook's deliveries, newest first, each attempt with its status, time and error."""
     assert visit.user is not None
     idhook = _hook_id(visit)
-    offset = _offset(visit.request.query_params.get("offset"), PAGE_SIZE)
+    offset = page_offset(visit.request.query_params.get("offset"), PAGE_SIZE)
     principal = visit.user.principal(visit.account)
     try:
         found = await hooks.get_hook(visit.database, principal, idhook)

@@ -35,18 +35,18 @@ def _notice(visit: Visit) -> str | None:
     return NOTICES.get(visit.request.query_params.get("notice", ""))
 
 
-def _number(raw: str | None) -> int | None:
+def positive_number(raw: str | None) -> int | None:
     if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) > 0:
         return int(raw)
     return None
 
 
-def _offset(raw: str | None, size: int) -> int:
-    number = _number(raw)
+def page_offset(raw: str | None, size: int) -> int:
+    number = positive_number(raw)
     return number - number % size if number is not None else 0
 
 
-async def _posted(visit: Visit) -> dict[str, str]:
+async def posted_form(visit: Visit) -> dict[str, str]:
     """The POSTed form, when its token is this session's."""
     form = await read_form(visit.request)
     if not csrf_matches(visit.session, form.get("csrf_token")):
@@ -58,7 +58,7 @@ async def _posted(visit: Visit) -> dict[str, str]:
 
 
 async def _keys_page(visit: Visit, status: int = 200, **context: Any) -> Response:
-    offset = _offset(visit.request.query_params.get("offset"), manage.KEY_PAGE_SIZE)
+    offset = page_offset(visit.request.query_params.get("offset"), manage.KEY_PAGE_SIZE)
     found = await manage.keys(visit.database, visit.account, offset)
     context.setdefault("form", {"name": "", "customer": ""})
     context.setdefault("form_errors", {})
@@ -86,13 +86,13 @@ async def new_key(visit: Visit) -> Response:
     assert visit.user is not None
     if visit.request.method == "GET":
         return visit.redirect("keys")
-    form = await _posted(visit)
+    form = await posted_form(visit)
     name = form.get("name", "").strip()
     raw_customer = form.get("customer", "").strip()
     problems: dict[str, str] = {}
     if not name or len(name) > KEY_NAME_MAX or "\x00" in name:
         problems["name"] = N_("Enter a name of at most 255 characters.")
-    customer = _number(raw_customer)
+    customer = positive_number(raw_customer)
     if raw_customer and customer is None:
         problems["customer"] = N_("Enter the number of one of the account's customers.")
     if not problems:
@@ -113,10 +113,10 @@ async def new_key(visit: Visit) -> Response:
 async def revoke_key(visit: Visit) -> Response:
     """Revoke a key: it answers 401 from now on."""
     assert visit.user is not None
-    key_id = _number(visit.request.path_params["key"])
+    key_id = positive_number(visit.request.path_params["key"])
     if visit.request.method == "GET":
         return visit.redirect("keys")
-    await _posted(visit)
+    await posted_form(visit)
     try:
         if key_id is None:
             raise NotFound("no such key")
@@ -137,7 +137,7 @@ async def users(visit: Visit) -> Response:
 
 
 def _user_id(visit: Visit) -> int:
-    found = _number(visit.request.path_params["iduser"])
+    found = positive_number(visit.request.path_params["iduser"])
     if found is None:
         raise errors.StaffUserMissing()
     return found
@@ -174,7 +174,7 @@ async def change_user(visit: Visit) -> Response:
     action = visit.request.path_params["action"]
     if visit.request.method == "GET" or (action not in ACTIONS and action != "admin"):
         return visit.redirect(f"users/{iduser}")
-    form = await _posted(visit)
+    form = await posted_form(visit)
     try:
         if action == "admin":
             admin = form.get("admin") == "1"
@@ -200,7 +200,7 @@ async def audit_log(visit: Visit) -> Response:
     who = audit.Who.parse(query.get("who"))
     what = query.get("what", "")
     what = what if what in audit.SUBJECTS else ""
-    offset = _offset(query.get("offset"), audit.LOG_PAGE_SIZE)
+    offset = page_offset(query.get("offset"), audit.LOG_PAGE_SIZE)
     entries = await manage.log_page(visit.database, visit.account, who, what, offset)
     filters = await manage.log_filters(visit.database, visit.account)
     return visit.render(
