@@ -20,7 +20,7 @@ from fulfilment.db import Database
 from fulfilment.settings import Settings
 from fulfilment.staff.schemas import User
 from fulfilment.tables import account_events
-from tests.factories import Tenant
+from tests.factories import API, Tenant
 from tests.hooks.receiver import Received, Receiver
 from tests.portal.helpers import shown_texts, untranslated
 
@@ -213,3 +213,30 @@ def test_the_webhooks_pages_show_only_catalogue_words(
         text = re.sub(r"<code[^>]*>[^<]*</code>", "", text)
         text = re.sub(r'value="[^"]*"', "", text)
         assert untranslated(text, language, data) == [], shown.url
+
+
+def test_hook_changes_through_the_api_are_in_the_audit_log_by_their_key(
+    client: TestClient, tenant: Tenant, anna: User, receiver: Receiver, database: Database
+) -> None:
+    body = {"name": "App", "event": "fulfilment_customers.created", "address": receiver.url}
+    hook = tenant.post(f"{API}/hooks", body).json()
+    assert tenant.put(f"{API}/hooks/{hook['idhook']}", {"secret": "a shared secret"}).is_success
+    assert tenant.client.delete(f"{API}/hooks/{hook['idhook']}", auth=tenant.auth).is_success
+    assert tenant.client.delete(f"{API}/hooks/{hook['idhook']}", auth=tenant.auth).is_success
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(account_events.c.action, account_events.c.actor_type)
+            .where(account_events.c.subject == "hook")
+            .order_by(account_events.c.id)
+        ).all()
+    # Deactivating twice is one change.
+    assert [tuple(row) for row in rows] == [
+        ("create", "api_key"),
+        ("update", "api_key"),
+        ("deactivate", "api_key"),
+    ]
+    log_in(client, "anna")
+    texts = shown_texts(client.get(f"{BASE}audit", params={"what": "hook"}).text)
+    assert "API key tests" in texts
+    assert "deactivated webhook App" in texts
+    assert "Secret changed" in texts
