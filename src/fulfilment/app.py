@@ -26,6 +26,8 @@ from .errors import (
     ServiceUnavailable,
     UnknownPath,
 )
+from .mail.mailer import Mailer
+from .mail.outbox import MailWorker
 from .observability import RequestContext
 from .openapi import build_openapi
 from .portal.routes import routes as portal_routes
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     key_changes = KeyChanges(database)
     api_keys = KeyCache(key_changes.version)
     openapi_document = build_openapi()
+    mail_worker = MailWorker(settings, database)
 
     async def openapi(request: Request) -> Response:
         return JsonResponse(openapi_document)
@@ -134,9 +137,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await database.start()
         key_changes.start()
+        mail_worker.start()
         try:
             yield
         finally:
+            await mail_worker.stop()
             key_changes.stop()
             if shared is not None:
                 await shared.close()
@@ -181,6 +186,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.shared_counters = shared
     app.log_requests = settings.access_log
     app.state.portal = Portal(settings, database, shared)
+    app.state.mailer = Mailer(settings, shared, on_written=mail_worker.wake)
     app.state.api_keys = api_keys
     return app
 

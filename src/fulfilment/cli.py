@@ -21,6 +21,7 @@ from .accounts import service as accounts
 from .client import cli as customers_cli
 from .db import Connection, Database
 from .errors import ApiError
+from .mail import cli as mail_cli
 from .reference import service as reference
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .settings import Settings, SettingsError
@@ -350,6 +351,7 @@ def shippingproviders_create(
 
 
 main.add_command(customers_cli.customers)
+main.add_command(mail_cli.mail)
 
 
 # -- the demo -----------------------------------------------------------------------------

@@ -289,3 +289,24 @@ END_SESSIONS = (
     .where(*_in_session)
     .values(credentials_version=customers.c.credentials_version + 1)
 )
+
+# Changes made through a link sent by mail (mail/): a new password ends every session.
+SET_PASSWORD_FROM_LINK = (
+    sa.update(customers)
+    .where(*_in_account)
+    .values(
+        password_hash=_p("password_hash"),
+        can_login=_p("can_login"),
+        credentials_version=customers.c.credentials_version + 1,
+        updated_at=_p("updated_at"),
+    )
+)
+SET_EMAIL = (
+    sa.update(customers)
+    .where(*_in_account)
+    .values(
+        emailaddress=_p("emailaddress"),
+        search_email=_p("search_email"),
+        updated_at=_p("updated_at"),
+    )
+)

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN
-from . import errors, service
+from . import errors, recovery_routes, service
 from .errors import PortalError, SessionEnded
 from .i18n import HERE, N_
 from .sessions import Session, csrf_matches
@@ -18,6 +18,7 @@ NOTICES = {
     "logged-out": N_("You have been logged out."),
     "ended": SessionEnded.message,
     "password-changed": N_("Your password has been changed."),
+    **recovery_routes.NOTICES,
 }
 STYLESHEET = (HERE / "portal.css").read_bytes()
 
@@ -202,6 +203,7 @@ def _pages(prefix: str) -> list[Route]:
         # GET (a typed or bookmarked address) leads back to the customer's page.
         Route(f"{prefix}/password", change_password, methods=["GET", "POST"]),
         Route(f"{prefix}/logout", log_out, methods=["GET", "POST"]),
+        *recovery_routes.pages(prefix),
     ]
 
 
