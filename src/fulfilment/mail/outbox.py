@@ -69,6 +69,7 @@ class MailWorker:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
         if self.sender.to_log:
@@ -76,7 +77,8 @@ class MailWorker:
                 "FULFILMENT_SMTP_URL is not set: mails are written to the log, links included "
                 "(for development only)"
             )
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -86,8 +88,19 @@ class MailWorker:
             self._task = None
 
     def wake(self) -> None:
-        """A mail was just written: look now rather than at the next poll."""
-        self._wake.set()
+        """A mail was just written: look now rather than at the next poll. Safe from any
+        thread or event loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
         while True:

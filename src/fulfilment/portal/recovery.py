@@ -61,8 +61,9 @@ class EmailUnchanged(PortalError):
     message = N_("This is already your e-mail address.")
 
 
-def _path(account: Account, page: str, token: str) -> str:
-    return f"/portal/{account.subdomain}/{page}?token={token}"
+def _path(account: Account, page: str, token: str, language: str) -> str:
+    # The page opens in the language of the mail.
+    return f"/portal/{account.subdomain}/{page}?lang={language}&token={token}"
 
 
 async def _send_link(
@@ -81,7 +82,7 @@ async def _send_link(
     recipient = to or emailaddress
     subject = tokens.Subject(account.id, SUBJECT, customer_id)
     token = await tokens.issue(connection, subject, what.kind, recipient)
-    link = mailer.link(_path(account, page, token), request_base)
+    link = mailer.link(_path(account, page, token, language), request_base)
     mail = mailer.writer.write(what, language, recipient, account.name, link, username=username)
     await mailer.enqueue(connection, account.id, mail)
 

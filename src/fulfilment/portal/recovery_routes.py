@@ -42,7 +42,8 @@ def _refused(
 async def forgot(visit: Visit) -> Response:
     """Ask for a link to choose a new password (GET: the form)."""
     if visit.request.method == "GET":
-        return visit.render("forgot.html", visit.language(), identifier="", sent=False)
+        language = visit.language(visit.request.query_params.get("lang"))
+        return visit.render("forgot.html", language, identifier="", sent=False)
     form = await read_form(visit.request)
     language = visit.language(form.get("language"))
     identifier = form.get("identifier", "")
@@ -75,7 +76,7 @@ async def reset(visit: Visit) -> Response:
     database = visit.portal.database
     if visit.request.method == "GET":
         token = visit.request.query_params.get("token", "")
-        language = visit.language()
+        language = visit.language(visit.request.query_params.get("lang"))
         try:
             purpose = await recovery.check_password_link(database, visit.account, token)
         except recovery.LinkUnusable as error:
@@ -186,7 +187,7 @@ async def confirm_email(visit: Visit) -> Response:
     database = visit.portal.database
     if visit.request.method == "GET":
         token = visit.request.query_params.get("token", "")
-        language = visit.language()
+        language = visit.language(visit.request.query_params.get("lang"))
         try:
             address = await recovery.check_email_link(database, visit.account, token)
         except recovery.LinkUnusable as error:
