@@ -29,6 +29,8 @@ LEASE_SECONDS = 120
 # Without a wake-up, how often each worker looks for due mails.
 POLL_SECONDS = 5.0
 BATCH = 10
+STOP_TRIES = 10
+STOP_WAIT_SECONDS = 0.5
 
 
 def now() -> datetime:
@@ -70,6 +72,7 @@ class MailWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     def start(self) -> None:
         if self.sender.to_log:
@@ -81,11 +84,19 @@ class MailWorker:
         self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop sending; a mail being sent stays claimed until its lease ends."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        # Python 3.11's asyncio.timeout can swallow a cancellation that meets its own
+        # deadline: the flag ends the loop then, and the wait is bounded all the same.
+        for _ in range(STOP_TRIES):
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=STOP_WAIT_SECONDS)
+            if done:
+                return
+        log.warning("mail: the sender did not stop")
 
     def wake(self) -> None:
         """A mail was just written: look now rather than at the next poll. Safe from any
@@ -103,7 +114,7 @@ class MailWorker:
             loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 busy = await self.send_due()
             except asyncio.CancelledError:
@@ -121,6 +132,12 @@ class MailWorker:
 
     async def send_due(self) -> bool:
         """Claim and send one batch of due mails; whether there were any."""
+        due = {"now": now()}
+        if (
+            await self.database.read(lambda connection: connection.one(queries.ANY_DUE, due))
+            is None
+        ):
+            return False
         claim = secrets.token_hex(16)
         values = {
             "now": now(),

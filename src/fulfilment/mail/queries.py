@@ -22,6 +22,9 @@ ENQUEUE = sa.insert(outbox).values(
     created_at=_p("now"),
 )
 
+# Whether any mail is due: a read, so that an idle outbox costs no write transaction.
+ANY_DUE = sa.select(outbox.c.id).where(outbox.c.next_attempt_at <= _p("now")).limit(1)
+
 # The due mails, claimed for a lease: their next attempt moves to the lease's end, so a
 # worker that dies leaves them due again. PostgreSQL skips rows another worker is claiming
 # (SKIP LOCKED); SQLite's BEGIN IMMEDIATE already lets one writer in at a time.

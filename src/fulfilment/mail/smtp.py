@@ -94,7 +94,10 @@ class Sender:
         return self.server is None
 
     async def send(self, mail: Outgoing) -> None:
-        message = compose(mail, self.sender)
+        try:
+            message = compose(mail, self.sender)
+        except (ValueError, TypeError) as error:  # a header no mail can carry
+            raise SendFailed(f"the mail cannot be composed: {type(error).__name__}") from None
         if self.server is None:
             # Development: the whole mail, its link included, is what the developer needs.
             log.warning(
