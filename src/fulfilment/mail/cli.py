@@ -9,7 +9,6 @@ from ..accounts import service as accounts
 from ..db import Connection, Database
 from ..errors import ApiError
 from ..settings import Settings, SettingsError
-from .mailer import Mailer
 
 
 @click.group(name="mail")
@@ -24,7 +23,10 @@ def invite_customer(subdomain: str, idfulfilment_customer: int) -> None:
     """Mail a customer a link to choose a portal password; following it lets the customer
     log in. The customer needs a username and an e-mail address; the link works once,
     for three days."""
+    # Imported here: `fulfilment serve` must not load prometheus_client before it chooses
+    # where the workers keep their metrics.
     from ..portal import recovery
+    from .mailer import Mailer
 
     try:
         settings = Settings.from_env()
