@@ -292,3 +292,17 @@ def test_the_new_pages_show_only_catalogue_words(
     confirm = client.get(link_in(inbox.wait_for(2)[1]))
     for page in (reset, email, sent, confirm, client.get(BASE), client.get(f"{BASE}login")):
         assert untranslated(page.text, "nl", data) == [], page.url
+
+
+def test_a_password_link_dies_when_the_address_changes(
+    client: TestClient, tenant: Tenant, jansen: dict[str, Any], inbox: Inbox
+) -> None:
+    _forgot(client, "jansen")
+    link = link_in(inbox.wait_for(1)[0])
+    moved = tenant.put(
+        f"{CUSTOMERS}/{jansen['idfulfilment_customer']}", {"emailaddress": "other@jansen.example"}
+    )
+    assert moved.status_code == 200
+    refused = _set_password(client, link, NEW_PASSWORD)
+    assert refused.status_code == 410
+    assert log_in(client, BASE, "jansen", PASSWORD).status_code == 303

@@ -110,7 +110,8 @@ class MailWorker:
             running = None
         if running is loop:
             self._wake.set()
-        else:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
@@ -119,9 +120,9 @@ class MailWorker:
                 busy = await self.send_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 # The database away, most likely: the mails wait in it; look again later.
-                log.warning("mail: looking for due mails failed", exc_info=True)
+                log.warning("mail: looking for due mails failed: %s", error)
                 busy = False
             if busy:
                 continue
