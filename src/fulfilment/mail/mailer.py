@@ -8,8 +8,8 @@ from collections.abc import Callable
 from ..db import Connection
 from ..ratelimit import SharedCounters
 from ..settings import Settings
-from . import outbox
-from .messages import Mail, MailWriter
+from . import outbox, tokens
+from .messages import Mail, MailKind, MailWriter
 from .throttle import MailThrottle
 
 # Where links lead on a development machine without FULFILMENT_PUBLIC_URL, from the command
@@ -39,6 +39,26 @@ class Mailer:
     async def enqueue(self, connection: Connection, account_id: int, mail: Mail) -> None:
         """Keep `mail` to be sent, in the caller's transaction."""
         await outbox.enqueue(connection, account_id, mail)
+
+    async def enqueue_link(
+        self,
+        connection: Connection,
+        subject: tokens.Subject,
+        what: MailKind,
+        page: str,
+        recipient: str,
+        language: str,
+        account_name: str,
+        request_base: str | None = None,
+        **values: str,
+    ) -> None:
+        """Issue a one-time token for `subject` (its purpose: the kind of mail) and keep the
+        mail that carries the link to `page` (`/portal/acme/reset`) with it, in the caller's
+        transaction. The page opens in the mail's language."""
+        token = await tokens.issue(connection, subject, what.kind, recipient)
+        link = self.link(f"{page}?lang={language}&token={token}", request_base)
+        mail = self.writer.write(what, language, recipient, account_name, link, **values)
+        await self.enqueue(connection, subject.account_id, mail)
 
     def written(self) -> None:
         """The transaction that wrote mails has committed: send them now."""

@@ -61,11 +61,6 @@ class EmailUnchanged(PortalError):
     message = N_("This is already your e-mail address.")
 
 
-def _path(account: Account, page: str, token: str, language: str) -> str:
-    # The page opens in the language of the mail.
-    return f"/portal/{account.subdomain}/{page}?lang={language}&token={token}"
-
-
 async def _send_link(
     connection: Connection,
     mailer: Mailer,
@@ -76,15 +71,19 @@ async def _send_link(
     request_base: str | None,
     to: str | None = None,
 ) -> None:
-    """Issue a token for the customer of `row` and write the mail with its link, sent to
-    `to` (else the customer's address)."""
+    """Mail the customer of `row` a link to `page`, at `to` (else its own address)."""
     customer_id, username, emailaddress, language = row
-    recipient = to or emailaddress
-    subject = tokens.Subject(account.id, SUBJECT, customer_id)
-    token = await tokens.issue(connection, subject, what.kind, recipient)
-    link = mailer.link(_path(account, page, token, language), request_base)
-    mail = mailer.writer.write(what, language, recipient, account.name, link, username=username)
-    await mailer.enqueue(connection, account.id, mail)
+    await mailer.enqueue_link(
+        connection,
+        tokens.Subject(account.id, SUBJECT, customer_id),
+        what,
+        f"/portal/{account.subdomain}/{page}",
+        to or emailaddress,
+        language,
+        account.name,
+        request_base,
+        username=username,
+    )
 
 
 # -- a forgotten password -----------------------------------------------------------------
