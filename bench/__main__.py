@@ -22,7 +22,7 @@ from urllib.parse import quote
 import psycopg
 import sqlalchemy as sa
 
-from . import logins, processes
+from . import admin, logins, processes
 from .fill import (
     COMMON_WORD,
     LOGIN_USERNAME,
@@ -380,6 +380,38 @@ class Bench:
         )
         return row
 
+    def run_admin(self, filled: Filled, report: Report) -> list[Row]:
+        """The back office's customers list: each page read by a logged-in staff user on a
+        few connections, so that the latency is the server's time rather than a queue."""
+        admin.add_staff_user(filled)
+        rows: list[Row] = []
+        with self.service(filled) as server:
+            cookie = admin.session_cookie(server)
+            if cookie is None:
+                report.lines.append("back office: not available on this build")
+                return rows
+            for name, path in admin.pages(filled.customers):
+                request = admin.request(cookie, path)
+                processes.load(server, self.options.warmup, 1, request)
+                loads = [
+                    processes.load(
+                        server, self.options.seconds, self.options.admin_connections, request
+                    )
+                    for _ in range(self.options.rounds)
+                ]
+                row = Row(name, max(loads, key=lambda load: load.rate), server.peak_rss_mb())
+                worst = max(load.p99_ms for load in loads)
+                failed = sum(load.failed for load in loads)
+                met = not failed and worst <= admin.TARGET_P99_MS
+                row.note = f"p99 {worst:.1f} ms"
+                problems = f" ({failed:,} failed)" if failed else ""
+                report.lines.append(
+                    f"back office {name}: p99 {worst:.1f} ms{problems} "
+                    f"[target <= {admin.TARGET_P99_MS:g} ms: {verdict(met)}]"
+                )
+                rows.append(row)
+        return rows
+
     def chosen(self, name: str) -> bool:
         return not self.options.only or name in self.options.only
 
@@ -404,6 +436,8 @@ class Bench:
                 report.rows.append(self.run_memory(filled, report))
             if self.chosen("logins"):
                 report.rows.append(self.run_logins(filled, report))
+            if self.chosen("admin"):
+                report.rows += self.run_admin(filled, report)
             report.load_after = processes.load_average()
         return report
 
@@ -575,6 +609,9 @@ def main() -> None:
         "--pool-size", type=int, default=5, help="FULFILMENT_POOL_SIZE, and the async baseline's"
     )
     parser.add_argument("--search-connections", type=int, default=4)
+    parser.add_argument(
+        "--admin-connections", type=int, default=2, help="the back office's list page"
+    )
     parser.add_argument("--fairness-connections", type=int, default=4, help="tenant B's")
     parser.add_argument(
         "--fairness-delay-ms", type=int, default=10, help="tenant B's pause before each request"
@@ -595,7 +632,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="a case name, 'search', 'fairness', 'remote', 'memory' or 'logins'",
+        help="a case name, 'search', 'fairness', 'remote', 'memory', 'logins' or 'admin'",
     )
     options = parser.parse_args()
     for tool in ("wrk", "taskset"):

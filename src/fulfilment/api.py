@@ -43,7 +43,7 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
             try:
                 try:
                     keys: KeyCache = state.api_keys
-                    principal = await authenticate(database, request, keys)
+                    principal = await authenticate(database, request, keys, state.key_usage)
                 except Unauthenticated:
                     # Unauthenticated callers are counted by address, so that guessing keys
                     # is throttled like any other traffic.

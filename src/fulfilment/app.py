@@ -13,8 +13,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Mount, Route, Router
 from starlette.types import ASGIApp
 
-from . import docs, observability
-from .auth import KeyCache, KeyChanges
+from . import docs, logs, observability
+from .admin.routes import routes as admin_routes
+from .admin.web import BackOffice
+from .auth import KeyCache, KeyChanges, KeyUsage
 from .customers.routes import routes as customer_routes
 from .db import Database
 from .edge import Edge
@@ -35,6 +37,7 @@ from .portal.web import Portal
 from .ratelimit import RateLimiter, shared_counters
 from .reference.routes import routes as reference_routes
 from .settings import Settings
+from .staff.routes import routes as staff_routes
 from .wire import JsonResponse
 
 log = logging.getLogger("fulfilment")
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     rate_limiter = RateLimiter(settings, shared)
     key_changes = KeyChanges(database)
     api_keys = KeyCache(key_changes.version)
+    key_usage = KeyUsage(database)
     openapi_document = build_openapi()
     mail_worker = MailWorker(settings, database)
 
@@ -137,11 +141,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await database.start()
         key_changes.start()
+        key_usage.start()
         mail_worker.start()
         try:
             yield
         finally:
             await mail_worker.stop()
+            await key_usage.stop()
             key_changes.stop()
             if shared is not None:
                 await shared.close()
@@ -157,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     routes=[
                         *customer_routes,
                         *reference_routes,
+                        *staff_routes,
                         Route("/openapi.json", openapi, methods=["GET"]),
                     ],
                     redirect_slashes=False,
@@ -165,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *docs.routes(openapi_document),
             *observability.routes,
             *portal_routes,
+            *admin_routes,
         ],
         exception_handlers={
             ApiError: _api_error,
@@ -186,13 +194,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.shared_counters = shared
     app.log_requests = settings.access_log
     app.state.portal = Portal(settings, database, shared)
+    app.state.back_office = BackOffice(settings, database, shared)
     app.state.mailer = Mailer(settings, shared, on_written=mail_worker.wake)
     app.state.api_keys = api_keys
+    app.state.key_usage = key_usage
     return app
 
 
 def asgi_factory() -> Starlette:
     """Entry point for the server: settings come from the environment."""
     settings = Settings.from_env()
-    observability.configure_logging(settings.log_level)
+    logs.configure_logging(settings.log_level)
     return create_app(settings)

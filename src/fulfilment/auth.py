@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import re
@@ -9,13 +11,14 @@ import threading
 from base64 import b64decode
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from .accounts.queries import FIND_KEY, SUBDOMAIN_TAKEN
-from .db import Connection, Database, Row
+from .accounts.queries import FIND_KEY, RECORD_KEY_USED, SUBDOMAIN_TAKEN
+from .db import Connection, Database, Row, utcnow
 from .errors import Forbidden, Unauthenticated
 
 log = logging.getLogger("fulfilment")
@@ -38,6 +41,9 @@ class Principal:
     timezone: ZoneInfo
     # Set for a key that a fulfilment customer uses itself.
     idfulfilment_customer: int | None
+    # (iduser, username) of the staff user acting in the back office, which has no API key:
+    # the audit trail names the user instead.
+    staff_user: tuple[int, str] | None = None
 
     def require_full_access(self) -> None:
         if self.idfulfilment_customer is not None:
@@ -179,6 +185,57 @@ class KeyChanges:
             self._stop.wait(1)
 
 
+class KeyUsage:
+    """When each key was last used, written off the request's path: a request only notes
+    its key's id, and every `INTERVAL` one transaction writes the time of the keys noted since.
+    A key's time that another worker wrote less than `INTERVAL` ago is left alone, so a key
+    costs at most one write a minute whatever the traffic and the number of workers."""
+
+    INTERVAL = timedelta(minutes=1)
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._used: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def note(self, api_key_id: int) -> None:
+        self._used.add(api_key_id)
+
+    async def flush(self) -> None:
+        """Write the time of the keys noted since the last flush."""
+        if not self._used:
+            return
+        used, self._used = self._used, set()
+        now = utcnow()
+        before = now - self.INTERVAL
+
+        async def record(connection: Connection) -> None:
+            for api_key_id in sorted(used):
+                values = {"id": api_key_id, "at": now, "before": before}
+                await connection.execute(RECORD_KEY_USED, values)
+
+        try:
+            await self.database.write(record)
+        except Exception as error:  # the database is away: try again next time
+            self._used |= used
+            log.warning("could not record when API keys were last used (%s)", error)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.INTERVAL.total_seconds())
+            await self.flush()
+
+
 async def _find_key(connection: Connection, key_hash: str) -> Row | None:
     return await connection.one(FIND_KEY, {"key_hash": key_hash})
 
@@ -187,7 +244,9 @@ async def _subdomain_taken(connection: Connection, subdomain: str) -> bool:
     return await connection.one(SUBDOMAIN_TAKEN, {"subdomain": subdomain}) is not None
 
 
-async def authenticate(database: Database, request: Request, keys: KeyCache) -> Principal:
+async def authenticate(
+    database: Database, request: Request, keys: KeyCache, usage: KeyUsage
+) -> Principal:
     key_hash = hash_api_key(api_key_from_header(request.headers.get("authorization")))
     version = keys.version()
     principal = keys.get(key_hash, version)
@@ -213,4 +272,5 @@ async def authenticate(database: Database, request: Request, keys: KeyCache) -> 
         and await database.read(lambda c: _subdomain_taken(c, requested))
     ):
         raise Unauthenticated("This API key does not belong to the account of this host.")
+    usage.note(principal.api_key_id)
     return principal

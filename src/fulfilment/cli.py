@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -25,6 +23,7 @@ from .mail import cli as mail_cli
 from .reference import service as reference
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .settings import Settings, SettingsError
+from .staff.cli import users as users_cli
 
 T = TypeVar("T")
 stderr = Console(stderr=True)
@@ -74,60 +73,6 @@ def main() -> None:
 # -- serving ------------------------------------------------------------------------------
 
 
-# The server's own lines (start, workers, shutdown) in the same JSON as the service's.
-SERVER_LOGGING = {
-    "formatters": {
-        "generic": {"()": "fulfilment.observability.JsonFormatter"},
-        "access": {"()": "fulfilment.observability.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "formatter": "generic",
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stderr",
-        },
-        "access": {
-            "formatter": "access",
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stderr",
-        },
-    },
-}
-
-
-@contextmanager
-def _metrics_directory(workers: int) -> Iterator[None]:
-    """Where the workers write their metrics: PROMETHEUS_MULTIPROC_DIR, or a temporary one
-    with several workers. Emptied at start and at stop: prometheus_client never removes a
-    file, and a run's figures must not add to the next one's."""
-    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if given:
-        _empty_metrics_directory(given)
-        try:
-            yield
-        finally:
-            _empty_metrics_directory(given)
-        return
-    if workers == 1:
-        yield
-        return
-    # Each worker writes its metrics where /metrics, in any worker, adds them all up.
-    directory = tempfile.mkdtemp(prefix="fulfilment-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    try:
-        yield
-    finally:
-        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _empty_metrics_directory(directory: str) -> None:
-    if os.path.isdir(directory):
-        for name in os.listdir(directory):
-            if name.endswith(".db"):
-                os.remove(os.path.join(directory, name))
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -141,28 +86,21 @@ def _empty_metrics_directory(directory: str) -> None:
 )
 def serve(host: str, port: int, workers: int, kill_timeout: int) -> None:
     """Migrate the database if needed and serve the API."""
-    from granian.constants import Interfaces
-    from granian.server import Server
-
     with _database() as database:
         migrate.upgrade(database)
     if not os.environ.get("FULFILMENT_PORTAL_SECRET_KEY"):
         # Every worker must sign portal sessions with the same key: one for this server's run.
         stderr.print("FULFILMENT_PORTAL_SECRET_KEY is not set: portal logins end at a restart.")
         os.environ["FULFILMENT_PORTAL_SECRET_KEY"] = secrets.token_urlsafe(32)
-    with _metrics_directory(workers):
-        Server(
-            "fulfilment.app:asgi_factory",
-            address=host,
-            port=port,
-            interface=Interfaces.ASGI,
-            workers=workers,
-            # A worker told to stop while it is still starting up may never stop.
-            workers_kill_timeout=kill_timeout,
-            factory=True,
-            log_access=False,
-            log_dictconfig=SERVER_LOGGING,
-        ).serve()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The same process, started again without this one's modules: the workers it forks
+    # would otherwise each carry them (about 15 MB).
+    os.execv(  # noqa: S606 (a fixed program and arguments, no shell)
+        sys.executable,
+        [sys.executable, "-m", "fulfilment.server", "--host", host, "--port", str(port),
+         "--workers", str(workers), "--kill-timeout", str(kill_timeout)],
+    )  # fmt: skip
 
 
 @main.group()
@@ -253,7 +191,7 @@ def apikeys_list(subdomain: str) -> None:
         return await accounts.list_api_keys(connection, account)
 
     keys = _in_transaction(list_keys)
-    table = Table("id", "name", "starts with", "customer", "created", "revoked")
+    table = Table("id", "name", "starts with", "customer", "created", "last used", "revoked")
     for key in keys:
         table.add_row(
             str(key.id),
@@ -261,6 +199,7 @@ def apikeys_list(subdomain: str) -> None:
             key.prefix + "…",
             str(key.idfulfilment_customer or ""),
             f"{key.created_at or ''}",
+            f"{key.last_used_at or ''}",
             f"{key.revoked_at or ''}",
         )
     Console().print(table)
@@ -351,6 +290,7 @@ def shippingproviders_create(
 
 
 main.add_command(customers_cli.customers)
+main.add_command(users_cli)
 main.add_command(mail_cli.mail)
 
 

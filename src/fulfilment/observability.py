@@ -7,14 +7,10 @@ import itertools
 import logging
 import os
 import re
-import sys
 import time
 import uuid
-from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,9 +25,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ServiceUnavailable
+from .logs import request_id
 from .wire import JsonResponse
 
-request_id: ContextVar[str] = ContextVar("request_id", default="-")
 access_log = logging.getLogger("fulfilment.access")
 REQUEST_ID_HEADER = b"x-request-id"
 # An id a proxy or client sent is kept when it is safe to echo and to log.
@@ -86,35 +82,6 @@ def _new_process_tag() -> None:
 
 # Forked workers would otherwise share the parent's tag and counter.
 os.register_at_fork(after_in_child=_new_process_tag)
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, request id, and extras."""
-
-    _standard = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": request_id.get(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in self._standard and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return msgspec.json.encode(entry).decode()
-
-
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
 
 
 # Label values come from a fixed set, never from what a client sent: a made-up method or

@@ -18,6 +18,7 @@ from .customers.schemas import (
 from .errors import ERROR_TABLE, ErrorBody
 from .fields import EMAIL, is_unshowable
 from .reference.schemas import ShippingProvider, Template, Warehouse
+from .staff.schemas import User
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
 
 _STRUCTS = (
@@ -29,6 +30,7 @@ _STRUCTS = (
     Warehouse,
     Template,
     ShippingProvider,
+    User,
     ErrorBody,
 )
 
@@ -129,6 +131,58 @@ def _id(name: str) -> dict[str, Any]:
 
 def _list(item: str) -> dict[str, Any]:
     return {"type": "array", "items": _ref(item), "maxItems": 100}
+
+
+_ACTIVE = {
+    "name": "active",
+    "in": "query",
+    "required": False,
+    "description": "`true`: only active staff users; `false`: only inactive ones; absent: all.",
+    "schema": {"type": "string", "enum": ["true", "false", "1", "0", ""]},
+}
+
+
+def _users_paths() -> dict[str, Any]:
+    """The read-only users API: the account's staff users (the back office's people)."""
+    tags = ["Users"]
+    return {
+        "/api/v1/users": {
+            "get": {
+                "operationId": "listUsers",
+                "summary": "List staff users",
+                "tags": tags,
+                "parameters": [_OFFSET, _ACTIVE],
+                "responses": {
+                    "200": _json(_list("User"), "A page, ordered by id."),
+                    **_errors(400, 401, 403, 429),
+                },
+            }
+        },
+        "/api/v1/users/me": {
+            "get": {
+                "operationId": "getCurrentUser",
+                "summary": "The staff user who created the API key in use",
+                "description": "404 for a key created on the command line.",
+                "tags": tags,
+                "responses": {
+                    "200": _json(_ref("User"), "The user."),
+                    **_errors(401, 403, 404, 429),
+                },
+            }
+        },
+        "/api/v1/users/{iduser}": {
+            "parameters": [_id("iduser")],
+            "get": {
+                "operationId": "getUser",
+                "summary": "Get one staff user",
+                "tags": tags,
+                "responses": {
+                    "200": _json(_ref("User"), "The user."),
+                    **_errors(401, 403, 404, 429),
+                },
+            },
+        },
+    }
 
 
 def build_openapi() -> dict[str, Any]:
@@ -269,6 +323,7 @@ def build_openapi() -> dict[str, Any]:
                 },
             }
         },
+        **_users_paths(),
     }
     error_responses = {}
     for status in sorted({status for status, _, _ in ERROR_TABLE}):

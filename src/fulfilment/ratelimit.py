@@ -15,17 +15,17 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import redis.asyncio
 from limits import RateLimitItem, parse, storage
 from limits.aio import strategies
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from .errors import RateLimited
 from .observability import RATE_LIMITED, REDIS_FALLBACK_HITS, REDIS_OUTAGES
 from .settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 log = logging.getLogger("fulfilment.redis")
 
@@ -203,6 +203,11 @@ class SharedCounters:
     again. Each outage is logged once (and once when it ends), and counted in /metrics."""
 
     def __init__(self, url: str) -> None:
+        # Imported only where Redis is used: about 5 MB in every worker otherwise.
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         try:
             self.pool: redis.asyncio.ConnectionPool = redis.asyncio.ConnectionPool.from_url(
                 url,

@@ -37,6 +37,8 @@ accounts = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False),
     # How many fulfilment customers the account has had: the next one's `position`.
     sa.Column("customer_count", sa.BigInteger(), nullable=False, server_default="0"),
+    # Every staff user must log in to the back office with a second factor (TOTP).
+    sa.Column("require_staff_2fa", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sqlite_autoincrement=True,
 )
@@ -171,7 +173,63 @@ api_keys = sa.Table(
     sa.Column("key_prefix", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    # The staff user who made the key in the back office; null for one made on the command
+    # line (`GET /api/v1/users/me` answers 404 for those).
+    sa.Column(
+        "created_by_iduser",
+        Id,
+        sa.ForeignKey("staff_users.iduser", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    # To the minute at best: written at most once a minute per key (see auth.KeyUsage).
+    sa.Column("last_used_at", sa.DateTime(), nullable=True),
     sa.Index("ix_api_keys_account", "account_id"),
+    sqlite_autoincrement=True,
+)
+
+staff_users = sa.Table(
+    "staff_users",
+    metadata,
+    _id("iduser"),
+    _account(),
+    sa.Column("username", sa.String(100), nullable=False),
+    # fields.username_key(username): unique per account whatever the case or spelling.
+    sa.Column("username_key", sa.String(300), nullable=False),
+    sa.Column("firstname", sa.String(255), nullable=True),
+    sa.Column("lastname", sa.String(255), nullable=True),
+    sa.Column("emailaddress", sa.String(254), nullable=False),
+    sa.Column("language", sa.String(2), nullable=False),
+    sa.Column("admin", sa.Boolean(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    # Base32 TOTP seed once the second factor is enrolled (confirmed with a code).
+    sa.Column("totp_secret", sa.String(64), nullable=True),
+    # The last TOTP time step accepted: a code is good once.
+    sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    # Bumped by a new password, deactivation or a reset of the second factor: ends sessions.
+    sa.Column("credentials_version", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_login_at", sa.DateTime(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("account_id", "username_key"),
+    sa.Index("ix_staff_users_account", "account_id", "iduser"),
+    sqlite_autoincrement=True,
+)
+
+# One-time recovery codes of a staff user's second factor: SHA-256 of each (they are
+# random, so a fast hash is enough), removed when used.
+staff_recovery_codes = sa.Table(
+    "staff_recovery_codes",
+    metadata,
+    _id("id"),
+    sa.Column(
+        "iduser",
+        Id,
+        sa.ForeignKey("staff_users.iduser", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("code_hash", sa.String(64), nullable=False),
     sqlite_autoincrement=True,
 )
 
@@ -188,7 +246,8 @@ audit_events = sa.Table(
     ),
     # create, update or login.
     sa.Column("action", sa.String(16), nullable=False),
-    # api_key (actor_id: the key's id) or portal (actor_id: the customer's id).
+    # api_key (actor_id: the key's id), portal (actor_id: the customer's id) or staff
+    # (actor_id: the staff user's iduser, in the back office).
     sa.Column("actor_type", sa.String(16), nullable=False),
     sa.Column("actor_id", Id, nullable=False),
     # The key's name at the time, so the trail reads well after a key is revoked.

@@ -11,7 +11,7 @@ import httpx
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
-from fulfilment.portal.i18n import catalogue_path
+from fulfilment.web.i18n import catalogue_path
 
 PASSWORD = "correct horse 1"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

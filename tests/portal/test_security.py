@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from fulfilment.portal.sessions import cookie_name
+from fulfilment.web.sessions import cookie_name
 from tests.factories import Tenant
 
 from .helpers import PASSWORD, form_token, log_in, post_form, shown_texts

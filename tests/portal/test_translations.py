@@ -1,8 +1,10 @@
-"""Every word the portal shows comes from both catalogues, `nl` and `en`."""
+"""Every word the portal and the back office show comes from both catalogues, `nl` and
+`en`."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,24 +12,33 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
-from fulfilment.portal import i18n
+import fulfilment
+from fulfilment.web import i18n
 from tests.factories import Tenant
 
 from .helpers import PASSWORD, log_in, post_form, untranslated
 
 BASE = "/portal/acme/"
+PACKAGE = Path(fulfilment.__file__).parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+# Where the pages' words are: the portal, the back office, and what both share.
+SOURCES = [PACKAGE / "portal", PACKAGE / "admin", PACKAGE / "web"]
 
 
 def _used_message_ids() -> set[str]:
     """What the code and the templates ask to translate, found the way `pybabel extract`
     finds it (see translations/babel.cfg)."""
-    found = extract_from_dir(
-        i18n.HERE,
-        method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
-        keywords={**DEFAULT_KEYWORDS, "N_": None},
-    )
-    return {message for _, _, message, _, _ in found if isinstance(message, str)}
+    used: set[str] = set()
+    for source in SOURCES:
+        found = extract_from_dir(
+            source,
+            method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+            keywords={**DEFAULT_KEYWORDS, "N_": None},
+        )
+        used |= {message for _, _, message, _, _ in found if isinstance(message, str)}
+    return used
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)

@@ -50,6 +50,7 @@ INSERT_KEY = (
         key_hash=_p("key_hash"),
         key_prefix=_p("key_prefix"),
         created_at=_p("created_at"),
+        created_by_iduser=_p("created_by_iduser"),
     )
     .returning(api_keys.c.id)
 )
@@ -75,7 +76,17 @@ LIST_KEYS = (
         api_keys.c.idfulfilment_customer,
         api_keys.c.created_at,
         api_keys.c.revoked_at,
+        api_keys.c.last_used_at,
     )
     .where(api_keys.c.account_id == _p("account_id"))
     .order_by(api_keys.c.id)
+)
+# A key used since the last time, unless another worker wrote its time less than a minute ago.
+RECORD_KEY_USED = (
+    sa.update(api_keys)
+    .where(
+        api_keys.c.id == _p("id"),
+        sa.or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < _p("before")),
+    )
+    .values(last_used_at=_p("at"))
 )

@@ -41,6 +41,7 @@ class ApiKeyInfo:
     idfulfilment_customer: int | None
     created_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 async def find_account(connection: Connection, subdomain: str) -> Account | None:
@@ -93,6 +94,7 @@ async def create_api_key(
     account: Account,
     name: str = "",
     idfulfilment_customer: int | None = None,
+    created_by: int | None = None,
 ) -> tuple[int, str]:
     """Store a new key's hash and return (id, key): the only time the key is seen."""
     if (
@@ -115,6 +117,7 @@ async def create_api_key(
             "key_hash": hash_api_key(key),
             "key_prefix": key[:10],
             "created_at": utcnow(),
+            "created_by_iduser": created_by,
         },
     )
     assert row is not None
@@ -148,6 +151,6 @@ async def revoke_api_key_by_value(connection: Connection, key: str) -> None:
 async def list_api_keys(connection: Connection, account: Account) -> list[ApiKeyInfo]:
     """The account's keys, revoked ones included (never the keys themselves)."""
     return [
-        ApiKeyInfo(row[0], row[1], row[2], row[3], as_datetime(row[4]), as_datetime(row[5]))
+        ApiKeyInfo(row[0], row[1], row[2], row[3], *(as_datetime(value) for value in row[4:7]))
         for row in await connection.all(LIST_KEYS, {"account_id": account.id})
     ]

@@ -22,7 +22,8 @@ _changes = msgspec.json.Decoder(dict[str, Any])
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who made a change: an API key, or the customer itself through the portal."""
+    """Who made a change: an API key, a staff user in the back office, or the customer
+    itself through the portal."""
 
     type: str
     id: int
@@ -30,6 +31,10 @@ class Actor:
 
     @classmethod
     def api_key(cls, principal: Principal) -> Actor:
+        """The caller behind `principal`: its API key, or the staff user of the back office
+        that acts through it."""
+        if principal.staff_user is not None:
+            return cls("staff", *principal.staff_user)
         return cls("api_key", principal.api_key_id, principal.api_key_name)
 
     @classmethod

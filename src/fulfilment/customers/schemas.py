@@ -126,9 +126,10 @@ class CustomerListItem(msgspec.Struct, kw_only=True):
 
 
 class AuditActor(msgspec.Struct, kw_only=True):
-    """`api_key` (id and name of the key) or `portal` (the customer itself, by username)."""
+    """`api_key` (id and name of the key), `staff` (a staff user in the back office: its
+    iduser and username) or `portal` (the customer itself, by username)."""
 
-    type: Literal["api_key", "portal"]
+    type: Literal["api_key", "staff", "portal"]
     id: int
     name: str
 

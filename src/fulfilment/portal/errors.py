@@ -3,65 +3,22 @@ each with a catalogue message id, its HTTP status and the values the message nam
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from ..web.errors import FormExpired as FormExpired
+from ..web.errors import FormTooSlow as FormTooSlow
+from ..web.errors import FormUnreadable as FormUnreadable
+from ..web.errors import LoginRefused as LoginRefused
+from ..web.errors import PageError
+from ..web.errors import PageNotFound as PageNotFound
+from ..web.errors import TooManyAttempts as TooManyAttempts
+from ..web.i18n import N_
 
-from ..accounts.service import Account
-from ..auth import zone
-from .i18n import N_
-
-
-class PortalError(Exception):
-    """Something the portal tells the visitor: `message` is a catalogue message id."""
-
-    status: ClassVar[int] = 400
-    message: ClassVar[str]
-    values: dict[str, Any]
-
-    def __init__(self, **values: Any) -> None:
-        super().__init__(self.message)
-        self.values = values
+# The portal's errors are pages' errors: one base, so each handler catches both.
+PortalError = PageError
 
 
 class NoPortalHere(PortalError):
     status = 404
     message = N_("There is no portal at this address.")
-
-
-class PageNotFound(PortalError):
-    status = 404
-    message = N_("This page does not exist.")
-
-
-class FormExpired(PortalError):
-    message = N_("The form has expired. Please try again.")
-
-
-class FormUnreadable(PortalError):
-    message = N_("The form could not be read.")
-
-
-class FormTooSlow(PortalError):
-    status = 408
-    message = N_("The form took too long to arrive. Please try again.")
-
-
-class LoginRefused(PortalError):
-    # One message for a wrong password, an unknown username and a customer that may not
-    # log in, so that the answer tells nobody which usernames exist.
-    status = 401
-    message = N_("The username or password is not correct.")
-
-
-class TooManyAttempts(PortalError):
-    status = 429
-    message = N_("Too many failed attempts. Try again after %(time)s.")
-
-    def __init__(self, retry_after: int, account: Account) -> None:
-        # A clock time in the account's zone reads the same in every language.
-        until = datetime.now(UTC) + timedelta(seconds=retry_after + 59)
-        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M"))
-        self.retry_after = retry_after
 
 
 class SessionEnded(PortalError):

@@ -23,12 +23,12 @@ from ..mail.messages import (
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
 from ..threads import Busy
+from ..web.i18n import N_
+from ..web.sessions import Session
+from ..web.throttle import LoginThrottle
 from . import queries
 from .errors import PortalError, TooManyAttempts, Unavailable, WrongCurrentPassword
-from .i18n import N_
 from .service import check_new_password, current_customer
-from .sessions import Session
-from .throttle import LoginThrottle
 
 SUBJECT = "customer"
 SETS_PASSWORD = ("password-reset", "invitation")

@@ -10,11 +10,12 @@ from starlette.routing import Route
 
 from ..fields import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN
 from ..mail.mailer import Mailer
+from ..web.i18n import N_
+from ..web.pages import read_form
+from ..web.sessions import csrf_matches
 from . import errors, recovery, service
 from .errors import PortalError, SessionEnded
-from .i18n import N_
-from .sessions import csrf_matches
-from .web import Visit, portal_page, read_form
+from .web import Visit, portal_page
 
 # Notices of the login page.
 NOTICES = {"password-set": N_("Your password has been set. Log in with it.")}

@@ -8,11 +8,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN
+from ..web.i18n import N_
+from ..web.pages import read_form, secure
+from ..web.sessions import Session, csrf_matches
 from . import errors, recovery_routes, service
 from .errors import PortalError, SessionEnded
-from .i18n import HERE, N_
-from .sessions import Session, csrf_matches
-from .web import Visit, portal_page, read_form, secure
+from .web import HERE, Visit, portal_page
 
 NOTICES = {
     "logged-out": N_("You have been logged out."),

@@ -16,6 +16,8 @@ from ..fields import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, username_key
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
 from ..threads import Busy
+from ..web.sessions import Session
+from ..web.throttle import LoginThrottle
 from . import queries
 from .errors import (
     LoginRefused,
@@ -29,8 +31,6 @@ from .errors import (
     Unavailable,
     WrongCurrentPassword,
 )
-from .sessions import Session
-from .throttle import LoginThrottle
 
 _profiles = msgspec.json.Decoder(list[int])
 

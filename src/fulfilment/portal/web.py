@@ -8,11 +8,10 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -22,28 +21,16 @@ from ..errors import ApiError, BodyTimeout
 from ..fields import LANGUAGES
 from ..ratelimit import SharedCounters
 from ..settings import Settings
+from ..web.i18n import build_environments, negotiate
+from ..web.pages import secure
+from ..web.sessions import Session, SessionSigner, cookie_name
+from ..web.throttle import LoginThrottle
 from . import errors, service
 from .errors import PortalError
-from .i18n import build_environments, negotiate
-from .sessions import COOKIE_PATH, Session, SessionSigner, cookie_name
-from .throttle import LoginThrottle
 
 log = logging.getLogger("fulfilment.portal")
-
-# A field longer than this, or a form with more fields, is not read.
-FORM_LIMIT_BYTES = 16 * 1024
-FORM_MAX_FIELDS = 20
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-}
+HERE = Path(__file__).parent
+COOKIE_PATH = "/portal"
 
 
 class Portal:
@@ -64,7 +51,7 @@ class Portal:
         self.signer = SessionSigner(
             (secret or secrets.token_urlsafe(32)).encode(), settings.portal_session_seconds
         )
-        self.environments: dict[str, Environment] = build_environments()
+        self.environments: dict[str, Environment] = build_environments(HERE / "templates")
 
 
 @dataclass(slots=True)
@@ -138,13 +125,6 @@ class Visit:
 Handler = Callable[[Visit], Awaitable[Response]]
 
 
-def secure(response: Response, request: Request) -> Response:
-    response.headers.update(SECURITY_HEADERS)
-    # Strict-Transport-Security is added to every answer over HTTPS, at the edge (edge.py).
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 def _error_page(
     request: Request, portal: Portal, error: PortalError, account: Account | None
 ) -> Response:
@@ -192,24 +172,3 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         return secure(response, request)
 
     return endpoint
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """A urlencoded form (Starlette's parser), the first value of each field."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
-        raise errors.FormUnreadable()
-    try:
-        form = await request.form(
-            max_files=0, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_LIMIT_BYTES
-        )
-    except (HTTPException, MultiPartException):  # too many fields, or one too large
-        raise errors.FormUnreadable() from None
-    fields: dict[str, str] = {}
-    for name, value in form.multi_items():
-        # Bytes that are not UTF-8 are read as U+FFFD, which no form of ours asks for.
-        if not isinstance(value, str) or "\ufffd" in name + value:
-            raise errors.FormUnreadable()
-        fields.setdefault(name, value)
-    return fields

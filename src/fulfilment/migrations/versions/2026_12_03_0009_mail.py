@@ -1,7 +1,7 @@
 """mail
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-03 10:00:00.000000
 
 The mail outbox and the one-time tokens of links sent by mail, and an index to find a
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
-"""Portal sessions in a signed cookie: who is logged in (and with which credentials version),
-the form token, and until when. Nothing secret is in the cookie; the signature stops forgery."""
+"""Sessions in a signed cookie (the portal's and the back office's): who is logged in (and
+with which credentials version), the form token, and until when. Nothing secret is in the
+cookie; the signature stops forgery."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ import time
 import msgspec
 from itsdangerous import BadData, URLSafeSerializer
 
-COOKIE_PATH = "/portal"
 
-
-def cookie_name(account_id: int) -> str:
-    """The session cookie of one account's portal. Every portal can be served on one host
-    (`/portal/{account}/`), so one name for all would let a visit to a second account's
-    portal end the first one's session."""
-    return f"fulfilment_portal_{account_id}"
+def cookie_name(account_id: int, area: str = "portal") -> str:
+    """The session cookie of one account's portal (or back office, `area` "admin"). Every
+    portal can be served on one host (`/portal/{account}/`), so one name for all would let
+    a visit to a second account's portal end the first one's session."""
+    return f"fulfilment_{area}_{account_id}"
 
 
 class Session(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -42,7 +41,9 @@ class _SessionJson:
     """The cookie's payload: a Session as msgspec JSON, read back into a Session."""
 
     _encoder = msgspec.json.Encoder()
-    _decoder = msgspec.json.Decoder(Session)
+
+    def __init__(self, kind: type[Session]) -> None:
+        self._decoder = msgspec.json.Decoder(kind)
 
     def dumps(self, session: Session) -> str:
         return self._encoder.encode(session).decode()
@@ -56,20 +57,27 @@ class SessionSigner:
     (itsdangerous). The session carries its own end: a login lasts a fixed time however
     often the cookie is written again."""
 
-    def __init__(self, secret: bytes, lifetime_seconds: int) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        lifetime_seconds: int,
+        salt: bytes = b"fulfilment portal session cookie",
+        kind: type[Session] = Session,
+    ) -> None:
         # The salt derives a key of its own, so the configured secret could sign other
-        # things safely.
+        # things safely (the back office's cookies have a salt of their own).
+        self.kind = kind
         self._serializer = URLSafeSerializer(
             secret,
-            salt=b"fulfilment portal session cookie",
-            serializer=_SessionJson(),
+            salt=salt,
+            serializer=_SessionJson(kind),
             signer_kwargs={"digest_method": hashlib.sha256},
         )
         self.lifetime = lifetime_seconds
 
     def new(self, language: str | None = None) -> Session:
         """A fresh anonymous session: a new form token, the full lifetime."""
-        return Session(
+        return self.kind(
             csrf=secrets.token_urlsafe(32),
             expires=int(time.time()) + self.lifetime,
             language=language,

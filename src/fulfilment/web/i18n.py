@@ -1,5 +1,5 @@
 """Translation catalogues (gettext `.po`, read with Babel at start-up) and one Jinja
-environment per language."""
+environment per language. The portal and the back office share one pair of catalogues."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..fields import LANGUAGES
 
-HERE = Path(__file__).parent
-TRANSLATIONS = HERE / "translations"
-TEMPLATES = HERE / "templates"
+TRANSLATIONS = Path(__file__).parents[1] / "portal" / "translations"
 DEFAULT_LANGUAGE = LANGUAGES[0]
 
 
@@ -39,11 +37,11 @@ def load_translations(language: str) -> Translations:
     return Translations(compiled)
 
 
-def build_environments() -> dict[str, Environment]:
+def build_environments(templates: Path) -> dict[str, Environment]:
     environments: dict[str, Environment] = {}
     for language in LANGUAGES:
         environment = Environment(
-            loader=FileSystemLoader(TEMPLATES),
+            loader=FileSystemLoader(templates),
             autoescape=True,
             auto_reload=False,
             undefined=StrictUndefined,

@@ -1,4 +1,5 @@
-"""Throttling of portal logins: each attempt is counted, before its password is checked,
+"""Throttling of logins (the portal's and the back office's): each attempt is counted,
+before its password is checked,
 per username and client address, per username, and per client address; counters in this
 process, or shared through Redis when one is configured (the API's rate-limit mechanism)."""
 
@@ -29,7 +30,9 @@ class LoginThrottle:
     ceiling only after passing their own address's limits: one attacker cannot lock a
     customer out with a few wrong guesses."""
 
-    def __init__(self, settings: Settings, shared: SharedCounters | None = None) -> None:
+    def __init__(
+        self, settings: Settings, shared: SharedCounters | None = None, namespace: str = NAMESPACE
+    ) -> None:
         items = [
             ("address", settings.portal_login_limit_per_address),
             ("user+address", settings.portal_login_limit_per_username_and_address),
@@ -39,7 +42,7 @@ class LoginThrottle:
         for kind, value in items:
             item = limit_item(value)
             if item is not None:
-                self.limits[kind] = Limit(item, f"{NAMESPACE}-{kind}", shared)
+                self.limits[kind] = Limit(item, f"{namespace}-{kind}", shared)
 
     @staticmethod
     def _keys(account_id: int, username: str, address: str) -> dict[str, str]:

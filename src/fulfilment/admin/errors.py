@@ -1,0 +1,37 @@
+"""What the back office tells a visitor when something is refused or wrong (the cases the
+portal shares are in web/errors.py)."""
+
+from __future__ import annotations
+
+from ..web.errors import PageError
+from ..web.i18n import N_
+
+
+class NoBackOfficeHere(PageError):
+    status = 404
+    message = N_("There is no back office at this address.")
+
+
+class SessionEnded(PageError):
+    status = 401
+    message = N_("Your session has ended. Please log in again.")
+
+
+class WrongCode(PageError):
+    status = 401
+    message = N_("The code is not correct.")
+
+
+class AdminsOnly(PageError):
+    status = 403
+    message = N_("Only administrators can change these settings.")
+
+
+class CustomerMissing(PageError):
+    status = 404
+    message = N_("This customer does not exist.")
+
+
+class Unavailable(PageError):
+    status = 503
+    message = N_("The back office is unavailable right now. Please try again shortly.")

@@ -1,0 +1,56 @@
+"""The statements behind the back office's pages, built once and compiled once per dialect
+(the customers' own statements are the customers package's)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..tables import fulfilment_customers as customers
+from ..tables import (
+    shipping_provider_profiles,
+    shipping_providers,
+    staff_users,
+    templates,
+    warehouses,
+)
+
+_p = sa.bindparam
+
+WAREHOUSES = (
+    sa.select(warehouses.c.idwarehouse, warehouses.c.name)
+    .where(warehouses.c.account_id == _p("account_id"))
+    .order_by(warehouses.c.idwarehouse)
+)
+TEMPLATES = (
+    sa.select(templates.c.idtemplate, templates.c.name, templates.c.is_default)
+    .where(templates.c.account_id == _p("account_id"))
+    .order_by(templates.c.idtemplate)
+)
+PROFILES = (
+    sa.select(
+        shipping_provider_profiles.c.idshippingprovider_profile,
+        shipping_providers.c.name,
+        shipping_provider_profiles.c.name,
+    )
+    .join(
+        shipping_providers,
+        shipping_providers.c.idshippingprovider == shipping_provider_profiles.c.idshippingprovider,
+    )
+    .where(shipping_provider_profiles.c.account_id == _p("account_id"))
+    .order_by(shipping_provider_profiles.c.idshippingprovider_profile)
+)
+# The portal sessions of a customer carry this number; ending them takes the current one.
+CUSTOMER_VERSION = sa.select(customers.c.credentials_version).where(
+    customers.c.account_id == _p("account_id"),
+    customers.c.idfulfilment_customer == _p("id"),
+)
+# Logging out ends every session of the staff user: a copied cookie stops working too.
+END_STAFF_SESSIONS = (
+    sa.update(staff_users)
+    .where(
+        staff_users.c.account_id == _p("account_id"),
+        staff_users.c.iduser == _p("id"),
+        staff_users.c.credentials_version == _p("version"),
+    )
+    .values(credentials_version=staff_users.c.credentials_version + 1)
+)

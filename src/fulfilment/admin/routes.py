@@ -1,0 +1,417 @@
+"""HTTP routes of the back office: `/admin/...` on an account's own host, `/admin/{account}/...`
+on any host. Every answer is an HTML page (or a redirect) with strict security headers."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import msgspec
+import segno
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import InvalidInput
+from ..fields import LANGUAGES
+from ..staff import service as staff
+from ..web.errors import FormExpired, LoginRefused, PageError, PageNotFound, TooManyAttempts
+from ..web.i18n import N_
+from ..web.pages import read_form, secure
+from ..web.sessions import csrf_matches
+from ..wire import MAX_SEARCH_LENGTH, PAGE_SIZE
+from . import errors, service
+from .forms import MAX_FIELDS, CustomerForm, create_body, update_body
+from .web import HERE, Visit, admin_page
+
+NOTICES = {
+    "logged-out": N_("You have been logged out."),
+    "ended": errors.SessionEnded.message,
+    "saved": N_("The customer has been saved."),
+    "sessions-ended": N_("The customer's portal sessions have ended."),
+    "settings-saved": N_("The settings have been saved."),
+}
+STYLESHEET = (HERE / "admin.css").read_bytes()
+
+
+def _notice(visit: Visit) -> str | None:
+    return NOTICES.get(visit.request.query_params.get("notice", ""))
+
+
+async def _checked_form(visit: Visit, max_fields: int = 20) -> dict[str, str] | None:
+    """The POSTed form when its token is this session's; None otherwise."""
+    form = await read_form(visit.request, max_fields)
+    return form if csrf_matches(visit.session, form.get("csrf_token")) else None
+
+
+# -- logging in ---------------------------------------------------------------------------
+
+
+@admin_page(logged_in=False)
+async def login(visit: Visit) -> Response:
+    """The login form (GET) and logging in (POST)."""
+    if visit.request.method == "POST":
+        return await _log_in(visit)
+    chosen = visit.request.query_params.get("lang")
+    chosen = chosen if chosen in LANGUAGES else None
+    session = visit.session
+    if session is not None and session.logged_in:
+        return visit.redirect("")
+    if session is not None and chosen is not None:
+        session.language = chosen
+    return visit.render(
+        "login.html", language=visit.language(chosen), notice=_notice(visit), username=""
+    )
+
+
+async def _log_in(visit: Visit) -> Response:
+    form = await read_form(visit.request)
+    language = visit.language(form.get("language"))
+    username = form.get("username", "")
+    if not csrf_matches(visit.session, form.get("csrf_token")):
+        visit.session = None
+        error: PageError = FormExpired()
+        return visit.render(
+            "login.html", error.status, language=language, error=error, username=username
+        )
+    office = visit.office
+    try:
+        logged_in = await service.log_in(
+            office.database,
+            office.throttle,
+            visit.account,
+            username,
+            form.get("password", ""),
+            visit.address,
+        )
+    except (LoginRefused, TooManyAttempts) as refused:
+        page = visit.render(
+            "login.html", refused.status, language=language, error=refused, username=username
+        )
+        if isinstance(refused, TooManyAttempts):
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
+    # A new session (and form token) at login: nothing from before it carries over.
+    session = visit.new_session(
+        language,
+        account=visit.account.id,
+        user=logged_in.user,
+        version=logged_in.version,
+        stage=logged_in.stage,
+    )
+    target = {"in": "", "code": "second-factor", "enrol": "enrol"}[logged_in.stage]
+    response = visit.redirect(target)
+    visit.keep(response, session)
+    return response
+
+
+def _logged_in_now(visit: Visit, path: str = "") -> Response:
+    """The second factor is done: a new session (and form token), logged in."""
+    old = visit.session
+    assert old is not None
+    session = visit.new_session(
+        old.language, account=old.account, user=old.user, version=old.version, stage="in"
+    )
+    session.expires = old.expires
+    response = visit.redirect(path)
+    visit.keep(response, session)
+    return response
+
+
+@admin_page(logged_in=False)
+async def second_factor(visit: Visit) -> Response:
+    """The code from the authenticator app, or a recovery code."""
+    session = visit.session
+    if session is None or session.stage != "code":
+        return visit.redirect("login")
+    user = await service.pending_user(visit.database, visit.account, session)
+    visit.user = None
+    language = user.language
+    if visit.request.method == "GET":
+        return visit.render("code.html", language=language)
+    form = await _checked_form(visit)
+    if form is None:
+        return visit.render("code.html", 400, language=language, error=FormExpired())
+    try:
+        await service.check_code(
+            visit.database,
+            visit.office.throttle,
+            visit.account,
+            user,
+            form.get("code", ""),
+            visit.address,
+        )
+    except (errors.WrongCode, TooManyAttempts) as refused:
+        page = visit.render("code.html", refused.status, language=language, error=refused)
+        if isinstance(refused, TooManyAttempts):
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
+    await service.record_login(visit.database, visit.account, user.iduser)
+    return _logged_in_now(visit)
+
+
+def _qr_code(uri: str) -> Markup:
+    """The enrolment address as a QR code, drawn here as inline SVG: no script, no image
+    from elsewhere."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    return Markup(svg)  # noqa: S704 - segno's own markup, with no text of the visitor's
+
+
+@admin_page(logged_in=False)
+async def enrol(visit: Visit) -> Response:
+    """Set up the second factor: scan the code, type a code back, get recovery codes."""
+    session = visit.session
+    if session is None or not (session.logged_in or session.stage == "enrol"):
+        return visit.redirect("login")
+    if session.logged_in:
+        user = await service.session_user(visit.database, visit.account, session)
+        visit.user = user
+    else:
+        user = await service.pending_user(visit.database, visit.account, session)
+    if user.totp_secret is not None:
+        return visit.redirect("settings")
+    if session.pending_secret is None:
+        session.pending_secret = staff.new_totp_secret()
+    secret = session.pending_secret
+    uri = staff.provisioning_uri(secret, user.username, visit.account.name)
+    page: dict[str, Any] = {
+        "language": user.language,
+        "qr_code": _qr_code(uri),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "required": session.stage == "enrol",
+    }
+    if visit.request.method == "GET":
+        return visit.render("enrol.html", **page)
+    form = await _checked_form(visit)
+    if form is None:
+        return visit.render("enrol.html", 400, error=FormExpired(), **page)
+    codes = await staff.enrol(
+        visit.database, visit.account.id, user.iduser, secret, form.get("code", "")
+    )
+    if codes is None:
+        return visit.render("enrol.html", 400, error=errors.WrongCode(), **page)
+    if not session.logged_in:
+        await service.record_login(visit.database, visit.account, user.iduser)
+    session.pending_secret = None
+    if session.stage != "in":
+        # Logged in from now on: a new form token, as at every login.
+        session.stage = "in"
+        session.csrf = secrets.token_urlsafe(32)
+    visit.user = user
+    return visit.render("recovery.html", language=user.language, codes=codes)
+
+
+@admin_page()
+async def log_out(visit: Visit) -> Response:
+    """End the user's sessions and go back to the login form."""
+    if visit.request.method == "GET":
+        return visit.redirect("")
+    form = await _checked_form(visit)
+    assert visit.session is not None
+    if form is not None:
+        await service.log_out(visit.database, visit.account, visit.session)
+    language = visit.user.language if visit.user else None
+    response = visit.redirect("login?notice=logged-out")
+    visit.keep(response, visit.new_session(language))
+    return response
+
+
+# -- customers ----------------------------------------------------------------------------
+
+
+@admin_page()
+async def home(visit: Visit) -> Response:
+    return visit.redirect("customers")
+
+
+def _offset(raw: str | None) -> int:
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw) - int(raw) % PAGE_SIZE
+    return 0
+
+
+@admin_page()
+async def customers(visit: Visit) -> Response:
+    """The customers, a page of 100 at a time, searched by name, username or address."""
+    assert visit.user is not None
+    search = visit.request.query_params.get("search", "").strip()
+    search = search[:MAX_SEARCH_LENGTH].replace("\x00", "")
+    offset = _offset(visit.request.query_params.get("offset"))
+    found = await service.customer_page(
+        visit.database, visit.account, visit.user, search or None, offset
+    )
+    return visit.render(
+        "customers.html",
+        customers=found,
+        search=search,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        page_number=offset // PAGE_SIZE + 1,
+        more=len(found) == PAGE_SIZE,
+        notice=_notice(visit),
+    )
+
+
+def _customer_id(visit: Visit) -> int:
+    raw: str = visit.request.path_params["idfulfilment_customer"]
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) > 0:
+        return int(raw)
+    raise errors.CustomerMissing()
+
+
+@admin_page()
+async def customer(visit: Visit) -> Response:
+    """Every field of a customer, by name, and its audit trail."""
+    assert visit.user is not None
+    customer_id = _customer_id(visit)
+    found = await service.customer(visit.database, visit.account, visit.user, customer_id)
+    return await _customer_page(visit, found, notice=_notice(visit))
+
+
+async def _customer_page(visit: Visit, found: Any, status: int = 200, **context: Any) -> Response:
+    assert visit.user is not None
+    context.setdefault("generated_password", None)
+    choices = await service.choices(visit.database, visit.account)
+    events = await service.history(
+        visit.database, visit.account, visit.user, found.idfulfilment_customer
+    )
+    return visit.render(
+        "customer.html", status, customer=found, choices=choices, events=events, **context
+    )
+
+
+async def _form_page(
+    visit: Visit, form: CustomerForm, customer_id: int | None, status: int = 200, **context: Any
+) -> Response:
+    choices = await service.choices(visit.database, visit.account)
+    return visit.render(
+        "form.html", status, form=form, customer_id=customer_id, choices=choices, **context
+    )
+
+
+@admin_page()
+async def new_customer(visit: Visit) -> Response:
+    """The form for a new customer (GET), and creating it (POST)."""
+    assert visit.user is not None
+    if visit.request.method == "GET":
+        return await _form_page(visit, CustomerForm(), None)
+    return await _save(visit, None)
+
+
+@admin_page()
+async def edit_customer(visit: Visit) -> Response:
+    """The form with a customer's fields (GET), and changing them (POST)."""
+    assert visit.user is not None
+    customer_id = _customer_id(visit)
+    found = await service.customer(visit.database, visit.account, visit.user, customer_id)
+    if visit.request.method == "GET":
+        return await _form_page(visit, CustomerForm.of(found), customer_id, customer=found)
+    return await _save(visit, customer_id)
+
+
+async def _save(visit: Visit, customer_id: int | None) -> Response:
+    assert visit.user is not None
+    raw = await _checked_form(visit, MAX_FIELDS)
+    choices = await service.choices(visit.database, visit.account)
+    if raw is None:
+        return await _form_page(visit, CustomerForm(), customer_id, 400, error=FormExpired())
+    form = CustomerForm.read(raw, choices)
+    password = service.generated_password() if form.generate_password else (form.password or None)
+    # An edit keeps the stored password unless a new one is given; the service knows
+    # whether there is one, so only a create is checked here for "can log in".
+    has_password = password is not None or customer_id is not None
+    values = form.body(choices, password, has_password)
+    if values is not None:
+        try:
+            if customer_id is None:
+                saved = await service.create(
+                    visit.database, visit.account, visit.user, create_body(values)
+                )
+            else:
+                saved = await service.update(
+                    visit.database, visit.account, visit.user, customer_id, update_body(values)
+                )
+        except InvalidInput as error:
+            form.refused_by_service(error)
+        except msgspec.ValidationError:
+            form.errors.setdefault("name", (N_("This value cannot be used."), {}))
+        else:
+            if form.generate_password and password is not None:
+                # Shown once, on this answer; never stored but as its hash.
+                return await _customer_page(
+                    visit, saved, generated_password=password, notice=NOTICES["saved"]
+                )
+            return visit.redirect(f"customers/{saved.idfulfilment_customer}?notice=saved")
+    form.password = ""
+    return await _form_page(visit, form, customer_id, 400)
+
+
+@admin_page()
+async def end_sessions(visit: Visit) -> Response:
+    """End the customer's portal sessions (a lost phone, a colleague who left)."""
+    customer_id = _customer_id(visit)
+    if visit.request.method == "GET":
+        return visit.redirect(f"customers/{customer_id}")
+    if await _checked_form(visit) is None:
+        raise FormExpired()
+    await service.end_portal_sessions(visit.database, visit.account, customer_id)
+    return visit.redirect(f"customers/{customer_id}?notice=sessions-ended")
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+@admin_page()
+async def settings(visit: Visit) -> Response:
+    """The user's own second factor, and (administrators) the account's rule for it."""
+    assert visit.user is not None
+    if visit.request.method == "POST":
+        if not visit.user.admin:
+            raise errors.AdminsOnly()
+        form = await _checked_form(visit)
+        if form is None:
+            raise FormExpired()
+        required = form.get("require_second_factor") == "1"
+        await service.set_second_factor_required(visit.database, visit.account, required)
+        return visit.redirect("settings?notice=settings-saved")
+    left = await staff.recovery_codes_left(visit.database, visit.user.iduser)
+    return visit.render("settings.html", notice=_notice(visit), recovery_codes_left=left)
+
+
+@admin_page(logged_in=False)
+async def not_found(visit: Visit) -> Response:
+    raise PageNotFound()
+
+
+async def stylesheet(request: Request) -> Response:
+    response = Response(STYLESHEET, media_type="text/css")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return secure(response, request)
+
+
+def _pages(prefix: str) -> list[Route]:
+    both = ["GET", "POST"]
+    return [
+        Route(f"{prefix}/", home, methods=["GET"]),
+        Route(f"{prefix}/login", login, methods=both),
+        Route(f"{prefix}/second-factor", second_factor, methods=both),
+        Route(f"{prefix}/enrol", enrol, methods=both),
+        Route(f"{prefix}/logout", log_out, methods=both),
+        Route(f"{prefix}/settings", settings, methods=both),
+        Route(f"{prefix}/customers", customers, methods=["GET"]),
+        Route(f"{prefix}/customers/new", new_customer, methods=both),
+        Route(f"{prefix}/customers/{{idfulfilment_customer}}", customer, methods=["GET"]),
+        Route(f"{prefix}/customers/{{idfulfilment_customer}}/edit", edit_customer, methods=both),
+        Route(
+            f"{prefix}/customers/{{idfulfilment_customer}}/end-sessions", end_sessions, methods=both
+        ),
+    ]
+
+
+routes: list[Route] = [
+    Route("/admin/admin.css", stylesheet, methods=["GET"]),
+    *_pages("/admin"),
+    *_pages("/admin/{account}"),
+    Route("/admin/{account}/{rest:path}", not_found, methods=["GET", "POST"]),
+]

@@ -1,0 +1,327 @@
+"""The rules of staff users: creating them (the command line), reading them (the users API
+and the back office), deactivating them, and their second factor: TOTP codes, each good
+once, and ten one-time recovery codes stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pyotp
+
+from ..accounts.service import Account, create_api_key
+from ..auth import Principal, zone
+from ..customers.service import clean_email, clean_username
+from ..db import Connection, Database, Row, utcnow
+from ..errors import InvalidInput, NotFound
+from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN, username_key
+from ..wire import PAGE_SIZE, format_datetime
+from . import queries
+from .schemas import User
+
+RECOVERY_CODES = 10
+# Ten characters of an alphabet without look-alikes (no 0/O, 1/I/L): about 50 bits each.
+_RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+NAME_MAX = 255
+
+
+class UserNotFound(NotFound):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"Staff user {what} not found.")
+
+
+class StaffUsernameTaken(InvalidInput):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"username: '{username}' is already used by another staff user.")
+
+
+def to_user(row: Row, timezone: ZoneInfo) -> User:
+    return User(
+        iduser=row[0],
+        username=row[1],
+        firstname=row[2],
+        lastname=row[3],
+        emailaddress=row[4],
+        language=row[5],
+        admin=bool(row[6]),
+        active=bool(row[7]),
+        last_login_at=format_datetime(row[8], timezone),
+        created_at=format_datetime(row[9], timezone) or "",
+        updated_at=format_datetime(row[10], timezone) or "",
+    )
+
+
+# -- validating ---------------------------------------------------------------------------
+
+
+def clean_person_name(field: str, value: str | None) -> str | None:
+    """A first or last name: trimmed, empty is none, at most 255 characters."""
+    if value is None:
+        return None
+    value = value.strip()
+    if "\x00" in value:
+        raise InvalidInput(f"{field} may not contain NUL characters.")
+    if len(value) > NAME_MAX:
+        raise InvalidInput(f"{field} must be at most {NAME_MAX} characters.")
+    return value or None
+
+
+def check_password(password: str) -> str:
+    """A staff password follows the customers' rules: 8-1024 characters, storable."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidInput(f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+    if "\x00" in password:
+        raise InvalidInput("password may not contain NUL characters.")
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("password contains characters that are not valid Unicode.") from None
+    return password
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """A staff user to create, checked by `checked()` before its password is hashed."""
+
+    username: str
+    emailaddress: str
+    firstname: str | None = None
+    lastname: str | None = None
+    language: str = "nl"
+    admin: bool = False
+
+    def checked(self) -> NewUser:
+        username = clean_username(self.username)
+        emailaddress = clean_email(self.emailaddress)
+        assert username is not None
+        assert emailaddress is not None
+        if self.language not in LANGUAGES:
+            raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}.")
+        return NewUser(
+            username=username,
+            emailaddress=emailaddress,
+            firstname=clean_person_name("firstname", self.firstname),
+            lastname=clean_person_name("lastname", self.lastname),
+            language=self.language,
+            admin=self.admin,
+        )
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+async def create_user(
+    connection: Connection, account: Account, new: NewUser, password_hash: str
+) -> User:
+    """Create a staff user (checked with NewUser.checked) in `account`."""
+    key = username_key(new.username)
+    taken = await connection.one(
+        queries.USERNAME_OWNER, {"account_id": account.id, "username_key": key}
+    )
+    if taken is not None:
+        raise StaffUsernameTaken(new.username)
+    row = await connection.one(
+        queries.INSERT_USER,
+        {
+            "account_id": account.id,
+            "username": new.username,
+            "username_key": key,
+            "firstname": new.firstname,
+            "lastname": new.lastname,
+            "emailaddress": new.emailaddress,
+            "language": new.language,
+            "admin": new.admin,
+            "password_hash": password_hash,
+            "now": utcnow(),
+        },
+    )
+    assert row is not None
+    return to_user(row, zone(account.timezone))
+
+
+async def all_users(connection: Connection, account: Account) -> list[User]:
+    """Every staff user of the account, by id."""
+    users: list[User] = []
+    while True:
+        rows = await connection.all(
+            queries.PAGE, {"account_id": account.id, "offset": len(users), "limit": PAGE_SIZE}
+        )
+        users += [to_user(row, zone(account.timezone)) for row in rows]
+        if len(rows) < PAGE_SIZE:
+            return users
+
+
+async def _user_id(connection: Connection, account: Account, username: str) -> int:
+    row = await connection.one(
+        queries.USERNAME_OWNER, {"account_id": account.id, "username_key": username_key(username)}
+    )
+    if row is None:
+        raise UserNotFound(f"'{username}' of account '{account.subdomain}'")
+    return int(row[0])
+
+
+async def deactivate(connection: Connection, account: Account, username: str) -> None:
+    """The user can no longer log in; its sessions end at their next request."""
+    user_id = await _user_id(connection, account, username)
+    await connection.execute(
+        queries.DEACTIVATE, {"account_id": account.id, "id": user_id, "now": utcnow()}
+    )
+
+
+async def reset_second_factor(connection: Connection, account: Account, username: str) -> None:
+    """Forget the user's TOTP seed and recovery codes (a lost phone): it enrols again at
+    its next login. Its sessions end."""
+    user_id = await _user_id(connection, account, username)
+    await connection.execute(
+        queries.RESET_SECOND_FACTOR, {"account_id": account.id, "id": user_id, "now": utcnow()}
+    )
+    await connection.execute(queries.DELETE_RECOVERY_CODES, {"id": user_id})
+
+
+async def set_second_factor_required(
+    connection: Connection, account_id: int, required: bool
+) -> None:
+    """The account setting: every staff user must log in with a second factor."""
+    await connection.execute(
+        queries.SET_REQUIRES_SECOND_FACTOR, {"account_id": account_id, "required": required}
+    )
+
+
+async def create_api_key_by(
+    connection: Connection, account: Account, iduser: int, name: str = ""
+) -> tuple[int, str]:
+    """An API key made by a staff user in the back office: `/users/me` answers with it."""
+    return await create_api_key(connection, account, name, created_by=iduser)
+
+
+# -- the users API ------------------------------------------------------------------------
+
+
+def parse_active(raw: str | None) -> bool | None:
+    """The users list's `active` filter: `true`/`false` (or 1/0); absent or empty: all."""
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise InvalidInput(f"active must be true or false, not '{raw[:40]}'.")
+
+
+async def list_users(
+    database: Database, principal: Principal, offset: int, active: bool | None
+) -> list[User]:
+    values = {
+        "account_id": principal.account_id,
+        "offset": offset,
+        "limit": PAGE_SIZE,
+        "active": active,
+    }
+    statement = queries.PAGE if active is None else queries.PAGE_BY_ACTIVE
+    rows = await database.read(lambda c: c.all(statement, values))
+    return [to_user(row, principal.timezone) for row in rows]
+
+
+async def get_user(database: Database, principal: Principal, iduser: int | None) -> User:
+    key = {"account_id": principal.account_id, "id": iduser or 0}
+    row = await database.read(lambda c: c.one(queries.GET_USER, key))
+    if row is None:
+        raise UserNotFound(str(iduser or 0))
+    return to_user(row, principal.timezone)
+
+
+async def key_creator(database: Database, principal: Principal) -> User:
+    """The staff user who made the caller's API key."""
+    key = {"account_id": principal.account_id, "key_id": principal.api_key_id}
+    row = await database.read(lambda c: c.one(queries.KEY_CREATOR, key))
+    if row is None:
+        raise NotFound("This API key was not created by a staff user.")
+    return to_user(row, principal.timezone)
+
+
+# -- the second factor --------------------------------------------------------------------
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(secret: str, username: str, issuer: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
+
+
+def matching_step(secret: str, code: str, now: float | None = None) -> int | None:
+    """The time step whose code `code` is, allowing one step of clock drift either way."""
+    code = code.strip().replace(" ", "")
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(time.time() if now is None else now)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def recovery_hash(code: str) -> str:
+    normalised = code.strip().replace("-", "").replace(" ", "").upper()
+    return hashlib.sha256(normalised.encode("utf-8", "replace")).hexdigest()
+
+
+def new_recovery_codes() -> list[str]:
+    codes = ["".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10)) for _ in range(10)]
+    return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+
+async def enrol(
+    database: Database, account_id: int, iduser: int, secret: str, code: str
+) -> list[str] | None:
+    """Store the TOTP seed once a code from it is right, with ten new recovery codes,
+    which are returned (shown once); None when the code is wrong."""
+    step = matching_step(secret, code)
+    if step is None:
+        return None
+    codes = new_recovery_codes()
+
+    async def store(connection: Connection) -> bool:
+        changed = await connection.execute(
+            queries.ENROL_SECOND_FACTOR,
+            {
+                "account_id": account_id,
+                "id": iduser,
+                "secret": secret,
+                "step": step,
+                "now": utcnow(),
+            },
+        )
+        if changed != 1:
+            return False
+        await connection.execute(queries.DELETE_RECOVERY_CODES, {"id": iduser})
+        for recovery in codes:
+            await connection.execute(
+                queries.INSERT_RECOVERY_CODE, {"id": iduser, "code_hash": recovery_hash(recovery)}
+            )
+        return True
+
+    return codes if await database.write(store) else None
+
+
+async def accept_code(
+    database: Database, account_id: int, iduser: int, secret: str, code: str
+) -> bool:
+    """A TOTP code or one of the recovery codes; each is good once."""
+    step = matching_step(secret, code)
+    if step is not None:
+        accepted = {"account_id": account_id, "id": iduser, "step": step}
+        return await database.write_statement(queries.ACCEPT_STEP, accepted) == 1
+    used = {"id": iduser, "code_hash": recovery_hash(code)}
+    return await database.write_statement(queries.USE_RECOVERY_CODE, used) == 1
+
+
+async def recovery_codes_left(database: Database, iduser: int) -> int:
+    row = await database.read(lambda c: c.one(queries.RECOVERY_CODES_LEFT, {"id": iduser}))
+    return int(row[0]) if row is not None else 0

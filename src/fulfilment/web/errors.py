@@ -1,0 +1,60 @@
+"""What a page tells its visitor when something is refused or wrong, in the portal and the
+back office alike: one class per case, each with a catalogue message id, its HTTP status and
+the values the message names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from ..accounts.service import Account
+from ..auth import zone
+from .i18n import N_
+
+
+class PageError(Exception):
+    """Something a page tells the visitor: `message` is a catalogue message id."""
+
+    status: ClassVar[int] = 400
+    message: ClassVar[str]
+    values: dict[str, Any]
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(self.message)
+        self.values = values
+
+
+class PageNotFound(PageError):
+    status = 404
+    message = N_("This page does not exist.")
+
+
+class FormExpired(PageError):
+    message = N_("The form has expired. Please try again.")
+
+
+class FormUnreadable(PageError):
+    message = N_("The form could not be read.")
+
+
+class FormTooSlow(PageError):
+    status = 408
+    message = N_("The form took too long to arrive. Please try again.")
+
+
+class LoginRefused(PageError):
+    # One message for a wrong password, an unknown username and a customer that may not
+    # log in, so that the answer tells nobody which usernames exist.
+    status = 401
+    message = N_("The username or password is not correct.")
+
+
+class TooManyAttempts(PageError):
+    status = 429
+    message = N_("Too many failed attempts. Try again after %(time)s.")
+
+    def __init__(self, retry_after: int, account: Account) -> None:
+        # A clock time in the account's zone reads the same in every language.
+        until = datetime.now(UTC) + timedelta(seconds=retry_after + 59)
+        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M"))
+        self.retry_after = retry_after
