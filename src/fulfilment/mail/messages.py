@@ -55,6 +55,19 @@ PASSWORD_RESET = MailKind(
     ),
     N_("Choose a new password"),
 )
+STAFF_PASSWORD_RESET = MailKind(
+    "password-reset",
+    N_("Choose a new password for the back office of %(account)s"),
+    (
+        N_(
+            "Someone asked for a new password for the back office account %(username)s "
+            "at %(account)s."
+        ),
+        PASSWORD_RESET.paragraphs[1],
+        PASSWORD_RESET.paragraphs[2],
+    ),
+    N_("Choose a new password"),
+)
 CUSTOMER_INVITATION = MailKind(
     "invitation",
     N_("Your account at the customer portal of %(account)s"),

@@ -1,0 +1,113 @@
+"""A staff user's forgotten password, through a real SMTP server: the link in the mail sets
+a new password once, ends every session, and leaves the second factor in place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from fulfilment.db import Database
+from fulfilment.settings import Settings
+from fulfilment.staff import service as staff
+from fulfilment.staff.schemas import User
+from tests.factories import Tenant
+from tests.mail.smtp import Inbox, link_in, smtp_server, text_of
+from tests.portal.helpers import form_token, untranslated
+
+from .helpers import BASE, log_in
+
+NEW_PASSWORD = "chosen from the mail"
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    return Inbox()
+
+
+@pytest.fixture
+def smtp_port(inbox: Inbox) -> Iterator[int]:
+    with smtp_server(inbox) as port:
+        yield port
+
+
+@pytest.fixture
+def settings(database_url: str, smtp_port: int) -> Settings:
+    return Settings(
+        database_url=database_url,
+        rate_limit="1000000/minute",
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+        mail_from="office@warehouse.example",
+        public_url="http://testserver",
+    )
+
+
+def _forgot(client: TestClient, identifier: str, language: str = "en") -> Any:
+    form = client.get(f"{BASE}forgot?lang={language}")
+    assert form.status_code == 200
+    return client.post(
+        f"{BASE}forgot",
+        data={"csrf_token": form_token(form.text), "identifier": identifier, "language": language},
+    )
+
+
+def _set_password(client: TestClient, link: str, password: str) -> Any:
+    form = client.get(link)
+    assert form.status_code == 200, form.text
+    return client.post(
+        f"{BASE}reset",
+        data={
+            "csrf_token": form_token(form.text),
+            "token": link.split("token=")[1],
+            "new_password": password,
+            "new_password_again": password,
+        },
+        follow_redirects=False,
+    )
+
+
+def test_a_staff_user_sets_a_forgotten_password_from_the_mail(
+    client: TestClient, anna: User, piet: User, inbox: Inbox
+) -> None:
+    assert log_in(client, "anna").status_code == 303
+    visitor = TestClient(client.app)
+    unknown = _forgot(visitor, "nobody@warehouse.example")
+    known = _forgot(visitor, "ANNA@warehouse.example")
+    assert unknown.status_code == known.status_code == 200
+    assert unknown.text.split("<main")[1] == known.text.split("<main")[1]
+    assert untranslated(known.text, "en", ["Acme BV"]) == []
+
+    [mail] = inbox.wait_for(1)
+    assert mail["To"] == "anna@warehouse.example"
+    assert mail["Subject"] == "Choose a new password for the back office of Acme BV"
+    assert "the back office account anna at Acme BV" in text_of(mail)
+    link = link_in(mail)
+    assert link.startswith("http://testserver/admin/acme/reset?lang=en&token=")
+    done = _set_password(visitor, link, NEW_PASSWORD)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"{BASE}login?notice=password-set"
+
+    # Every session ended; the old password is gone, the new one works.
+    assert client.get(f"{BASE}customers", follow_redirects=False).status_code == 303
+    assert log_in(visitor, "anna").status_code == 401
+    assert log_in(visitor, "anna", NEW_PASSWORD).status_code == 303
+    used = visitor.get(link)
+    assert used.status_code == 410
+    assert "This link has expired or has already been used." in used.text
+    assert len(inbox.messages) == 1
+
+
+def test_a_deactivated_user_gets_no_mail(
+    client: TestClient, anna: User, piet: User, inbox: Inbox, tenant: Tenant, database: Database
+) -> None:
+    database.write_sync(lambda connection: staff.deactivate(connection, tenant.account, "piet"))
+    assert _forgot(client, "piet", "nl").status_code == 200
+    assert _forgot(client, "anna-does-not-exist").status_code == 200
+    # A known user's mail after them: only that one arrives.
+    assert _forgot(client, "anna").status_code == 200
+    [mail] = inbox.wait_for(1)
+    assert mail["To"] == "anna@warehouse.example"
+    client.get("/health")
+    assert len(inbox.messages) == 1
