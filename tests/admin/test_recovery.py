@@ -3,6 +3,9 @@ a new password once, ends every session, and leaves the second factor in place."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,3 +114,32 @@ def test_a_deactivated_user_gets_no_mail(
     assert mail["To"] == "anna@warehouse.example"
     client.get("/health")
     assert len(inbox.messages) == 1
+
+
+def test_an_invited_staff_user_chooses_a_password(
+    client: TestClient, piet: User, inbox: Inbox, settings: Settings
+) -> None:
+    environment = {
+        **os.environ,
+        "FULFILMENT_DATABASE_URL": settings.database_url,
+        "FULFILMENT_SMTP_URL": str(settings.smtp_url),
+        "FULFILMENT_MAIL_FROM": str(settings.mail_from),
+        "FULFILMENT_PUBLIC_URL": str(settings.public_url),
+    }
+    command = [sys.executable, "-m", "fulfilment.cli", "mail", "invite-user", "--account", "acme"]
+    done = subprocess.run(
+        [*command, "PIET"], env=environment, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "piet@warehouse.example" in done.stderr
+    nobody = subprocess.run(
+        [*command, "nobody"], env=environment, capture_output=True, text=True, check=False
+    )
+    assert nobody.returncode == 1
+    assert "nobody" in nobody.stderr
+
+    [mail] = inbox.wait_for(1, seconds=15)
+    assert mail["Subject"] == "Uw account in de backoffice van Acme BV"
+    assert "Uw gebruikersnaam is piet." in text_of(mail)
+    assert _set_password(client, link_in(mail), NEW_PASSWORD).status_code == 303
+    assert log_in(client, "piet", NEW_PASSWORD).status_code == 303

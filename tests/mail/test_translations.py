@@ -44,7 +44,7 @@ def _used_message_ids() -> set[str]:
 def test_each_catalogue_translates_exactly_the_messages_in_use(language: str) -> None:
     used = _used_message_ids()
     catalogue = _catalogue(language)
-    assert len(used) >= 4 * len(KINDS)
+    assert len(used) >= 3 * len(KINDS)
     assert sorted(used - set(catalogue)) == [], "missing from the catalogue"
     assert sorted(set(catalogue) - used) == [], "no longer used"
     for message_id, string in catalogue.items():

@@ -11,11 +11,12 @@ from ..db import Connection, Database, Row, utcnow
 from ..fields import PASSWORD_MAX, PASSWORD_MIN, username_key
 from ..mail import tokens
 from ..mail.mailer import Mailer
-from ..mail.messages import STAFF_PASSWORD_RESET
+from ..mail.messages import STAFF_INVITATION, STAFF_PASSWORD_RESET
 from ..passwords import hash_password
 from ..portal.recovery import IDENTIFIER_MAX, SHARED_ADDRESS_MAX, LinkUnusable, TooManyRequests
 from ..portal.service import check_new_password
 from ..staff import queries as staff_queries
+from ..staff.service import UserNotFound
 from ..threads import Busy
 from ..web.errors import FormExpired, PageError
 from ..web.i18n import N_
@@ -89,6 +90,29 @@ async def ask_password_reset(
 
     await database.write(write)
     mailer.written()
+
+
+async def invite(connection: Connection, mailer: Mailer, account: Account, username: str) -> str:
+    """Mail an active staff user a link to choose a password (in the caller's transaction);
+    the address it goes to."""
+    row = await connection.one(
+        staff_queries.RECOVERY_BY_USERNAME,
+        {"account_id": account.id, "username_key": username_key(username)},
+    )
+    if row is None:
+        raise UserNotFound(f"'{username}' (an active user) of account '{account.subdomain}'")
+    iduser, stored_username, emailaddress, language = row
+    await mailer.enqueue_link(
+        connection,
+        tokens.Subject(account.id, SUBJECT, iduser),
+        STAFF_INVITATION,
+        f"/admin/{account.subdomain}/reset",
+        emailaddress,
+        language,
+        account.name,
+        username=stored_username,
+    )
+    return str(emailaddress)
 
 
 async def check_password_link(database: Database, account: Account, token: str) -> None:

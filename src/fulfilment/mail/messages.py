@@ -77,6 +77,15 @@ CUSTOMER_INVITATION = MailKind(
     ),
     N_("Choose your password"),
 )
+STAFF_INVITATION = MailKind(
+    "invitation",
+    N_("Your account in the back office of %(account)s"),
+    (
+        N_("%(account)s invites you to its back office. Your username is %(username)s."),
+        CUSTOMER_INVITATION.paragraphs[1],
+    ),
+    CUSTOMER_INVITATION.action,
+)
 EMAIL_CONFIRMATION = MailKind(
     "email-change",
     N_("Confirm your new e-mail address for %(account)s"),
