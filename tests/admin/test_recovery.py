@@ -20,7 +20,7 @@ from tests.factories import Tenant
 from tests.mail.smtp import Inbox, link_in, smtp_server, text_of
 from tests.portal.helpers import form_token, untranslated
 
-from .helpers import BASE, log_in
+from .helpers import BASE, PASSWORD, log_in, send
 
 NEW_PASSWORD = "chosen from the mail"
 
@@ -143,3 +143,36 @@ def test_an_invited_staff_user_chooses_a_password(
     assert "Uw gebruikersnaam is piet." in text_of(mail)
     assert _set_password(client, link_in(mail), NEW_PASSWORD).status_code == 303
     assert log_in(client, "piet", NEW_PASSWORD).status_code == 303
+
+
+def test_a_staff_user_changes_the_address_from_its_new_mailbox(
+    client: TestClient, anna: User, inbox: Inbox, tenant: Tenant, database: Database
+) -> None:
+    assert log_in(client, "anna").status_code == 303
+    page = client.get(f"{BASE}email")
+    assert page.status_code == 200
+    assert untranslated(page.text, "en", ["Acme BV", "Anna Smit"]) == []
+    wrong = send(client, "email", page, current_password="wrong", new_address="a@new.example")
+    assert wrong.status_code == 400
+    asked = send(client, "email", page, current_password=PASSWORD, new_address="a@new.example")
+    assert asked.status_code == 200
+    assert "a@new.example" in asked.text
+
+    [confirmation] = inbox.wait_for(1)
+    assert confirmation["To"] == "a@new.example"
+    link = link_in(confirmation)
+    opened = client.get(link)
+    assert opened.status_code == 200
+    confirmed = client.post(
+        f"{BASE}email/confirm",
+        data={"csrf_token": form_token(opened.text), "token": link.split("token=")[1]},
+    )
+    assert confirmed.status_code == 200
+    assert "Your e-mail address is now a@new.example." in confirmed.text
+    users = database.write_sync(lambda c: staff.all_users(c, tenant.account))
+    assert [user.emailaddress for user in users if user.username == "anna"] == ["a@new.example"]
+
+    [_, notice] = inbox.wait_for(2)
+    assert notice["To"] == "anna@warehouse.example"
+    assert "is now a@new.example" in text_of(notice)
+    assert client.get(link).status_code == 410

@@ -3,30 +3,48 @@ mails of mail/ (the portal's customers have the same in portal/recovery.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ..accounts.service import Account
 from ..db import Connection, Database, Row, utcnow
-from ..fields import PASSWORD_MAX, PASSWORD_MIN, username_key
+from ..fields import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, check_email, username_key
 from ..mail import tokens
 from ..mail.mailer import Mailer
-from ..mail.messages import STAFF_INVITATION, STAFF_PASSWORD_RESET
-from ..passwords import hash_password
-from ..portal.recovery import IDENTIFIER_MAX, SHARED_ADDRESS_MAX, LinkUnusable, TooManyRequests
+from ..mail.messages import (
+    EMAIL_CHANGED,
+    EMAIL_CONFIRMATION,
+    STAFF_INVITATION,
+    STAFF_PASSWORD_RESET,
+)
+from ..observability import LOGIN_FAILURES
+from ..passwords import hash_password, verify_password
+from ..portal.errors import WrongCurrentPassword
+from ..portal.recovery import (
+    IDENTIFIER_MAX,
+    SHARED_ADDRESS_MAX,
+    EmailInvalid,
+    EmailUnchanged,
+    LinkUnusable,
+    TooManyRequests,
+)
 from ..portal.service import check_new_password
 from ..staff import queries as staff_queries
 from ..staff.service import UserNotFound
 from ..threads import Busy
-from ..web.errors import FormExpired, PageError
+from ..web.errors import FormExpired, PageError, TooManyAttempts
 from ..web.i18n import N_
 from ..web.pages import read_form
 from ..web.sessions import csrf_matches
 from . import errors
+from .service import StaffView
 from .web import Visit, admin_page
 
 SUBJECT = "staff"
 SETS_PASSWORD = ("password-reset", "invitation")
+CHANGES_EMAIL = ("email-change",)
 NOTICES = {"password-set": N_("Your password has been set. Log in with it.")}
 
 
@@ -149,6 +167,92 @@ async def set_password(
     await database.write(change)
 
 
+async def ask_email_change(
+    visit: Visit, user: StaffView, current_password: str, new_address: str
+) -> str:
+    """Check the current password and mail a link to the new address; the address takes
+    effect once the link is followed. Returns the new address."""
+    database, account, office = visit.database, visit.account, visit.office
+    retry_after = await office.throttle.attempt(account.id, user.username, visit.address)
+    if retry_after is not None:
+        raise TooManyAttempts(retry_after, account)
+    key = {"account_id": account.id, "id": user.iduser}
+    row = await database.read(lambda c: c.one(staff_queries.FOR_EMAIL_CHANGE, key))
+    if row is None:
+        raise errors.SessionEnded()
+    try:
+        current_ok = len(current_password) <= PASSWORD_MAX and await verify_password(
+            row[0], current_password
+        )
+    except Busy:
+        raise errors.Unavailable() from None
+    if not current_ok:
+        LOGIN_FAILURES.inc()
+        raise WrongCurrentPassword()
+    await office.throttle.succeeded(account.id, user.username, visit.address)
+    new_address = new_address.strip()
+    try:
+        new_address.encode("utf-8")
+        check_email(new_address)
+    except (ValueError, UnicodeEncodeError):
+        raise EmailInvalid() from None
+    if new_address == row[1]:
+        raise EmailUnchanged()
+    mailer = _mailer(visit)
+    retry_after = await mailer.throttle.asked_from(visit.address)
+    if retry_after is not None or not await mailer.throttle.may_mail(new_address):
+        raise TooManyRequests(retry_after or 3600, account)
+
+    async def write(connection: Connection) -> None:
+        await mailer.enqueue_link(
+            connection,
+            tokens.Subject(account.id, SUBJECT, user.iduser),
+            EMAIL_CONFIRMATION,
+            f"/admin/{account.subdomain}/email/confirm",
+            new_address,
+            user.language,
+            account.name,
+            str(visit.request.base_url),
+            username=user.username,
+        )
+
+    await database.write(write)
+    mailer.written()
+    return new_address
+
+
+async def confirm_email(database: Database, mailer: Mailer, account: Account, token: str) -> str:
+    """Use the link up and make the address it was sent to the user's; the address before
+    is told. Returns the new address."""
+
+    async def change(connection: Connection) -> str:
+        used = await tokens.use(connection, account.id, SUBJECT, token, CHANGES_EMAIL)
+        if used is None:
+            raise LinkUnusable()
+        key = {"account_id": account.id, "id": used.subject_id}
+        row = await connection.one(staff_queries.CONFIRM_EMAIL, key)
+        if row is None:
+            raise LinkUnusable()
+        username, before, language = row
+        values = {**key, "emailaddress": used.emailaddress, "now": utcnow()}
+        await connection.execute(staff_queries.SET_EMAIL, values)
+        if before.casefold() != used.emailaddress.casefold():
+            mail = mailer.writer.write(
+                EMAIL_CHANGED,
+                language,
+                before,
+                account.name,
+                username=username,
+                address=used.emailaddress,
+            )
+            await mailer.enqueue(connection, account.id, mail)
+        return used.emailaddress
+
+    new_address = await database.write(change)
+    mailer.written()
+    return new_address
+
+
 # -- the pages ----------------------------------------------------------------------------
 
 
@@ -244,8 +348,76 @@ async def reset(visit: Visit) -> Response:
     return response
 
 
+@admin_page()
+async def change_email(visit: Visit) -> Response:
+    """Change one's own e-mail address (GET: the form): a link goes to the new address."""
+    user = visit.user
+    assert user is not None
+    page: dict[str, Any] = {"email_max": EMAIL_MAX, "password_max": PASSWORD_MAX}
+    if visit.request.method == "GET":
+        return visit.render("email.html", new_address="", sent=None, **page)
+    form = await read_form(visit.request)
+    new_address = form.get("new_address", "")
+    if not csrf_matches(visit.session, form.get("csrf_token")):
+        error: PageError = FormExpired()
+        return visit.render(
+            "email.html", error.status, error=error, new_address=new_address, sent=None, **page
+        )
+    try:
+        sent = await ask_email_change(visit, user, form.get("current_password", ""), new_address)
+    except PageError as error:
+        answer = visit.render(
+            "email.html", error.status, error=error, new_address=new_address, sent=None, **page
+        )
+        if isinstance(error, TooManyRequests | TooManyAttempts):
+            answer.headers["Retry-After"] = str(error.retry_after)
+        return answer
+    return visit.render("email.html", new_address="", sent=sent, **page)
+
+
+@admin_page(logged_in=False)
+async def confirm_email_page(visit: Visit) -> Response:
+    """Confirm a new e-mail address from the link mailed to it: a page with a button, so
+    that a mail program that opens links changes nothing."""
+    if visit.request.method == "GET":
+        token = visit.request.query_params.get("token", "")
+        language = visit.language(visit.request.query_params.get("lang"))
+
+        async def peek(connection: Connection) -> tokens.Redeemed | None:
+            return await tokens.peek(connection, visit.account.id, SUBJECT, token, CHANGES_EMAIL)
+
+        found = await visit.database.read(peek)
+        if found is None:
+            error = LinkUnusable()
+            return visit.render("link_unusable.html", error.status, language=language, error=error)
+        return visit.render(
+            "email_confirm.html",
+            language=language,
+            token=token,
+            address=found.emailaddress,
+            done=False,
+        )
+    form = await read_form(visit.request)
+    language = visit.language(form.get("language"))
+    if not csrf_matches(visit.session, form.get("csrf_token")):
+        visit.session = None
+        expired = FormExpired()
+        return visit.render("link_unusable.html", expired.status, language=language, error=expired)
+    try:
+        address = await confirm_email(
+            visit.database, _mailer(visit), visit.account, form.get("token", "")
+        )
+    except LinkUnusable as error:
+        return visit.render("link_unusable.html", error.status, language=language, error=error)
+    return visit.render(
+        "email_confirm.html", language=language, token="", address=address, done=True
+    )
+
+
 def pages(prefix: str) -> list[Route]:
     return [
         Route(f"{prefix}/forgot", forgot, methods=["GET", "POST"]),
         Route(f"{prefix}/reset", reset, methods=["GET", "POST"]),
+        Route(f"{prefix}/email", change_email, methods=["GET", "POST"]),
+        Route(f"{prefix}/email/confirm", confirm_email_page, methods=["GET", "POST"]),
     ]

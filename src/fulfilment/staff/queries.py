@@ -166,3 +166,15 @@ SET_PASSWORD_FROM_LINK = (
         updated_at=_p("now"),
     )
 )
+# A new e-mail address, asked for with the current password and confirmed from its mailbox.
+FOR_EMAIL_CHANGE = sa.select(users.c.password_hash, users.c.emailaddress).where(
+    *_in_account, users.c.active.is_(True)
+)
+CONFIRM_EMAIL = sa.select(users.c.username, users.c.emailaddress, users.c.language).where(
+    *_in_account, users.c.active.is_(True)
+)
+SET_EMAIL = (
+    sa.update(users)
+    .where(*_in_account)
+    .values(emailaddress=_p("emailaddress"), updated_at=_p("now"))
+)
