@@ -33,7 +33,8 @@ lint: setup
 test: setup services browser lint  ## the whole suite: lint, types, tests on SQLite and PostgreSQL, a browser
 	$(BIN)/python -m pytest
 
-format: setup  ## ruff, and the blocking client written again from the asyncio one
+format: setup  ## ruff, the customer structs written from the field table, the blocking client from the asyncio one
+	$(BIN)/python scripts/structs.py
 	$(BIN)/python scripts/unasync.py
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench

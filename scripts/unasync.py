@@ -9,13 +9,11 @@ does: the names the substitutions shorten would otherwise leave lines wrapped ea
 
 from __future__ import annotations
 
-import difflib
 import re
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from generated import ROOT, ruff, write_or_check
+
 CLIENT = ROOT / "src" / "fulfilment" / "client"
 SOURCE = CLIENT / "_async.py"
 TARGET = CLIENT / "_sync.py"
@@ -56,21 +54,7 @@ def unasync(text: str) -> str:
     if unused:
         # A pattern that no longer matches means _async.py changed under it.
         raise SystemExit(f"unasync: these patterns matched nothing in {SOURCE.name}: {unused}")
-    return HEADER + _ruff(text)
-
-
-def _ruff(text: str) -> str:
-    """`text` with the imports sorted and formatted as the project's ruff settings say."""
-    for command in (["check", "--select", "I", "--fix", "--quiet"], ["format", "--quiet"]):
-        text = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            [sys.executable, "-m", "ruff", *command, "--stdin-filename", str(TARGET), "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout
-    return text
+    return HEADER + ruff(text, TARGET, sort_imports=True)
 
 
 def main(arguments: list[str]) -> int:
@@ -79,23 +63,8 @@ def main(arguments: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     expected = unasync(SOURCE.read_text(encoding="utf-8"))
-    actual = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-    if check:
-        if actual == expected:
-            return 0
-        print(f"{TARGET.name} is out of date with {SOURCE.name}; run `python scripts/unasync.py`")
-        sys.stdout.writelines(
-            difflib.unified_diff(
-                actual.splitlines(keepends=True),
-                expected.splitlines(keepends=True),
-                "_sync.py (as it is)",
-                "_sync.py (as generated)",
-            )
-        )
-        return 1
-    if actual != expected:
-        TARGET.write_text(expected, encoding="utf-8")
-    return 0
+    written = write_or_check(TARGET, expected, check=check, source=SOURCE.name, script="unasync.py")
+    return 0 if written else 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal, get_args
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
 
 # The portal's languages; the first is a new customer's.
 Language = Literal["nl", "en"]
@@ -123,3 +124,199 @@ def spreadsheet_safe(cell: str) -> str:
 def from_spreadsheet_safe(cell: str) -> str:
     """The value `spreadsheet_safe` was given: the quote it added, taken off."""
     return cell[1:] if cell.startswith("'") and _FORMULA.match(cell, 1) else cell
+
+
+# -- the field table ----------------------------------------------------------------------
+#
+# Each field of a fulfilment customer, declared once. The server's structs (customers/
+# schemas.py) and the client's (client/_models.py) are written from it by
+# scripts/structs.py; the statements, the answers, change tracking and the audit trail,
+# CSV import and export, the command-line options and the OpenAPI text are derived from it
+# when their modules are imported.
+
+REQUIRED: Final = "required"  # the default of a field a create must carry
+Kind = Literal[
+    "id",  # the customer's own id: read-only
+    "name",  # text, trimmed, 1 to NAME_MAX characters after trimming
+    "flag",  # true or false
+    "username",  # check_username, unique in the account
+    "password",  # write-only, stored as a hash
+    "email",  # check_email
+    "language",  # one of LANGUAGES
+    "text",  # text up to max_length, as given
+    "reference",  # the id of another object of the account (`refers_to`), or null
+    "references",  # ids of objects of the account (`refers_to`), kept in order, no repeats
+    "datetime",  # read-only `YYYY-MM-DD HH:MM:SS` in the account's time zone
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of a fulfilment customer, in wire order among the others."""
+
+    name: str
+    kind: Kind
+    # What a create without the field stores; REQUIRED: a create must send it.
+    default: object = None
+    nullable: bool = False
+    in_list: bool = True  # also in list items, not only in single answers
+    # The request schema's limits (JSON Schema minLength / maxLength or maxItems) and text.
+    min_length: int | None = None
+    max_length: int | None = None
+    description: str | None = None
+    column: str = ""  # the table's column; the name when empty
+    search_column: str | None = None  # its case-folded copy that `search` matches
+    refers_to: str | None = None  # reference(s): what the id names ("warehouse")
+    audit_label: str | None = ""  # its key in the audit trail: the name when empty
+    # Its column in CSV files: the name when empty; None: not imported nor exported. Read-only
+    # fields are exported, and an import takes their column but leaves it alone.
+    csv_column: str | None = ""
+    cli_option: str | None = None  # the option of `fulfilment customers create/update`
+    cli_help: str = ""
+    cli_clear: tuple[str, str] | None = None  # (flag, help) of `update` that sends null
+    cli_heading: str | None = None  # the column of `fulfilment customers list`
+
+    @property
+    def stored_as(self) -> str:
+        return self.column or self.name
+
+    @property
+    def audited_as(self) -> str | None:
+        return self.name if self.audit_label == "" else self.audit_label
+
+    @property
+    def csv_name(self) -> str | None:
+        return self.name if self.csv_column == "" else self.csv_column
+
+    @property
+    def read_only(self) -> bool:
+        return self.kind in {"id", "datetime"}
+
+    @property
+    def write_only(self) -> bool:
+        return self.kind == "password"
+
+
+CUSTOMER_FIELDS: tuple[Field, ...] = (
+    Field(
+        "idfulfilment_customer",
+        "id",
+        default=REQUIRED,
+        audit_label=None,
+        cli_heading="id",
+    ),
+    Field(
+        "name",
+        "name",
+        default=REQUIRED,
+        min_length=1,
+        description=f"1-{NAME_MAX} characters after trimming white space.",
+        search_column="search_name",
+        cli_option="--name",
+        cli_help="The customer's name.",
+        cli_heading="name",
+    ),
+    Field(
+        "can_login",
+        "flag",
+        default=False,
+        cli_option="--can-login/--cannot-login",
+        cli_help="Whether the customer may log in to the portal (needs a username and password).",
+        cli_heading="login",
+    ),
+    Field(
+        "username",
+        "username",
+        nullable=True,
+        min_length=1,
+        max_length=USERNAME_MAX,
+        description=(
+            "Unique in the account, compared after Unicode normalisation (NFKC) and case "
+            "folding; no surrounding white space, no control or invisible characters."
+        ),
+        search_column="search_username",
+        cli_option="--username",
+        cli_help="The portal login name.",
+        cli_heading="username",
+    ),
+    Field(
+        "password",
+        "password",
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        description="Write-only: stored as an argon2id hash, never returned.",
+        column="password_hash",
+        cli_option="--password",
+        cli_help="The portal password (visible to other users of this machine: "
+        "prefer --ask-password).",
+    ),
+    Field(
+        "emailaddress",
+        "email",
+        nullable=True,
+        min_length=3,
+        max_length=EMAIL_MAX,
+        # OpenAPI adds check_email's pattern (openapi.email_pattern).
+        description="An e-mail address: something@domain.tld, without white space or NUL.",
+        search_column="search_email",
+        cli_option="--email",
+        cli_help="The customer's e-mail address.",
+        cli_clear=("--no-email", "Remove the e-mail address."),
+        cli_heading="e-mail",
+    ),
+    Field(
+        "language",
+        "language",
+        default=LANGUAGES[0],
+        cli_option="--language",
+        cli_help="The portal language.",
+        cli_heading="lang",
+    ),
+    Field(
+        "idtemplate",
+        "reference",
+        nullable=True,
+        refers_to="template",
+        cli_option="--template",
+        cli_help="idtemplate.",
+        cli_clear=("--no-template", "Remove the template."),
+        cli_heading="template",
+    ),
+    Field(
+        "last_login_at",
+        "datetime",  # its pattern and description: customers/schemas.py's DateTime
+        nullable=True,
+        audit_label=None,
+        cli_heading="last login",
+    ),
+    Field(
+        "allowed_shipping_profiles",
+        "references",
+        default=[],
+        in_list=False,
+        max_length=1000,
+        description=(
+            "idshippingprovider_profile's this customer may use; empty means all. "
+            "Order is kept, duplicates are dropped."
+        ),
+        refers_to="shipping profile",
+        cli_option="--shipping-profile",
+        cli_help="An allowed idshippingprovider_profile; repeat for more (none: all).",
+        cli_clear=("--all-shipping-profiles", "Allow every shipping profile."),
+    ),
+    Field(
+        "preferred_idwarehouse",
+        "reference",
+        nullable=True,
+        refers_to="warehouse",
+        cli_option="--warehouse",
+        cli_help="The preferred idwarehouse.",
+        cli_clear=("--no-warehouse", "Use the default warehouse."),
+        cli_heading="warehouse",
+    ),
+)
+FIELDS_BY_NAME = {field.name: field for field in CUSTOMER_FIELDS}
+# What a create or an update may send, and what an answer holds, in wire order.
+WRITABLE_FIELDS = tuple(field for field in CUSTOMER_FIELDS if not field.read_only)
+OUTPUT_FIELDS = tuple(field for field in CUSTOMER_FIELDS if not field.write_only)
+LIST_FIELDS = tuple(field for field in OUTPUT_FIELDS if field.in_list)

@@ -16,7 +16,7 @@ from .customers.schemas import (
     CustomerUpdate,
 )
 from .errors import ERROR_TABLE, ErrorBody
-from .fields import EMAIL, is_unshowable
+from .fields import EMAIL, WRITABLE_FIELDS, is_unshowable
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .staff.schemas import User
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
@@ -72,15 +72,15 @@ def email_pattern() -> str:
 
 
 def _with_email_rule(components: dict[str, Any]) -> None:
+    """The e-mail pattern on every e-mail field of a request body."""
     pattern = email_pattern()
     for struct in (CustomerCreate, CustomerUpdate):
-        field = components[struct.__name__]["properties"]["emailaddress"]
-        for choice in field["anyOf"]:
-            if choice.get("type") == "string":
-                choice["pattern"] = pattern
-                choice["description"] = (
-                    "An e-mail address: something@domain.tld, without white space or NUL."
-                )
+        for field in WRITABLE_FIELDS:
+            if field.kind != "email":
+                continue
+            for choice in components[struct.__name__]["properties"][field.name]["anyOf"]:
+                if choice.get("type") == "string":
+                    choice["pattern"] = pattern
 
 
 def _ref(name: str) -> dict[str, str]:

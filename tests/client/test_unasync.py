@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = Path("scripts") / "unasync.py"
+from tests.generated import ROOT, check, copy_of_the_tree
+
 CLIENT = Path("src") / "fulfilment" / "client"
 
 
-def check(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(root / SCRIPT), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_the_sync_client_is_generated_from_the_async_one() -> None:
-    result = check(ROOT)
+    result = check(ROOT, "unasync.py")
 
     assert result.returncode == 0, result.stdout + result.stderr
     generated = (ROOT / CLIENT / "_sync.py").read_text(encoding="utf-8")
@@ -30,18 +18,14 @@ def test_the_sync_client_is_generated_from_the_async_one() -> None:
 
 
 def test_the_check_fails_when_the_sync_client_was_edited_by_hand(tmp_path: Path) -> None:
-    # A copy of the parts the script reads: itself, the client, and the ruff settings.
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / SCRIPT).parent.mkdir()
-    shutil.copy(ROOT / SCRIPT, tmp_path / SCRIPT)
-    shutil.copytree(ROOT / CLIENT, tmp_path / CLIENT)
+    copy_of_the_tree(tmp_path, CLIENT)
     synced = tmp_path / CLIENT / "_sync.py"
     synced.write_text(
         synced.read_text(encoding="utf-8").replace("time.sleep(wait)", "time.sleep(2 * wait)"),
         encoding="utf-8",
     )
 
-    result = check(tmp_path)
+    result = check(tmp_path, "unasync.py")
 
     assert result.returncode == 1
     assert "-                time.sleep(2 * wait)" in result.stdout

@@ -26,6 +26,9 @@ __all__ = [
 ]
 
 
+# -- written by scripts/structs.py from fields.CUSTOMER_FIELDS: do not edit --
+
+
 class CustomerListItem(msgspec.Struct, kw_only=True, frozen=True):
     """A fulfilment customer as a list page shows it (no `allowed_shipping_profiles`)."""
 
@@ -37,7 +40,6 @@ class CustomerListItem(msgspec.Struct, kw_only=True, frozen=True):
     language: str = "nl"
     idtemplate: int | None = None
     last_login_at: str | None = None
-    """`YYYY-MM-DD HH:MM:SS` in the account's time zone, or None if it never logged in."""
     preferred_idwarehouse: int | None = None
 
 
@@ -52,9 +54,7 @@ class Customer(msgspec.Struct, kw_only=True, frozen=True):
     language: str = "nl"
     idtemplate: int | None = None
     last_login_at: str | None = None
-    """`YYYY-MM-DD HH:MM:SS` in the account's time zone, or None if it never logged in."""
     allowed_shipping_profiles: list[int] = msgspec.field(default_factory=list)
-    """idshippingprovider_profile's this customer may use; empty means all of them."""
     preferred_idwarehouse: int | None = None
 
 
@@ -104,6 +104,9 @@ class CustomerFields(TypedDict, total=False):
     idtemplate: int | None
     allowed_shipping_profiles: Sequence[int]
     preferred_idwarehouse: int | None
+
+
+# -- end of what scripts/structs.py writes --
 
 
 def _without_password(body: CustomerCreate | CustomerUpdate) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 from rich.text import Text
 
-from ..fields import LANGUAGES, printable
+from ..fields import LANGUAGES, LIST_FIELDS, REQUIRED, WRITABLE_FIELDS, Field, printable
 from . import (
     ApiError,
     AuthenticationError,
@@ -123,17 +124,8 @@ def open_client(url: str, api_key: str) -> Iterator[Client]:
 # -- output -------------------------------------------------------------------------------
 
 _encoder = msgspec.json.Encoder()
-COLUMNS = {
-    "idfulfilment_customer": "id",
-    "name": "name",
-    "username": "username",
-    "emailaddress": "e-mail",
-    "language": "lang",
-    "can_login": "login",
-    "last_login_at": "last login",
-    "idtemplate": "template",
-    "preferred_idwarehouse": "warehouse",
-}
+# The columns of `list`: field name -> heading.
+COLUMNS = {field.name: field.cli_heading for field in LIST_FIELDS if field.cli_heading}
 
 
 def _shown(value: Any) -> Text:
@@ -206,47 +198,48 @@ def get_command(url: str, api_key: str, idfulfilment_customer: int, as_json: boo
         print_customer(client.customers.get(idfulfilment_customer), as_json)
 
 
+# The fields `create` and `update` have an option for, in table order.
+OPTION_FIELDS = tuple(field for field in WRITABLE_FIELDS if field.cli_option)
+_OPTION_TYPES: dict[str, Any] = {
+    "language": click.Choice(LANGUAGES),
+    "reference": click.IntRange(min=1),
+    "references": click.IntRange(min=1),
+}
+_ASK_PASSWORD = click.option("--ask-password", is_flag=True, help="Ask for the password, hidden.")
+
+
+def _clearing(field: Field) -> str:
+    """The parameter of a field's `update` flag that sends null (or an empty list)."""
+    return "clear_" + field.name
+
+
+def _field_option(field: Field, *, create: bool) -> Callable[[Callable[..., Any]], Any]:
+    assert field.cli_option is not None
+    return click.option(
+        field.cli_option,
+        field.name,
+        required=create and field.default == REQUIRED,
+        type=_OPTION_TYPES.get(field.kind),
+        multiple=field.kind == "references",
+        default=None,
+        help=field.cli_help,
+    )
+
+
 def field_options(*, create: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options that set a customer's fields, shared by `create` and `update`."""
-    options = [
-        click.option("--name", required=create, help="The customer's name."),
-        click.option(
-            "--can-login/--cannot-login",
-            default=None,
-            help="Whether the customer may log in to the portal (needs a username and password).",
-        ),
-        click.option("--username", help="The portal login name."),
-        click.option(
-            "--password",
-            help="The portal password (visible to other users of this machine: "
-            "prefer --ask-password).",
-        ),
-        click.option("--ask-password", is_flag=True, help="Ask for the password, hidden."),
-        click.option("--email", "emailaddress", help="The customer's e-mail address."),
-        click.option("--language", type=click.Choice(LANGUAGES), help="The portal language."),
-        click.option("--template", "idtemplate", type=click.IntRange(min=1), help="idtemplate."),
-        click.option(
-            "--warehouse",
-            "preferred_idwarehouse",
-            type=click.IntRange(min=1),
-            help="The preferred idwarehouse.",
-        ),
-        click.option(
-            "--shipping-profile",
-            "allowed_shipping_profiles",
-            type=click.IntRange(min=1),
-            multiple=True,
-            help="An allowed idshippingprovider_profile; repeat for more (none: all).",
-        ),
-    ]
+    options = []
+    for field in OPTION_FIELDS:
+        options.append(_field_option(field, create=create))
+        if field.write_only:
+            options.append(_ASK_PASSWORD)
     if not create:
         options += [
-            click.option("--no-email", is_flag=True, help="Remove the e-mail address."),
-            click.option("--no-template", is_flag=True, help="Remove the template."),
-            click.option("--no-warehouse", is_flag=True, help="Use the default warehouse."),
             click.option(
-                "--all-shipping-profiles", is_flag=True, help="Allow every shipping profile."
-            ),
+                field.cli_clear[0], _clearing(field), is_flag=True, help=field.cli_clear[1]
+            )
+            for field in OPTION_FIELDS
+            if field.cli_clear is not None
         ]
 
     def apply(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -257,34 +250,25 @@ def field_options(*, create: bool) -> Callable[[Callable[..., Any]], Callable[..
     return apply
 
 
-# The fields a single option sets; allowed_shipping_profiles is a repeatable option of its own.
-SETTABLE = tuple(name for name in transfer.WRITABLE if name != "allowed_shipping_profiles")
-CLEARING = {
-    "no_email": "emailaddress",
-    "no_template": "idtemplate",
-    "no_warehouse": "preferred_idwarehouse",
-}
-
-
 def collect_fields(options: dict[str, Any]) -> dict[str, Any]:
     """The fields to send, from the options given; options left out send nothing."""
     if options["ask_password"]:
         if options["password"] is not None:
             raise click.UsageError("give --password or --ask-password, not both")
         options["password"] = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    fields = {name: options[name] for name in SETTABLE if options[name] is not None}
-    for flag, name in CLEARING.items():
-        if options.get(flag):
-            if name in fields:
-                raise click.UsageError(f"--{flag.replace('_', '-')} contradicts the value given")
-            fields[name] = None
-    profiles = options["allowed_shipping_profiles"]
-    if options.get("all_shipping_profiles"):
-        if profiles:
-            raise click.UsageError("--all-shipping-profiles contradicts --shipping-profile")
-        fields["allowed_shipping_profiles"] = []
-    elif profiles:
-        fields["allowed_shipping_profiles"] = list(profiles)
+    fields: dict[str, Any] = {}
+    for field in OPTION_FIELDS:
+        value = options[field.name]
+        if field.kind == "references":
+            value = list(value) or None
+        if field.cli_clear is not None and options.get(_clearing(field)):
+            flag = field.cli_clear[0]
+            if value is not None:
+                given = field.cli_option if field.kind == "references" else "the value given"
+                raise click.UsageError(f"{flag} contradicts {given}")
+            fields[field.name] = [] if field.kind == "references" else None
+        elif value is not None:
+            fields[field.name] = value
     return fields
 
 
@@ -317,6 +301,17 @@ def update_command(
         print_customer(client.customers.update(idfulfilment_customer, **fields), as_json)
 
 
+def _names_the_columns(command: Callable[P, R]) -> Callable[P, R]:
+    """Fills in the CSV columns of `command`'s help from the field table."""
+    names = [
+        column + (" (ids separated by spaces or ;)" if field.kind == "references" else "")
+        for column, field in transfer.IMPORTED.items()
+    ]
+    lines = textwrap.wrap(", ".join(names), 82, initial_indent="  ", subsequent_indent="      ")
+    command.__doc__ = (command.__doc__ or "").replace("{columns}", "\n".join(lines))
+    return command
+
+
 @customers.command(name="import", epilog=EXIT_CODES)
 @connection
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -337,6 +332,7 @@ def update_command(
     help="Rows sent at a time. With 1, ids follow the file's order.",
 )
 @reports_errors
+@_names_the_columns
 def import_command(
     url: str,
     api_key: str,
@@ -351,9 +347,7 @@ def import_command(
 
     \b
     Columns (any order; only `name` is needed for a new customer):
-      name, can_login, username, password, emailaddress, language,
-      idtemplate, allowed_shipping_profiles (ids separated by spaces or ;),
-      preferred_idwarehouse
+    {columns}
     An export's idfulfilment_customer and last_login_at columns are ignored, and an
     empty cell sets nothing. Every row is checked first; if any is bad, each problem is
     listed and nothing is written, unless --skip-bad-rows. The quote an export puts in

@@ -17,10 +17,13 @@ from typing import IO, Any
 import msgspec
 
 from ..fields import (
+    CUSTOMER_FIELDS,
     LANGUAGES,
+    LIST_FIELDS,
     NAME_MAX,
     PASSWORD_MAX,
     PASSWORD_MIN,
+    Field,
     check_email,
     check_username,
     from_spreadsheet_safe,
@@ -29,21 +32,17 @@ from ..fields import (
 )
 from . import ApiError, Client, CustomerListItem
 
-# The columns an import understands, in the order an export writes them.
-WRITABLE = (
-    "name",
-    "can_login",
-    "username",
-    "password",
-    "emailaddress",
-    "language",
-    "idtemplate",
-    "allowed_shipping_profiles",
-    "preferred_idwarehouse",
-)
+# The fields an import sets, by their column, in the order an export writes them.
+IMPORTED = {
+    field.csv_name: field
+    for field in CUSTOMER_FIELDS
+    if field.csv_name is not None and not field.read_only
+}
+WRITABLE = tuple(IMPORTED)
 # Columns of an export that an import accepts and leaves alone, so exports can be imported.
-READ_ONLY = ("idfulfilment_customer", "last_login_at")
-EXPORTED = tuple(CustomerListItem.__struct_fields__)
+READ_ONLY = tuple(field.csv_name for field in CUSTOMER_FIELDS if field.csv_name and field.read_only)
+# An export writes list pages: the fields of a list item that have a column.
+EXPORTED = {field.csv_name: field.name for field in LIST_FIELDS if field.csv_name is not None}
 TRUE = {"true", "1", "yes", "y"}
 FALSE = {"false", "0", "no", "n"}
 SEPARATORS = re.compile(r"[\s,;]+")
@@ -83,6 +82,14 @@ class Known:
     profiles: set[int]
     usernames: dict[str, int]
     """fields.username_key(username) -> idfulfilment_customer"""
+
+    def ids(self, what: str | None) -> set[int]:
+        """The ids of the account's objects a reference field names (`Field.refers_to`)."""
+        return {
+            "warehouse": self.warehouses,
+            "template": self.templates,
+            "shipping profile": self.profiles,
+        }[what or ""]
 
     @classmethod
     def fetch(cls, client: Client) -> Known:
@@ -182,52 +189,58 @@ def parse(line: int, cells: dict[str, str], known: Known) -> tuple[dict[str, Any
     def problem(name: str, reason: str) -> None:
         problems.append(Problem(line, name, reason))
 
-    for name in WRITABLE:
-        raw = cells.get(name, "") or ""
+    for column, declared in IMPORTED.items():
+        raw = cells.get(column, "") or ""
         if "\x00" in raw:
-            problem(name, "contains a NUL character")
+            problem(declared.name, "contains a NUL character")
             continue
-        text = raw if name in {"username", "password"} else raw.strip()
+        text = raw if declared.kind in {"username", "password"} else raw.strip()
         if not text:
             continue
         try:
-            fields[name] = _value(name, text, known)
+            fields[declared.name] = _value(declared, text, known)
         except ValueError as error:
-            problem(name, str(error))
+            problem(declared.name, str(error))
     return fields, problems
 
 
-def _value(name: str, text: str, known: Known) -> Any:
-    if name == "name":
-        if len(text) > NAME_MAX:
-            raise ValueError(f"must be at most {NAME_MAX} characters, not {len(text)}")
-        return text
-    if name == "can_login":
+def _at_most(field: Field, text: str, limit: int | None) -> str:
+    if limit is not None and len(text) > limit:
+        raise ValueError(f"must be at most {limit} characters, not {len(text)}")
+    return text
+
+
+def _value(field: Field, text: str, known: Known) -> Any:
+    """A cell's value for `field`, checked by the rules of its kind."""
+    kind = field.kind
+    if kind == "name":
+        return _at_most(field, text, NAME_MAX)
+    if kind == "text":
+        return _at_most(field, text, field.max_length)
+    if kind == "flag":
         return _boolean(text)
-    if name == "username":
+    if kind == "username":
         return check_username(text)
-    if name == "password":
+    if kind == "password":
         if not PASSWORD_MIN <= len(text) <= PASSWORD_MAX:
             raise ValueError(f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
         return text
-    if name == "emailaddress":
+    if kind == "email":
         return check_email(text)
-    if name == "language":
+    if kind == "language":
         if text not in LANGUAGES:
             raise ValueError(f"must be {' or '.join(LANGUAGES)}, not {text!r}")
         return text
-    if name == "idtemplate":
-        return _known(_identifier(text), known.templates, "template")
-    if name == "preferred_idwarehouse":
-        return _known(_identifier(text), known.warehouses, "warehouse")
-    assert name == "allowed_shipping_profiles"
-    profiles = [_identifier(part) for part in SEPARATORS.split(text) if part]
-    for profile in profiles:
-        _known(profile, known.profiles, "shipping profile")
-    return list(dict.fromkeys(profiles))
+    if kind == "reference":
+        return _known(_identifier(text), known.ids(field.refers_to), field.refers_to)
+    assert kind == "references", field
+    ids = [_identifier(part) for part in SEPARATORS.split(text) if part]
+    for value in ids:
+        _known(value, known.ids(field.refers_to), field.refers_to)
+    return list(dict.fromkeys(ids))
 
 
-def _known(value: int, ids: set[int], what: str) -> int:
+def _known(value: int, ids: set[int], what: str | None) -> int:
     if value not in ids:
         raise ValueError(f"{value} is not a {what} of this account")
     return value
@@ -363,7 +376,7 @@ def export_csv(customers: Iterable[CustomerListItem], out: IO[str], *, raw: bool
     shown = _cell if raw else (lambda value: spreadsheet_safe(_cell(value)))
     count = 0
     for customer in customers:
-        writer.writerow([shown(getattr(customer, name)) for name in EXPORTED])
+        writer.writerow([shown(getattr(customer, name)) for name in EXPORTED.values()])
         count += 1
     return count
 

@@ -11,6 +11,7 @@ import msgspec
 from ..auth import Principal
 from ..db import Connection, Database, utcnow
 from ..errors import CustomerNotFound
+from ..fields import CUSTOMER_FIELDS
 from ..wire import PAGE_SIZE, format_datetime
 from .queries import CUSTOMER_EXISTS, HISTORY_PAGE, INSERT_EVENT
 from .schemas import AuditActor, AuditEvent
@@ -18,6 +19,8 @@ from .schemas import AuditActor, AuditEvent
 PASSWORD_CHANGED = "changed"  # noqa: S105 - a marker, not a password
 
 _changes = msgspec.json.Decoder(dict[str, Any])
+# The labels of write-only fields (the password): the trail only says that they changed.
+_SECRET = frozenset(field.audited_as for field in CUSTOMER_FIELDS if field.write_only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +46,13 @@ class Actor:
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Field -> {"from", "to"} for every field that differs; a password only as "changed"."""
+    """Label -> {"from", "to"} for every field that differs; a password only as "changed"."""
     changed: dict[str, Any] = {}
     for field, value in after.items():
         old = before.get(field)
         if old == value:
             continue
-        changed[field] = PASSWORD_CHANGED if field == "password" else {"from": old, "to": value}
+        changed[field] = PASSWORD_CHANGED if field in _SECRET else {"from": old, "to": value}
     return changed
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..fields import CUSTOMER_FIELDS, LIST_FIELDS, OUTPUT_FIELDS, WRITABLE_FIELDS
 from ..tables import (
     accounts,
     audit_events,
@@ -18,20 +19,9 @@ from ..tables import (
 
 _p = sa.bindparam
 
-# Column order of a single-object answer, and of a list item (no allowed_shipping_profiles).
-OBJECT_COLUMNS = (
-    customers.c.idfulfilment_customer,
-    customers.c.name,
-    customers.c.can_login,
-    customers.c.username,
-    customers.c.emailaddress,
-    customers.c.language,
-    customers.c.idtemplate,
-    customers.c.last_login_at,
-    customers.c.allowed_shipping_profiles,
-    customers.c.preferred_idwarehouse,
-)
-LIST_COLUMNS = tuple(c for c in OBJECT_COLUMNS if c.name != "allowed_shipping_profiles")
+# The columns of a single-object answer and of a list item, in wire order (fields.py).
+OBJECT_COLUMNS = tuple(customers.c[field.stored_as] for field in OUTPUT_FIELDS)
+LIST_COLUMNS = tuple(customers.c[field.stored_as] for field in LIST_FIELDS)
 
 _in_account = (
     customers.c.account_id == _p("account_id"),
@@ -52,7 +42,8 @@ PAGE = (
 # LIKEs from the trigram index (a rare term) or walks the account in order until the page
 # is full (a common one). On SQLite the same LIKEs walk the account in order: SEARCH_PAGE
 # serves terms too short for trigrams there, and SEARCH_INDEXED all others.
-_SEARCH_FIELDS = (customers.c.search_name, customers.c.search_username, customers.c.search_email)
+_SEARCH_COLUMNS = tuple(field.search_column for field in CUSTOMER_FIELDS if field.search_column)
+_SEARCH_FIELDS = tuple(customers.c[column] for column in _SEARCH_COLUMNS)
 _matches = sa.or_(*(field.like(_p("pattern"), escape="\\") for field in _SEARCH_FIELDS))
 # The walk finds the page's ids in the index that carries the search columns (PostgreSQL,
 # see the migration "search walk index"), then reads just those rows.
@@ -91,15 +82,7 @@ SEARCH_INDEXED = (
 # BEGIN IMMEDIATE already holds the write lock).
 GET_FOR_UPDATE = (
     sa.select(
-        customers.c.name,
-        customers.c.can_login,
-        customers.c.username,
-        customers.c.password_hash,
-        customers.c.emailaddress,
-        customers.c.language,
-        customers.c.idtemplate,
-        customers.c.allowed_shipping_profiles,
-        customers.c.preferred_idwarehouse,
+        *(customers.c[field.stored_as] for field in WRITABLE_FIELDS),
         customers.c.credentials_version,
     )
     .where(*_in_account)
@@ -130,19 +113,9 @@ NEXT_POSITION = (
 )
 
 _WRITABLE = (
-    "name",
-    "can_login",
-    "username",
+    *(field.stored_as for field in WRITABLE_FIELDS),
     "username_key",
-    "password_hash",
-    "emailaddress",
-    "language",
-    "idtemplate",
-    "allowed_shipping_profiles",
-    "preferred_idwarehouse",
-    "search_name",
-    "search_username",
-    "search_email",
+    *_SEARCH_COLUMNS,
     "credentials_version",
     "updated_at",
 )

@@ -7,48 +7,18 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from ..fields import (
-    EMAIL_MAX,
-    NAME_MAX,
-    PASSWORD_MAX,
-    PASSWORD_MIN,
-    USERNAME_MAX,
-    Language,
-)
+from ..fields import FIELDS_BY_NAME, Language
+
+
+def field_meta(name: str) -> Meta:
+    """The JSON Schema limits and text of a field, as the field table declares them."""
+    field = FIELDS_BY_NAME[name]
+    return Meta(
+        min_length=field.min_length, max_length=field.max_length, description=field.description
+    )
+
 
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
-# No maxLength: the limit applies after trimming (service.clean_name), and a JSON Schema
-# cannot say so; NAME_MAX characters with white space around them are a valid name.
-Name = Annotated[
-    str, Meta(min_length=1, description=f"1-{NAME_MAX} characters after trimming white space.")
-]
-Username = Annotated[
-    str,
-    Meta(
-        min_length=1,
-        max_length=USERNAME_MAX,
-        description=(
-            "Unique in the account, compared after Unicode normalisation (NFKC) and case "
-            "folding; no surrounding white space, no control or invisible characters."
-        ),
-    ),
-]
-Password = Annotated[
-    str,
-    Meta(
-        min_length=PASSWORD_MIN,
-        max_length=PASSWORD_MAX,
-        description="Write-only: stored as an argon2id hash, never returned.",
-    ),
-]
-EmailAddress = Annotated[
-    str,
-    Meta(
-        min_length=3,
-        max_length=EMAIL_MAX,
-        description="Must look like an e-mail address; no control or invisible characters.",
-    ),
-]
 DateTime = Annotated[
     str,
     Meta(
@@ -56,16 +26,13 @@ DateTime = Annotated[
         description="`YYYY-MM-DD HH:MM:SS` in the account's time zone.",
     ),
 ]
-ShippingProfiles = Annotated[
-    list[Id],
-    Meta(
-        max_length=1000,
-        description=(
-            "idshippingprovider_profile's this customer may use; empty means all. "
-            "Order is kept, duplicates are dropped."
-        ),
-    ),
-]
+
+# -- written by scripts/structs.py from fields.CUSTOMER_FIELDS: do not edit --
+Name = Annotated[str, field_meta("name")]
+Username = Annotated[str, field_meta("username")]
+Password = Annotated[str, field_meta("password")]
+Emailaddress = Annotated[str, field_meta("emailaddress")]
+AllowedShippingProfiles = Annotated[list[Id], field_meta("allowed_shipping_profiles")]
 
 
 class CustomerCreate(msgspec.Struct, kw_only=True):
@@ -75,10 +42,10 @@ class CustomerCreate(msgspec.Struct, kw_only=True):
     can_login: bool = False
     username: Username | None = None
     password: Password | UnsetType = UNSET
-    emailaddress: EmailAddress | None = None
+    emailaddress: Emailaddress | None = None
     language: Language = "nl"
     idtemplate: Id | None = None
-    allowed_shipping_profiles: ShippingProfiles = msgspec.field(default_factory=list)
+    allowed_shipping_profiles: AllowedShippingProfiles = msgspec.field(default_factory=list)
     preferred_idwarehouse: Id | None = None
 
 
@@ -89,14 +56,14 @@ class CustomerUpdate(msgspec.Struct, kw_only=True):
     can_login: bool | UnsetType = UNSET
     username: Username | UnsetType | None = UNSET
     password: Password | UnsetType = UNSET
-    emailaddress: EmailAddress | UnsetType | None = UNSET
+    emailaddress: Emailaddress | UnsetType | None = UNSET
     language: Language | UnsetType = UNSET
     idtemplate: Id | UnsetType | None = UNSET
-    allowed_shipping_profiles: ShippingProfiles | UnsetType = UNSET
+    allowed_shipping_profiles: AllowedShippingProfiles | UnsetType = UNSET
     preferred_idwarehouse: Id | UnsetType | None = UNSET
 
 
-class Customer(msgspec.Struct, kw_only=True):
+class Customer(msgspec.Struct):
     """A fulfilment customer, as GET one, POST and PUT answer it."""
 
     idfulfilment_customer: int
@@ -111,7 +78,7 @@ class Customer(msgspec.Struct, kw_only=True):
     preferred_idwarehouse: int | None
 
 
-class CustomerListItem(msgspec.Struct, kw_only=True):
+class CustomerListItem(msgspec.Struct):
     """A fulfilment customer in a list: without `allowed_shipping_profiles`."""
 
     idfulfilment_customer: int
@@ -123,6 +90,9 @@ class CustomerListItem(msgspec.Struct, kw_only=True):
     idtemplate: int | None
     last_login_at: DateTime | None
     preferred_idwarehouse: int | None
+
+
+# -- end of what scripts/structs.py writes --
 
 
 class AuditActor(msgspec.Struct, kw_only=True):

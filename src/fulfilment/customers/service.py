@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -12,44 +12,73 @@ from msgspec import UNSET
 from ..auth import Principal
 from ..db import Connection, Database, Row, utcnow
 from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
-from ..fields import check_email, check_username, username_key
+from ..fields import (
+    CUSTOMER_FIELDS,
+    LIST_FIELDS,
+    NAME_MAX,
+    OUTPUT_FIELDS,
+    WRITABLE_FIELDS,
+    Field,
+    check_email,
+    check_username,
+    username_key,
+)
 from ..passwords import hash_password
 from ..wire import PAGE_SIZE, format_datetime
 from . import audit, queries
 from .schemas import Customer, CustomerCreate, CustomerListItem, CustomerUpdate
 
 _profiles = msgspec.json.Decoder(list[int])
+_encoder = msgspec.json.Encoder()
+
+# How a stored value becomes a field's value, by kind (the others are stored as they are).
+_FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
+    "flag": bool,  # SQLite stores 0 and 1
+    "references": _profiles.decode,  # a JSON array in a text column
+}
+_TO_COLUMN: dict[str, Callable[[Any], Any]] = {
+    "references": lambda ids: _encoder.encode(ids).decode(),
+}
+Answer = TypeVar("Answer", Customer, CustomerListItem)
 
 
-def to_customer(row: Row, timezone: ZoneInfo) -> Customer:
-    """A customer row as the wire's Customer."""
-    return Customer(
-        idfulfilment_customer=row[0],
-        name=row[1],
-        can_login=bool(row[2]),
-        username=row[3],
-        emailaddress=row[4],
-        language=row[5],
-        idtemplate=row[6],
-        last_login_at=format_datetime(row[7], timezone),
-        allowed_shipping_profiles=_profiles.decode(row[8]),
-        preferred_idwarehouse=row[9],
-    )
+class _Reader(Generic[Answer]):
+    """A row of the statement that selects `fields`' columns, as `struct`. Which value
+    goes to which field, and which need converting, is worked out by name once, here; the
+    struct's fields are the statement's columns in the same order (asserted), so each row
+    is passed on as it is, with a few values converted."""
+
+    def __init__(self, struct: type[Answer], fields: tuple[Field, ...]) -> None:
+        names = tuple(field.name for field in fields)
+        assert struct.__struct_fields__ == names, (struct, names)
+        self.struct: type[Answer] = struct
+        self.positions = {name: position for position, name in enumerate(names)}
+        self.converted = tuple(
+            (self.positions[field.name], _FROM_COLUMN[field.kind])
+            for field in fields
+            if field.kind in _FROM_COLUMN
+        )
+        self.datetimes = tuple(
+            self.positions[field.name] for field in fields if field.kind == "datetime"
+        )
+
+    def __call__(self, row: Row, timezone: ZoneInfo) -> Answer:
+        values = list(row)
+        for position, convert in self.converted:
+            values[position] = convert(values[position])
+        for position in self.datetimes:
+            values[position] = format_datetime(values[position], timezone)
+        answer: Answer = self.struct(*values)
+        return answer
+
+    def value(self, row: Row, name: str) -> Any:
+        """One field of a row, as stored."""
+        return row[self.positions[name]]
 
 
-def to_list_item(row: Row, timezone: ZoneInfo) -> CustomerListItem:
-    """A customer row as one item of the wire's customer list."""
-    return CustomerListItem(
-        idfulfilment_customer=row[0],
-        name=row[1],
-        can_login=bool(row[2]),
-        username=row[3],
-        emailaddress=row[4],
-        language=row[5],
-        idtemplate=row[6],
-        last_login_at=format_datetime(row[7], timezone),
-        preferred_idwarehouse=row[8],
-    )
+# Rows of queries.OBJECT_COLUMNS and queries.LIST_COLUMNS.
+to_customer = _Reader(Customer, OUTPUT_FIELDS)
+to_list_item = _Reader(CustomerListItem, LIST_FIELDS)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -125,35 +154,34 @@ def _text(field: str, value: str) -> str:
 
 
 def clean_name(name: str) -> str:
-    """The name, checked: not empty, at most 255 characters, storable."""
+    """The name, checked: not empty, at most NAME_MAX characters, storable."""
     name = _text("name", name).strip()
     if not name:
         raise InvalidInput("name may not be empty.")
-    if len(name) > 255:
-        raise InvalidInput("name must be at most 255 characters.")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"name must be at most {NAME_MAX} characters.")
     return name
+
+
+def _checked(field: str, value: str | None, check: Callable[[str], str]) -> str | None:
+    """`value` when it is storable and passes `check` (fields.py's rule); None stays None."""
+    if value is None:
+        return None
+    _text(field, value)
+    try:
+        return check(value)
+    except ValueError as problem:
+        raise InvalidInput(f"{field} {problem}.") from None
 
 
 def clean_username(username: str | None) -> str | None:
     """The username, checked against the username rules; None stays None."""
-    if username is None:
-        return None
-    _text("username", username)
-    try:
-        return check_username(username)
-    except ValueError as problem:
-        raise InvalidInput(f"username {problem}.") from None
+    return _checked("username", username, check_username)
 
 
 def clean_email(emailaddress: str | None) -> str | None:
     """The e-mail address, checked against the address rules; None stays None."""
-    if emailaddress is None:
-        return None
-    _text("emailaddress", emailaddress)
-    try:
-        return check_email(emailaddress)
-    except ValueError as problem:
-        raise InvalidInput(f"emailaddress {problem}.") from None
+    return _checked("emailaddress", emailaddress, check_email)
 
 
 def clean_password(password: str) -> str:
@@ -174,96 +202,109 @@ def require_login_details(can_login: bool, username: str | None, has_password: b
         raise InvalidInput("password is required when can_login is true.")
 
 
-@dataclass(slots=True)
-class Fields:
-    """A customer's writable state, as stored."""
-
-    name: str
-    can_login: bool
-    username: str | None
-    password_hash: str | None
-    emailaddress: str | None
-    language: str
-    idtemplate: int | None
-    allowed_shipping_profiles: list[int]
-    preferred_idwarehouse: int | None
-    credentials_version: int = 0
-
-    def audited(self) -> dict[str, Any]:
-        """What the audit trail compares; the hash stands in for the password and is
-        never written out (see audit.changes)."""
-        return {
-            "name": self.name,
-            "can_login": self.can_login,
-            "username": self.username,
-            "password": self.password_hash,
-            "emailaddress": self.emailaddress,
-            "language": self.language,
-            "idtemplate": self.idtemplate,
-            "allowed_shipping_profiles": self.allowed_shipping_profiles,
-            "preferred_idwarehouse": self.preferred_idwarehouse,
-        }
-
-    def check_login(self) -> None:
-        require_login_details(self.can_login, self.username, self.password_hash is not None)
-
-    def values(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "can_login": self.can_login,
-            "username": self.username,
-            "username_key": username_key(self.username) if self.username is not None else None,
-            "password_hash": self.password_hash,
-            "emailaddress": self.emailaddress,
-            "language": self.language,
-            "idtemplate": self.idtemplate,
-            "allowed_shipping_profiles": msgspec.json.encode(
-                self.allowed_shipping_profiles
-            ).decode(),
-            "preferred_idwarehouse": self.preferred_idwarehouse,
-            "search_name": self.name.casefold(),
-            "search_username": (self.username or "").casefold(),
-            "search_email": (self.emailaddress or "").casefold(),
-            "credentials_version": self.credentials_version,
-            "updated_at": utcnow(),
-        }
+# What the service checks beyond the structs' limits, by kind: (field name, value) -> the
+# value to store. Other kinds are stored as sent; the password is hashed by the writers.
+_CLEAN: dict[str, Callable[[str, Any], Any]] = {
+    "name": lambda _, name: clean_name(name),
+    "username": lambda _, username: clean_username(username),
+    "email": lambda _, emailaddress: clean_email(emailaddress),
+    "text": lambda field, text: _checked(field, text, str),
+    "references": lambda _, ids: unique_in_order(ids),
+}
+_CLEANED = tuple(
+    (field.name, _CLEAN.get(field.kind)) for field in WRITABLE_FIELDS if not field.write_only
+)
 
 
-async def _check_references(
-    connection: Connection,
-    account_id: int,
-    idtemplate: int | None,
-    preferred_idwarehouse: int | None,
-    allowed_shipping_profiles: list[int] | None,
-) -> None:
-    if (
-        idtemplate is not None
-        and await connection.one(
-            queries.TEMPLATE_EXISTS, {"account_id": account_id, "id": idtemplate}
+def _cleaned(body: CustomerCreate | CustomerUpdate) -> dict[str, Any]:
+    """The fields the body carries (a create: all of them), checked, in table order."""
+    sent: dict[str, Any] = {}
+    for name, clean in _CLEANED:
+        value = getattr(body, name)
+        if value is not UNSET:
+            sent[name] = value if clean is None else clean(name, value)
+    return sent
+
+
+# A customer's writable state, as stored: field name -> value (the password: its hash),
+# and its credentials_version.
+State = dict[str, Any]
+_STATE = (*(field.name for field in WRITABLE_FIELDS), "credentials_version")
+_STATE_CONVERTED = tuple(
+    (field.name, _FROM_COLUMN[field.kind])
+    for field in WRITABLE_FIELDS
+    if field.kind in _FROM_COLUMN
+)
+_AUDITED = tuple((field.audited_as, field.name) for field in WRITABLE_FIELDS if field.audited_as)
+_STORED = tuple(
+    (field.stored_as, field.name, _TO_COLUMN.get(field.kind)) for field in WRITABLE_FIELDS
+)
+_SEARCHED = tuple(
+    (field.search_column, field.name) for field in CUSTOMER_FIELDS if field.search_column
+)
+# Checked against the account's objects: single ids first, then lists, each in table order.
+_REFERENCES = tuple(field for field in WRITABLE_FIELDS if field.kind == "reference")
+_REFERENCE_LISTS = tuple(field for field in WRITABLE_FIELDS if field.kind == "references")
+_EXISTS = {"template": queries.TEMPLATE_EXISTS, "warehouse": queries.WAREHOUSE_EXISTS}
+_ACCOUNT_IDS = {"shipping profile": queries.ACCOUNT_PROFILES}
+
+
+def _read_state(row: Row) -> State:
+    """A row of queries.GET_FOR_UPDATE, by field name."""
+    state = dict(zip(_STATE, row, strict=True))
+    for name, convert in _STATE_CONVERTED:
+        state[name] = convert(state[name])
+    return state
+
+
+def _audited(state: State) -> dict[str, Any]:
+    """What the audit trail compares, under each field's audit label; the hash stands in
+    for the password and is never written out (see audit.changes)."""
+    return {label: state[name] for label, name in _AUDITED}
+
+
+def _stored(state: State) -> dict[str, Any]:
+    """The values of queries' writable columns."""
+    values = {
+        column: state[name] if convert is None else convert(state[name])
+        for column, name, convert in _STORED
+    }
+    username = state["username"]
+    values["username_key"] = username_key(username) if username is not None else None
+    for column, name in _SEARCHED:
+        values[column] = (state[name] or "").casefold()
+    values["credentials_version"] = state["credentials_version"]
+    values["updated_at"] = utcnow()
+    return values
+
+
+def _check_login(state: State) -> None:
+    require_login_details(state["can_login"], state["username"], state["password"] is not None)
+
+
+async def _check_references(connection: Connection, account_id: int, sent: dict[str, Any]) -> None:
+    """Refuse ids among the `sent` fields that name no object of the account."""
+    for field in _REFERENCES:
+        value = sent.get(field.name)
+        if value is None:
+            continue
+        assert field.refers_to is not None
+        found = await connection.one(
+            _EXISTS[field.refers_to], {"account_id": account_id, "id": value}
         )
-        is None
-    ):
-        raise InvalidInput(f"idtemplate {idtemplate} is not a template of this account.")
-    if (
-        preferred_idwarehouse is not None
-        and await connection.one(
-            queries.WAREHOUSE_EXISTS, {"account_id": account_id, "id": preferred_idwarehouse}
-        )
-        is None
-    ):
-        raise InvalidInput(
-            f"preferred_idwarehouse {preferred_idwarehouse} is not a warehouse of this account.",
-        )
-    if allowed_shipping_profiles:
-        known = {
-            row[0]
-            for row in await connection.all(queries.ACCOUNT_PROFILES, {"account_id": account_id})
-        }
-        for profile in allowed_shipping_profiles:
-            if profile not in known:
+        if found is None:
+            raise InvalidInput(f"{field.name} {value} is not a {field.refers_to} of this account.")
+    for field in _REFERENCE_LISTS:
+        ids = sent.get(field.name)
+        if not ids:
+            continue
+        assert field.refers_to is not None
+        rows = await connection.all(_ACCOUNT_IDS[field.refers_to], {"account_id": account_id})
+        known = {row[0] for row in rows}
+        for value in ids:
+            if value not in known:
                 raise InvalidInput(
-                    f"allowed_shipping_profiles: {profile} is not a shipping profile "
-                    "of this account.",
+                    f"{field.name}: {value} is not a {field.refers_to} of this account."
                 )
 
 
@@ -287,34 +328,18 @@ async def create_customer(
 ) -> Customer:
     """Create a customer in the principal's account and return it."""
     password = clean_password(body.password) if body.password is not UNSET else None
-    fields = Fields(
-        name=clean_name(body.name),
-        can_login=body.can_login,
-        username=clean_username(body.username),
-        password_hash=None,
-        emailaddress=clean_email(body.emailaddress),
-        language=body.language,
-        idtemplate=body.idtemplate,
-        allowed_shipping_profiles=unique_in_order(body.allowed_shipping_profiles),
-        preferred_idwarehouse=body.preferred_idwarehouse,
-    )
-    require_login_details(fields.can_login, fields.username, password is not None)
+    state: State = {**_cleaned(body), "password": None, "credentials_version": 0}
+    require_login_details(state["can_login"], state["username"], password is not None)
     if password is not None:
-        fields.password_hash = await hash_password(password)
+        state["password"] = await hash_password(password)
     account_id = principal.account_id
 
     async def insert(connection: Connection) -> Row:
-        await _check_references(
-            connection,
-            account_id,
-            fields.idtemplate,
-            fields.preferred_idwarehouse,
-            fields.allowed_shipping_profiles,
-        )
-        await _check_username_free(connection, account_id, fields.username, None)
+        await _check_references(connection, account_id, state)
+        await _check_username_free(connection, account_id, state["username"], None)
         actor = audit.Actor.api_key(principal)
-        changed = audit.changes({}, fields.audited())
-        values = {**fields.values(), "account_id": account_id}
+        changed = audit.changes({}, _audited(state))
+        values = {**_stored(state), "account_id": account_id}
         try:
             if not database.is_sqlite:
                 values.update(actor_type=actor.type, actor_id=actor.id, actor_name=actor.name)
@@ -327,9 +352,10 @@ async def create_customer(
             row = await connection.one(queries.INSERT, {**values, "position": position[0]})
         except database.IntegrityError:
             # Another request took the username between our check and the insert.
-            raise UsernameTaken(fields.username or "") from None
+            raise UsernameTaken(state["username"] or "") from None
         assert row is not None
-        await audit.record(connection, account_id, row[0], "create", actor, changed)
+        customer_id = to_customer.value(row, "idfulfilment_customer")
+        await audit.record(connection, account_id, customer_id, "create", actor, changed)
         return row
 
     return to_customer(await database.write(insert), principal.timezone)
@@ -341,17 +367,9 @@ async def update_customer(
     """Apply the fields the body carries to a customer and return it."""
     if customer_id is None:
         raise CustomerNotFound(0)
-    name = clean_name(body.name) if body.name is not UNSET else UNSET
-    username = clean_username(body.username) if body.username is not UNSET else UNSET
-    emailaddress = clean_email(body.emailaddress) if body.emailaddress is not UNSET else UNSET
-    profiles = (
-        unique_in_order(body.allowed_shipping_profiles)
-        if body.allowed_shipping_profiles is not UNSET
-        else UNSET
-    )
-    password_hash = (
-        await hash_password(clean_password(body.password)) if body.password is not UNSET else UNSET
-    )
+    sent = _cleaned(body)
+    if body.password is not UNSET:
+        sent["password"] = await hash_password(clean_password(body.password))
     account_id = principal.account_id
     key = {"account_id": account_id, "id": customer_id}
 
@@ -359,56 +377,23 @@ async def update_customer(
         current = await connection.one(queries.GET_FOR_UPDATE, key)
         if current is None:
             raise CustomerNotFound(customer_id)
-        fields = Fields(
-            name=current[0],
-            can_login=bool(current[1]),
-            username=current[2],
-            password_hash=current[3],
-            emailaddress=current[4],
-            language=current[5],
-            idtemplate=current[6],
-            allowed_shipping_profiles=_profiles.decode(current[7]),
-            preferred_idwarehouse=current[8],
-            credentials_version=current[9],
-        )
-        was_allowed = fields.can_login
-        before = fields.audited()
-        if name is not UNSET:
-            fields.name = name
-        if body.can_login is not UNSET:
-            fields.can_login = body.can_login
-        if username is not UNSET:
-            fields.username = username
-        if password_hash is not UNSET:
-            fields.password_hash = password_hash
-        if emailaddress is not UNSET:
-            fields.emailaddress = emailaddress
-        if body.language is not UNSET:
-            fields.language = body.language
-        if body.idtemplate is not UNSET:
-            fields.idtemplate = body.idtemplate
-        if profiles is not UNSET:
-            fields.allowed_shipping_profiles = profiles
-        if body.preferred_idwarehouse is not UNSET:
-            fields.preferred_idwarehouse = body.preferred_idwarehouse
-        fields.check_login()
-        await _check_references(
-            connection,
-            account_id,
-            fields.idtemplate if body.idtemplate is not UNSET else None,
-            fields.preferred_idwarehouse if body.preferred_idwarehouse is not UNSET else None,
-            profiles if profiles is not UNSET else None,
-        )
-        if username is not UNSET and username is not None:
+        state = _read_state(current)
+        was_allowed = state["can_login"]
+        before = _audited(state)
+        state.update(sent)
+        _check_login(state)
+        await _check_references(connection, account_id, sent)
+        username = sent.get("username")
+        if username is not None:
             await _check_username_free(connection, account_id, username, customer_id)
-        if password_hash is not UNSET or (was_allowed and not fields.can_login):
+        if "password" in sent or (was_allowed and not state["can_login"]):
             # Portal sessions carry this number; a new one ends them.
-            fields.credentials_version += 1
+            state["credentials_version"] += 1
         try:
-            row = await connection.one(queries.UPDATE, {**fields.values(), **key})
+            row = await connection.one(queries.UPDATE, {**_stored(state), **key})
         except database.IntegrityError:
-            raise UsernameTaken(fields.username or "") from None
-        changed = audit.changes(before, fields.audited())
+            raise UsernameTaken(state["username"] or "") from None
+        changed = audit.changes(before, _audited(state))
         if changed:
             await audit.record(
                 connection,
