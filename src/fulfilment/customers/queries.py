@@ -263,7 +263,18 @@ END_SESSIONS = (
     .values(credentials_version=customers.c.credentials_version + 1)
 )
 
-# Changes made through a link sent by mail (mail/): a new password ends every session.
+# Changes made through a link sent by mail (mail/): what they check, locked; a new password
+# ends every session.
+FOR_LINK = (
+    sa.select(
+        customers.c.can_login,
+        customers.c.username,
+        customers.c.emailaddress,
+        customers.c.language,
+    )
+    .where(*_in_account)
+    .with_for_update()
+)
 SET_PASSWORD_FROM_LINK = (
     sa.update(customers)
     .where(*_in_account)

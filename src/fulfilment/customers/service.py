@@ -492,10 +492,10 @@ async def set_password_from_link(
     Returns the username; None when the link no longer fits (the address changed since, or
     the customer may not log in or has no username)."""
     key = {"account_id": account_id, "id": customer_id}
-    current = await connection.one(queries.GET_FOR_UPDATE, key)
-    if current is None or current[2] is None or current[4] is None:
+    current = await connection.one(queries.FOR_LINK, key)
+    if current is None or current[1] is None or current[2] is None:
         return None
-    could_login, username, emailaddress = bool(current[1]), current[2], current[4]
+    could_login, username, emailaddress = bool(current[0]), current[1], current[2]
     if emailaddress.casefold() != sent_to.casefold() or not (could_login or allow_login):
         return None
     values = {**key, "password_hash": password_hash, "can_login": True, "updated_at": utcnow()}
@@ -514,10 +514,10 @@ async def set_email_from_link(
     """Set the e-mail address a link confirmed, in the caller's transaction. Returns the
     username, the address before and the customer's language; None when it is gone."""
     key = {"account_id": account_id, "id": customer_id}
-    current = await connection.one(queries.GET_FOR_UPDATE, key)
-    if current is None or current[2] is None:
+    current = await connection.one(queries.FOR_LINK, key)
+    if current is None or current[1] is None:
         return None
-    username, before = current[2], current[4]
+    username, before = current[1], current[2]
     values = {
         **key,
         "emailaddress": emailaddress,
@@ -529,4 +529,4 @@ async def set_email_from_link(
     if changed:
         actor = audit.Actor.portal(customer_id, username)
         await audit.record(connection, account_id, customer_id, "update", actor, changed)
-    return str(username), before, str(current[5])
+    return str(username), before, str(current[3])
