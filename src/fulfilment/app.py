@@ -30,6 +30,8 @@ from .errors import (
 )
 from .hooks.delivery import DeliveryWorker
 from .hooks.routes import routes as hook_routes
+from .mail.mailer import Mailer
+from .mail.outbox import MailWorker
 from .observability import RequestContext
 from .openapi import build_openapi
 from .portal.routes import routes as portal_routes
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     key_usage = KeyUsage(database)
     openapi_document = build_openapi()
     hooks_worker = DeliveryWorker(database) if settings.hooks_worker else None
+    mail_worker = MailWorker(settings, database)
 
     async def openapi(request: Request) -> Response:
         return JsonResponse(openapi_document)
@@ -144,9 +147,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         key_usage.start()
         if hooks_worker is not None:
             hooks_worker.start()
+        mail_worker.start()
         try:
             yield
         finally:
+            await mail_worker.stop()
             if hooks_worker is not None:
                 await hooks_worker.stop()
             await key_usage.stop()
@@ -198,6 +203,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.log_requests = settings.access_log
     app.state.portal = Portal(settings, database, shared)
     app.state.back_office = BackOffice(settings, database, shared)
+    app.state.mailer = Mailer(settings, shared, on_written=mail_worker.wake)
     app.state.api_keys = api_keys
     app.state.key_usage = key_usage
     return app

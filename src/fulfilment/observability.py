@@ -56,6 +56,13 @@ REDIS_FALLBACK_HITS = Counter(
 LOGIN_FAILURES = Counter(
     "fulfilment_portal_login_failures_total", "Portal logins refused (bad or throttled)."
 )
+MAIL_SENT = Counter("fulfilment_mail_sent_total", "Mails the SMTP server accepted.", ["kind"])
+MAIL_FAILURES = Counter(
+    "fulfilment_mail_failures_total", "Attempts to send a mail that failed.", ["kind"]
+)
+MAIL_ABANDONED = Counter(
+    "fulfilment_mail_abandoned_total", "Mails given up on after every retry failed.", ["kind"]
+)
 
 
 # Request ids: 64 random bits for this process, then a counter. Unique across processes

@@ -18,11 +18,16 @@ DISABLED = frozenset({"", "0", "off", "none"})
 # Spellings of a yes or no that msgspec does not read itself.
 _BOOLEAN_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 # Never repeated in a message: a message may end up in a log.
-_SECRET = frozenset({"portal_secret_key", "database_url", "redis_url", "encryption_key"})
+_SECRET = frozenset(
+    {"portal_secret_key", "database_url", "redis_url", "encryption_key", "smtp_url"}
+)
 
 AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
 DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^(sqlite|postgres|postgresql)(\+\w+)?://")]
 RedisUrl = Annotated[str, msgspec.Meta(pattern=r"^(redis|rediss|unix)://")]
+SmtpUrl = Annotated[str, msgspec.Meta(pattern=r"^smtps?://[^/?#]*[^@/?#:][^/?#]*(/?\?.*)?$")]
+MailAddress = Annotated[str, msgspec.Meta(pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+$")]
+PublicUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^/?#\s]+/?$")]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -121,6 +126,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hooks_retry_scale: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
     # Finished deliveries and their attempts are kept this many days.
     hooks_log_retention_days: AtLeastOne = 30
+    # Outgoing mail (see mail/): `smtp://user:pass@host:port` (`?starttls=true` to require
+    # STARTTLS) or `smtps://...` (implicit TLS). Unset: mails are written to the log.
+    smtp_url: SmtpUrl | None = None
+    # The sender's address; the account's name is its display name.
+    mail_from: MailAddress | None = None
+    # A PEM file of the certificate authorities the SMTP server's certificate is checked
+    # against, instead of the system's.
+    smtp_ca_file: str | None = None
+    # The service's address as people reach it (`https://portal.example.com`): links in
+    # mails start with it, never with a Host header a client sent.
+    public_url: PublicUrl | None = None
+    # Mails asked for (a forgotten password, a new address), in the `limits` syntax: per
+    # recipient, and per client address.
+    mail_limit_per_recipient: str = "5/hour"
+    mail_limit_per_address: str = "20/hour"
 
     def __post_init__(self) -> None:
         # The rules msgspec's constraints cannot say; these run on keyword construction too.
@@ -129,6 +149,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("portal_login_limit_per_username_and_address", "5/15 minutes"),
             ("portal_login_limit_per_username", "100/15 minutes"),
             ("portal_login_limit_per_address", "30/15 minutes"),
+            ("mail_limit_per_recipient", "5/hour"),
+            ("mail_limit_per_address", "20/hour"),
         ]:
             value = getattr(self, name)
             try:
@@ -145,6 +167,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "FULFILMENT_FORWARDED_ALLOW_IPS must list addresses or networks, "
                     f"separated by commas, or be `*`; {entry.strip()!r} is neither"
                 ) from None
+        if self.smtp_url is not None and (self.mail_from is None or self.public_url is None):
+            raise SettingsError(
+                "FULFILMENT_SMTP_URL needs FULFILMENT_MAIL_FROM and FULFILMENT_PUBLIC_URL: "
+                "who mails come from, and where their links lead"
+            )
 
     @property
     def api_rate_limit(self) -> RateLimitItem | None:
@@ -219,6 +246,12 @@ def _explain(error: msgspec.ValidationError, values: Mapping[str, object]) -> st
         wanted = "a `sqlite:///path` or `postgresql://user@host/db` URL"
     elif name == "redis_url":
         wanted = "a `redis://`, `rediss://` or `unix://` URL"
+    elif name == "smtp_url":
+        wanted = "an `smtp://user:password@host:port` or `smtps://...` URL"
+    elif name == "mail_from":
+        wanted = "an e-mail address"
+    elif name == "public_url":
+        wanted = "an `https://host` URL without a path"
     else:
         wanted = "text"
     message = f"{variable(name)} must be {wanted}"

@@ -140,6 +140,8 @@ fulfilment_customers = sa.Table(
     sa.Column("updated_at", sa.DateTime(), nullable=False),
     sa.UniqueConstraint("account_id", "position"),
     sa.UniqueConstraint("account_id", "username_key"),
+    # A forgotten password asked for by e-mail address (migration "mail").
+    sa.Index("ix_fulfilment_customers_email", "account_id", "search_email"),
     sqlite_autoincrement=True,
 )
 
@@ -354,6 +356,57 @@ hook_attempts = sa.Table(
     # The first characters of the answer's body.
     sa.Column("response", sa.String(1000), nullable=True),
     sa.Index("ix_hook_attempts_delivery", "iddelivery", "idattempt"),
+    sqlite_autoincrement=True,
+)
+
+
+# Mails waiting to be sent, written in the same transaction as whatever asked for them, and
+# sent by the worker of mail/outbox.py. A sent or abandoned mail keeps its row without its
+# bodies (the links in them work only while the mail waits).
+mail_outbox = sa.Table(
+    "mail_outbox",
+    metadata,
+    _id("id"),
+    _account(),
+    # password-reset, invitation, ...: what the mail is, for the log and the metrics.
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(254), nullable=False),
+    sa.Column("sender_name", sa.String(255), nullable=False),
+    sa.Column("subject", sa.Text(), nullable=False),
+    sa.Column("body_text", sa.Text(), nullable=True),
+    sa.Column("body_html", sa.Text(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    # When the mail is next due: after a failure, the retry; while a worker holds it, the
+    # end of its lease (a worker that died leaves the mail due again). Null once it is
+    # sent or abandoned.
+    sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
+    # Which claim holds the mail: a worker whose lease ran out records nothing.
+    sa.Column("claim", sa.String(32), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("sent_at", sa.DateTime(), nullable=True),
+    sa.Column("abandoned_at", sa.DateTime(), nullable=True),
+    sa.Index("ix_mail_outbox_due", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
+# Links that work once: a forgotten password, an invitation, a new e-mail address. Only a
+# SHA-256 of the token is kept; `subject_type` + `subject_id` name whose link it is
+# (`customer`, an idfulfilment_customer).
+one_time_tokens = sa.Table(
+    "one_time_tokens",
+    metadata,
+    _id("id"),
+    _account(),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("subject_type", sa.String(16), nullable=False),
+    sa.Column("subject_id", Id, nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    # The address the link was sent to (a new e-mail address: the one to confirm).
+    sa.Column("emailaddress", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("expires_at", sa.DateTime(), nullable=False),
+    sa.Column("used_at", sa.DateTime(), nullable=True),
     sqlite_autoincrement=True,
 )
 

@@ -22,7 +22,7 @@ from ..web.i18n import N_
 from ..web.pages import read_form, secure
 from ..web.sessions import csrf_matches
 from ..wire import MAX_SEARCH_LENGTH, PAGE_SIZE
-from . import errors, hooks_routes, manage, manage_routes, service
+from . import errors, hooks_routes, manage, manage_routes, recovery, service
 from .forms import MAX_FIELDS, CustomerForm, create_body, update_body
 from .web import HERE, Visit, admin_page
 
@@ -32,6 +32,7 @@ NOTICES = {
     "saved": N_("The customer has been saved."),
     "sessions-ended": N_("The customer's portal sessions have ended."),
     "settings-saved": N_("The settings have been saved."),
+    **recovery.NOTICES,
 }
 STYLESHEET = (HERE / "admin.css").read_bytes()
 
@@ -440,6 +441,7 @@ def _pages(prefix: str) -> list[Route]:
         Route(f"{prefix}/second-factor", second_factor, methods=both),
         Route(f"{prefix}/enrol", enrol, methods=both),
         Route(f"{prefix}/logout", log_out, methods=both),
+        *recovery.pages(prefix),
         Route(f"{prefix}/settings", settings, methods=both),
         Route(f"{prefix}/customers", customers, methods=["GET"]),
         Route(f"{prefix}/customers/new", new_customer, methods=both),

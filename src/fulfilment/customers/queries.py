@@ -262,3 +262,35 @@ END_SESSIONS = (
     .where(*_in_session)
     .values(credentials_version=customers.c.credentials_version + 1)
 )
+
+# Changes made through a link sent by mail (mail/): what they check, locked; a new password
+# ends every session.
+FOR_LINK = (
+    sa.select(
+        customers.c.can_login,
+        customers.c.username,
+        customers.c.emailaddress,
+        customers.c.language,
+    )
+    .where(*_in_account)
+    .with_for_update()
+)
+SET_PASSWORD_FROM_LINK = (
+    sa.update(customers)
+    .where(*_in_account)
+    .values(
+        password_hash=_p("password_hash"),
+        can_login=_p("can_login"),
+        credentials_version=customers.c.credentials_version + 1,
+        updated_at=_p("updated_at"),
+    )
+)
+SET_EMAIL = (
+    sa.update(customers)
+    .where(*_in_account)
+    .values(
+        emailaddress=_p("emailaddress"),
+        search_email=_p("search_email"),
+        updated_at=_p("updated_at"),
+    )
+)

@@ -484,3 +484,61 @@ async def end_sessions(database: Database, account_id: int, customer_id: int, ve
     """End every portal session of the customer that has credentials `version`."""
     key = {"account_id": account_id, "id": customer_id, "version": version}
     await database.write_statement(queries.END_SESSIONS, key)
+
+
+# -- the customer's own changes, through a link sent by mail -------------------------------
+
+
+async def set_password_from_link(
+    connection: Connection,
+    account_id: int,
+    customer_id: int,
+    sent_to: str,
+    password_hash: str,
+    allow_login: bool,
+) -> str | None:
+    """Set a new password for the customer a link went to, ending every session of it, in
+    the caller's transaction; with `allow_login` (an invitation) it may log in from now on.
+    Returns the username; None when the link no longer fits (the address changed since, or
+    the customer may not log in or has no username)."""
+    key = {"account_id": account_id, "id": customer_id}
+    current = await connection.one(queries.FOR_LINK, key)
+    if current is None or current[1] is None or current[2] is None:
+        return None
+    could_login, username, emailaddress = bool(current[0]), current[1], current[2]
+    if emailaddress.casefold() != sent_to.casefold() or not (could_login or allow_login):
+        return None
+    values = {**key, "password_hash": password_hash, "can_login": True, "updated_at": utcnow()}
+    await connection.execute(queries.SET_PASSWORD_FROM_LINK, values)
+    changed: dict[str, Any] = {"password": audit.PASSWORD_CHANGED}
+    if not could_login:
+        changed["can_login"] = {"from": False, "to": True}
+    actor = audit.Actor.portal(customer_id, username)
+    await audit.record(connection, account_id, customer_id, "update", actor, changed)
+    await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
+    return str(username)
+
+
+async def set_email_from_link(
+    connection: Connection, account_id: int, customer_id: int, emailaddress: str
+) -> tuple[str, str | None, str] | None:
+    """Set the e-mail address a link confirmed, in the caller's transaction. Returns the
+    username, the address before and the customer's language; None when it is gone."""
+    key = {"account_id": account_id, "id": customer_id}
+    current = await connection.one(queries.FOR_LINK, key)
+    if current is None or current[1] is None:
+        return None
+    username, before = current[1], current[2]
+    values = {
+        **key,
+        "emailaddress": emailaddress,
+        "search_email": emailaddress.casefold(),
+        "updated_at": utcnow(),
+    }
+    await connection.execute(queries.SET_EMAIL, values)
+    changed = audit.changes({"emailaddress": before}, {"emailaddress": emailaddress})
+    if changed:
+        actor = audit.Actor.portal(customer_id, username)
+        await audit.record(connection, account_id, customer_id, "update", actor, changed)
+        await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
+    return str(username), before, str(current[3])

@@ -66,3 +66,31 @@ ACCOUNT_PROFILES = (
     )
     .where(shipping_provider_profiles.c.account_id == _p("account_id"))
 )
+
+# Who a forgotten password is asked for (portal/recovery.py): customers that may log in and
+# have an address, named by username or by address (a few may share one).
+_recoverable = (
+    customers.c.account_id == _p("account_id"),
+    customers.c.can_login.is_(True),
+    customers.c.emailaddress.is_not(None),
+)
+_recovery_columns = (
+    customers.c.idfulfilment_customer,
+    customers.c.username,
+    customers.c.emailaddress,
+    customers.c.language,
+)
+RECOVERY_BY_USERNAME = sa.select(*_recovery_columns).where(
+    *_recoverable, customers.c.username_key == _p("username_key")
+)
+RECOVERY_BY_EMAIL = (
+    sa.select(*_recovery_columns)
+    .where(*_recoverable, customers.c.search_email == _p("search_email"))
+    .order_by(customers.c.idfulfilment_customer)
+    .limit(_p("limit"))
+)
+# An invitation: any customer with a username and an address.
+INVITEE = sa.select(*_recovery_columns).where(
+    *_in_account, customers.c.username.is_not(None), customers.c.emailaddress.is_not(None)
+)
+INVITEE_EXISTS = sa.select(customers.c.idfulfilment_customer).where(*_in_account)

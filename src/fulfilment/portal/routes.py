@@ -11,7 +11,7 @@ from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN
 from ..web.i18n import N_
 from ..web.pages import read_form, secure
 from ..web.sessions import Session, csrf_matches
-from . import errors, service
+from . import errors, recovery_routes, service
 from .errors import PortalError, SessionEnded
 from .web import HERE, Visit, portal_page
 
@@ -19,6 +19,7 @@ NOTICES = {
     "logged-out": N_("You have been logged out."),
     "ended": SessionEnded.message,
     "password-changed": N_("Your password has been changed."),
+    **recovery_routes.NOTICES,
 }
 STYLESHEET = (HERE / "portal.css").read_bytes()
 
@@ -203,6 +204,7 @@ def _pages(prefix: str) -> list[Route]:
         # GET (a typed or bookmarked address) leads back to the customer's page.
         Route(f"{prefix}/password", change_password, methods=["GET", "POST"]),
         Route(f"{prefix}/logout", log_out, methods=["GET", "POST"]),
+        *recovery_routes.pages(prefix),
     ]
 
 

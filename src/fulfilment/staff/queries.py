@@ -146,3 +146,43 @@ ACCEPT_STEP = (
 REQUIRES_SECOND_FACTOR = sa.select(accounts.c.require_staff_2fa).where(
     accounts.c.id == _p("account_id")
 )
+# Links sent by mail (admin/recovery.py): active users named by username or address.
+_recovery_columns = (users.c.iduser, users.c.username, users.c.emailaddress, users.c.language)
+RECOVERY_BY_USERNAME = sa.select(*_recovery_columns).where(
+    users.c.account_id == _p("account_id"),
+    users.c.active.is_(True),
+    users.c.username_key == _p("username_key"),
+)
+RECOVERY_BY_EMAIL = (
+    sa.select(*_recovery_columns)
+    .where(
+        users.c.account_id == _p("account_id"),
+        users.c.active.is_(True),
+        sa.func.lower(users.c.emailaddress) == _p("emailaddress"),
+    )
+    .order_by(users.c.iduser)
+    .limit(_p("limit"))
+)
+FOR_LINK = sa.select(users.c.active, users.c.emailaddress).where(*_in_account).with_for_update()
+# A new password ends every session of the user.
+SET_PASSWORD_FROM_LINK = (
+    sa.update(users)
+    .where(*_in_account)
+    .values(
+        password_hash=_p("password_hash"),
+        credentials_version=users.c.credentials_version + 1,
+        updated_at=_p("now"),
+    )
+)
+# A new e-mail address, asked for with the current password and confirmed from its mailbox.
+FOR_EMAIL_CHANGE = sa.select(users.c.password_hash, users.c.emailaddress).where(
+    *_in_account, users.c.active.is_(True)
+)
+CONFIRM_EMAIL = sa.select(users.c.username, users.c.emailaddress, users.c.language).where(
+    *_in_account, users.c.active.is_(True)
+)
+SET_EMAIL = (
+    sa.update(users)
+    .where(*_in_account)
+    .values(emailaddress=_p("emailaddress"), updated_at=_p("now"))
+)

@@ -1,7 +1,7 @@
 """api key last used
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 10:00:00.000000
 
 When each API key was last used, to the minute: an account sees which keys are still in
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Outgoing mail: the outbox, sending through SMTP, one-time links, and the messages."""

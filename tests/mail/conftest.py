@@ -1,0 +1,42 @@
+"""Fixtures of the mail tests: a real SMTP server, a certificate, an account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fulfilment.accounts import service as accounts
+from fulfilment.db import Database
+
+from .smtp import Certificate, Inbox, make_certificate, smtp_server
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    return make_certificate(tmp_path_factory.mktemp("smtp-tls"))
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    return Inbox()
+
+
+@pytest.fixture
+def smtp_port(inbox: Inbox) -> Iterator[int]:
+    """A plain SMTP server delivering to `inbox`."""
+    with smtp_server(inbox) as port:
+        yield port
+
+
+@pytest.fixture
+def account(database: Database) -> accounts.Account:
+    return database.write_sync(
+        lambda connection: accounts.create_account(connection, "Acme BV", "acme")
+    )
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Path:
+    return tmp_path

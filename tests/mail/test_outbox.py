@@ -1,0 +1,273 @@
+"""The outbox and its worker against a real SMTP server: delivery, retries while the
+server is away, TLS, the log without a server, leases between workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from msgspec.structs import replace
+from prometheus_client import REGISTRY
+
+from fulfilment.accounts.service import Account
+from fulfilment.db import Database
+from fulfilment.mail import outbox, queries
+from fulfilment.mail.messages import PASSWORD_RESET, MailWriter
+from fulfilment.mail.outbox import MailWorker
+from fulfilment.settings import Settings, SettingsError
+from fulfilment.tables import mail_outbox
+from tests.servers import free_port
+
+from .smtp import Certificate, Inbox, html_of, link_in, smtp_server, text_of
+
+LINK = "https://portal.example.com/portal/acme/reset?token=abc"
+writer = MailWriter()
+
+
+def _smtp(settings: Settings, url: str, **more: Any) -> Settings:
+    return replace(
+        settings,
+        smtp_url=url,
+        mail_from="noreply@warehouse.example",
+        public_url="https://portal.example.com",
+        **more,
+    )
+
+
+def _enqueue(database: Database, account: Account, recipient: str, language: str = "en") -> None:
+    mail = writer.write(PASSWORD_RESET, language, recipient, account.name, LINK, username="jan")
+    database.write_sync(lambda connection: outbox.enqueue(connection, account.id, mail))
+
+
+def _rows(database: Database) -> list[Any]:
+    with database.engine.connect() as connection:
+        return list(connection.execute(sa.select(mail_outbox).order_by(mail_outbox.c.id)))
+
+
+def _metric(name: str, kind: str = "password-reset") -> float:
+    return REGISTRY.get_sample_value(name, {"kind": kind}) or 0.0
+
+
+def test_a_mail_arrives_with_both_parts_from_the_account(
+    settings: Settings, database: Database, account: Account, inbox: Inbox, smtp_port: int
+) -> None:
+    worker = MailWorker(_smtp(settings, f"smtp://127.0.0.1:{smtp_port}"), database)
+    _enqueue(database, account, "jan@example.com", "nl")
+    sent_before = _metric("fulfilment_mail_sent_total")
+
+    assert asyncio.run(worker.send_due()) is True
+
+    [message] = inbox.wait_for(1)
+    assert inbox.messages[0][0] == ["jan@example.com"]
+    assert message["To"] == "jan@example.com"
+    assert message["From"].addresses[0].display_name == "Acme BV"
+    assert message["From"].addresses[0].addr_spec == "noreply@warehouse.example"
+    assert message["Subject"] == "Kies een nieuw wachtwoord voor Acme BV"
+    assert "Iemand heeft een nieuw wachtwoord aangevraagd voor het account jan" in text_of(message)
+    assert link_in(message) == LINK
+    html = html_of(message)
+    assert f'href="{LINK}"' in html
+    assert "<img" not in html
+    assert "url(" not in html
+    assert _metric("fulfilment_mail_sent_total") == sent_before + 1
+    # Sent: the row stays, the bodies (and the link in them) do not.
+    [row] = _rows(database)
+    assert row.sent_at is not None
+    assert row.next_attempt_at is None
+    assert row.body_text is None
+    assert row.body_html is None
+    assert asyncio.run(worker.send_due()) is False
+
+
+def test_a_mail_waits_while_the_server_is_down_and_arrives_once_it_is_back(
+    settings: Settings,
+    database: Database,
+    account: Account,
+    inbox: Inbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = free_port()
+    worker = MailWorker(
+        _smtp(settings, f"smtp://127.0.0.1:{port}"),
+        database,
+        retry_schedule=(0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2),
+        poll_seconds=0.1,
+    )
+    failures_before = _metric("fulfilment_mail_failures_total")
+    _enqueue(database, account, "jan@example.com")
+    stop = threading.Event()
+
+    async def run() -> None:
+        worker.start()
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        await worker.stop()
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),))
+    with caplog.at_level(logging.WARNING, logger="fulfilment.mail"):
+        thread.start()
+        try:
+            deadline = time.monotonic() + 10
+            while _metric("fulfilment_mail_failures_total") < failures_before + 2:
+                assert time.monotonic() < deadline, "no failed attempt"
+                time.sleep(0.05)
+            [row] = _rows(database)
+            assert row.sent_at is None
+            assert "SMTPConnect" in row.last_error
+            with smtp_server(inbox, port):
+                [message] = inbox.wait_for(1)
+        finally:
+            stop.set()
+            thread.join()
+    assert link_in(message) == LINK
+    [row] = _rows(database)
+    assert row.sent_at is not None
+    assert row.attempts >= 3
+    failed = [record.getMessage() for record in caplog.records if "not sent" in record.getMessage()]
+    assert failed, "the failure is in the log"
+    assert not any("token=" in record.getMessage() for record in caplog.records)
+
+
+def test_implicit_tls_with_a_trusted_certificate(
+    settings: Settings,
+    database: Database,
+    account: Account,
+    inbox: Inbox,
+    certificate: Certificate,
+) -> None:
+    with smtp_server(inbox, mode="tls", certificate=certificate) as port:
+        url = f"smtps://127.0.0.1:{port}"
+        untrusted = MailWorker(_smtp(settings, url), database, retry_schedule=(0,))
+        _enqueue(database, account, "first@example.com")
+        # The system's authorities do not know the certificate: the mail is not sent.
+        asyncio.run(untrusted.send_due())
+        assert "certificate verify failed" in _rows(database)[0].last_error
+        assert inbox.messages == []
+
+        trusted = MailWorker(_smtp(settings, url, smtp_ca_file=str(certificate.cert)), database)
+        asyncio.run(trusted.send_due())
+        assert asyncio.run(trusted.send_due()) is False
+        [message] = inbox.wait_for(1)
+    assert message["To"] == "first@example.com"
+
+
+def test_starttls_with_a_login(
+    settings: Settings,
+    database: Database,
+    account: Account,
+    inbox: Inbox,
+    certificate: Certificate,
+) -> None:
+    with smtp_server(inbox, mode="starttls", certificate=certificate) as port:
+        url = f"smtp://mailer:mail%20secret@127.0.0.1:{port}?starttls=true"
+        worker = MailWorker(_smtp(settings, url, smtp_ca_file=str(certificate.cert)), database)
+        _enqueue(database, account, "jan@example.com")
+        asyncio.run(worker.send_due())
+        [message] = inbox.wait_for(1)
+    assert inbox.logins == ["mailer"]
+    assert link_in(message) == LINK
+
+
+def test_without_a_server_the_mail_goes_to_the_log(
+    settings: Settings,
+    database: Database,
+    account: Account,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    worker = MailWorker(settings, database)
+    _enqueue(database, account, "jan@example.com")
+    with caplog.at_level(logging.WARNING, logger="fulfilment.mail"):
+        asyncio.run(worker.send_due())
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "jan@example.com" in logged
+    assert LINK in logged
+    assert _rows(database)[0].sent_at is not None
+
+
+def test_a_mail_is_abandoned_after_the_last_retry(
+    settings: Settings, database: Database, account: Account
+) -> None:
+    worker = MailWorker(
+        _smtp(settings, f"smtp://127.0.0.1:{free_port()}"), database, retry_schedule=(0,)
+    )
+    abandoned_before = _metric("fulfilment_mail_abandoned_total")
+    _enqueue(database, account, "jan@example.com")
+    asyncio.run(worker.send_due())
+    asyncio.run(worker.send_due())
+    [row] = _rows(database)
+    assert row.abandoned_at is not None
+    assert row.attempts == 2
+    assert row.next_attempt_at is None
+    assert row.body_text is None
+    assert _metric("fulfilment_mail_abandoned_total") == abandoned_before + 1
+
+
+def test_workers_share_the_outbox_without_sending_a_mail_twice(
+    settings: Settings, database: Database, account: Account, inbox: Inbox, smtp_port: int
+) -> None:
+    configured = _smtp(settings, f"smtp://127.0.0.1:{smtp_port}")
+    for number in range(25):
+        _enqueue(database, account, f"customer{number}@example.com")
+
+    async def together() -> None:
+        workers = [MailWorker(configured, database) for _ in range(3)]
+        while any(await asyncio.gather(*(worker.send_due() for worker in workers))):
+            pass
+
+    asyncio.run(together())
+    inbox.wait_for(25)
+    time.sleep(0.2)
+    recipients = sorted(recipient for recipients, _ in inbox.messages for recipient in recipients)
+    assert recipients == sorted(f"customer{number}@example.com" for number in range(25))
+
+
+def test_a_lease_that_ran_out_hands_the_mail_to_another_worker(
+    settings: Settings, database: Database, account: Account, inbox: Inbox, smtp_port: int
+) -> None:
+    _enqueue(database, account, "jan@example.com")
+    now = outbox.now()
+    # A worker claims the mail and dies before it can send it; its lease ends at once.
+    claimed = database.write_sync(
+        lambda connection: connection.all(
+            queries.CLAIM, {"now": now, "lease_until": now, "lease": "dead", "limit": 10}
+        )
+    )
+    assert len(claimed) == 1
+    worker = MailWorker(_smtp(settings, f"smtp://127.0.0.1:{smtp_port}"), database)
+    assert asyncio.run(worker.send_due()) is True
+    inbox.wait_for(1)
+    # What the dead worker would record late changes nothing.
+    late = {"id": claimed[0][0], "lease": "dead", "now": now, "error": "late"}
+    assert (
+        database.write_sync(
+            lambda connection: connection.execute(queries.RETRY, {**late, "next_attempt_at": now})
+        )
+        == 0
+    )
+    [row] = _rows(database)
+    assert row.sent_at is not None
+    assert row.attempts == 2
+
+
+def test_settings_for_mail(settings: Settings) -> None:
+    with pytest.raises(SettingsError, match="FULFILMENT_MAIL_FROM and FULFILMENT_PUBLIC_URL"):
+        replace(settings, smtp_url="smtp://localhost:25").checked()
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"FULFILMENT_SMTP_URL": "http://user:hunter2@mail"})
+    assert "FULFILMENT_SMTP_URL must be" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+    with pytest.raises(SettingsError, match="FULFILMENT_MAIL_LIMIT_PER_RECIPIENT"):
+        Settings.from_env({"FULFILMENT_MAIL_LIMIT_PER_RECIPIENT": "often"})
+    good = Settings.from_env(
+        {
+            "FULFILMENT_SMTP_URL": "smtps://user:pass@mail.example.com:465",
+            "FULFILMENT_MAIL_FROM": "noreply@example.com",
+            "FULFILMENT_PUBLIC_URL": "https://portal.example.com",
+        }
+    )
+    assert good.smtp_url == "smtps://user:pass@mail.example.com:465"
