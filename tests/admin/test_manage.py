@@ -22,8 +22,8 @@ from .helpers import BASE, enrol, log_in, send
 
 PAGES = ["keys", "users", "audit", "users/1", "hooks", "hooks/1", "hooks/1/deliveries"]
 FORMS = ["keys/new", "keys/1/revoke", "users/1/deactivate", "users/1/reactivate", "users/1/admin",
-         "users/1/reset-second-factor", "hooks/new", "hooks/1/edit", "hooks/1/secret",
-         "hooks/1/deactivate", "hooks/1/reactivate", "hooks/1/test"]  # fmt: skip
+         "users/1/reset-second-factor", "users/invite", "hooks/new", "hooks/1/edit",
+         "hooks/1/secret", "hooks/1/deactivate", "hooks/1/reactivate", "hooks/1/test"]  # fmt: skip
 KEY = re.compile(r'<code class="secret">(fk_[A-Za-z0-9_-]+)</code>')
 
 

@@ -4,6 +4,7 @@ acting staff user."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +14,12 @@ from ..accounts.service import Account, AccountSettings, KeyListing
 from ..auth import zone
 from ..customers.audit import Actor
 from ..db import Connection, Database
+from ..mail.mailer import Mailer
+from ..passwords import hash_password
 from ..staff import service as staff
 from ..staff.schemas import User
 from ..wire import PAGE_SIZE
+from . import recovery
 from .service import StaffView
 
 KEY_PAGE_SIZE = PAGE_SIZE
@@ -94,6 +98,26 @@ async def reset_second_factor(
     database: Database, account: Account, user: StaffView, iduser: int
 ) -> None:
     await database.write(lambda c: staff.reset_second_factor_of(c, account, iduser, actor(user)))
+
+
+async def invite_user(
+    database: Database, mailer: Mailer, account: Account, user: StaffView, new: staff.NewUser
+) -> User:
+    """A new staff user (checked with NewUser.checked), mailed a link to choose its password:
+    until then it has a random one nobody knows. User, audit entry and mail are written in
+    one transaction."""
+    unknown_password = await hash_password(secrets.token_urlsafe(32))
+
+    async def create(connection: Connection) -> User:
+        invited = await staff.create_user(
+            connection, account, new, unknown_password, actor(user), action="invite"
+        )
+        await recovery.invite(connection, mailer, account, invited.username)
+        return invited
+
+    invited = await database.write(create)
+    mailer.written()
+    return invited
 
 
 # -- the account --------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from starlette.routing import Route
 
 from ..accounts import audit
 from ..errors import InvalidInput, NotFound
-from ..staff.service import LastAdmin
+from ..fields import LANGUAGES, USERNAME_MAX
+from ..staff.service import LastAdmin, NewUser
 from ..web.errors import FormExpired
 from ..web.i18n import N_
 from ..web.pages import read_form
@@ -21,6 +22,7 @@ from .web import Visit, admin_page
 
 NOTICES = {
     "key-revoked": N_("The API key has been revoked."),
+    "invited": N_("The staff user has been invited: a link to choose a password is on its way."),
     "deactivated": N_("The staff user has been deactivated."),
     "reactivated": N_("The staff user can log in again."),
     "admin-changed": N_("The staff user's role has been changed."),
@@ -129,11 +131,62 @@ async def revoke_key(visit: Visit) -> Response:
 # -- staff users --------------------------------------------------------------------------
 
 
+async def _users_page(visit: Visit, status: int = 200, **context: Any) -> Response:
+    found = await manage.staff_users(visit.database, visit.account)
+    context.setdefault("form", INVITE_FORM)
+    context.setdefault("form_errors", {})
+    return visit.render("users.html", status, users=found, **context)
+
+
 @admin_page(admins_only=True)
 async def users(visit: Visit) -> Response:
-    """The account's staff users."""
-    found = await manage.staff_users(visit.database, visit.account)
-    return visit.render("users.html", users=found)
+    """The account's staff users, and the form to invite one."""
+    return await _users_page(visit)
+
+
+INVITE_FORM = {
+    "username": "",
+    "emailaddress": "",
+    "firstname": "",
+    "lastname": "",
+    "language": LANGUAGES[0],
+    "admin": False,
+}
+INVITE_PROBLEMS = {
+    "username": N_(
+        "A username has at most %(max)s characters, no spaces at its start or end and no "
+        "invisible characters."
+    ),
+    "taken": N_("This username is used by another staff user already."),
+    "emailaddress": N_("Enter an e-mail address such as name@example.com."),
+    "firstname": N_("Enter a name of at most 255 characters."),
+    "lastname": N_("Enter a name of at most 255 characters."),
+    "language": N_("Choose one from the list."),
+}
+
+
+@admin_page(admins_only=True)
+async def invite_user(visit: Visit) -> Response:
+    """A new staff user, mailed a link to choose a password."""
+    assert visit.user is not None
+    if visit.request.method == "GET":
+        return visit.redirect("users")
+    form = await posted_form(visit)
+    typed = {name: form.get(name, "") for name in INVITE_FORM if name != "admin"}
+    admin = form.get("admin") == "1"
+    try:
+        new = NewUser(**typed, admin=admin).checked()
+        invited = await manage.invite_user(
+            visit.database, visit.request.app.state.mailer, visit.account, visit.user, new
+        )
+    except (InvalidInput, visit.database.IntegrityError) as refused:
+        message = refused.message if isinstance(refused, InvalidInput) else "taken"
+        field = next((name for name in typed if message.startswith(name)), "username")
+        problem = "taken" if "already used" in message or message == "taken" else field
+        values = {**typed, "admin": admin}
+        errors_ = {field: (INVITE_PROBLEMS[problem], {"max": USERNAME_MAX})}
+        return await _users_page(visit, 400, form=values, form_errors=errors_)
+    return visit.redirect(f"users/{invited.iduser}?notice=invited")
 
 
 def _user_id(visit: Visit) -> int:
@@ -224,6 +277,7 @@ def pages(prefix: str) -> list[Route]:
         Route(f"{prefix}/keys/new", new_key, methods=both),
         Route(f"{prefix}/keys/{{key}}/revoke", revoke_key, methods=both),
         Route(f"{prefix}/users", users, methods=["GET"]),
+        Route(f"{prefix}/users/invite", invite_user, methods=both),
         Route(f"{prefix}/users/{{iduser}}", user, methods=["GET"]),
         Route(f"{prefix}/users/{{iduser}}/{{action}}", change_user, methods=both),
         Route(f"{prefix}/audit", audit_log, methods=["GET"]),

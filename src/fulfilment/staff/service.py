@@ -131,6 +131,7 @@ async def create_user(
     new: NewUser,
     password_hash: str,
     actor: Actor = audit.COMMAND_LINE,
+    action: str = "create",
 ) -> User:
     """Create a staff user (checked with NewUser.checked) in `account`."""
     key = username_key(new.username)
@@ -158,7 +159,7 @@ async def create_user(
     user = to_user(row, zone(account.timezone))
     changes = {"emailaddress": user.emailaddress, "admin": user.admin}
     await audit.record(
-        connection, account.id, actor, "staff_user", user.iduser, user.username, "create", changes
+        connection, account.id, actor, "staff_user", user.iduser, user.username, action, changes
     )
     return user
 
