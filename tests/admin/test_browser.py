@@ -282,7 +282,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
     data = [tenant.account.name, "Acme Logistics", "Anna Smit", "Piet Bakker", "anna", "piet",
             "anna@warehouse.example", "piet@warehouse.example", "Jansen Tuinmeubelen", "jansen",
             "tests", "Webshop", PUBLIC_ADDRESS, "Europe/Amsterdam", "Europe/London",
-            "Mars/Olympus", "1", "2", "3"]  # fmt: skip
+            "Mars/Olympus", "els", "Els", "els@warehouse.example", "1", "2", "3"]  # fmt: skip
 
     office = _context(browser, **DESKTOP)
     page = office.new_page()
@@ -369,6 +369,24 @@ def test_an_administrator_manages_the_account_in_a_browser(
         )
         _shot(page, folder, "36-last-admin")
         page.get_by_role("link", name="Back to the staff users").click()
+        # An invitation: a username taken first, then a new colleague.
+        page.get_by_label("Username", exact=True).fill("PIET")
+        page.get_by_label("E-mail address").fill("els@warehouse.example")
+        page.get_by_label("First name").fill("Els")
+        page.get_by_role("button", name="Send the invitation").click()
+        expect(page.locator("#username-error")).to_have_text(
+            "This username is used by another staff user already."
+        )
+        _words(page, "en", [*data, "PIET"])
+        _shot(page, folder, "351-invite-refused")
+        page.get_by_label("Username", exact=True).fill("els")
+        page.get_by_role("button", name="Send the invitation").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "The staff user has been invited: a link to choose a password is on its way."
+        )
+        expect(page.get_by_role("heading", level=1)).to_have_text("Els")
+        _shot(page, folder, "352-invited")
+        page.get_by_role("link", name="Back to the staff users").click()
         page.get_by_role("link", name="Piet Bakker").click()
         page.get_by_role("button", name="Make administrator").click()
         expect(page.get_by_role("status")).to_have_text("The staff user's role has been changed.")
@@ -398,6 +416,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
         expect(page.get_by_text("revoked API key Webshop")).to_be_visible()
         expect(page.get_by_text("created customer Jansen Tuinmeubelen")).to_be_visible()
         expect(page.get_by_text("deactivated webhook Webshop")).to_be_visible()
+        expect(page.get_by_text("invited staff user els")).to_be_visible()
         _words(page, "en", data)
         _shot(page, folder, "39-audit")
         page.get_by_label("What").select_option(label="Settings")
