@@ -177,7 +177,8 @@ _customer_events = _newest(
     sa.select(
         sa.literal("customer", sa.String).label("subject"),
         audit_events.c.idfulfilment_customer.label("subject_id"),
-        fulfilment_customers.c.name.label("subject_name"),
+        # The customer's name is looked up for the rows of the page only (below).
+        sa.literal("", sa.String).label("subject_name"),
         audit_events.c.action,
         audit_events.c.actor_type,
         audit_events.c.actor_id,
@@ -185,10 +186,6 @@ _customer_events = _newest(
         audit_events.c.changes,
         audit_events.c.occurred_at,
         audit_events.c.id,
-    )
-    .join(
-        fulfilment_customers,
-        fulfilment_customers.c.idfulfilment_customer == audit_events.c.idfulfilment_customer,
     )
     # A login is no change.
     .where(
@@ -213,10 +210,27 @@ _account_events = _newest(
     account_events,
 )
 _both = sa.union_all(sa.select(_customer_events), sa.select(_account_events)).subquery()
+_newest_first = (_both.c.occurred_at.desc(), _both.c.subject, _both.c.id.desc())
+_page = sa.select(_both).order_by(*_newest_first).limit(_p("limit")).offset(_p("offset")).subquery()
 # The account's audit log: customer changes and account changes together, newest first.
 EVENTS_PAGE = (
-    sa.select(_both)
-    .order_by(_both.c.occurred_at.desc(), _both.c.subject, _both.c.id.desc())
-    .limit(_p("limit"))
-    .offset(_p("offset"))
+    sa.select(
+        _page.c.subject,
+        _page.c.subject_id,
+        sa.func.coalesce(fulfilment_customers.c.name, _page.c.subject_name),
+        _page.c.action,
+        _page.c.actor_type,
+        _page.c.actor_id,
+        _page.c.actor_name,
+        _page.c.changes,
+        _page.c.occurred_at,
+    )
+    .outerjoin(
+        fulfilment_customers,
+        sa.and_(
+            _page.c.subject == "customer",
+            fulfilment_customers.c.idfulfilment_customer == _page.c.subject_id,
+        ),
+    )
+    .order_by(_page.c.occurred_at.desc(), _page.c.subject, _page.c.id.desc())
 )
