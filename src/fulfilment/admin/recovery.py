@@ -19,9 +19,7 @@ from ..mail.messages import (
     STAFF_INVITATION,
     STAFF_PASSWORD_RESET,
 )
-from ..observability import LOGIN_FAILURES
-from ..passwords import hash_password, verify_password
-from ..portal.errors import WrongCurrentPassword
+from ..passwords import hash_password
 from ..portal.service import check_new_password
 from ..staff import queries as staff_queries
 from ..staff.service import UserNotFound
@@ -150,16 +148,15 @@ async def ask_email_change(
     row = await database.read(lambda c: c.one(staff_queries.FOR_EMAIL_CHANGE, key))
     if row is None:
         raise errors.SessionEnded()
-    try:
-        current_ok = len(current_password) <= PASSWORD_MAX and await verify_password(
-            row[0], current_password
-        )
-    except Busy:
-        raise errors.Unavailable() from None
-    if not current_ok:
-        LOGIN_FAILURES.inc()
-        raise WrongCurrentPassword()
-    await office.throttle.succeeded(account.id, user.username, visit.address)
+    await links.check_current_password(
+        office.throttle,
+        account,
+        user.username,
+        visit.address,
+        row[0],
+        current_password,
+        errors.Unavailable,
+    )
     new_address = links.new_address(new_address)
     if new_address == row[1]:
         raise EmailUnchanged()

@@ -7,7 +7,6 @@ from ..accounts.service import Account
 from ..customers import service as customers
 from ..db import Connection, Database, Row
 from ..errors import CustomerNotFound, InvalidInput
-from ..fields import PASSWORD_MAX
 from ..mail import tokens
 from ..mail.mailer import Mailer
 from ..mail.messages import (
@@ -17,8 +16,7 @@ from ..mail.messages import (
     PASSWORD_RESET,
     MailKind,
 )
-from ..observability import LOGIN_FAILURES
-from ..passwords import hash_password, verify_password
+from ..passwords import hash_password
 from ..threads import Busy
 from ..web import links
 from ..web.links import EmailInvalid as EmailInvalid
@@ -28,7 +26,7 @@ from ..web.links import TooManyRequests as TooManyRequests
 from ..web.sessions import Session
 from ..web.throttle import LoginThrottle
 from . import queries
-from .errors import TooManyAttempts, Unavailable, WrongCurrentPassword
+from .errors import TooManyAttempts, Unavailable
 from .service import check_new_password, current_customer
 
 SUBJECT = "customer"
@@ -169,16 +167,15 @@ async def ask_email_change(
     retry_after = await throttle.attempt(account.id, customer.username, address)
     if retry_after is not None:
         raise TooManyAttempts(retry_after, account)
-    try:
-        current_ok = len(current_password) <= PASSWORD_MAX and await verify_password(
-            customer.password_hash, current_password
-        )
-    except Busy:
-        raise Unavailable() from None
-    if not current_ok:
-        LOGIN_FAILURES.inc()
-        raise WrongCurrentPassword()
-    await throttle.succeeded(account.id, customer.username, address)
+    await links.check_current_password(
+        throttle,
+        account,
+        customer.username,
+        address,
+        customer.password_hash,
+        current_password,
+        Unavailable,
+    )
     new_address = links.new_address(new_address)
     if customer.emailaddress is not None and customer.emailaddress == new_address:
         raise EmailUnchanged()

@@ -13,11 +13,15 @@ from sqlalchemy.sql import ClauseElement
 from ..accounts.service import Account
 from ..auth import zone
 from ..db import Connection, Database, Row
-from ..fields import EMAIL_MAX, check_email, username_key
+from ..fields import EMAIL_MAX, PASSWORD_MAX, check_email, username_key
 from ..mail import tokens
 from ..mail.mailer import Mailer
-from .errors import PageError
+from ..observability import LOGIN_FAILURES
+from ..passwords import verify_password
+from ..threads import Busy
+from .errors import PageError, WrongCurrentPassword
 from .i18n import N_
+from .throttle import LoginThrottle
 
 # People sharing one address each get a mail of their own; past this many, none more.
 SHARED_ADDRESS_MAX = 5
@@ -117,3 +121,25 @@ def new_address(typed: str) -> str:
     except (ValueError, UnicodeEncodeError):
         raise EmailInvalid() from None
     return typed
+
+
+async def check_current_password(
+    throttle: LoginThrottle,
+    account: Account,
+    username: str,
+    address: str,
+    password_hash: str,
+    typed: str,
+    unavailable: type[PageError],
+) -> None:
+    """The current password typed to change the address, once the login throttle has let
+    the attempt through: WrongCurrentPassword (counted as a failed login) when it is not
+    right, `unavailable` when the password hashing is too busy."""
+    try:
+        current_ok = len(typed) <= PASSWORD_MAX and await verify_password(password_hash, typed)
+    except Busy:
+        raise unavailable() from None
+    if not current_ok:
+        LOGIN_FAILURES.inc()
+        raise WrongCurrentPassword()
+    await throttle.succeeded(account.id, username, address)
