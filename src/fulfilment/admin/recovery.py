@@ -9,8 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..accounts.service import Account
-from ..db import Connection, Database, Row, utcnow
-from ..fields import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, check_email, username_key
+from ..db import Connection, Database, utcnow
+from ..fields import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, username_key
 from ..mail import tokens
 from ..mail.mailer import Mailer
 from ..mail.messages import (
@@ -19,23 +19,15 @@ from ..mail.messages import (
     STAFF_INVITATION,
     STAFF_PASSWORD_RESET,
 )
-from ..observability import LOGIN_FAILURES
-from ..passwords import hash_password, verify_password
-from ..portal.errors import WrongCurrentPassword
-from ..portal.recovery import (
-    IDENTIFIER_MAX,
-    SHARED_ADDRESS_MAX,
-    EmailInvalid,
-    EmailUnchanged,
-    LinkUnusable,
-    TooManyRequests,
-)
+from ..passwords import hash_password
 from ..portal.service import check_new_password
 from ..staff import queries as staff_queries
 from ..staff.service import UserNotFound
 from ..threads import Busy
+from ..web import links
 from ..web.errors import FormExpired, PageError, TooManyAttempts
 from ..web.i18n import N_
+from ..web.links import EmailUnchanged, LinkUnusable, TooManyRequests
 from ..web.pages import read_form
 from ..web.sessions import csrf_matches
 from . import errors
@@ -61,34 +53,16 @@ async def ask_password_reset(
 ) -> None:
     """Mail a link to choose a new password to the active staff user named by `identifier`
     (a username or an e-mail address); the visitor is told the same either way."""
-    retry_after = await mailer.throttle.asked_from(address)
-    if retry_after is not None:
-        raise TooManyRequests(retry_after, account)
-    identifier = identifier.strip()
-    if not identifier or len(identifier) > IDENTIFIER_MAX or "\x00" in identifier:
-        return
-    try:
-        identifier.encode("utf-8")
-    except UnicodeEncodeError:
-        return
-
-    async def look_up(connection: Connection) -> list[Row]:
-        found = await connection.all(
-            staff_queries.RECOVERY_BY_USERNAME,
-            {"account_id": account.id, "username_key": username_key(identifier)},
-        )
-        if "@" in identifier:
-            found += await connection.all(
-                staff_queries.RECOVERY_BY_EMAIL,
-                {
-                    "account_id": account.id,
-                    "emailaddress": identifier.lower(),
-                    "limit": SHARED_ADDRESS_MAX,
-                },
-            )
-        return list({row[0]: row for row in found}.values())[:SHARED_ADDRESS_MAX]
-
-    found = [row for row in await database.read(look_up) if await mailer.throttle.may_mail(row[2])]
+    found = await links.recipients(
+        database,
+        mailer,
+        account,
+        identifier,
+        address,
+        staff_queries.RECOVERY_BY_USERNAME,
+        staff_queries.RECOVERY_BY_EMAIL,
+        lambda identifier: {"emailaddress": identifier.lower()},
+    )
     if not found:
         return
 
@@ -134,11 +108,7 @@ async def invite(connection: Connection, mailer: Mailer, account: Account, usern
 
 
 async def check_password_link(database: Database, account: Account, token: str) -> None:
-    async def peek(connection: Connection) -> tokens.Redeemed | None:
-        return await tokens.peek(connection, account.id, SUBJECT, token, SETS_PASSWORD)
-
-    if await database.read(peek) is None:
-        raise LinkUnusable()
+    await links.peek(database, account, SUBJECT, token, SETS_PASSWORD)
 
 
 async def set_password(
@@ -154,9 +124,7 @@ async def set_password(
         raise errors.Unavailable() from None
 
     async def change(connection: Connection) -> None:
-        used = await tokens.use(connection, account.id, SUBJECT, token, SETS_PASSWORD)
-        if used is None:
-            raise LinkUnusable()
+        used = await links.use(connection, account, SUBJECT, token, SETS_PASSWORD)
         key = {"account_id": account.id, "id": used.subject_id}
         user = await connection.one(staff_queries.FOR_LINK, key)
         if user is None or not user[0] or user[1].casefold() != used.emailaddress.casefold():
@@ -180,22 +148,16 @@ async def ask_email_change(
     row = await database.read(lambda c: c.one(staff_queries.FOR_EMAIL_CHANGE, key))
     if row is None:
         raise errors.SessionEnded()
-    try:
-        current_ok = len(current_password) <= PASSWORD_MAX and await verify_password(
-            row[0], current_password
-        )
-    except Busy:
-        raise errors.Unavailable() from None
-    if not current_ok:
-        LOGIN_FAILURES.inc()
-        raise WrongCurrentPassword()
-    await office.throttle.succeeded(account.id, user.username, visit.address)
-    new_address = new_address.strip()
-    try:
-        new_address.encode("utf-8")
-        check_email(new_address)
-    except (ValueError, UnicodeEncodeError):
-        raise EmailInvalid() from None
+    await links.check_current_password(
+        office.throttle,
+        account,
+        user.username,
+        visit.address,
+        row[0],
+        current_password,
+        errors.Unavailable,
+    )
+    new_address = links.new_address(new_address)
     if new_address == row[1]:
         raise EmailUnchanged()
     mailer = _mailer(visit)
@@ -226,9 +188,7 @@ async def confirm_email(database: Database, mailer: Mailer, account: Account, to
     is told. Returns the new address."""
 
     async def change(connection: Connection) -> str:
-        used = await tokens.use(connection, account.id, SUBJECT, token, CHANGES_EMAIL)
-        if used is None:
-            raise LinkUnusable()
+        used = await links.use(connection, account, SUBJECT, token, CHANGES_EMAIL)
         key = {"account_id": account.id, "id": used.subject_id}
         row = await connection.one(staff_queries.CONFIRM_EMAIL, key)
         if row is None:

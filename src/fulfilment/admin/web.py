@@ -11,9 +11,8 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from ..accounts.service import Account
 from ..db import Database
@@ -24,8 +23,9 @@ from ..settings import Settings
 from ..web.errors import FormTooSlow, PageError
 from ..web.i18n import build_environments, negotiate
 from ..web.pages import secure
-from ..web.sessions import Session, SessionSigner, cookie_name
+from ..web.sessions import Session, SessionSigner
 from ..web.throttle import LoginThrottle
+from ..web.visits import PageVisit, Site, error_page
 from . import errors, service
 
 log = logging.getLogger("fulfilment.admin")
@@ -49,8 +49,11 @@ class StaffSession(Session, kw_only=True, omit_defaults=True):
         return self.user is not None and self.stage == "in"
 
 
-class BackOffice:
+class BackOffice(Site):
     """What the back office keeps for the life of the process."""
+
+    area = AREA
+    cookie_path = COOKIE_PATH
 
     def __init__(
         self, settings: Settings, database: Database, shared: SharedCounters | None = None
@@ -67,27 +70,23 @@ class BackOffice:
             salt=b"fulfilment back office session cookie",
             kind=StaffSession,
         )
-        self.environments: dict[str, Environment] = build_environments(HERE / "templates")
+        self.environments = build_environments(HERE / "templates")
 
 
 @dataclass(slots=True)
-class Visit:
+class Visit(PageVisit[StaffSession]):
     """One request to one account's back office."""
 
-    request: Request
-    office: BackOffice
-    account: Account
-    base: str
-    session: StaffSession | None
     user: service.StaffView | None = None
 
     @property
-    def database(self) -> Database:
-        return self.office.database
+    def office(self) -> BackOffice:
+        assert isinstance(self.site, BackOffice)
+        return self.site
 
     @property
-    def address(self) -> str:
-        return self.request.client.host if self.request.client else "unknown"
+    def database(self) -> Database:
+        return self.site.database
 
     def language(self, preferred: str | None = None) -> str:
         candidates = (preferred, self.user.language if self.user else None)
@@ -100,66 +99,10 @@ class Visit:
         """A page in the visitor's language; the session (a new one if there is none) goes
         back with it."""
         language = context.pop("language", None) or self.language()
-        session = self.session or self.new_session(language)
-        context.setdefault("notice", None)
-        context.setdefault("error", None)
-        page = self.office.environments[language].get_template(template)
-        html = page.render(
-            base=self.base,
-            language=language,
-            languages=LANGUAGES,
-            account_name=self.account.name,
-            csrf_token=session.csrf,
-            user=self.user,
-            **context,
-        )
-        response = HTMLResponse(html, status_code=status)
-        self.keep(response, session)
-        return response
-
-    def redirect(self, path: str) -> RedirectResponse:
-        # 303: the browser follows a form's POST with a GET.
-        return RedirectResponse(self.base + path, status_code=303)
-
-    def keep(self, response: Response, session: StaffSession) -> None:
-        """Send `session` back as the cookie."""
-        secure_cookie = (
-            self.office.settings.portal_secure_cookies == "always"
-            or self.request.url.scheme == "https"
-        )
-        response.set_cookie(
-            cookie_name(self.account.id, AREA),
-            self.office.signer.dumps(session),
-            max_age=self.office.signer.seconds_left(session),
-            path=COOKIE_PATH,
-            httponly=True,
-            samesite="lax",
-            secure=secure_cookie,
-        )
-
-    def new_session(self, language: str | None = None, **values: Any) -> StaffSession:
-        session = self.office.signer.new(language)
-        assert isinstance(session, StaffSession)
-        for name, value in values.items():
-            setattr(session, name, value)
-        self.session = session
-        return session
+        return self.page(template, language, status, user=self.user, **context)
 
 
 Handler = Callable[[Visit], Awaitable[Response]]
-
-
-def _error_page(
-    request: Request, office: BackOffice, error: PageError, account: Account | None
-) -> Response:
-    language = negotiate(request.headers.get("accept-language"))
-    if account is not None:
-        session = office.signer.loads(request.cookies.get(cookie_name(account.id, AREA)))
-        if session is not None and session.language in LANGUAGES:
-            language = session.language
-    page = office.environments[language].get_template("error.html")
-    html = page.render(language=language, error=error, account_name=None, user=None, notice=None)
-    return HTMLResponse(html, status_code=error.status)
 
 
 def admin_page(
@@ -184,7 +127,7 @@ def admin_page(
                         office.database, named, request.headers.get("host")
                     )
                     base = f"/admin/{account.subdomain}/" if named is not None else "/admin/"
-                    cookie = request.cookies.get(cookie_name(account.id, AREA))
+                    cookie = request.cookies.get(office.cookie(account))
                     session = office.signer.loads(cookie)
                     assert session is None or isinstance(session, StaffSession)
                     visit = Visit(request, office, account, base, session)
@@ -214,7 +157,7 @@ def admin_page(
                     log.exception("back office: database error")
                     raise errors.Unavailable() from error
             except PageError as error:
-                response = _error_page(request, office, error, account)
+                response = error_page(request, office, error, account, user=None, notice=None)
             return secure(response, request)
 
         return endpoint

@@ -10,6 +10,7 @@ from ..web.errors import LoginRefused as LoginRefused
 from ..web.errors import PageError
 from ..web.errors import PageNotFound as PageNotFound
 from ..web.errors import TooManyAttempts as TooManyAttempts
+from ..web.errors import WrongCurrentPassword as WrongCurrentPassword
 from ..web.i18n import N_
 
 # The portal's errors are pages' errors: one base, so each handler catches both.
@@ -24,10 +25,6 @@ class NoPortalHere(PortalError):
 class SessionEnded(PortalError):
     status = 401
     message = N_("Your session has ended. Please log in again.")
-
-
-class WrongCurrentPassword(PortalError):
-    message = N_("Your current password is not correct.")
 
 
 class PasswordTooShort(PortalError):

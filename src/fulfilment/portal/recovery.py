@@ -3,14 +3,10 @@ one, and a new e-mail address confirmed from the mailbox it names."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from ..accounts.service import Account
-from ..auth import zone
 from ..customers import service as customers
 from ..db import Connection, Database, Row
 from ..errors import CustomerNotFound, InvalidInput
-from ..fields import EMAIL_MAX, PASSWORD_MAX, check_email, username_key
 from ..mail import tokens
 from ..mail.mailer import Mailer
 from ..mail.messages import (
@@ -20,45 +16,22 @@ from ..mail.messages import (
     PASSWORD_RESET,
     MailKind,
 )
-from ..observability import LOGIN_FAILURES
-from ..passwords import hash_password, verify_password
+from ..passwords import hash_password
 from ..threads import Busy
-from ..web.i18n import N_
+from ..web import links
+from ..web.links import EmailInvalid as EmailInvalid
+from ..web.links import EmailUnchanged as EmailUnchanged
+from ..web.links import LinkUnusable as LinkUnusable
+from ..web.links import TooManyRequests as TooManyRequests
 from ..web.sessions import Session
 from ..web.throttle import LoginThrottle
 from . import queries
-from .errors import PortalError, TooManyAttempts, Unavailable, WrongCurrentPassword
+from .errors import TooManyAttempts, Unavailable
 from .service import check_new_password, current_customer
 
 SUBJECT = "customer"
 SETS_PASSWORD = ("password-reset", "invitation")
 CHANGES_EMAIL = ("email-change",)
-# Customers sharing one address each get a mail of their own; past this many, none more.
-SHARED_ADDRESS_MAX = 5
-IDENTIFIER_MAX = max(EMAIL_MAX, 300)
-
-
-class LinkUnusable(PortalError):
-    status = 410
-    message = N_("This link has expired or has already been used.")
-
-
-class TooManyRequests(PortalError):
-    status = 429
-    message = N_("Too many requests. Try again after %(time)s.")
-
-    def __init__(self, retry_after: int, account: Account) -> None:
-        until = datetime.now(UTC) + timedelta(seconds=retry_after + 59)
-        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M"))
-        self.retry_after = retry_after
-
-
-class EmailInvalid(PortalError):
-    message = N_("This does not look like an e-mail address.")
-
-
-class EmailUnchanged(PortalError):
-    message = N_("This is already your e-mail address.")
 
 
 async def _send_link(
@@ -101,34 +74,16 @@ async def ask_password_reset(
     username or an e-mail address), when there is one that may log in and has an address.
     The visitor is told the same either way; only asking too often from one client address
     is refused."""
-    retry_after = await mailer.throttle.asked_from(address)
-    if retry_after is not None:
-        raise TooManyRequests(retry_after, account)
-    identifier = identifier.strip()
-    if not identifier or len(identifier) > IDENTIFIER_MAX or "\x00" in identifier:
-        return
-    try:
-        identifier.encode("utf-8")
-    except UnicodeEncodeError:
-        return
-
-    async def look_up(connection: Connection) -> list[Row]:
-        found = await connection.all(
-            queries.RECOVERY_BY_USERNAME,
-            {"account_id": account.id, "username_key": username_key(identifier)},
-        )
-        if "@" in identifier:
-            found += await connection.all(
-                queries.RECOVERY_BY_EMAIL,
-                {
-                    "account_id": account.id,
-                    "search_email": identifier.casefold(),
-                    "limit": SHARED_ADDRESS_MAX,
-                },
-            )
-        return list({row[0]: row for row in found}.values())[:SHARED_ADDRESS_MAX]
-
-    found = [row for row in await database.read(look_up) if await mailer.throttle.may_mail(row[2])]
+    found = await links.recipients(
+        database,
+        mailer,
+        account,
+        identifier,
+        address,
+        queries.RECOVERY_BY_USERNAME,
+        queries.RECOVERY_BY_EMAIL,
+        lambda identifier: {"search_email": identifier.casefold()},
+    )
     if not found:
         return
 
@@ -146,13 +101,7 @@ async def check_password_link(database: Database, account: Account, token: str) 
     """The purpose of a usable link to set a password (a reset or an invitation), without
     using it up; LinkUnusable otherwise."""
 
-    async def peek(connection: Connection) -> tokens.Redeemed | None:
-        return await tokens.peek(connection, account.id, SUBJECT, token, SETS_PASSWORD)
-
-    found = await database.read(peek)
-    if found is None:
-        raise LinkUnusable()
-    return found.purpose
+    return (await links.peek(database, account, SUBJECT, token, SETS_PASSWORD)).purpose
 
 
 async def set_password(
@@ -169,9 +118,7 @@ async def set_password(
         raise Unavailable() from None
 
     async def change(connection: Connection) -> None:
-        used = await tokens.use(connection, account.id, SUBJECT, token, SETS_PASSWORD)
-        if used is None:
-            raise LinkUnusable()
+        used = await links.use(connection, account, SUBJECT, token, SETS_PASSWORD)
         username = await customers.set_password_from_link(
             connection,
             account.id,
@@ -220,22 +167,16 @@ async def ask_email_change(
     retry_after = await throttle.attempt(account.id, customer.username, address)
     if retry_after is not None:
         raise TooManyAttempts(retry_after, account)
-    try:
-        current_ok = len(current_password) <= PASSWORD_MAX and await verify_password(
-            customer.password_hash, current_password
-        )
-    except Busy:
-        raise Unavailable() from None
-    if not current_ok:
-        LOGIN_FAILURES.inc()
-        raise WrongCurrentPassword()
-    await throttle.succeeded(account.id, customer.username, address)
-    new_address = new_address.strip()
-    try:
-        new_address.encode("utf-8")
-        check_email(new_address)
-    except (ValueError, UnicodeEncodeError):
-        raise EmailInvalid() from None
+    await links.check_current_password(
+        throttle,
+        account,
+        customer.username,
+        address,
+        customer.password_hash,
+        current_password,
+        Unavailable,
+    )
+    new_address = links.new_address(new_address)
     if customer.emailaddress is not None and customer.emailaddress == new_address:
         raise EmailUnchanged()
     retry_after = await mailer.throttle.asked_from(address)
@@ -264,13 +205,7 @@ async def ask_email_change(
 async def check_email_link(database: Database, account: Account, token: str) -> str:
     """The address a usable confirmation link names; LinkUnusable otherwise."""
 
-    async def peek(connection: Connection) -> tokens.Redeemed | None:
-        return await tokens.peek(connection, account.id, SUBJECT, token, CHANGES_EMAIL)
-
-    found = await database.read(peek)
-    if found is None:
-        raise LinkUnusable()
-    return found.emailaddress
+    return (await links.peek(database, account, SUBJECT, token, CHANGES_EMAIL)).emailaddress
 
 
 async def confirm_email(database: Database, mailer: Mailer, account: Account, token: str) -> str:
@@ -278,9 +213,7 @@ async def confirm_email(database: Database, mailer: Mailer, account: Account, to
     before is told. Returns the new address."""
 
     async def change(connection: Connection) -> str:
-        used = await tokens.use(connection, account.id, SUBJECT, token, CHANGES_EMAIL)
-        if used is None:
-            raise LinkUnusable()
+        used = await links.use(connection, account, SUBJECT, token, CHANGES_EMAIL)
         changed = await customers.set_email_from_link(
             connection, account.id, used.subject_id, used.emailaddress
         )

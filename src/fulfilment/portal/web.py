@@ -11,9 +11,8 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from ..accounts.service import Account
 from ..db import Database
@@ -23,8 +22,9 @@ from ..ratelimit import SharedCounters
 from ..settings import Settings
 from ..web.i18n import build_environments, negotiate
 from ..web.pages import secure
-from ..web.sessions import Session, SessionSigner, cookie_name
+from ..web.sessions import Session, SessionSigner
 from ..web.throttle import LoginThrottle
+from ..web.visits import PageVisit, Site, error_page
 from . import errors, service
 from .errors import PortalError
 
@@ -33,8 +33,11 @@ HERE = Path(__file__).parent
 COOKIE_PATH = "/portal"
 
 
-class Portal:
+class Portal(Site):
     """What the portal keeps for the life of the process."""
+
+    area = "portal"
+    cookie_path = COOKIE_PATH
 
     def __init__(
         self, settings: Settings, database: Database, shared: SharedCounters | None = None
@@ -51,22 +54,17 @@ class Portal:
         self.signer = SessionSigner(
             (secret or secrets.token_urlsafe(32)).encode(), settings.portal_session_seconds
         )
-        self.environments: dict[str, Environment] = build_environments(HERE / "templates")
+        self.environments = build_environments(HERE / "templates")
 
 
 @dataclass(slots=True)
-class Visit:
+class Visit(PageVisit[Session]):
     """One request to one account's portal: the account, the session, and how to answer."""
 
-    request: Request
-    portal: Portal
-    account: Account
-    base: str
-    session: Session | None
-
     @property
-    def address(self) -> str:
-        return self.request.client.host if self.request.client else "unknown"
+    def portal(self) -> Portal:
+        assert isinstance(self.site, Portal)
+        return self.site
 
     def language(self, preferred: str | None = None) -> str:
         for candidate in (preferred, self.session.language if self.session else None):
@@ -78,67 +76,10 @@ class Visit:
         self, template: str, language: str, status: int = 200, **context: Any
     ) -> HTMLResponse:
         """A page in `language`; the session (a new one if there is none) goes back with it."""
-        session = self.session or self.new_session(language)
-        context.setdefault("notice", None)
-        context.setdefault("error", None)
-        page = self.portal.environments[language].get_template(template)
-        html = page.render(
-            base=self.base,
-            language=language,
-            languages=LANGUAGES,
-            account_name=self.account.name,
-            csrf_token=session.csrf,
-            **context,
-        )
-        response = HTMLResponse(html, status_code=status)
-        self.keep(response, session)
-        return response
-
-    def redirect(self, path: str) -> RedirectResponse:
-        # 303: the browser follows a form's POST with a GET.
-        return RedirectResponse(self.base + path, status_code=303)
-
-    def keep(self, response: Response, session: Session) -> None:
-        """Send `session` back as the cookie."""
-        secure = (
-            self.portal.settings.portal_secure_cookies == "always"
-            or self.request.url.scheme == "https"
-        )
-        response.set_cookie(
-            cookie_name(self.account.id),
-            self.portal.signer.dumps(session),
-            max_age=self.portal.signer.seconds_left(session),
-            path=COOKIE_PATH,
-            httponly=True,
-            samesite="lax",
-            secure=secure,
-        )
-
-    def new_session(self, language: str | None = None, **values: Any) -> Session:
-        session = self.portal.signer.new(language)
-        for name, value in values.items():
-            setattr(session, name, value)
-        self.session = session
-        return session
+        return self.page(template, language, status, **context)
 
 
 Handler = Callable[[Visit], Awaitable[Response]]
-
-
-def _error_page(
-    request: Request, portal: Portal, error: PortalError, account: Account | None
-) -> Response:
-    language = negotiate(request.headers.get("accept-language"))
-    session = (
-        portal.signer.loads(request.cookies.get(cookie_name(account.id)))
-        if account is not None
-        else None
-    )
-    if session is not None and session.language in LANGUAGES:
-        language = session.language
-    page = portal.environments[language].get_template("error.html")
-    html = page.render(language=language, error=error, account_name=None)
-    return HTMLResponse(html, status_code=error.status)
 
 
 def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -156,7 +97,7 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                     portal.database, named, request.headers.get("host")
                 )
                 base = f"/portal/{account.subdomain}/" if named is not None else "/portal/"
-                session = portal.signer.loads(request.cookies.get(cookie_name(account.id)))
+                session = portal.signer.loads(request.cookies.get(portal.cookie(account)))
                 response = await handler(Visit(request, portal, account, base, session))
             except BodyTimeout as error:
                 raise errors.FormTooSlow() from error
@@ -168,7 +109,7 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 log.exception("portal: database error")
                 raise errors.Unavailable() from error
         except PortalError as error:
-            response = _error_page(request, portal, error, account)
+            response = error_page(request, portal, error, account)
         return secure(response, request)
 
     return endpoint

@@ -42,6 +42,10 @@ class FormTooSlow(PageError):
     message = N_("The form took too long to arrive. Please try again.")
 
 
+class WrongCurrentPassword(PageError):
+    message = N_("Your current password is not correct.")
+
+
 class LoginRefused(PageError):
     # One message for a wrong password, an unknown username and a customer that may not
     # log in, so that the answer tells nobody which usernames exist.

@@ -1,0 +1,113 @@
+"""What the portal's and the back office's pages share: the per-process state of one set of
+pages, and one request to one account's pages (its session cookie, language and rendering)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar, cast
+
+from jinja2 import Environment
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ..accounts.service import Account
+from ..db import Database
+from ..fields import LANGUAGES
+from ..settings import Settings
+from .errors import PageError
+from .i18n import negotiate
+from .sessions import Session, SessionSigner, cookie_name
+from .throttle import LoginThrottle
+
+S = TypeVar("S", bound=Session)
+
+
+class Site:
+    """What one set of pages keeps for the life of the process; `area` names its session
+    cookie and `cookie_path` is where the cookie is sent."""
+
+    area: ClassVar[str]
+    cookie_path: ClassVar[str]
+    settings: Settings
+    database: Database
+    throttle: LoginThrottle
+    signer: SessionSigner
+    environments: dict[str, Environment]
+
+    def cookie(self, account: Account) -> str:
+        return cookie_name(account.id, self.area)
+
+
+@dataclass(slots=True)
+class PageVisit(Generic[S]):
+    """One request to one account's pages: the account, the session, and how to answer."""
+
+    request: Request
+    site: Site
+    account: Account
+    base: str
+    session: S | None
+
+    @property
+    def address(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"
+
+    def page(self, template: str, language: str, status: int, **context: Any) -> HTMLResponse:
+        """`template` in `language`; the session (a new one if there is none) goes back with
+        it."""
+        session = self.session or self.new_session(language)
+        context.setdefault("notice", None)
+        context.setdefault("error", None)
+        page = self.site.environments[language].get_template(template)
+        html = page.render(
+            base=self.base,
+            language=language,
+            languages=LANGUAGES,
+            account_name=self.account.name,
+            csrf_token=session.csrf,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status)
+        self.keep(response, session)
+        return response
+
+    def redirect(self, path: str) -> RedirectResponse:
+        # 303: the browser follows a form's POST with a GET.
+        return RedirectResponse(self.base + path, status_code=303)
+
+    def keep(self, response: Response, session: S) -> None:
+        """Send `session` back as the cookie."""
+        site = self.site
+        secure = (
+            site.settings.portal_secure_cookies == "always" or self.request.url.scheme == "https"
+        )
+        response.set_cookie(
+            site.cookie(self.account),
+            site.signer.dumps(session),
+            max_age=site.signer.seconds_left(session),
+            path=site.cookie_path,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+
+    def new_session(self, language: str | None = None, **values: Any) -> S:
+        session = cast(S, self.site.signer.new(language))
+        for name, value in values.items():
+            setattr(session, name, value)
+        self.session = session
+        return session
+
+
+def error_page(
+    request: Request, site: Site, error: PageError, account: Account | None, **context: Any
+) -> Response:
+    """The error page, in the language of the visitor's session when there is one."""
+    language = negotiate(request.headers.get("accept-language"))
+    if account is not None:
+        session = site.signer.loads(request.cookies.get(site.cookie(account)))
+        if session is not None and session.language in LANGUAGES:
+            language = session.language
+    page = site.environments[language].get_template("error.html")
+    html = page.render(language=language, error=error, account_name=None, **context)
+    return HTMLResponse(html, status_code=error.status)
