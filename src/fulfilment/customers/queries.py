@@ -45,9 +45,8 @@ PAGE = (
 _SEARCH_COLUMNS = tuple(field.search_column for field in CUSTOMER_FIELDS if field.search_column)
 _SEARCH_FIELDS = tuple(customers.c[column] for column in _SEARCH_COLUMNS)
 _matches = sa.or_(*(field.like(_p("pattern"), escape="\\") for field in _SEARCH_FIELDS))
-# Terms of one or two characters (PostgreSQL): the walk finds the page's ids in the index
-# that carries the search columns (the migration "search walk index"), then reads just
-# those rows.
+# The walk finds the page's ids in the index that carries the search columns (PostgreSQL,
+# see the migration "search walk index"), then reads just those rows.
 _SEARCH_PAGE_IDS = (
     sa.select(customers.c.idfulfilment_customer)
     .where(customers.c.account_id == _p("account_id"), _matches)
@@ -58,44 +57,6 @@ _SEARCH_PAGE_IDS = (
 SEARCH_PAGE = (
     sa.select(*LIST_COLUMNS)
     .where(customers.c.idfulfilment_customer.in_(_SEARCH_PAGE_IDS.scalar_subquery()))
-    .order_by(customers.c.position)
-)
-# Longer terms (PostgreSQL), in two steps whose cost does not hang on the planner's guess
-# of how common a term is (a guess from a sample, which swung between fills from the walk
-# to the trigram index and back for a term in 1% of a million customers): first a walk
-# over the account's first SEARCH_WINDOW customers, which fills the page of a common term;
-# then, when it did not, the trigram index, sorted by position (`+ 0` keeps the walk out).
-_window = (
-    sa.select(customers.c.idfulfilment_customer, customers.c.position, *_SEARCH_FIELDS)
-    .where(customers.c.account_id == _p("account_id"))
-    .order_by(customers.c.position)
-    .limit(_p("window"))
-    .subquery("window")
-)
-_WINDOW_IDS = (
-    sa.select(_window.c.idfulfilment_customer)
-    .where(
-        sa.or_(*(_window.c[column].like(_p("pattern"), escape="\\") for column in _SEARCH_COLUMNS))
-    )
-    .order_by(_window.c.position)
-    .limit(_p("limit"))
-    .offset(_p("offset"))
-)
-SEARCH_WINDOW = (
-    sa.select(*LIST_COLUMNS)
-    .where(customers.c.idfulfilment_customer.in_(_WINDOW_IDS.scalar_subquery()))
-    .order_by(customers.c.position)
-)
-_TRIGRAM_IDS = (
-    sa.select(customers.c.idfulfilment_customer)
-    .where(customers.c.account_id == _p("account_id"), _matches)
-    .order_by(customers.c.position + sa.literal_column("0"))
-    .limit(_p("limit"))
-    .offset(_p("offset"))
-)
-SEARCH_TRIGRAM = (
-    sa.select(*LIST_COLUMNS)
-    .where(customers.c.idfulfilment_customer.in_(_TRIGRAM_IDS.scalar_subquery()))
     .order_by(customers.c.position)
 )
 # SQLite, terms of three characters or more: the FTS5 trigram index yields matching ids in

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy.sql.elements import ClauseElement
 
 from ..auth import Principal
-from ..db import Connection, Database, Row, Work, utcnow
+from ..db import Connection, Database, Row, utcnow
 from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
 from ..fields import (
     CUSTOMER_FIELDS,
@@ -115,31 +114,6 @@ def search_phrase(term: str) -> str:
 TRIGRAM = 3
 
 
-# How many of an account's first customers a search on PostgreSQL walks before it asks the
-# trigram index: enough to fill a page for a term in 1% of them, about 5 ms.
-SEARCH_WINDOW = 20_000
-
-
-def _all(statement: ClauseElement, values: dict[str, Any]) -> Work[list[Row]]:
-    async def rows(connection: Connection) -> list[Row]:
-        return await connection.all(statement, values)
-
-    return rows
-
-
-def _window_then_trigrams(values: dict[str, Any]) -> Work[list[Row]]:
-    """A walk of the first SEARCH_WINDOW customers, whose page stands when it is full: the
-    first matches in order are then the window's; else the trigram index's answer."""
-
-    async def search(connection: Connection) -> list[Row]:
-        rows = await connection.all(queries.SEARCH_WINDOW, values)
-        if len(rows) == values["limit"]:
-            return rows
-        return await connection.all(queries.SEARCH_TRIGRAM, values)
-
-    return search
-
-
 async def list_customers(
     database: Database, principal: Principal, offset: int, search: str | None
 ) -> list[CustomerListItem]:
@@ -153,17 +127,15 @@ async def list_customers(
         rows = await database.read(lambda c: c.all(queries.PAGE, values))
     else:
         term = search.casefold()
-        work: Work[list[Row]]
         if database.is_sqlite and len(term) >= TRIGRAM:
             values["phrase"] = search_phrase(term)
-            work = _all(queries.SEARCH_INDEXED, values)
-        elif len(term) >= TRIGRAM:
-            values.update(pattern=search_pattern(term), window=SEARCH_WINDOW)
-            work = _window_then_trigrams(values)
+            statement = queries.SEARCH_INDEXED
         else:
             values["pattern"] = search_pattern(term)
-            work = _all(queries.SEARCH_PAGE, values)
-        rows = await database.read(work, heavy_for=principal.account_id)
+            statement = queries.SEARCH_PAGE
+        rows = await database.read(
+            lambda c: c.all(statement, values), heavy_for=principal.account_id
+        )
     timezone = principal.timezone
     return [to_list_item(row, timezone) for row in rows]
 
