@@ -9,8 +9,9 @@ import pytest
 
 from fulfilment.accounts import service as accounts
 from fulfilment.db import Database
+from tests.servers import Certificate, make_certificate
 
-from .smtp import Certificate, Inbox, make_certificate, smtp_server
+from .smtp import Inbox, smtp_server
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,9 @@ from fulfilment.mail.messages import PASSWORD_RESET, MailWriter
 from fulfilment.mail.outbox import MailWorker
 from fulfilment.settings import Settings, SettingsError
 from fulfilment.tables import mail_outbox
-from tests.servers import free_port
+from tests.servers import Certificate, free_port
 
-from .smtp import Certificate, Inbox, html_of, link_in, smtp_server, text_of
+from .smtp import Inbox, html_of, link_in, smtp_server, text_of
 
 LINK = "https://portal.example.com/portal/acme/reset?token=abc"
 writer = MailWriter()
