@@ -14,6 +14,7 @@ import secrets
 import socket
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,78 @@ def retry_delay(attempts_made: int, scale: float) -> float:
     return RETRY_SCHEDULE[attempts_made - 1] * scale
 
 
+def _recording(
+    done: list[Outcome], now: datetime, scale: float
+) -> Callable[[Database, Any], Awaitable[None]]:
+    """The writes that record `done`'s outcomes, for a unit of work to run."""
+    succeeded = {o.delivery.idhook for o in done if o.succeeded}
+    final = [o for o in done if not o.succeeded and o.delivery.attempts + 1 >= ATTEMPTS]
+    batch = [o for o in done if o.succeeded or o.delivery.attempts + 1 < ATTEMPTS]
+    finish = [
+        {
+            "id": o.delivery.iddelivery,
+            "claim": o.claim,
+            "state": "delivered" if o.succeeded else "pending",
+            "next_attempt_at": now
+            if o.succeeded
+            else now + timedelta(seconds=retry_delay(o.delivery.attempts + 1, scale)),
+            "finished_at": now if o.succeeded else None,
+        }
+        for o in batch
+    ]
+
+    async def write(database: Database, connection: Any) -> None:
+        if batch:
+            # Two statements for the whole batch (psycopg pipelines them): the log first,
+            # while the claims still say whose the attempts were.
+            await execute_many(database, connection, queries.LOG_CLAIMED_ATTEMPT, _logged(batch))
+            await execute_many(database, connection, queries.FINISH, finish)
+        for outcome in final:
+            # The schedule ran out: rare, one by one, and the published rule applied.
+            delivery = outcome.delivery
+            changed = await connection.execute(
+                queries.FINISH,
+                {
+                    "id": delivery.iddelivery,
+                    "claim": outcome.claim,
+                    "state": "failed",
+                    "next_attempt_at": now,
+                    "finished_at": now,
+                },
+            )
+            if not changed:
+                continue  # the lease ran out and another instance took it over
+            await connection.execute(queries.LOG_ATTEMPT, _logged([outcome])[0])
+            await connection.execute(
+                queries.DEACTIVATE_FAILING,
+                {"idhook": delivery.idhook, "since": delivery.triggered_at, "now": now},
+            )
+        for idhook in succeeded:
+            await connection.execute(queries.SUCCEEDED, {"idhook": idhook, "now": now})
+
+    return write
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a hook's deliveries go: the address checked, the URL with the IP address that
+    was checked in place of the name (the connection goes there, not to whatever the name
+    resolves to a moment later), and the Host header that names it (as TLS does, in SNI
+    and the certificate check)."""
+
+    target: addresses.Target
+    url: httpx.URL
+    host: str
+
+    @classmethod
+    def to(cls, address: str, target: addresses.Target) -> Route:
+        import httpx
+
+        url = httpx.URL(address)
+        pinned = url.copy_with(host=str(target.ips[0]))
+        return cls(target, pinned, url.netloc.decode("ascii"))
+
+
 class DeliveryWorker:
     """One per process. `start()` on the event loop that serves requests; `stop()` at
     shutdown lets attempts under way finish for a few seconds, then leaves the rest to
@@ -173,7 +246,7 @@ class DeliveryWorker:
         self._timeouts = dict.fromkeys(("connect", "read", "write", "pool"), self.timeout)
         self._tls: ssl.SSLContext | None = None
         self._closing: set[asyncio.Future[None]] = set()
-        self._targets: dict[str, tuple[float, addresses.Target]] = {}
+        self._routes: dict[str, tuple[float, Route]] = {}
         self._forgotten_at = 0.0
 
     # -- life ------------------------------------------------------------------------------
@@ -235,9 +308,8 @@ class DeliveryWorker:
         failures = 0
         while not self._stopping.is_set():
             try:
-                await self._record()
                 room = IN_FLIGHT - len(self._in_flight)
-                claimed = await self._claim(room)
+                claimed = await self._exchange(room)
                 for delivery, claim in claimed:
                     task = asyncio.ensure_future(self._attempt(delivery, claim))
                     self._in_flight.add(task)
@@ -257,7 +329,7 @@ class DeliveryWorker:
         for task in set(self._in_flight):
             task.cancel()
         with contextlib.suppress(Exception):
-            await self._record()
+            await self._exchange(0)
 
     def _finished(self, task: asyncio.Task[Outcome]) -> None:
         self._in_flight.discard(task)
@@ -305,14 +377,24 @@ class DeliveryWorker:
 
     # -- the database -----------------------------------------------------------------------
 
-    async def _claim(self, room: int) -> list[tuple[Claimed, str]]:
-        if room <= 0:
-            return []
+    async def _exchange(self, room: int) -> list[tuple[Claimed, str]]:
+        """Record the attempts that finished and claim up to `room` due deliveries, in one
+        transaction. Under a load of writes each transaction waits its turn for SQLite's
+        writer (or a pool connection): one a round rather than two is what lets deliveries
+        keep up with the changes. With nothing to record it reads first, so that an idle
+        worker writes nothing."""
+        done, self._done = self._done, []
         now = precise_now()
-        if await self.database.read(lambda c: c.one(queries.ANY_DUE, {"now": now})) is None:
+        if not done and (
+            room <= 0
+            or await self.database.read(lambda c: c.one(queries.ANY_DUE, {"now": now})) is None
+        ):
             return []
-        self._claims += 1
-        claim = f"{self.instance}:{self._claims}"
+        record = _recording(done, now, self.settings.hooks_retry_scale)
+        claim = ""
+        if room > 0:
+            self._claims += 1
+            claim = f"{self.instance}:{self._claims}"
         values = {
             "now": now,
             "limit": room,
@@ -320,75 +402,21 @@ class DeliveryWorker:
             "until": now + timedelta(seconds=self.settings.hooks_lease_seconds),
         }
 
-        async def take(connection: Any) -> list[Row]:
-            if not await connection.all(queries.CLAIM, values):
+        async def exchange(connection: Any) -> list[Row]:
+            await record(self.database, connection)
+            if not claim or not await connection.all(queries.CLAIM, values):
                 return []
             rows: list[Row] = await connection.all(queries.CLAIMED, {"claim": claim})
             return rows
 
-        return [(Claimed.from_row(row), claim) for row in await self.database.write(take)]
-
-    async def _record(self) -> None:
-        """Write the outcomes of finished attempts, all in one transaction."""
-        if not self._done:
-            return
-        done, self._done = self._done, []
-        scale = self.settings.hooks_retry_scale
-        now = precise_now()
-
-        succeeded = {o.delivery.idhook for o in done if o.succeeded}
-        final = [o for o in done if not o.succeeded and o.delivery.attempts + 1 >= ATTEMPTS]
-        batch = [o for o in done if o.succeeded or o.delivery.attempts + 1 < ATTEMPTS]
-        finish = [
-            {
-                "id": o.delivery.iddelivery,
-                "claim": o.claim,
-                "state": "delivered" if o.succeeded else "pending",
-                "next_attempt_at": now
-                if o.succeeded
-                else now + timedelta(seconds=retry_delay(o.delivery.attempts + 1, scale)),
-                "finished_at": now if o.succeeded else None,
-            }
-            for o in batch
-        ]
-
-        async def write(connection: Any) -> None:
-            if batch:
-                # Two statements for the whole batch (psycopg pipelines them): the log
-                # first, while the claims still say whose the attempts were.
-                await execute_many(
-                    self.database, connection, queries.LOG_CLAIMED_ATTEMPT, _logged(batch)
-                )
-                await execute_many(self.database, connection, queries.FINISH, finish)
-            for outcome in final:
-                # The schedule ran out: rare, one by one, and the published rule applied.
-                delivery = outcome.delivery
-                changed = await connection.execute(
-                    queries.FINISH,
-                    {
-                        "id": delivery.iddelivery,
-                        "claim": outcome.claim,
-                        "state": "failed",
-                        "next_attempt_at": now,
-                        "finished_at": now,
-                    },
-                )
-                if not changed:
-                    continue  # the lease ran out and another instance took it over
-                await connection.execute(queries.LOG_ATTEMPT, _logged([outcome])[0])
-                await connection.execute(
-                    queries.DEACTIVATE_FAILING,
-                    {"idhook": delivery.idhook, "since": delivery.triggered_at, "now": now},
-                )
-            for idhook in succeeded:
-                await connection.execute(queries.SUCCEEDED, {"idhook": idhook, "now": now})
-
         try:
-            await self.database.write(write)
+            rows = await self.database.write(exchange)
         except Exception:
-            # Not recorded: the claims lapse and the deliveries are attempted again.
-            log.warning("could not record %d hook delivery attempts", len(done))
+            if done:
+                # Not recorded: the claims lapse and the deliveries are attempted again.
+                log.warning("could not record %d hook delivery attempts", len(done))
             raise
+        return [(Claimed.from_row(row), claim) for row in rows]
 
     async def _forget_old(self) -> None:
         """Retention: finished deliveries and their attempts older than the set days."""
@@ -440,40 +468,37 @@ class DeliveryWorker:
             outcome.error = outcome.error[:500]
         return outcome
 
-    async def _target(self, address: str) -> addresses.Target:
+    async def _route(self, address: str) -> Route:
         """The address checked (see addresses.check), reused for RESOLVED_SECONDS: the
         connection always goes to an IP address that was checked."""
         now = time.monotonic()
-        known = self._targets.get(address)
+        known = self._routes.get(address)
         if known is not None and now - known[0] < RESOLVED_SECONDS:
             return known[1]
-        target = await addresses.check(address, self.settings.hooks_allow_private)
-        if len(self._targets) >= CLIENTS:
-            self._targets.clear()
-        self._targets[address] = (now, target)
-        return target
+        route = Route.to(address, await addresses.check(address, self.settings.hooks_allow_private))
+        if len(self._routes) >= CLIENTS:
+            self._routes.clear()
+        self._routes[address] = (now, route)
+        return route
 
     async def _send(self, delivery: Claimed, outcome: Outcome) -> None:
         import httpx
 
-        target = await self._target(delivery.address)
+        route = await self._route(delivery.address)
+        target = route.target
         secret = (
             box_for(self.database).open(delivery.secret) if delivery.secret is not None else None
         )
         body = delivery.body()
         headers = signing.headers(secret, webhook_id(delivery.iddelivery), int(time.time()), body)
-        # Connect to the address just checked, not to whatever the name resolves to a
-        # moment later; the name still goes in Host and in TLS (SNI, certificate check).
-        url = httpx.URL(delivery.address)
-        headers["Host"] = url.netloc.decode("ascii")
-        pinned = url.copy_with(host=str(target.ips[0]))
+        headers["Host"] = route.host
         extensions: dict[str, Any] = {"timeout": self._timeouts}
         if target.scheme == "https":
             extensions["sni_hostname"] = target.host
         # The transport itself, not a client around it: a client's work (redirects, cookies,
         # authentication, default headers) is all unwanted here, and cost 0.2 ms a delivery.
         request = httpx.Request(
-            "POST", pinned, content=body, headers=headers, extensions=extensions
+            "POST", route.url, content=body, headers=headers, extensions=extensions
         )
         transport, free = self._transport(target)
         outcome.queued = True
