@@ -5,8 +5,9 @@ A unit of work is a coroutine function taking a `Connection`. On PostgreSQL it r
 connection of psycopg's async pool, so that waiting for the server never holds up the
 event loop. On SQLite, a local file, the connection's coroutines complete without ever
 suspending: short indexed reads run to completion on the event loop itself, where they
-cost least, and writes and long reads on threads of their own. The command line runs the
-same units on blocking connections (`write_sync`)."""
+cost least, long reads on threads of their own, and writes on the one writer thread, which
+commits those waiting together (group_commit.py). The command line runs the same units on
+blocking connections (`write_sync`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from .errors import ServiceUnavailable
+from .group_commit import GroupCommitter
 from .settings import Settings
 from .threads import Workers
 
@@ -291,8 +293,9 @@ class Database:
             self._sqlite_connections: list[sqlite3.Connection] = []
             self._sqlite_lock = threading.Lock()
             # SQLite takes one writer at a time: more threads would only meet in its busy
-            # handler, which sleeps milliseconds between tries.
-            self._writers = Workers(1, "db-write")
+            # handler, which sleeps milliseconds between tries. The one commits the units
+            # that wait for it together.
+            self.writer = GroupCommitter(self._sqlite, lambda channel: self.marker(channel).touch())
             self._readers = Workers(max(1, settings.pool_size - 1), "db-read")
             sa.event.listen(self.engine, "connect", self._configure_sqlite_for_engine)
             sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
@@ -490,7 +493,8 @@ class Database:
     async def write(self, work: Work[T]) -> T:
         """Run `work` in one transaction: on SQLite on the writer thread."""
         if self.is_sqlite:
-            return await self._writers.run(self.write_sync, work)
+            result: T = await self.writer.run(work)
+            return result
         return await self._on_postgres(work, write=True)
 
     async def write_statement(self, statement: ClauseElement, values: Params) -> int:
@@ -557,7 +561,7 @@ class Database:
 
     def close(self) -> None:
         if self.is_sqlite:
-            self._writers.shutdown()
+            self.writer.shutdown()
             self._readers.shutdown()
             with self._sqlite_lock:
                 connections, self._sqlite_connections = self._sqlite_connections, []

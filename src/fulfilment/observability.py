@@ -63,6 +63,14 @@ MAIL_FAILURES = Counter(
 MAIL_ABANDONED = Counter(
     "fulfilment_mail_abandoned_total", "Mails given up on after every retry failed.", ["kind"]
 )
+SQLITE_COMMITS = Counter(
+    "fulfilment_sqlite_commits_total", "Write transactions committed on SQLite."
+)
+SQLITE_COMMITTED_UNITS = Counter(
+    "fulfilment_sqlite_committed_units_total",
+    "Units of work (a request's writes, a worker's round) in them: several share one "
+    "transaction when they wait for the writer together.",
+)
 
 
 # Request ids: 64 random bits for this process, then a counter. Unique across processes
