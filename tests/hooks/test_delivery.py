@@ -23,7 +23,8 @@ from starlette.testclient import TestClient
 from fulfilment import __version__
 from fulfilment.app import create_app
 from fulfilment.db import Database, utcnow
-from fulfilment.hooks.delivery import ATTEMPTS, PER_ADDRESS, RETRY_SCHEDULE, DeliveryWorker
+from fulfilment.hooks.attempts import PER_ADDRESS
+from fulfilment.hooks.delivery import ATTEMPTS, RETRY_SCHEDULE, DeliveryWorker
 from fulfilment.settings import Settings
 from fulfilment.tables import hook_attempts, hook_deliveries
 from tests.factories import CUSTOMERS, Tenant, make_tenant

@@ -12,26 +12,14 @@ import logging
 import os
 import secrets
 import socket
-import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
-import msgspec
-
-from ..db import Database, Row, as_datetime, utcnow
-from ..encryption import SecretUnreadable, box_for
-from ..wire import format_datetime
-from . import addresses, queries, signing
-from .service import webhook_id
-
-if TYPE_CHECKING:
-    import httpx
-
-    from .transport import DeliveryTransport
+from ..db import Database, Row, utcnow
+from . import queries
+from .attempts import TIMEOUT_SECONDS, Claimed, Outcome, Sender
 
 log = logging.getLogger("fulfilment.hooks")
 
@@ -39,74 +27,14 @@ log = logging.getLogger("fulfilment.hooks")
 # within 30 s of the first attempt, and the whole schedule spans about 12.7 hours.
 RETRY_SCHEDULE = (5, 20, 120, 600, 1800, 3600, 3 * 3600, 8 * 3600)
 ATTEMPTS = len(RETRY_SCHEDULE) + 1
-TIMEOUT_SECONDS = 10.0
-# Deliveries in flight at once in one process, and to one address (host and port). Each
-# batch's attempts start together on the event loop: with 64, GET one's p99 beside a
-# backlog was 83 ms; with 32, 43 ms at 279 deliveries/s; with 16, 26 ms at 233/s.
+# Deliveries in flight at once in one process. Each batch's attempts start together on
+# the event loop: with 64, GET one's p99 beside a backlog was 83 ms; with 32, 43 ms at
+# 279 deliveries/s; with 16, 26 ms at 233/s.
 IN_FLIGHT = 32
-PER_ADDRESS = 8
-# HTTP clients kept, one per scheme, host and port (the least recently used is closed).
-CLIENTS = 1024
-RESPONSE_EXCERPT = 1000
 RETENTION_EVERY_SECONDS = 600
 # After an attempt ends, how long to wait for others before recording and claiming again:
 # fewer, larger batches cost the database and the event loop less.
 GATHER_SECONDS = 0.05
-# A checked address is used again for this long before its name is resolved again.
-RESOLVED_SECONDS = 5.0
-
-
-class _Payload(msgspec.Struct):
-    idhook: int
-    name: str
-    event: str
-    event_triggered_at: str
-    data: msgspec.Raw
-
-
-_encoder = msgspec.json.Encoder()
-
-
-@dataclass(slots=True)
-class Claimed:
-    iddelivery: int
-    idhook: int
-    event: str
-    data: str
-    triggered_at: datetime
-    attempts: int
-    name: str
-    address: str
-    secret: str | None
-    timezone: str
-
-    @classmethod
-    def from_row(cls, row: Row) -> Claimed:
-        triggered = as_datetime(row[4])
-        assert triggered is not None
-        return cls(row[0], row[1], row[2], row[3], triggered, *row[5:])
-
-    def body(self) -> bytes:
-        moment = format_datetime(self.triggered_at, ZoneInfo(self.timezone)) or ""
-        payload = _Payload(self.idhook, self.name, self.event, moment, msgspec.Raw(self.data))
-        return _encoder.encode(payload)
-
-
-@dataclass(slots=True)
-class Outcome:
-    delivery: Claimed
-    claim: str
-    attempted_at: datetime
-    duration_ms: int
-    status: int | None = None
-    error: str | None = None
-    response: str | None = None
-    # Waiting for one of the address's connections.
-    queued: bool = False
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
 
 
 def _logged(outcomes: list[Outcome]) -> list[dict[str, Any]]:
@@ -201,26 +129,6 @@ def _recording(
     return write
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Where a hook's deliveries go: the address checked, the URL with the IP address that
-    was checked in place of the name (the connection goes there, not to whatever the name
-    resolves to a moment later), and the Host header that names it (as TLS does, in SNI
-    and the certificate check)."""
-
-    target: addresses.Target
-    url: httpx.URL
-    host: str
-
-    @classmethod
-    def to(cls, address: str, target: addresses.Target) -> Route:
-        import httpx
-
-        url = httpx.URL(address)
-        pinned = url.copy_with(host=str(target.ips[0]))
-        return cls(target, pinned, url.netloc.decode("ascii"))
-
-
 class DeliveryWorker:
     """One per process. `start()` on the event loop that serves requests; `stop()` at
     shutdown lets attempts under way finish for a few seconds, then leaves the rest to
@@ -237,16 +145,7 @@ class DeliveryWorker:
         self._in_flight: set[asyncio.Task[Outcome]] = set()
         self._done: list[Outcome] = []
         self._lock_fd: int | None = None
-        # One transport per address: connections go to the IP address checked for that
-        # name, so one pool for all would hand a connection (and its TLS session) made
-        # for one name to another name on the same address.
-        self._transports: dict[
-            tuple[str, str, int], tuple[DeliveryTransport, asyncio.Semaphore]
-        ] = {}
-        self._timeouts = dict.fromkeys(("connect", "read", "write", "pool"), self.timeout)
-        self._tls: ssl.SSLContext | None = None
-        self._closing: set[asyncio.Future[None]] = set()
-        self._routes: dict[str, tuple[float, Route]] = {}
+        self._sender = Sender(database, self.timeout)
         self._forgotten_at = 0.0
 
     # -- life ------------------------------------------------------------------------------
@@ -275,33 +174,8 @@ class DeliveryWorker:
                 return
             await self._loop()
         finally:
-            transports, self._transports = self._transports, {}
-            for transport, _ in transports.values():
-                await transport.aclose()
+            await self._sender.aclose()
             self._release_lock()
-
-    def _transport(self, target: addresses.Target) -> tuple[DeliveryTransport, asyncio.Semaphore]:
-        """The HTTP transport of the target's address, and the semaphore that keeps its
-        requests to PER_ADDRESS at once."""
-        # Imported with the first delivery: a process that never delivers does without.
-        import httpx
-
-        from .transport import DeliveryTransport
-
-        key = (target.scheme, target.host, target.port)
-        entry = self._transports.pop(key, None)
-        if entry is None:
-            if self._tls is None:
-                # Made once, when there is a first delivery: it costs a tenth of a second.
-                self._tls = httpx.create_ssl_context()
-            entry = (DeliveryTransport(self._tls, keep=PER_ADDRESS), asyncio.Semaphore(PER_ADDRESS))
-            if len(self._transports) >= CLIENTS:
-                oldest = next(iter(self._transports))
-                closing = asyncio.ensure_future(self._transports.pop(oldest)[0].aclose())
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
-        self._transports[key] = entry  # the most recently used last
-        return entry
 
     async def _loop(self) -> None:
         poll = self.settings.hooks_poll_seconds
@@ -311,7 +185,7 @@ class DeliveryWorker:
                 room = IN_FLIGHT - len(self._in_flight)
                 claimed = await self._exchange(room)
                 for delivery, claim in claimed:
-                    task = asyncio.ensure_future(self._attempt(delivery, claim))
+                    task = asyncio.ensure_future(self._sender.attempt(delivery, claim))
                     self._in_flight.add(task)
                     task.add_done_callback(self._finished)
                 await self._forget_old()
@@ -430,105 +304,6 @@ class DeliveryWorker:
             await connection.execute(queries.FORGET_DELIVERIES, before)
 
         await self.database.write(forget)
-
-    # -- one attempt ------------------------------------------------------------------------
-
-    async def _attempt(self, delivery: Claimed, claim: str) -> Outcome:
-        import httpx
-
-        attempted_at = utcnow()
-        started = time.monotonic()
-        outcome = Outcome(delivery, claim, attempted_at, 0)
-        try:
-            async with asyncio.timeout(self.timeout):
-                await self._send(delivery, outcome)
-        except TimeoutError:
-            if outcome.queued:
-                outcome.error = (
-                    f"no free connection to the address within {self.timeout:g} seconds "
-                    f"(at most {PER_ADDRESS} at once)"
-                )
-            else:
-                outcome.error = f"no answer within {self.timeout:g} seconds"
-        except addresses.AddressRefused as refused:
-            outcome.error = f"address refused: {refused}"
-        except SecretUnreadable as unreadable:
-            outcome.error = str(unreadable)
-        except httpx.TimeoutException:
-            outcome.error = f"no answer within {self.timeout:g} seconds"
-        except httpx.ConnectError as error:
-            outcome.error = f"could not connect: {error or 'connection refused'}"
-        except httpx.HTTPError as error:
-            outcome.error = f"{type(error).__name__}: {error or 'the connection failed'}"
-        except Exception as error:
-            log.exception("hook delivery %d failed unexpectedly", delivery.iddelivery)
-            outcome.error = f"{type(error).__name__}: {error}"
-        outcome.duration_ms = int((time.monotonic() - started) * 1000)
-        if outcome.error is not None:
-            outcome.error = outcome.error[:500]
-        return outcome
-
-    async def _route(self, address: str) -> Route:
-        """The address checked (see addresses.check), reused for RESOLVED_SECONDS: the
-        connection always goes to an IP address that was checked."""
-        now = time.monotonic()
-        known = self._routes.get(address)
-        if known is not None and now - known[0] < RESOLVED_SECONDS:
-            return known[1]
-        route = Route.to(address, await addresses.check(address, self.settings.hooks_allow_private))
-        if len(self._routes) >= CLIENTS:
-            self._routes.clear()
-        self._routes[address] = (now, route)
-        return route
-
-    async def _send(self, delivery: Claimed, outcome: Outcome) -> None:
-        import httpx
-
-        route = await self._route(delivery.address)
-        target = route.target
-        secret = (
-            box_for(self.database).open(delivery.secret) if delivery.secret is not None else None
-        )
-        body = delivery.body()
-        headers = signing.headers(secret, webhook_id(delivery.iddelivery), int(time.time()), body)
-        headers["Host"] = route.host
-        extensions: dict[str, Any] = {"timeout": self._timeouts}
-        if target.scheme == "https":
-            extensions["sni_hostname"] = target.host
-        # The transport itself, not a client around it: a client's work (redirects, cookies,
-        # authentication, default headers) is all unwanted here, and cost 0.2 ms a delivery.
-        request = httpx.Request(
-            "POST", route.url, content=body, headers=headers, extensions=extensions
-        )
-        transport, free = self._transport(target)
-        outcome.queued = True
-        await free.acquire()
-        outcome.queued = False
-        try:
-            response = await transport.handle_async_request(request)
-            try:
-                outcome.status = response.status_code
-                excerpt = await _excerpt(response)
-            finally:
-                await response.aclose()
-        finally:
-            free.release()
-        if excerpt:
-            outcome.response = excerpt[:RESPONSE_EXCERPT].decode("utf-8", "replace")
-        if 300 <= response.status_code < 400:
-            outcome.error = f"answered {response.status_code}: redirects are not followed"
-        elif not outcome.succeeded:
-            outcome.error = f"answered {response.status_code} {response.reason_phrase}".strip()
-
-
-async def _excerpt(response: httpx.Response) -> bytes:
-    """The start of the answer's body, however long the whole: never read further."""
-    excerpt = b""
-    async for chunk in response.aiter_bytes():
-        excerpt += chunk
-        if len(excerpt) >= RESPONSE_EXCERPT:
-            break
-    return excerpt[:RESPONSE_EXCERPT]
 
 
 async def deliver_until_stopped(database: Database, stop: asyncio.Event) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import openapi as doc
-from .delivery import RETRY_SCHEDULE, TIMEOUT_SECONDS
+from .attempts import TIMEOUT_SECONDS
+from .delivery import RETRY_SCHEDULE
 from .schemas import EVENTS, PING
 from .signing import USER_AGENT
 
