@@ -4,9 +4,10 @@ leaks into another's fate, and no caller hears of success before its commit."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,10 @@ def _sql(database: Database, statement: Any) -> tuple[str, Any]:
     return compiled.sql, compiled.parameters({})
 
 
-async def behind_a_held_writer(database: Database, units: list[Any]) -> list[Any]:
-    """Run `units` while the writer is held by a first unit, so that they all wait and are
-    committed together once it lets go; their outcomes, in order."""
+@contextlib.asynccontextmanager
+async def held_writer(database: Database) -> AsyncIterator[None]:
+    """The writer busy with a first unit until the block ends: units written inside it
+    wait, and are committed together once it lets go."""
     holding, release = threading.Event(), threading.Event()
 
     def hold(_: Connection) -> None:
@@ -64,10 +66,18 @@ async def behind_a_held_writer(database: Database, units: list[Any]) -> list[Any
 
     first = asyncio.ensure_future(database.write(inserting("first", then=hold)))
     await asyncio.get_running_loop().run_in_executor(None, holding.wait, 10)
-    rest = [asyncio.ensure_future(database.write(unit)) for unit in units]
-    await asyncio.sleep(0.05)  # all queued
-    release.set()
-    await first
+    try:
+        yield
+        await asyncio.sleep(0.05)  # all queued
+    finally:
+        release.set()
+        await first
+
+
+async def behind_a_held_writer(database: Database, units: list[Any]) -> list[Any]:
+    """Run `units` behind a held writer; their outcomes, in order."""
+    async with held_writer(database):
+        rest = [asyncio.ensure_future(database.write(unit)) for unit in units]
     return await asyncio.gather(*rest, return_exceptions=True)
 
 
@@ -140,20 +150,11 @@ def test_a_failed_commit_fails_every_unit_of_it(database: Database) -> None:
 
 def test_a_caller_gone_before_its_turn_takes_its_unit_off_the_queue(database: Database) -> None:
     async def scenario() -> None:
-        holding, release = threading.Event(), threading.Event()
-
-        def hold(_: Connection) -> None:
-            holding.set()
-            release.wait(10)
-
-        first = asyncio.ensure_future(database.write(inserting("first", then=hold)))
-        await asyncio.get_running_loop().run_in_executor(None, holding.wait, 10)
-        leaving = asyncio.ensure_future(database.write(inserting("left")))
-        staying = asyncio.ensure_future(database.write(inserting("stayed")))
-        await asyncio.sleep(0.05)
-        leaving.cancel()
-        release.set()
-        await first
+        async with held_writer(database):
+            leaving = asyncio.ensure_future(database.write(inserting("left")))
+            staying = asyncio.ensure_future(database.write(inserting("stayed")))
+            await asyncio.sleep(0.05)
+            leaving.cancel()
         assert await staying == "stayed"
 
     asyncio.run(scenario())

@@ -104,10 +104,8 @@ class _Connection(asyncio.Protocol):
         if self._writing_paused:
             self._drained = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(timeout):
-                    await self._drained
-            except TimeoutError:
-                raise httpx.WriteTimeout("the request could not be sent in time") from None
+                late = httpx.WriteTimeout("the request could not be sent in time")
+                await _within(self._drained, timeout, late)
             finally:
                 self._drained = None
             if self.closed:
@@ -130,10 +128,7 @@ class _Connection(asyncio.Protocol):
                 raise httpx.RemoteProtocolError("the server closed the connection")
             self._waiter = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(timeout):
-                    await self._waiter
-            except TimeoutError:
-                raise httpx.ReadTimeout("no answer in time") from None
+                await _within(self._waiter, timeout, httpx.ReadTimeout("no answer in time"))
             finally:
                 self._waiter = None
 
@@ -142,6 +137,17 @@ class _Connection(asyncio.Protocol):
         return (
             not self.closed and self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE
         )
+
+
+async def _within(
+    future: asyncio.Future[None], timeout: float | None, late: httpx.TimeoutException
+) -> None:
+    """Wait for `future`; `late` when `timeout` seconds pass first."""
+    try:
+        async with asyncio.timeout(timeout):
+            await future
+    except TimeoutError:
+        raise late from None
 
 
 class _Body(httpx.AsyncByteStream):
