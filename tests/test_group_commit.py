@@ -159,3 +159,26 @@ def test_a_caller_gone_before_its_turn_takes_its_unit_off_the_queue(database: Da
 
     asyncio.run(scenario())
     assert stored(database) == ["first", "stayed"]
+
+
+def test_the_writer_failing_outside_any_unit_answers_its_callers_and_goes_on(
+    database: Database,
+) -> None:
+    real = database.writer._connection
+    failures = iter([OSError("unable to open database file")])
+
+    def connection_once_unavailable() -> Connection:
+        for failure in failures:
+            raise failure
+        return real()
+
+    database.writer._connection = connection_once_unavailable
+
+    async def scenario() -> tuple[Any, Any]:
+        failed = await asyncio.gather(database.write(inserting("lost")), return_exceptions=True)
+        return failed[0], await database.write(inserting("next"))
+
+    failed, written = asyncio.run(scenario())
+    assert isinstance(failed, OSError)
+    assert written == "next"
+    assert stored(database) == ["next"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import os
 import threading
 import weakref
@@ -26,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .db import Connection, Work
+
+log = logging.getLogger("fulfilment")
 
 # At most this many units in one transaction: a bound on how long the first of them
 # waits for the last.
@@ -109,7 +112,6 @@ class GroupCommitter:
         from .observability import SQLITE_COMMITS, SQLITE_COMMITTED_UNITS
 
         self._counted = (SQLITE_COMMITS.inc, SQLITE_COMMITTED_UNITS.inc)
-        connection = self._connection()
         while True:
             with self._ready:
                 while not self._queue and not self._stopping:
@@ -120,9 +122,21 @@ class GroupCommitter:
             # Read across threads, but only ever set on the loop: at worst a unit whose
             # caller has just left is run, as one that had started would be.
             group = [job for job in group if not job.future.cancelled()]
-            if group:
+            if not group:
+                continue
+            connection: Connection | None = None
+            try:
+                connection = self._connection()
                 self._commit(connection, group)
-                _settle(group)
+            except Exception as error:
+                # Whatever it was, no caller is left waiting, and none is told of success.
+                log.exception("the SQLite writer failed")
+                if connection is not None and connection.raw.in_transaction:
+                    with contextlib.suppress(Exception):
+                        connection.raw.execute("ROLLBACK")
+                for job in group:
+                    job.fail(error)
+            _settle(group)
 
     def _commit(self, connection: Connection, group: list[_Job]) -> None:
         raw = connection.raw
