@@ -3,6 +3,7 @@ implicit TLS with a self-signed certificate, keeping every mail it accepts."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -28,6 +29,8 @@ class Inbox:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.logins: list[str] = []
         self._lock = threading.Condition()
+        # Seconds between taking a message in and saying so.
+        self.answer_delay = 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -35,6 +38,7 @@ class Inbox:
         with self._lock:
             self.messages.append((list(envelope.rcpt_tos), message))
             self._lock.notify_all()
+        await asyncio.sleep(self.answer_delay)
         return "250 OK"
 
     def wait_for(self, count: int = 1, seconds: float = 10.0) -> list[EmailMessage]:

@@ -84,6 +84,27 @@ def test_a_mail_arrives_with_both_parts_from_the_account(
     assert asyncio.run(worker.send_due()) is False
 
 
+def test_stopping_while_a_mail_is_sent_lets_it_be_sent_and_recorded(
+    settings: Settings, database: Database, account: Account, inbox: Inbox, smtp_port: int
+) -> None:
+    # Recorded, not left claimed to be sent again once its lease ends.
+    worker = MailWorker(_smtp(settings, f"smtp://127.0.0.1:{smtp_port}"), database)
+    inbox.answer_delay = 0.5
+    _enqueue(database, account, "jan@example.com")
+
+    async def stop_during_the_send() -> None:
+        worker.start()
+        await asyncio.get_running_loop().run_in_executor(None, inbox.wait_for, 1)
+        await worker.stop()
+
+    asyncio.run(stop_during_the_send())
+
+    [row] = _rows(database)
+    assert row.sent_at is not None
+    assert row.claim is None
+    assert row.next_attempt_at is None
+
+
 def test_a_mail_waits_while_the_server_is_down_and_arrives_once_it_is_back(
     settings: Settings,
     database: Database,

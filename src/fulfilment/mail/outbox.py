@@ -29,6 +29,7 @@ LEASE_SECONDS = 120
 # Without a wake-up, how often each worker looks for due mails.
 POLL_SECONDS = 5.0
 BATCH = 10
+STOP_GRACE_SECONDS = 5.0
 STOP_TRIES = 10
 STOP_WAIT_SECONDS = 0.5
 
@@ -84,11 +85,17 @@ class MailWorker:
         self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
-        """Stop sending; a mail being sent stays claimed until its lease ends."""
+        """Stop sending. The mail being sent is given STOP_GRACE_SECONDS to be sent and
+        recorded, so that it is not sent again; the rest of its batch, or a mail that takes
+        longer, stays claimed until its lease ends."""
         task, self._task = self._task, None
         if task is None:
             return
         self._stopping = True
+        self._wake.set()
+        done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+        if done:
+            return
         # Python 3.11's asyncio.timeout can swallow a cancellation that meets its own
         # deadline: the flag ends the loop then, and the wait is bounded all the same.
         for _ in range(STOP_TRIES):
@@ -127,6 +134,8 @@ class MailWorker:
             if busy:
                 continue
             self._wake.clear()
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):
                     await self._wake.wait()
@@ -152,6 +161,8 @@ class MailWorker:
 
         claimed = await self.database.write(take)
         for row in claimed:
+            if self._stopping:
+                break
             await self._send(claim, row)
         return bool(claimed)
 
