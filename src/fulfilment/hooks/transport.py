@@ -227,20 +227,17 @@ class DeliveryTransport(httpx.AsyncBaseTransport):
                 while isinstance(event, h11.InformationalResponse):
                     event = await connection.next_event(read_timeout)
             except (httpx.RemoteProtocolError, httpx.WriteError):
-                connection.close()
-                self._open.discard(connection)
+                self._drop(connection)
                 # A kept connection the server closed as it was used: once more, on a new
                 # one. Nothing of an answer had arrived, so nothing was lost.
                 if reused and not connection.received:
                     continue
                 raise
             except BaseException:
-                connection.close()
-                self._open.discard(connection)
+                self._drop(connection)
                 raise
             if not isinstance(event, h11.Response):
-                connection.close()
-                self._open.discard(connection)
+                self._drop(connection)
                 raise httpx.RemoteProtocolError("the server closed the connection")
             return httpx.Response(
                 event.status_code,
@@ -256,8 +253,7 @@ class DeliveryTransport(httpx.AsyncBaseTransport):
             connection = idle.pop()  # the most recently used: the least likely to be closed
             if not connection.closed and now - connection.idle_since < self._keep_alive:
                 return connection
-            connection.close()
-            self._open.discard(connection)
+            self._drop(connection)
         return None
 
     async def _connect(self, key: Key, timeout: float | None) -> _Connection:
@@ -285,8 +281,7 @@ class DeliveryTransport(httpx.AsyncBaseTransport):
             self._open.discard(connection)
             return
         if not connection.reusable:
-            connection.close()
-            self._open.discard(connection)
+            self._drop(connection)
             return
         connection.h11.start_next_cycle()
         connection.idle_since = time.monotonic()
@@ -294,8 +289,11 @@ class DeliveryTransport(httpx.AsyncBaseTransport):
         idle.append(connection)
         while len(idle) > self._keep:
             oldest = idle.popleft()
-            oldest.close()
-            self._open.discard(oldest)
+            self._drop(oldest)
+
+    def _drop(self, connection: _Connection) -> None:
+        connection.close()
+        self._open.discard(connection)
 
     async def aclose(self) -> None:
         for connection in self._open:
