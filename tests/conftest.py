@@ -20,12 +20,26 @@ from fulfilment.settings import Settings
 from fulfilment.tables import metadata
 
 from .factories import Tenant, make_tenant
-from .servers import RedisServer
+from .servers import PgBouncer, RedisServer
 
 POSTGRES_SERVER_URL = os.environ.get(
     "FULFILMENT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes a database runs on each backend; those marked `pgbouncer`
+    also on PostgreSQL through a PgBouncer in transaction pooling mode."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        if "database_url" in str(marker.args[0]).split(","):
+            return  # the test names its backends itself
+    backends = list(BACKENDS)
+    if metafunc.definition.get_closest_marker("pgbouncer") is not None:
+        backends.append("pgbouncer")
+    metafunc.parametrize("database_url", backends, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +70,15 @@ def postgres_database() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pgbouncer() -> Iterator[PgBouncer]:
+    """A PgBouncer of this test session's own, three server connections in its pool."""
+    bouncer = PgBouncer(POSTGRES_SERVER_URL, pool_size=3)
+    bouncer.start()
+    yield bouncer
+    bouncer.stop()
+
+
 def _empty_postgres(url: str) -> None:
     engine = sa.create_engine(sa.make_url(url))
     names = ", ".join(table.name for table in metadata.sorted_tables)
@@ -64,7 +87,7 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     if request.param == "sqlite":
         path = tmp_path / "fulfilment.sqlite3"
@@ -72,6 +95,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
     _empty_postgres(url)
+    if request.param == "pgbouncer":
+        bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
+        return bouncer.url(url)
     return url
 
 

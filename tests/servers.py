@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -181,3 +183,78 @@ def make_certificate(folder: Path, name: str = "127.0.0.1") -> Certificate:
         capture_output=True,
     )  # fmt: skip
     return Certificate(cert, key)
+
+
+class PgBouncer:
+    """Debian's stock PgBouncer in transaction pooling mode, on a port of its own, in front
+    of the test PostgreSQL server: `pool_size` server connections per database and user,
+    shared by every client, and nothing configured for the service's sake."""
+
+    def __init__(self, server_url: str, pool_size: int = 3) -> None:
+        self.server = httpx.URL(server_url.replace("postgresql", "http", 1))
+        self.port = free_port()
+        self.pool_size = pool_size
+        # Not under pytest's folders: PgBouncer refuses to run as root, and its user must
+        # read its configuration.
+        self.directory = Path(tempfile.mkdtemp(prefix="fulfilment-pgbouncer-"))
+        self.log = self.directory / "pgbouncer.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str) -> str:
+        """The URL of `database` (a name, or a URL whose name is taken) through PgBouncer."""
+        name = database.rsplit("/", 1)[-1]
+        return f"postgresql://{self.server.username}@127.0.0.1:{self.port}/{name}"
+
+    def start(self) -> None:
+        ini = self.directory / "pgbouncer.ini"
+        users = self.directory / "userlist.txt"
+        ini.write_text(
+            "[databases]\n"
+            f"* = host={self.server.host} port={self.server.port or 5432}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {users}\n"
+            "pool_mode = transaction\n"
+            f"default_pool_size = {self.pool_size}\nmax_client_conn = 1000\n"
+            f"logfile = {self.log}\n"
+        )
+        users.write_text(f'"{self.server.username}" ""\n')
+        command = ["pgbouncer", str(ini)]
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+            for path in (ini, users):
+                shutil.chown(path, "postgres")
+            command[1:1] = ["-u", "postgres"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"PgBouncer did not start: {self.log_text()}") from None
+                time.sleep(0.05)
+
+    def log_text(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+    def error_lines(self) -> list[str]:
+        """The lines of PgBouncer's log above LOG: warnings, errors, fatal ones."""
+        return [
+            line
+            for line in self.log_text().splitlines()
+            if any(f" {level} " in line for level in ("WARNING", "ERROR", "FATAL"))
+        ]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -20,6 +21,8 @@ from starlette.requests import Request
 from .accounts.queries import FIND_KEY, RECORD_KEY_USED, SUBDOMAIN_TAKEN
 from .db import Connection, Database, Row, utcnow
 from .errors import Forbidden, Unauthenticated
+
+READ_CHANGE_COUNTER = "SELECT version FROM change_counters WHERE channel = %s"
 
 log = logging.getLogger("fulfilment")
 SUBDOMAIN = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -130,15 +133,20 @@ class KeyCache:
 
 
 class KeyChanges:
-    """Where the version of the API keys comes from. On PostgreSQL a thread LISTENs for
-    KEYS_CHANGED on a connection of its own and counts the notifications; while it is not
-    connected the version is unknown. On SQLite each change rewrites a marker file beside
-    the database (see ChangeMarker), and the version is its content: one read."""
+    """Where the version of the API keys comes from. On PostgreSQL a thread watches the
+    KEYS_CHANGED channel on a connection of its own: it LISTENs where there is a direct
+    connection (FULFILMENT_DATABASE_DIRECT_URL) and counts the notifications; otherwise (a
+    pooler in transaction mode hands a LISTEN's session to other clients) it reads the
+    channel's counter every POLL_SECONDS, so a change reaches the cache that late. While it
+    is not connected the version is unknown. On SQLite each change rewrites a marker file
+    beside the database (see ChangeMarker), and the version is its content: one read."""
+
+    POLL_SECONDS = 1.0
 
     def __init__(self, database: Database) -> None:
         self.database = database
         self._count = 0
-        self._listening = False
+        self._watching = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.version: Callable[[], Hashable | None]
@@ -150,7 +158,7 @@ class KeyChanges:
             self.version = lambda: None
 
     def _notifications(self) -> int | None:
-        return self._count if self._listening else None
+        return self._count if self._watching else None
 
     def start(self) -> None:
         if self.database.is_sqlite:
@@ -164,25 +172,37 @@ class KeyChanges:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        direct = self.database.settings.database_direct_url is not None
+        watch = self._listen if direct else self._poll
         while not self._stop.is_set():
             try:
-                raw = self.database.open_connection()
+                raw = self.database.open_connection(direct=True)
                 try:
-                    raw.execute(f"LISTEN {KEYS_CHANGED}")
-                    # Changes may have come while not listening: a new version.
-                    self._count += 1
-                    self._listening = True
-                    while not self._stop.is_set():
-                        for _ in raw.notifies(timeout=0.5, stop_after=1):
-                            self._count += 1
+                    watch(raw)
                 finally:
-                    self._listening = False
+                    self._watching = False
                     raw.close()
             except self.database.DatabaseError as error:
                 # The database restarted or the connection was killed: a passing condition,
                 # logged in one line; keys are looked up every time until it is back.
-                log.warning("not listening for API key changes (%s); retrying", error)
+                log.warning("not watching for API key changes (%s); retrying", error)
             self._stop.wait(1)
+
+    def _listen(self, raw: Any) -> None:
+        raw.execute(f"LISTEN {KEYS_CHANGED}")
+        # Changes may have come while not listening: a new version.
+        self._count += 1
+        self._watching = True
+        while not self._stop.is_set():
+            for _ in raw.notifies(timeout=0.5, stop_after=1):
+                self._count += 1
+
+    def _poll(self, raw: Any) -> None:
+        while not self._stop.is_set():
+            row = raw.execute(READ_CHANGE_COUNTER, (KEYS_CHANGED,)).fetchone()
+            self._count = 0 if row is None else row[0]
+            self._watching = True
+            self._stop.wait(self.POLL_SECONDS)
 
 
 class KeyUsage:

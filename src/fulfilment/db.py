@@ -43,6 +43,14 @@ Params = Mapping[str, Any]
 Work = Callable[["Connection"], Coroutine[Any, Any, T]]
 log = logging.getLogger("fulfilment")
 
+# PostgreSQL's NOTIFY, and a counter for the processes that cannot LISTEN (see KeyChanges):
+# one statement, in the transaction of the change it signals.
+NOTIFY_SQL = (
+    "WITH bumped AS (INSERT INTO change_counters (channel, version) VALUES (%s, 1)"
+    " ON CONFLICT (channel) DO UPDATE SET version = change_counters.version + 1"
+    " RETURNING channel) SELECT pg_notify(channel, '') FROM bumped"
+)
+
 
 def utcnow() -> datetime:
     """Now, as the naive UTC datetime every timestamp column holds."""
@@ -60,8 +68,9 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
 sqlite3.register_adapter(datetime, lambda value: value.isoformat(" "))
 
 
-def database_url(settings: Settings) -> sa.URL:
-    url = sa.make_url(settings.database_url)
+def database_url(settings: Settings, url_text: str | None = None) -> sa.URL:
+    """FULFILMENT_DATABASE_URL (or `url_text`) with the driver the service uses."""
+    url = sa.make_url(url_text or settings.database_url)
     if url.drivername in {"postgresql", "postgres"}:
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in {"sqlite", "postgresql"}:
@@ -139,7 +148,7 @@ class Connection:
         """Tell every process using the database that something on `channel` changed, once
         the transaction commits: PostgreSQL's NOTIFY, or a ChangeMarker beside a SQLite file."""
         if not self._database.is_sqlite:
-            self.raw.execute("SELECT pg_notify(%s, '')", (channel,))
+            self.raw.execute(NOTIFY_SQL, (channel,))
         elif self._signals is not None:
             self._signals.append(channel)
         else:
@@ -150,6 +159,8 @@ class Connection:
         """Commit on success, roll back on any exception. SQLite takes the write lock up front
         (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing mid-way."""
         self.raw.execute(self._database.begin_sql)
+        if not self._database.is_sqlite:
+            self.raw.execute(self._database.timeout_sql)
         self._signals = []
         try:
             try:
@@ -166,39 +177,72 @@ class Connection:
 
 class AsyncConnection(Connection):
     """A connection of psycopg's async pool: the event loop serves other requests while
-    the server works."""
+    the server works.
 
-    __slots__ = ("answered",)
+    Nothing is set on the connection's session: behind a pooler in transaction mode
+    (PgBouncer) the next transaction may run on another server connection. The statement
+    time limit is set for each transaction instead (`set_config(..., true)`), sent with
+    the transaction's first statement (and BEGIN, for a write) in one round trip."""
+
+    __slots__ = ("_began", "_prefix", "answered")
 
     def __init__(self, raw: Any, database: Database) -> None:
         super().__init__(raw, database)
         # Statements the server has answered: a unit whose first statement found the
         # connection dropped has done nothing and may run again on another.
         self.answered = 0
+        # Sent ahead of the next statement, in the same round trip: the time limit, on its
+        # own before every statement outside a transaction (each is a transaction of its
+        # own), and with BEGIN before a write's first.
+        self._prefix: tuple[str, ...] = (database.timeout_sql,)
+        self._began = False
+
+    def begin(self) -> None:
+        """Open a transaction with the unit's first statement."""
+        self._prefix = ("BEGIN", self._database.timeout_sql)
+
+    async def end(self, command: str) -> None:
+        """COMMIT or ROLLBACK the transaction `begin` opened, if a statement opened it."""
+        if self._began:
+            self._began = False
+            await self.raw.execute(command)
+
+    async def _execute(self, sql: str, parameters: Sequence[Any] | Params) -> Any:
+        raw = self.raw
+        prefix = self._prefix
+        if prefix:
+            if prefix[0] == "BEGIN":
+                self._prefix, self._began = (), True
+            # One round trip: the pipeline is synced when the block ends.
+            async with raw.pipeline():
+                for command in prefix:
+                    await raw.execute(command)
+                cursor = await raw.execute(sql, parameters)
+        else:
+            cursor = await raw.execute(sql, parameters)
+        self.answered += 1
+        return cursor
 
     async def one(self, statement: ClauseElement, values: Params) -> Row | None:
         compiled = self._database.compiled(statement)
-        cursor = await self.raw.execute(compiled.sql, compiled.parameters(values))
-        self.answered += 1
+        cursor = await self._execute(compiled.sql, compiled.parameters(values))
         row: Row | None = await cursor.fetchone()
         return row
 
     async def all(self, statement: ClauseElement, values: Params) -> list[Row]:
         compiled = self._database.compiled(statement)
-        cursor = await self.raw.execute(compiled.sql, compiled.parameters(values))
-        self.answered += 1
+        cursor = await self._execute(compiled.sql, compiled.parameters(values))
         rows: list[Row] = await cursor.fetchall()
         return rows
 
     async def execute(self, statement: ClauseElement, values: Params) -> int:
         compiled = self._database.compiled(statement)
-        cursor = await self.raw.execute(compiled.sql, compiled.parameters(values))
-        self.answered += 1
+        cursor = await self._execute(compiled.sql, compiled.parameters(values))
         rowcount: int = cursor.rowcount
         return rowcount
 
     async def notify(self, channel: str) -> None:
-        await self.raw.execute("SELECT pg_notify(%s, '')", (channel,))
+        await self._execute(NOTIFY_SQL, (channel,))
 
 
 class ChangeMarker:
@@ -274,7 +318,23 @@ class Database:
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             self.path = Path(self.url.database)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(self.url, pool_size=1, pool_pre_ping=True)
+        # Migrations and the schema check: on the direct connection where there is one.
+        self.direct_url = (
+            database_url(settings, settings.database_direct_url)
+            if settings.database_direct_url is not None and not self.is_sqlite
+            else self.url
+        )
+        self.engine = sa.create_engine(
+            self.direct_url,
+            pool_size=1,
+            pool_pre_ping=True,
+            # Server-side prepared statements do not survive a pooler in transaction mode.
+            connect_args={} if self.is_sqlite else {"prepare_threshold": None},
+        )
+        self.timeout_sql = (
+            "SELECT set_config('statement_timeout', "
+            f"'{int(settings.statement_timeout_seconds * 1000)}', true)"
+        )
         self.dialect = self.engine.dialect
         self.begin_sql = "BEGIN IMMEDIATE" if self.is_sqlite else "BEGIN"
         self.statements: dict[ClauseElement, Statement] = {}
@@ -353,16 +413,17 @@ class Database:
 
     # -- PostgreSQL -----------------------------------------------------------------------
 
-    def connect_args(self) -> dict[str, Any]:
-        """psycopg's connection arguments: the URL's, autocommit, and the statement timeout
-        the server enforces."""
-        cargs, cparams = self.dialect.create_connect_args(self.url)
+    def connect_args(self, direct: bool = False) -> dict[str, Any]:
+        """psycopg's connection arguments: the URL's (the direct one's with `direct`), in
+        autocommit mode, and no server-side prepared statements, which a pooler in
+        transaction mode would hand to another client's session. Nothing else is set for
+        the session (no startup `options`: PgBouncer refuses them); the statement time
+        limit is set per transaction (see AsyncConnection)."""
+        cargs, cparams = self.dialect.create_connect_args(self.direct_url if direct else self.url)
         assert not cargs
         cparams.pop("context", None)
-        timeout_ms = int(self.settings.statement_timeout_seconds * 1000)
-        options = cparams.get("options", "")
-        cparams["options"] = f"{options} -c statement_timeout={timeout_ms}".strip()
         cparams["autocommit"] = True
+        cparams["prepare_threshold"] = None
         return dict(cparams)
 
     async def start(self) -> None:
@@ -507,9 +568,13 @@ class Database:
         )
 
     def read_sync(self, work: Work[T]) -> T:
-        """Run a reading unit of work on a blocking connection of this thread."""
+        """Run a reading unit of work on a blocking connection of this thread (on
+        PostgreSQL in a transaction, which carries the statement time limit)."""
         with self.connect() as connection:
-            return run_to_completion(work(connection))
+            if self.is_sqlite:
+                return run_to_completion(work(connection))
+            with connection.transaction():
+                return run_to_completion(work(connection))
 
     def write_sync(self, work: Work[T]) -> T:
         """Run `work` in one transaction on a blocking connection of this thread: the
@@ -530,12 +595,13 @@ class Database:
         finally:
             raw.close()
 
-    def open_connection(self) -> Any:
-        """A blocking driver connection of its own, in autocommit mode."""
+    def open_connection(self, direct: bool = False) -> Any:
+        """A blocking driver connection of its own, in autocommit mode; on PostgreSQL with
+        `direct`, to FULFILMENT_DATABASE_DIRECT_URL where it is set."""
         if not self.is_sqlite:
             import psycopg
 
-            return psycopg.connect(**self.connect_args())
+            return psycopg.connect(**self.connect_args(direct))
         cargs, cparams = self.dialect.create_connect_args(self.url)
         # A thread's connection is used by that thread only (see _sqlite), but closed by
         # whichever thread closes the database.
@@ -580,8 +646,16 @@ class Database:
 async def _unit(work: Work[T], connection: AsyncConnection, write: bool) -> T:
     if not write:
         return await work(connection)
-    async with connection.raw.transaction():
-        return await work(connection)
+    connection.begin()
+    try:
+        result = await work(connection)
+    except BaseException:
+        # A connection that fails here is not handed out again (the pool checks it).
+        with contextlib.suppress(Exception):
+            await connection.end("ROLLBACK")
+        raise
+    await connection.end("COMMIT")
+    return result
 
 
 async def _within(limit: float, unit: Coroutine[Any, Any, T], raw: Any) -> T:

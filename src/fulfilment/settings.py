@@ -19,7 +19,14 @@ DISABLED = frozenset({"", "0", "off", "none"})
 _BOOLEAN_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 # Never repeated in a message: a message may end up in a log.
 _SECRET = frozenset(
-    {"portal_secret_key", "database_url", "redis_url", "encryption_key", "smtp_url"}
+    {
+        "portal_secret_key",
+        "database_url",
+        "database_direct_url",
+        "redis_url",
+        "encryption_key",
+        "smtp_url",
+    }
 )
 
 AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
@@ -61,6 +68,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: Annotated[
         str, msgspec.Meta(pattern=r"^(sqlite|postgres|postgresql)(\+\w+)?://")
     ] = DEFAULT_DATABASE_URL
+    # PostgreSQL behind a pooler in transaction mode (PgBouncer): a connection straight to
+    # the server, for what needs a session of its own (migrations, LISTEN for API key
+    # changes). Unset, those use FULFILMENT_DATABASE_URL, and API key changes are noticed
+    # by reading a counter every second instead of by LISTEN.
+    database_direct_url: (
+        Annotated[str, msgspec.Meta(pattern=r"^(postgres|postgresql)(\+\w+)?://")] | None
+    ) = None
     redis_url: Annotated[str, msgspec.Meta(pattern=r"^(redis|rediss|unix)://")] | None = None
     rate_limit: str = "500/minute"
     # moving-window (exact), sliding-window or fixed-window: see ratelimit.py.
@@ -244,6 +258,8 @@ def _explain(error: msgspec.ValidationError, values: Mapping[str, object]) -> st
         wanted = f"at least {kind.min_length} characters"
     elif name == "database_url":
         wanted = "a `sqlite:///path` or `postgresql://user@host/db` URL"
+    elif name == "database_direct_url":
+        wanted = "a `postgresql://user@host/db` URL"
     elif name == "redis_url":
         wanted = "a `redis://`, `rediss://` or `unix://` URL"
     elif name == "smtp_url":

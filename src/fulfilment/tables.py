@@ -410,6 +410,14 @@ one_time_tokens = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# How often each change channel (db.NOTIFY_SQL) has signalled, on PostgreSQL: read by the
+# processes that cannot LISTEN, such as those behind a pooler in transaction mode.
+change_counters = sa.Table(
+    "change_counters",
+    metadata,
+    sa.Column("channel", sa.String(63), primary_key=True),
+    sa.Column("version", sa.BigInteger(), nullable=False),
+)
 
 # PostgreSQL only: pg_trgm's GIN index, and the covering index the walk through an
 # account reads instead of the table (migrations "search by index", "search walk index").

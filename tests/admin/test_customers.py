@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from fulfilment.staff.schemas import User
@@ -41,6 +42,7 @@ def test_list_search_and_pages(client: TestClient, tenant: Tenant, piet: User) -
     assert client.get(f"{BASE}customers?offset=abc").status_code == 200
 
 
+@pytest.mark.pgbouncer
 def test_create_with_a_field_error_then_edit_and_see_the_history(
     client: TestClient, tenant: Tenant, anna: User
 ) -> None:

@@ -7,6 +7,7 @@ import pytest
 from tests.factories import CUSTOMERS, Tenant
 
 
+@pytest.mark.pgbouncer
 def test_pages_of_100_then_an_empty_page(tenant: Tenant) -> None:
     created = [
         tenant.create_customer(name=f"Customer {n:03}")["idfulfilment_customer"] for n in range(250)
@@ -52,6 +53,7 @@ def test_a_bad_offset_is_400(tenant: Tenant, offset: str) -> None:
     assert "offset" in body["error_message"]
 
 
+@pytest.mark.pgbouncer
 def test_search_matches_name_username_and_email_ignoring_case(tenant: Tenant) -> None:
     by_name = tenant.create_customer(name="Fulfilling Partners")
     by_username = tenant.create_customer(name="Other", username="PartnerShop")
@@ -85,6 +87,7 @@ def test_search_folds_unicode_case_and_treats_wildcards_literally(tenant: Tenant
     assert ids("zzz") == []
 
 
+@pytest.mark.pgbouncer
 def test_search_pages_like_the_full_list(tenant: Tenant) -> None:
     matching = [
         tenant.create_customer(name=f"Match {n}")["idfulfilment_customer"] for n in range(105)

@@ -77,6 +77,7 @@ def existing(tenant: Tenant) -> dict[str, Any]:
     )
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.parametrize(("violation", "field"), ALL_VIOLATIONS)
 def test_create_refuses(
     tenant: Tenant,
@@ -93,6 +94,7 @@ def test_create_refuses(
     assert stored_customers(database) == before
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.parametrize(("violation", "field"), ALL_VIOLATIONS)
 def test_update_refuses(
     tenant: Tenant,
@@ -134,6 +136,7 @@ def test_references_of_another_account_are_refused(
     assert stored_customers(database) == before
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.parametrize("taken", ["existing", "EXISTING", "Existing"])
 def test_usernames_are_unique_ignoring_case(
     tenant: Tenant, database: Database, existing: dict[str, Any], taken: str
@@ -284,6 +287,7 @@ def test_values_are_normalised_as_documented(tenant: Tenant) -> None:
     assert created["language"] == "en"
 
 
+@pytest.mark.pgbouncer
 def test_put_keeps_the_fields_it_does_not_name(tenant: Tenant) -> None:
     created = tenant.create_customer(
         name="Partial",

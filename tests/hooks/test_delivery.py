@@ -63,6 +63,7 @@ def tenant_with(settings: Settings, database: Database) -> Iterator[Callable[...
         client.__exit__(None, None, None)
 
 
+@pytest.mark.pgbouncer
 def test_the_payload_and_headers_are_signed_both_ways(tenant: Tenant, receiver: Receiver) -> None:
     hook = create_hook(tenant, receiver.url, CHANGED, secret=SECRET)
     customer = tenant.create_customer(name="Signed")
@@ -104,6 +105,7 @@ def test_without_a_secret_nothing_is_signed(tenant: Tenant, receiver: Receiver) 
     assert got.header("webhook-id") is not None
 
 
+@pytest.mark.pgbouncer
 def test_a_failing_receiver_is_retried_on_the_schedule_with_the_same_id(
     tenant: Tenant, receiver: Receiver, settings: Settings
 ) -> None:

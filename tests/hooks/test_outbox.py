@@ -27,6 +27,7 @@ def events(database: Database) -> list[tuple[str, dict[str, Any]]]:
     return [(row["event"], json.loads(row["data"])) for row in stored_deliveries(database)]
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.usefixtures("both_hooks")
 def test_create_and_update_record_the_customer_as_get_answers_it(
     tenant: Tenant, database: Database
@@ -41,6 +42,7 @@ def test_create_and_update_record_the_customer_as_get_answers_it(
     assert tenant.get(path).json() == updated
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.usefixtures("both_hooks")
 def test_a_refused_change_records_nothing(tenant: Tenant, database: Database) -> None:
     tenant.create_customer(name="Taken", username="taken")

@@ -53,6 +53,7 @@ def _metric(name: str, kind: str = "password-reset") -> float:
     return REGISTRY.get_sample_value(name, {"kind": kind}) or 0.0
 
 
+@pytest.mark.pgbouncer
 def test_a_mail_arrives_with_both_parts_from_the_account(
     settings: Settings, database: Database, account: Account, inbox: Inbox, smtp_port: int
 ) -> None:
@@ -228,6 +229,7 @@ def test_a_mail_is_abandoned_after_the_last_retry(
     assert _metric("fulfilment_mail_abandoned_total") == abandoned_before + 1
 
 
+@pytest.mark.pgbouncer
 def test_workers_share_the_outbox_without_sending_a_mail_twice(
     settings: Settings, database: Database, account: Account, inbox: Inbox, smtp_port: int
 ) -> None:

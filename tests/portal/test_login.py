@@ -6,6 +6,7 @@ import statistics
 import time
 from typing import Any
 
+import pytest
 from msgspec.structs import replace
 from starlette.testclient import TestClient
 
@@ -19,6 +20,7 @@ BASE = "/portal/acme/"
 REFUSED_NL = "De gebruikersnaam of het wachtwoord is onjuist."
 
 
+@pytest.mark.pgbouncer
 def test_login_leads_to_the_customer_page_and_sets_last_login_at(
     client: TestClient, tenant: Tenant, jansen: dict[str, Any]
 ) -> None:
