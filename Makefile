@@ -4,6 +4,9 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes: most tests wait on servers, browsers and databases rather than compute,
+# so twice the cores keeps both cores busy.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
 .PHONY: setup run test lint format services browser lock clean
 
@@ -31,7 +34,8 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup services browser lint  ## the whole suite: lint, types, tests on SQLite and PostgreSQL, a browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 format: setup  ## ruff, the customer structs written from the field table, the blocking client from the asyncio one
 	$(BIN)/python scripts/structs.py

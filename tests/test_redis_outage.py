@@ -9,10 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 import httpx
+import pytest
 
 from tests.conftest import _empty_postgres
 from tests.live import LiveServer
 from tests.servers import RedisServer, Server, running_server
+
+# What these tests measure is how long a request waits: they run alone (`make test` runs the
+# tests marked serial after the others), not beside others that keep both cores busy.
+pytestmark = pytest.mark.serial
 
 WAREHOUSES = "/api/v1/warehouses"
 LIMIT = 6
