@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from fulfilment import migrate
 from fulfilment.accounts import service as accounts
-from fulfilment.db import Connection, Database, utcnow
+from fulfilment.clock import utcnow
+from fulfilment.db import Connection, Database
 from fulfilment.passwords import hash_password_sync
 from fulfilment.reference import service as reference
 from fulfilment.settings import Settings

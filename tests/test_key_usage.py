@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 from fulfilment.accounts import service as accounts
 from fulfilment.app import create_app
 from fulfilment.auth import KeyUsage
-from fulfilment.db import Database, utcnow
+from fulfilment.clock import utcnow
+from fulfilment.db import Database
 from fulfilment.settings import Settings
 from fulfilment.tables import api_keys
 

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 
 from .accounts.queries import FIND_KEY, RECORD_KEY_USED, SUBDOMAIN_TAKEN
-from .db import Connection, Database, Row, utcnow
+from .clock import utcnow
+from .db import Connection, Database, Row
 from .errors import Forbidden, Unauthenticated
 
 READ_CHANGE_COUNTER = "SELECT version FROM change_counters WHERE channel = %s"

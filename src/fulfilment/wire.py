@@ -14,7 +14,7 @@ import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from .db import as_datetime
+from .clock import as_datetime
 from .errors import ApiError, BodyTooLarge, IncompleteBody, InvalidInput, InvalidJson, UnknownPath
 
 T = TypeVar("T")

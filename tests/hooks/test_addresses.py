@@ -12,7 +12,8 @@ from msgspec.structs import replace
 from starlette.testclient import TestClient
 
 from fulfilment.app import create_app
-from fulfilment.db import Database, utcnow
+from fulfilment.clock import utcnow
+from fulfilment.db import Database
 from fulfilment.settings import Settings
 from fulfilment.tables import hooks
 from tests.factories import Tenant, make_tenant

@@ -22,7 +22,8 @@ from starlette.testclient import TestClient
 
 from fulfilment import __version__
 from fulfilment.app import create_app
-from fulfilment.db import Database, utcnow
+from fulfilment.clock import utcnow
+from fulfilment.db import Database
 from fulfilment.hooks.attempts import PER_ADDRESS
 from fulfilment.hooks.delivery import ATTEMPTS, RETRY_SCHEDULE, DeliveryWorker
 from fulfilment.settings import Settings

@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from fulfilment.db import Database, utcnow
+from fulfilment.clock import utcnow
+from fulfilment.db import Database
 from fulfilment.settings import Settings
 from fulfilment.tables import one_time_tokens
 from tests.factories import CUSTOMERS, Tenant

@@ -10,8 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..auth import KEYS_CHANGED, SUBDOMAIN, hash_api_key
+from ..clock import as_datetime, utcnow
 from ..customers.audit import Actor
-from ..db import Connection, Database, as_datetime, utcnow
+from ..db import Connection, Database
 from ..errors import InvalidInput, NotFound
 from ..wire import PAGE_SIZE, format_datetime
 from . import audit

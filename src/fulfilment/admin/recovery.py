@@ -9,7 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..accounts.service import Account
-from ..db import Connection, Database, utcnow
+from ..clock import utcnow
+from ..db import Connection, Database
 from ..fields import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, username_key
 from ..mail import tokens
 from ..mail.mailer import Mailer

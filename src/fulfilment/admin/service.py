@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..accounts.service import Account
 from ..auth import Principal, zone
+from ..clock import utcnow
 from ..customers import audit
 from ..customers import service as customers
 from ..customers.schemas import (
@@ -19,7 +20,7 @@ from ..customers.schemas import (
     CustomerListItem,
     CustomerUpdate,
 )
-from ..db import Connection, Database, utcnow
+from ..db import Connection, Database
 from ..encryption import box_for
 from ..errors import CustomerNotFound
 from ..fields import PASSWORD_MAX, USERNAME_MAX, username_key

@@ -9,7 +9,8 @@ from typing import Any
 import msgspec
 
 from ..auth import Principal
-from ..db import Connection, Database, utcnow
+from ..clock import utcnow
+from ..db import Connection, Database
 from ..errors import CustomerNotFound
 from ..fields import CUSTOMER_FIELDS
 from ..wire import PAGE_SIZE, format_datetime

@@ -10,7 +10,8 @@ import msgspec
 from msgspec import UNSET
 
 from ..auth import Principal
-from ..db import Connection, Database, Row, utcnow
+from ..clock import utcnow
+from ..db import Connection, Database, Row
 from ..errors import CustomerNotFound, InvalidInput, UsernameTaken
 from ..fields import (
     CUSTOMER_FIELDS,

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ..db import Database, Row, as_datetime, utcnow
+from ..clock import as_datetime, utcnow
+from ..db import Database, Row
 from ..encryption import SecretUnreadable, box_for
 from ..wire import format_datetime
 from . import addresses, signing

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..db import Database, Row, utcnow
+from ..clock import utcnow
+from ..db import Database, Row
 from . import queries
 from .attempts import TIMEOUT_SECONDS, Claimed, Outcome, Sender
 

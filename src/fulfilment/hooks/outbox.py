@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from ..clock import utcnow
 from ..customers import queries as customer_queries
-from ..db import Connection, Row, utcnow
+from ..db import Connection, Row
 from . import queries
 from .schemas import CUSTOMER_CHANGED, CUSTOMER_CREATED
 

@@ -11,8 +11,9 @@ from msgspec import UNSET
 
 from ..accounts import audit
 from ..auth import Principal
+from ..clock import utcnow
 from ..customers.audit import Actor
-from ..db import Connection, Database, Row, utcnow
+from ..db import Connection, Database, Row
 from ..encryption import SecretBox
 from ..errors import HookNotFound, InvalidInput
 from ..wire import PAGE_SIZE, format_datetime

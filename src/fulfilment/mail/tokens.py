@@ -8,7 +8,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ..db import Connection, Row, utcnow
+from ..clock import utcnow
+from ..db import Connection, Row
 from . import queries
 
 # How long each kind of link works.

@@ -17,9 +17,10 @@ import pyotp
 from ..accounts import audit
 from ..accounts.service import Account, create_api_key
 from ..auth import Principal, zone
+from ..clock import utcnow
 from ..customers.audit import Actor
 from ..customers.service import clean_email, clean_username
-from ..db import Connection, Database, Row, utcnow
+from ..db import Connection, Database, Row
 from ..encryption import box_for
 from ..errors import InvalidInput, NotFound
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN, username_key

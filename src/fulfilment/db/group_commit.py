@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .db import Connection, Work
+    from .units import Connection, Work
 
 log = logging.getLogger("fulfilment")
 
@@ -109,7 +109,7 @@ class GroupCommitter:
     # -- on the thread ------------------------------------------------------------------------
 
     def _serve(self) -> None:
-        from .observability import SQLITE_COMMITS, SQLITE_COMMITTED_UNITS
+        from ..observability import SQLITE_COMMITS, SQLITE_COMMITTED_UNITS
 
         self._counted = (SQLITE_COMMITS.inc, SQLITE_COMMITTED_UNITS.inc)
         while True:
@@ -180,7 +180,7 @@ class GroupCommitter:
 
     def _run_one(self, connection: Connection, job: _Job) -> bool:
         """Run one unit inside its savepoint; False when it failed (and was undone)."""
-        from .db import run_to_completion
+        from .units import run_to_completion
 
         raw = connection.raw
         connection._signals = job.signals

@@ -1,0 +1,224 @@
+"""PostgreSQL: psycopg's async pool on the event loop that serves requests, a unit of work
+run again when its first statement found the connection dropped, a time limit on every
+unit, and nothing set on a connection's session, so that a pooler in transaction mode
+(PgBouncer) may hand each transaction to another server connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from ..errors import ServiceUnavailable
+from ..settings import Settings
+from .units import AsyncConnection, Owner, Work
+
+T = TypeVar("T")
+log = logging.getLogger("fulfilment")
+BUSY = "Every database connection is busy; try again shortly."
+
+
+class PostgresPool:
+    """The connections units of work run on: the pool's, on the loop it was opened on
+    (`start`), or one of their own on any other loop."""
+
+    def __init__(
+        self, owner: Owner, settings: Settings, dialect: Dialect, url: sa.URL, direct: sa.URL
+    ) -> None:
+        self._owner = owner
+        self.settings = settings
+        self._dialect = dialect
+        self._urls = {False: url, True: direct}
+        self._pool: Any = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
+        # Connections of their own for units on a loop the pool does not serve.
+        self._unpooled: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Until then, each connection is checked before use: set when a dropped one is met,
+        # since whatever dropped it (a restart, killed backends) has most likely dropped the
+        # others too.
+        self._suspect_until = 0.0
+        self._checking: asyncio.Task[None] | None = None
+
+    def connect_args(self, direct: bool = False) -> dict[str, Any]:
+        """psycopg's connection arguments: the URL's (the direct one's with `direct`), in
+        autocommit mode, and no server-side prepared statements, which a pooler in
+        transaction mode would hand to another client's session. Nothing else is set for
+        the session (no startup `options`: PgBouncer refuses them); the statement time
+        limit is set per transaction (see AsyncConnection)."""
+        cargs, cparams = self._dialect.create_connect_args(self._urls[direct])
+        assert not cargs
+        cparams.pop("context", None)
+        cparams["autocommit"] = True
+        cparams["prepare_threshold"] = None
+        return dict(cparams)
+
+    def open(self, direct: bool = False) -> Any:
+        """A blocking connection of its own."""
+        import psycopg
+
+        return psycopg.connect(**self.connect_args(direct))
+
+    async def start(self) -> None:
+        """Open the pool on the running event loop, the one that will serve requests."""
+        if self._pool is not None:
+            return
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(
+            kwargs=self.connect_args(),
+            min_size=self.settings.pool_size,
+            max_size=self.settings.pool_size,
+            timeout=self.settings.pool_timeout_seconds,
+            check=self._check,
+            reconnect_timeout=30,
+            name="fulfilment",
+            open=False,
+        )
+        await pool.open(wait=False)
+        self._pool, self._pool_loop = pool, asyncio.get_running_loop()
+
+    def _pool_here(self) -> Any:
+        """The pool, when it serves this event loop."""
+        if self._pool is not None and self._pool_loop is asyncio.get_running_loop():
+            return self._pool
+        return None
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        pool = self._pool_here()
+        if pool is not None:
+            async with pool.connection() as raw:
+                yield raw
+            return
+        import psycopg
+
+        # As many at once as the pool would hold, waited for as long as the pool is.
+        loop = asyncio.get_running_loop()
+        limit = self._unpooled.get(loop)
+        if limit is None:
+            limit = self._unpooled[loop] = asyncio.Semaphore(self.settings.pool_size)
+        try:
+            async with asyncio.timeout(self.settings.pool_timeout_seconds):
+                await limit.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable(BUSY) from None
+        try:
+            raw = await psycopg.AsyncConnection.connect(**self.connect_args())
+            try:
+                yield raw
+            finally:
+                await raw.close()
+        finally:
+            limit.release()
+
+    async def _check(self, raw: Any) -> None:
+        if time.monotonic() < self._suspect_until:
+            from psycopg_pool import AsyncConnectionPool
+
+            await AsyncConnectionPool.check_connection(raw)
+
+    def _check_idle(self) -> None:
+        """Check every idle connection of the pool at once, in the background, replacing the
+        dropped ones. Left to the pool's `check` on the way out, each dropped one would cost
+        the request that draws it a growing pause (the pool backs off between failed
+        checks): with a few of them, longer than the pool timeout."""
+        pool = self._pool_here()
+        if pool is None:
+            return
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.ensure_future(pool.check())
+            self._checking.add_done_callback(_checked)
+
+    async def run(self, work: Work[T], write: bool) -> T:
+        """Run `work` on a connection, in a transaction when it writes."""
+        from psycopg_pool import PoolTimeout
+
+        limit = self.settings.statement_timeout_seconds + 1
+        for attempt in range(2):
+            try:
+                async with self._connection() as raw:
+                    connection = AsyncConnection(raw, self._owner)
+                    try:
+                        # The server ends a statement past the timeout; this bounds a unit
+                        # whose server does not answer at all (a network that stalls).
+                        return await _within(limit, _unit(work, connection, write), raw)
+                    except self._dialect.loaded_dbapi.OperationalError:
+                        if not raw.broken:
+                            raise
+                        self._suspect_until = time.monotonic() + 10
+                        if attempt or connection.answered:
+                            raise
+                        self._check_idle()
+            except PoolTimeout:
+                raise ServiceUnavailable(BUSY) from None
+            except TimeoutError:
+                raise ServiceUnavailable("The database did not answer in time.") from None
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        """Close the pool, on the event loop it serves."""
+        if self._pool is None:
+            return
+        if self._checking is not None:
+            self._checking.cancel()
+        pool, self._pool = self._pool, None
+        with contextlib.suppress(Exception):
+            await pool.close(timeout=1)
+
+    def close(self) -> None:
+        # Its loop is gone (a test client's): the connections close with the process.
+        self._pool = None
+
+
+async def _unit(work: Work[T], connection: AsyncConnection, write: bool) -> T:
+    if not write:
+        return await work(connection)
+    connection.begin()
+    try:
+        result = await work(connection)
+    except BaseException:
+        # A connection that fails here is not handed out again (the pool checks it).
+        with contextlib.suppress(Exception):
+            await connection.end("ROLLBACK")
+        raise
+    await connection.end("COMMIT")
+    return result
+
+
+async def _within(limit: float, unit: Coroutine[Any, Any, T], raw: Any) -> T:
+    """Run `unit` on the psycopg connection `raw`; TimeoutError past `limit` seconds.
+
+    psycopg answers a cancelled statement by asking the server to cancel it and waiting for
+    that, up to ten seconds more where the network stalls (again for the rollback of a
+    transaction); a further cancellation makes it give up the connection at once. So the
+    unit is cancelled until it ends, and its connection closed: one that did not answer in
+    time is not handed out again."""
+    task = asyncio.ensure_future(unit)
+    # Whatever it ends with once given up on is of no more interest (nor to be logged).
+    task.add_done_callback(lambda ended: ended.cancelled() or ended.exception())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=limit)
+    finally:
+        for _ in range(50):
+            if task.done():
+                break
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
+    if not done:
+        await raw.close()
+        raise TimeoutError
+    return task.result()
+
+
+def _checked(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("checking the idle database connections failed: %s", task.exception())

@@ -1,0 +1,205 @@
+"""Units of work and the connections they run on: statements compiled once per dialect,
+run on the driver, rows handed back as the driver gives them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+Params = Mapping[str, Any]
+# A unit of work: a coroutine function run on one connection (see Database).
+Work = Callable[["Connection"], Coroutine[Any, Any, T]]
+
+# PostgreSQL's NOTIFY, and a counter for the processes that cannot LISTEN (see KeyChanges):
+# one statement, in the transaction of the change it signals.
+NOTIFY_SQL = (
+    "WITH bumped AS (INSERT INTO change_counters (channel, version) VALUES (%s, 1)"
+    " ON CONFLICT (channel) DO UPDATE SET version = change_counters.version + 1"
+    " RETURNING channel) SELECT pg_notify(channel, '') FROM bumped"
+)
+
+
+class Owner(Protocol):
+    """What a connection needs of the database it belongs to."""
+
+    is_sqlite: bool
+    # How a transaction starts, and the statement time limit set inside it (PostgreSQL).
+    begin_sql: str
+    timeout_sql: str
+
+    def compiled(self, statement: ClauseElement) -> Statement: ...
+
+    def signal(self, channel: str) -> None:
+        """Tell the other processes that something on `channel` changed (SQLite)."""
+
+
+def run_to_completion(unit: Coroutine[Any, Any, T]) -> T:
+    """Drive a unit of work on a blocking connection, whose coroutines never suspend."""
+    try:
+        unit.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    unit.close()
+    raise RuntimeError("a unit of work on a blocking connection waited for something else")
+
+
+class Statement:
+    """A Core statement compiled for one dialect: SQL text plus how to order its parameters."""
+
+    __slots__ = ("fixed", "names", "sql")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        # Positional drivers (sqlite3) take a tuple in this order; named ones take the mapping.
+        self.names = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+        # Values the statement carries itself, such as the 1 in `count + 1`.
+        self.fixed = {
+            name: bind.value
+            for bind, name in compiled.bind_names.items()
+            if bind.value is not None and not bind.required
+        }
+
+    def parameters(self, values: Params) -> Sequence[Any] | Params:
+        if self.fixed:
+            values = {**self.fixed, **values}
+        if self.names is None:
+            return values
+        return tuple([values[name] for name in self.names])
+
+
+class Connection:
+    """A driver connection lent to one unit of work. Its methods are coroutines; on this
+    class (sqlite3, or a blocking psycopg connection) they never suspend."""
+
+    __slots__ = ("_database", "_signals", "raw")
+
+    def __init__(self, raw: Any, database: Owner) -> None:
+        self.raw = raw
+        self._database = database
+        # Channels to signal when the open transaction commits (SQLite).
+        self._signals: list[str] | None = None
+
+    async def one(self, statement: ClauseElement, values: Params) -> Row | None:
+        compiled = self._database.compiled(statement)
+        row: Row | None = self.raw.execute(compiled.sql, compiled.parameters(values)).fetchone()
+        return row
+
+    async def all(self, statement: ClauseElement, values: Params) -> list[Row]:
+        compiled = self._database.compiled(statement)
+        rows: list[Row] = self.raw.execute(compiled.sql, compiled.parameters(values)).fetchall()
+        return rows
+
+    async def execute(self, statement: ClauseElement, values: Params) -> int:
+        compiled = self._database.compiled(statement)
+        rowcount: int = self.raw.execute(compiled.sql, compiled.parameters(values)).rowcount
+        return rowcount
+
+    async def notify(self, channel: str) -> None:
+        """Tell every process using the database that something on `channel` changed, once
+        the transaction commits: PostgreSQL's NOTIFY, or a ChangeMarker beside a SQLite file."""
+        if not self._database.is_sqlite:
+            self.raw.execute(NOTIFY_SQL, (channel,))
+        elif self._signals is not None:
+            self._signals.append(channel)
+        else:
+            self._database.signal(channel)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Commit on success, roll back on any exception. SQLite takes the write lock up front
+        (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing mid-way."""
+        self.raw.execute(self._database.begin_sql)
+        if not self._database.is_sqlite:
+            self.raw.execute(self._database.timeout_sql)
+        self._signals = []
+        try:
+            try:
+                yield self
+            except BaseException:
+                self.raw.execute("ROLLBACK")
+                raise
+            self.raw.execute("COMMIT")
+            for channel in self._signals:
+                self._database.signal(channel)
+        finally:
+            self._signals = None
+
+
+class AsyncConnection(Connection):
+    """A connection of psycopg's async pool: the event loop serves other requests while
+    the server works.
+
+    Nothing is set on the connection's session: behind a pooler in transaction mode
+    (PgBouncer) the next transaction may run on another server connection. The statement
+    time limit is set for each transaction instead (`set_config(..., true)`), sent with
+    the transaction's first statement (and BEGIN, for a write) in one round trip."""
+
+    __slots__ = ("_began", "_prefix", "answered")
+
+    def __init__(self, raw: Any, database: Owner) -> None:
+        super().__init__(raw, database)
+        # Statements the server has answered: a unit whose first statement found the
+        # connection dropped has done nothing and may run again on another.
+        self.answered = 0
+        # Sent ahead of the next statement, in the same round trip: the time limit, on its
+        # own before every statement outside a transaction (each is a transaction of its
+        # own), and with BEGIN before a write's first.
+        self._prefix: tuple[str, ...] = (database.timeout_sql,)
+        self._began = False
+
+    def begin(self) -> None:
+        """Open a transaction with the unit's first statement."""
+        self._prefix = ("BEGIN", self._database.timeout_sql)
+
+    async def end(self, command: str) -> None:
+        """COMMIT or ROLLBACK the transaction `begin` opened, if a statement opened it."""
+        if self._began:
+            self._began = False
+            await self.raw.execute(command)
+
+    async def _execute(self, sql: str, parameters: Sequence[Any] | Params) -> Any:
+        raw = self.raw
+        prefix = self._prefix
+        if prefix:
+            if prefix[0] == "BEGIN":
+                self._prefix, self._began = (), True
+            # One round trip: the pipeline is synced when the block ends.
+            async with raw.pipeline():
+                for command in prefix:
+                    await raw.execute(command)
+                cursor = await raw.execute(sql, parameters)
+        else:
+            cursor = await raw.execute(sql, parameters)
+        self.answered += 1
+        return cursor
+
+    async def one(self, statement: ClauseElement, values: Params) -> Row | None:
+        compiled = self._database.compiled(statement)
+        cursor = await self._execute(compiled.sql, compiled.parameters(values))
+        row: Row | None = await cursor.fetchone()
+        return row
+
+    async def all(self, statement: ClauseElement, values: Params) -> list[Row]:
+        compiled = self._database.compiled(statement)
+        cursor = await self._execute(compiled.sql, compiled.parameters(values))
+        rows: list[Row] = await cursor.fetchall()
+        return rows
+
+    async def execute(self, statement: ClauseElement, values: Params) -> int:
+        compiled = self._database.compiled(statement)
+        cursor = await self._execute(compiled.sql, compiled.parameters(values))
+        rowcount: int = cursor.rowcount
+        return rowcount
+
+    async def notify(self, channel: str) -> None:
+        await self._execute(NOTIFY_SQL, (channel,))
