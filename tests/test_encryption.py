@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -24,8 +25,9 @@ from fulfilment.settings import Settings, SettingsError
 from fulfilment.tables import hooks, staff_users
 from tests.admin.conftest import make_user
 from tests.admin.helpers import BASE, enrol, log_in, send
-from tests.factories import Tenant
+from tests.factories import Tenant, make_tenant
 from tests.hooks.helpers import HOOKS
+from tests.hooks.receiver import Receiver
 from tests.portal.helpers import shown_texts
 from tests.servers import FULFILMENT
 
@@ -177,3 +179,39 @@ def test_old_keys_are_read_new_secrets_use_the_current_key_and_rotate_moves_them
         "account acme. Add the key they were stored with to FULFILMENT_ENCRYPTION_OLD_KEYS"
     ) in output
     assert stored_secrets(database) == after
+
+
+def test_a_delivery_whose_secret_no_key_opens_fails_naming_the_cause(
+    settings: Settings, database: Database
+) -> None:
+    hooks_settings = replace(
+        settings, hooks_allow_private=True, hooks_poll_seconds=0.05, hooks_retry_scale=0.01
+    )
+    receiver = Receiver().up()
+    stored_with = TestClient(
+        create_app(replace(hooks_settings, encryption_key=OLD, hooks_worker=False))
+    )
+    delivering = TestClient(create_app(replace(hooks_settings, encryption_key=OTHER)))
+    with stored_with, delivering:
+        tenant = make_tenant(database, stored_with, "acme")
+        hook = {"name": "Signed", "event": "fulfilment_customers.created", "secret": "s" * 32}
+        answer = stored_with.post(HOOKS, json={**hook, "address": receiver.url}, auth=tenant.auth)
+        idhook = answer.json()["idhook"]
+        tenant.create_customer(name="Signed for")
+
+        def attempts() -> list[dict[str, Any]]:
+            log = delivering.get(f"{HOOKS}/{idhook}/deliveries", auth=tenant.auth).json()
+            return list(log[0]["attempts"]) if log else []
+
+        deadline = time.monotonic() + 20
+        while not (made := attempts()):
+            assert time.monotonic() < deadline, "no attempt in time"
+            time.sleep(0.05)
+    receiver.down()
+
+    assert made[0]["error"] == (
+        "a stored secret cannot be read with FULFILMENT_ENCRYPTION_KEY or any of "
+        "FULFILMENT_ENCRYPTION_OLD_KEYS: the key it was stored with is not among them"
+    )
+    assert made[0]["status"] is None
+    assert receiver.requests == []  # nothing was sent unsigned
