@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fulfilment.edge import sender
 from tests.servers import Server, new_account, running_server
 
 CUSTOMERS = "/api/v1/fulfilment/customers"
@@ -223,3 +224,19 @@ def test_one_address_holds_only_its_share_of_the_room(tmp_path: Path) -> None:
     assert b"The form has expired." in login
     assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in waited)
     assert trickler_later.startswith(b"HTTP/1.1 200 "), trickler_later[:300]
+
+
+@pytest.mark.parametrize(
+    ("client", "counted_as"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        # An IPv4 client of a dual-stack socket is that IPv4 address, not all of them.
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        # One IPv6 host usually has a whole /64 to pick addresses from.
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+    ],
+)
+def test_bodies_count_against_the_address_or_its_ipv6_network(client: str, counted_as: str) -> None:
+    assert sender({"type": "http", "client": (client, 40000)}) == counted_as
