@@ -1,5 +1,6 @@
 """A worker killed with SIGKILL (as the kernel's OOM killer does) is replaced while the
-server's other worker goes on answering, and no write it acknowledged is lost."""
+server's other worker goes on answering, and no write it acknowledged, nor its event, is
+lost."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.hooks.helpers import HOOKS
+from tests.hooks.receiver import Receiver
 from tests.servers import new_account, running_server
 from tests.test_observability import metric
 
@@ -34,6 +38,15 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition did not come true in time"
         time.sleep(0.05)
+
+
+@contextmanager
+def receiving() -> Iterator[Receiver]:
+    receiver = Receiver().up()
+    try:
+        yield receiver
+    finally:
+        receiver.down()
 
 
 @dataclass
@@ -81,9 +94,18 @@ class WriteLoop:
 def test_a_killed_worker_is_replaced_and_nothing_answered_is_lost(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = {"FULFILMENT_DATABASE_URL": database_url, "FULFILMENT_RATE_LIMIT": "off"}
+    env = {
+        "FULFILMENT_DATABASE_URL": database_url,
+        "FULFILMENT_RATE_LIMIT": "off",
+        "FULFILMENT_HOOKS_ALLOW_PRIVATE": "true",
+        # What the dead worker had claimed is delivered by another soon after.
+        "FULFILMENT_HOOKS_LEASE_SECONDS": "2",
+    }
     key = new_account(env)
-    with running_server(env, workers=2, log=tmp_path / "server.log") as server:
+    log = tmp_path / "server.log"
+    with receiving() as receiver, running_server(env, workers=2, log=log) as server:
+        hook = {"name": "Created", "event": "fulfilment_customers.created", "address": receiver.url}
+        httpx.post(f"{server.url}{HOOKS}", json=hook, auth=(key, "X")).raise_for_status()
         pid = server.process.pid
         wait_for(lambda: len(workers_of(pid)) == 2)
         load = WriteLoop(server.url, key)
@@ -115,5 +137,12 @@ def test_a_killed_worker_is_replaced_and_nothing_answered_is_lost(
                 assert client.get(path).json() == customer
                 events = client.get(f"{path}/history").json()
                 assert [event["action"] for event in events] == ["create"]
-    log = (tmp_path / "server.log").read_text()
-    assert "Unexpected exit from worker" in log
+        # Every acknowledged write's event is delivered, those the dead worker held too.
+        written = {customer["idfulfilment_customer"] for customer in load.acknowledged}
+        receiver.wait_for(
+            lambda got: (
+                written <= {event.payload["data"]["idfulfilment_customer"] for event in got}
+            ),
+            seconds=60,
+        )
+    assert "Unexpected exit from worker" in log.read_text()
