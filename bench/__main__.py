@@ -145,6 +145,8 @@ class Bench:
         env = {
             **(env or {}),
             "FULFILMENT_DATABASE_URL": url or filled.url,
+            # Needed on PostgreSQL; the benchmark stores no secret.
+            "FULFILMENT_ENCRYPTION_KEY": "benchmark-encryption-key-0123456789",
             "FULFILMENT_POOL_SIZE": str(self.options.pool_size),
             "FULFILMENT_RATE_LIMIT": self.options.rate_limit,
             "FULFILMENT_RATE_LIMIT_STRATEGY": self.options.rate_limit_strategy,

@@ -20,7 +20,7 @@ from fulfilment.settings import Settings
 from fulfilment.tables import metadata
 
 from .factories import Tenant, make_tenant
-from .servers import PgBouncer, RedisServer
+from .servers import ENCRYPTION_KEY, PgBouncer, RedisServer
 
 POSTGRES_SERVER_URL = os.environ.get(
     "FULFILMENT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -103,7 +103,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, rate_limit="1000000/minute")
+    return Settings(
+        database_url=database_url, rate_limit="1000000/minute", encryption_key=ENCRYPTION_KEY
+    )
 
 
 @pytest.fixture

@@ -20,6 +20,9 @@ import httpx
 import redis
 
 FULFILMENT = [sys.executable, "-m", "fulfilment.cli"]
+# Every server of a test, and the test's own app, encrypt stored secrets with this key
+# (a server refuses to start on PostgreSQL without one).
+ENCRYPTION_KEY = "tests-encryption-key-of-every-instance"
 
 
 def free_port() -> int:
@@ -61,7 +64,7 @@ def start_server(env: Mapping[str, str], workers: int = 1, log: Path | None = No
     with log.open("ab") if log is not None else nullcontext(subprocess.DEVNULL) as output:
         process = subprocess.Popen(
             [*FULFILMENT, "serve", "--port", str(port), "--workers", str(workers)],
-            env={**os.environ, **env},
+            env={"FULFILMENT_ENCRYPTION_KEY": ENCRYPTION_KEY, **os.environ, **env},
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

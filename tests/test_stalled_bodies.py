@@ -1,18 +1,23 @@
 """Bodies that stop arriving, against a real server over raw sockets: each is answered 408
 in its own format once FULFILMENT_BODY_TIMEOUT_SECONDS pass, and no more than
-FULFILMENT_MAX_PENDING_BODIES may be arriving at once. Every wait is bounded."""
+FULFILMENT_MAX_PENDING_BODIES may be arriving at once, at most
+FULFILMENT_MAX_PENDING_BODIES_PER_ADDRESS of them from one address. Every wait is
+bounded."""
 
 from __future__ import annotations
 
 import base64
 import json
+import select
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from fulfilment.edge import sender
 from tests.servers import Server, new_account, running_server
 
 CUSTOMERS = "/api/v1/fulfilment/customers"
@@ -33,9 +38,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str
         yield server, key
 
 
-def connect(server: Server) -> socket.socket:
+def connect(server: Server, source: str = "127.0.0.1") -> socket.socket:
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=TIMEOUT * 5)
+    return socket.create_connection(
+        (host, int(port)), timeout=TIMEOUT * 5, source_address=(source, 0)
+    )
 
 
 def answer_of(sock: socket.socket) -> bytes:
@@ -45,6 +52,16 @@ def answer_of(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         received += chunk
     return received
+
+
+def answered_first(socks: list[socket.socket], count: int) -> list[socket.socket]:
+    """The first `count` of `socks` that the server answers (or closes)."""
+    answered: list[socket.socket] = []
+    while len(answered) < count:
+        readable, _, _ = select.select([s for s in socks if s not in answered], [], [], 10)
+        assert readable, "no answer within 10 seconds"
+        answered.extend(readable)
+    return answered
 
 
 def api_post(key: str, length: int) -> bytes:
@@ -147,3 +164,79 @@ def test_bodies_arriving_at_once_are_bounded(live: tuple[Server, str]) -> None:
     # Their time is up: there is room again.
     created = httpx.post(f"{server.url}{CUSTOMERS}", content=body, auth=(key, "X"), timeout=5)
     assert created.status_code == 200, created.text
+
+
+def test_one_address_holds_only_its_share_of_the_room(tmp_path: Path) -> None:
+    env = {
+        "FULFILMENT_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.sqlite3'}",
+        "FULFILMENT_RATE_LIMIT": "off",
+        "FULFILMENT_BODY_TIMEOUT_SECONDS": "5",
+        "FULFILMENT_MAX_PENDING_BODIES": "8",
+        "FULFILMENT_MAX_PENDING_BODIES_PER_ADDRESS": "2",
+    }
+    key = new_account(env)
+    body = b'{"name": "Whole"}'
+    # Loopback is a whole network: the trickler and the others connect from addresses of
+    # their own.
+    trickler, other = "127.0.0.2", "127.0.0.3"
+    with running_server(env) as server:
+        stalled = [connect(server, trickler) for _ in range(6)]
+        try:
+            for sock in stalled:
+                sock.sendall(api_post(key, 1000) + b"{")
+            # Two are waited for; the trickler's others are refused at once.
+            first = answered_first(stalled, 4)
+            refused = [answer_of(sock) for sock in first]
+            held = [sock for sock in stalled if sock not in first]
+            with connect(server, other) as sock:
+                sock.sendall(api_post(key, len(body)) + body)
+                created = answer_of(sock)
+            form = b"username=someone&password=wrong"
+            with connect(server, other) as sock:
+                closing = portal_post(len(form)).replace(
+                    b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"
+                )
+                sock.sendall(closing + form)
+                login = answer_of(sock)
+            with connect(server, trickler) as sock:
+                sock.sendall(api_post(key, len(body)) + body)
+                trickler_refused = answer_of(sock)
+            waited = [answer_of(sock) for sock in held]
+        finally:
+            for sock in stalled:
+                sock.close()
+        # Its bodies timed out: the trickler's share is free again.
+        with connect(server, trickler) as sock:
+            sock.sendall(api_post(key, len(body)) + body)
+            trickler_later = answer_of(sock)
+
+    for answer in [*refused, trickler_refused]:
+        assert answer.startswith(b"HTTP/1.1 503 "), answer[:200]
+        assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {
+            "error": True,
+            "error_code": 104,
+            "error_message": "Too many requests from your address are sending their bodies "
+            "right now; try again once they are in.",
+        }
+    assert created.startswith(b"HTTP/1.1 200 "), created[:300]
+    # Read and answered: without the login page's token, a form that has expired.
+    assert login.startswith(b"HTTP/1.1 400 "), login[:300]
+    assert b"The form has expired." in login
+    assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in waited)
+    assert trickler_later.startswith(b"HTTP/1.1 200 "), trickler_later[:300]
+
+
+@pytest.mark.parametrize(
+    ("client", "counted_as"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        # An IPv4 client of a dual-stack socket is that IPv4 address, not all of them.
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        # One IPv6 host usually has a whole /64 to pick addresses from.
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+    ],
+)
+def test_bodies_count_against_the_address_or_its_ipv6_network(client: str, counted_as: str) -> None:
+    assert sender({"type": "http", "client": (client, 40000)}) == counted_as

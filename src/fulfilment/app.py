@@ -212,5 +212,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def asgi_factory() -> Starlette:
     """Entry point for the server: settings come from the environment."""
     settings = Settings.from_env()
+    settings.require_encryption_key()
     logs.configure_logging(settings.log_level)
     return create_app(settings)

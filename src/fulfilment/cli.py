@@ -19,6 +19,7 @@ from .accounts import service as accounts
 from .client import cli as customers_cli
 from .client import hooks_cli
 from .db import Connection, Database
+from .encryption import box_for, rotate
 from .errors import ApiError
 from .hooks.cli import deliver as _hooks_deliver
 from .mail import cli as mail_cli
@@ -62,6 +63,13 @@ def _in_transaction(
             raise click.ClickException(error.message) from None
 
 
+def _require_encryption_key(database: Database) -> None:
+    try:
+        database.settings.require_encryption_key()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _print_json(value: object) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
 
@@ -89,6 +97,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, kill_timeout: int) -> None:
     """Migrate the database if needed and serve the API."""
     with _database() as database:
+        _require_encryption_key(database)
         migrate.upgrade(database)
     if not os.environ.get("FULFILMENT_PORTAL_SECRET_KEY"):
         # Every worker must sign portal sessions with the same key: one for this server's run.
@@ -116,6 +125,35 @@ def upgrade() -> None:
     with _database() as database:
         migrate.upgrade(database)
     click.echo("database is up to date", err=True)
+
+
+@main.group(name="secrets")
+def secrets_group() -> None:
+    """Stored secrets: hooks' secrets and staff users' second-factor keys."""
+
+
+@secrets_group.command(name="rotate")
+def secrets_rotate() -> None:
+    """Encrypt again with FULFILMENT_ENCRYPTION_KEY every stored secret that one of
+    FULFILMENT_ENCRYPTION_OLD_KEYS opens."""
+    with _database() as database:
+        _require_encryption_key(database)
+        migrate.require_head(database)
+        box = box_for(database)
+        done = database.write_sync(lambda connection: rotate(box, connection))
+    click.echo(
+        f"{done.resealed} stored secrets encrypted again with the current key, "
+        f"{done.current} already were",
+        err=True,
+    )
+    if done.unreadable:
+        raise click.ClickException(
+            f"{len(done.unreadable)} stored secrets cannot be read with any key given: "
+            + "; ".join(done.unreadable)
+            + ". Add the key they were stored with to FULFILMENT_ENCRYPTION_OLD_KEYS and run "
+            "this again, or replace them: a new secret for a webhook, "
+            "`fulfilment users reset-2fa` for a second factor."
+        )
 
 
 # -- accounts and keys --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Where a request enters the service, before routing: which proxy is believed about the
 scheme and the client, HSTS over HTTPS, and the limits on a request's headers and on
-bodies that stop arriving."""
+bodies that stop arriving, in all and per client address."""
 
 from __future__ import annotations
 
@@ -73,9 +73,10 @@ class _TimedBody:
     counts as arriving from the first time the service asks for it until it is whole: a
     request still waiting for the database before it reads its body holds no place."""
 
-    def __init__(self, edge: Edge, receive: Receive) -> None:
+    def __init__(self, edge: Edge, receive: Receive, sender: str) -> None:
         self.edge = edge
         self._receive = receive
+        self.sender = sender
         self.deadline = 0.0
         self.counted = False
         self.complete = False
@@ -85,6 +86,11 @@ class _TimedBody:
         if self.counted:
             self.counted = False
             self.edge.pending_bodies -= 1
+            left = self.edge.pending_by_sender[self.sender] - 1
+            if left:
+                self.edge.pending_by_sender[self.sender] = left
+            else:
+                del self.edge.pending_by_sender[self.sender]
 
     async def receive(self) -> Message:
         if self.complete:
@@ -95,7 +101,11 @@ class _TimedBody:
         if not self.counted:
             if self.edge.pending_bodies >= self.edge.max_pending_bodies:
                 return await _no_room()
+            from_sender = self.edge.pending_by_sender.get(self.sender, 0)
+            if from_sender >= self.edge.max_pending_bodies_per_sender:
+                return await _no_room_for_sender()
             self.edge.pending_bodies += 1
+            self.edge.pending_by_sender[self.sender] = from_sender + 1
             self.counted = True
             self.deadline = time.monotonic() + self.edge.whole_body_seconds
         wait = min(self.edge.gap_seconds, self.deadline - time.monotonic())
@@ -127,6 +137,31 @@ async def _no_room() -> Message:
     raise ServiceUnavailable(
         "Too many requests are sending their bodies right now; try again shortly."
     )
+
+
+async def _no_room_for_sender() -> Message:
+    raise ServiceUnavailable(
+        "Too many requests from your address are sending their bodies right now; "
+        "try again once they are in."
+    )
+
+
+def sender(scope: Scope) -> str:
+    """Whom a body counts against: the client's address, or for IPv6 its /64 network (a
+    single host usually has all of one)."""
+    client = scope.get("client")
+    if not client:
+        return ""
+    host: str = client[0]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # an IPv4 client of a dual-stack socket
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return host
 
 
 def _with_hsts(send: Send) -> Send:
@@ -165,7 +200,11 @@ class Edge:
         self.gap_seconds = float(settings.body_timeout_seconds)
         self.whole_body_seconds = self.gap_seconds * WHOLE_BODY_FACTOR
         self.max_pending_bodies = settings.max_pending_bodies
+        self.max_pending_bodies_per_sender = settings.max_pending_bodies_per_address
         self.pending_bodies = 0
+        # Bodies arriving, by sender(): one client trickling many bodies fills its own
+        # share, not everyone's room.
+        self.pending_by_sender: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -191,7 +230,7 @@ class Edge:
             return
         # Past max_pending_bodies, answered by the route, in its own format, when it reads
         # the body (see _TimedBody).
-        body = _TimedBody(self, receive)
+        body = _TimedBody(self, receive, sender(scope))
         try:
             await self.app(scope, body.receive, send)
         finally:

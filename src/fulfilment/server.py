@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 # The server's own lines (start, workers, shutdown) in the same JSON as the service's.
 LOGGING = {
@@ -33,10 +34,12 @@ LOGGING = {
 
 
 @contextmanager
-def metrics_directory(workers: int) -> Iterator[None]:
-    """Where the workers write their metrics: PROMETHEUS_MULTIPROC_DIR, or a temporary one
-    with several workers. Emptied at start and at stop: prometheus_client never removes a
-    file, and a run's figures must not add to the next one's."""
+def metrics_directory() -> Iterator[None]:
+    """Where the server's processes write their metrics: PROMETHEUS_MULTIPROC_DIR, or a
+    temporary one. Emptied at start and at stop: prometheus_client never removes a file,
+    and a run's figures must not add to the next one's. One worker writes there too: what
+    a worker counted outlives it when it is replaced, and the server process counts the
+    replacements there."""
     given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if given:
         _empty_metrics_directory(given)
@@ -45,10 +48,7 @@ def metrics_directory(workers: int) -> Iterator[None]:
         finally:
             _empty_metrics_directory(given)
         return
-    if workers == 1:
-        yield
-        return
-    # Each worker writes its metrics where /metrics, in any worker, adds them all up.
+    # Each process writes its metrics where /metrics, in any worker, adds them all up.
     directory = tempfile.mkdtemp(prefix="fulfilment-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     try:
@@ -68,21 +68,48 @@ def _empty_metrics_directory(directory: str) -> None:
 def serve(host: str, port: int, workers: int, kill_timeout: int) -> None:
     """Serve the application with granian until stopped."""
     from granian.constants import Interfaces
-    from granian.server import Server
 
-    with metrics_directory(workers):
-        Server(
+    with metrics_directory():
+        _server_class()(
             "fulfilment.app:asgi_factory",
             address=host,
             port=port,
             interface=Interfaces.ASGI,
             workers=workers,
+            # A worker that dies (the kernel's OOM killer, a crash in a library) is started
+            # again while the others go on serving. One that dies again within a few
+            # seconds of being started stops the server: a crash loop is for a supervisor.
+            respawn_failed_workers=True,
             # A worker told to stop while it is still starting up may never stop.
             workers_kill_timeout=kill_timeout,
             factory=True,
             log_access=False,
             log_dictconfig=LOGGING,
         ).serve()
+
+
+def _server_class() -> type[Any]:
+    """granian's server, counting the workers it starts in place of one that died."""
+    from granian.server import Server
+    from prometheus_client import Counter, multiprocess
+
+    # Written to the metrics directory, where every worker's /metrics adds it in.
+    restarts = Counter(
+        "fulfilment_worker_restarts_total",
+        "Worker processes started in place of one that died.",
+        registry=None,
+    )
+
+    class CountingServer(Server):  # type: ignore[misc, valid-type]
+        def _respawn_workers(self, workers: list[int], *args: Any, **kwargs: Any) -> None:
+            # Also called to replace live workers (SIGHUP): only the dead ones count.
+            dead = [self.wrks[idx] for idx in workers if not self.wrks[idx].is_alive()]
+            super()._respawn_workers(workers, *args, **kwargs)
+            for worker in dead:
+                multiprocess.mark_process_dead(worker.inner.pid)  # type: ignore[no-untyped-call]
+                restarts.inc()
+
+    return CountingServer
 
 
 def main() -> None:

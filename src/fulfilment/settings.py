@@ -25,11 +25,13 @@ _SECRET = frozenset(
         "database_direct_url",
         "redis_url",
         "encryption_key",
+        "encryption_old_keys",
         "smtp_url",
     }
 )
 
 AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
+MIN_KEY_LENGTH = 32
 DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^(sqlite|postgres|postgresql)(\+\w+)?://")]
 RedisUrl = Annotated[str, msgspec.Meta(pattern=r"^(redis|rediss|unix)://")]
 SmtpUrl = Annotated[str, msgspec.Meta(pattern=r"^smtps?://[^/?#]*[^@/?#:][^/?#]*(/?\?.*)?$")]
@@ -97,6 +99,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Requests whose body is still arriving, per worker process; past this, a request that
     # comes with a body is answered 503 (error_code 104), so stalled uploads cannot pile up.
     max_pending_bodies: AtLeastOne = 256
+    # Of those, how many one client address (an IPv6 /64 network) may hold: a client that
+    # trickles many bodies is refused the same way, and everyone else still has room.
+    max_pending_bodies_per_address: AtLeastOne = 16
     # Addresses (or networks, `10.0.0.0/8`; `*` for any) of the proxies whose
     # `X-Forwarded-Proto` and `X-Forwarded-For` headers are believed. Unset: none is.
     forwarded_allow_ips: str | None = None
@@ -123,10 +128,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # `auto`: Secure cookies when the request came over HTTPS; `always`: behind a proxy
     # that ends TLS.
     portal_secure_cookies: Literal["auto", "always"] = "auto"
-    # Webhooks (see hooks/): the secrets hooks sign with are stored encrypted with a key
-    # derived from this; unset, from a key file made beside the SQLite database or under
-    # ./var/. Every instance must have the same one.
-    encryption_key: Annotated[str, msgspec.Meta(min_length=32)] | None = None
+    # Hooks' secrets and staff users' second-factor keys are stored encrypted with a key
+    # derived from this. Unset, from a key file made beside the SQLite database; required
+    # on PostgreSQL (see require_encryption_key). Every instance must have the same one.
+    encryption_key: Annotated[str, msgspec.Meta(min_length=MIN_KEY_LENGTH)] | None = None
+    # Keys used before, separated by commas: what they encrypted is still read, and
+    # `fulfilment secrets rotate` encrypts it again with the current key.
+    encryption_old_keys: str | None = None
     # Addresses on loopback, private, link-local... networks are allowed (development, tests).
     hooks_allow_private: bool = False
     # Whether this process delivers (the app's lifespan starts the worker).
@@ -181,10 +189,32 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "FULFILMENT_FORWARDED_ALLOW_IPS must list addresses or networks, "
                     f"separated by commas, or be `*`; {entry.strip()!r} is neither"
                 ) from None
+        if any(len(key) < MIN_KEY_LENGTH for key in self.old_encryption_keys):
+            raise SettingsError(
+                f"FULFILMENT_ENCRYPTION_OLD_KEYS must list keys of at least {MIN_KEY_LENGTH} "
+                "characters each, separated by commas"
+            )
         if self.smtp_url is not None and (self.mail_from is None or self.public_url is None):
             raise SettingsError(
                 "FULFILMENT_SMTP_URL needs FULFILMENT_MAIL_FROM and FULFILMENT_PUBLIC_URL: "
                 "who mails come from, and where their links lead"
+            )
+
+    @property
+    def old_encryption_keys(self) -> list[bytes]:
+        """FULFILMENT_ENCRYPTION_OLD_KEYS read, in the order given."""
+        keys = (self.encryption_old_keys or "").split(",")
+        return [key.strip().encode() for key in keys if key.strip()]
+
+    def require_encryption_key(self) -> None:
+        """Refuse to serve a PostgreSQL database without FULFILMENT_ENCRYPTION_KEY: the
+        instances sharing it must all read the secrets any of them stored, and a key file
+        made by each, in its own folder, would differ."""
+        if self.encryption_key is None and not self.database_url.startswith("sqlite"):
+            raise SettingsError(
+                "FULFILMENT_ENCRYPTION_KEY must be set with a PostgreSQL database, the same "
+                f"on every instance ({MIN_KEY_LENGTH} characters or more; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
 
     @property

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.factories import CUSTOMERS, Tenant
+from tests.servers import ENCRYPTION_KEY
 
 from .helpers import PASSWORD, untranslated
 
@@ -98,6 +99,7 @@ def server(database_url: str, tenant: Tenant) -> Iterator[str]:
         **os.environ,
         "FULFILMENT_DATABASE_URL": database_url,
         "FULFILMENT_PORTAL_SECRET_KEY": "a test secret that is long enough to use",
+        "FULFILMENT_ENCRYPTION_KEY": ENCRYPTION_KEY,
         "FULFILMENT_RATE_LIMIT": "off",
     }
     command = [sys.executable, "-m", "fulfilment.cli", "serve", "--host", "127.0.0.1"]

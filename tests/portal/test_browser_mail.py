@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from fulfilment.settings import Settings
 from tests.factories import CUSTOMERS, Tenant
 from tests.mail.smtp import Inbox, link_in, smtp_server, text_of
-from tests.servers import free_port
+from tests.servers import ENCRYPTION_KEY, free_port
 
 from .helpers import PASSWORD, untranslated
 from .test_browser import SCREENSHOTS, browser
@@ -83,6 +83,7 @@ def server(settings: Settings, port: int, tenant: Tenant) -> Iterator[str]:
         **os.environ,
         "FULFILMENT_DATABASE_URL": settings.database_url,
         "FULFILMENT_PORTAL_SECRET_KEY": "a test secret that is long enough to use",
+        "FULFILMENT_ENCRYPTION_KEY": ENCRYPTION_KEY,
         "FULFILMENT_RATE_LIMIT": "off",
         "FULFILMENT_SMTP_URL": str(settings.smtp_url),
         "FULFILMENT_MAIL_FROM": str(settings.mail_from),

@@ -4,6 +4,7 @@ always through the customers service."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from ..customers.schemas import (
     CustomerUpdate,
 )
 from ..db import Connection, Database
-from ..encryption import box_for
+from ..encryption import SecretUnreadable, box_for
 from ..errors import CustomerNotFound
 from ..fields import PASSWORD_MAX, USERNAME_MAX, username_key
 from ..observability import LOGIN_FAILURES
@@ -35,6 +36,8 @@ from ..threads import Busy
 from ..web.errors import LoginRefused, TooManyAttempts
 from ..web.throttle import LoginThrottle
 from . import errors, queries
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .web import StaffSession
@@ -196,15 +199,18 @@ async def check_code(
     retry_after = await throttle.attempt(account.id, user.username, address)
     if retry_after is not None:
         raise TooManyAttempts(retry_after, account)
-    if (
-        user.totp_secret is None
-        or len(code) > 64
-        or not await staff.accept_code(
-            database, account.id, user.iduser, box_for(database).open(user.totp_secret), code
-        )
-    ):
+    if user.totp_secret is None or len(code) > 64:
         LOGIN_FAILURES.inc()
         raise errors.WrongCode()
+    try:
+        secret: str | None = box_for(database).open(user.totp_secret)
+    except SecretUnreadable as unreadable:
+        # The staff user cannot fix this, the operator can: a recovery code still works.
+        log.error("staff user %d's second factor: %s", user.iduser, unreadable)
+        secret = None
+    if not await staff.accept_code(database, account.id, user.iduser, secret, code):
+        LOGIN_FAILURES.inc()
+        raise errors.WrongCode() if secret is not None else errors.SecondFactorUnreadable()
     await throttle.succeeded(account.id, user.username, address)
 
 

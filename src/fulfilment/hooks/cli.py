@@ -18,7 +18,9 @@ from .delivery import deliver_until_stopped
 def deliver() -> None:
     """Deliver due webhook deliveries until stopped (SIGTERM or Ctrl-C)."""
     try:
-        database = Database(Settings.from_env())
+        settings = Settings.from_env()
+        settings.require_encryption_key()
+        database = Database(settings)
     except (SettingsError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     try:

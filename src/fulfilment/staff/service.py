@@ -427,10 +427,11 @@ async def enrol(
 
 
 async def accept_code(
-    database: Database, account_id: int, iduser: int, secret: str, code: str
+    database: Database, account_id: int, iduser: int, secret: str | None, code: str
 ) -> bool:
-    """A TOTP code or one of the recovery codes; each is good once."""
-    step = matching_step(secret, code)
+    """A TOTP code or one of the recovery codes; each is good once. Without the TOTP seed
+    (None: it cannot be read), a recovery code only."""
+    step = matching_step(secret, code) if secret is not None else None
     if step is not None:
         accepted = {"account_id": account_id, "id": iduser, "step": step}
         return await database.write_statement(queries.ACCEPT_STEP, accepted) == 1
