@@ -236,7 +236,12 @@ async def forgot(visit: Visit) -> Response:
         visit.session = None
         error = FormExpired()
         return visit.render(
-            "forgot.html", error.status, language=language, error=error, identifier=identifier
+            "forgot.html",
+            error.status,
+            language=language,
+            error=error,
+            identifier=identifier,
+            sent=False,
         )
     try:
         await ask_password_reset(

@@ -209,10 +209,11 @@ async def log_out(visit: Visit) -> Response:
     """End the user's sessions and go back to the login form."""
     if visit.request.method == "GET":
         return visit.redirect("")
-    form = await _checked_form(visit)
+    if await _checked_form(visit) is None:
+        # As in the portal: another site's form must not log the user out of this browser.
+        raise FormExpired()
     assert visit.session is not None
-    if form is not None:
-        await service.log_out(visit.database, visit.account, visit.session)
+    await service.log_out(visit.database, visit.account, visit.session)
     language = visit.user.language if visit.user else None
     response = visit.redirect("login?notice=logged-out")
     visit.keep(response, visit.new_session(language))
