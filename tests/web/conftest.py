@@ -11,6 +11,7 @@ from fulfilment.settings import Settings
 from tests.admin.conftest import anna, piet  # noqa: F401
 from tests.mail.smtp import Inbox, smtp_server
 from tests.portal.conftest import jansen  # noqa: F401
+from tests.servers import ENCRYPTION_KEY
 
 # Where people reach the service; every test client here sends another Host.
 PUBLIC_URL = "https://portal.example.com"
@@ -35,4 +36,5 @@ def settings(database_url: str, smtp_port: int) -> Settings:
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         mail_from="office@warehouse.example",
         public_url=PUBLIC_URL,
+        encryption_key=ENCRYPTION_KEY,
     )
