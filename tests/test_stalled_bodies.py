@@ -1,8 +1,8 @@
 """Bodies that stop arriving, against a real server over raw sockets: each is answered 408
 in its own format once FULFILMENT_BODY_TIMEOUT_SECONDS pass, and no more than
 FULFILMENT_MAX_PENDING_BODIES may be arriving at once, at most
-FULFILMENT_MAX_PENDING_BODIES_PER_ADDRESS of them from one address. Every wait is
-bounded."""
+FULFILMENT_MAX_PENDING_BODIES_PER_ADDRESS of them from one address while they are slow or
+the room is full. Every wait is bounded."""
 
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ def test_a_trickled_body_is_not_waited_for_without_end(live: tuple[Server, str])
 def test_bodies_arriving_at_once_are_bounded(live: tuple[Server, str]) -> None:
     server, key = live
     body = b'{"name": "Whole"}'
-    stalled = [connect(server) for _ in range(3)]
+    # The room of three, and the reserve beyond it for addresses under their share (one).
+    stalled = [connect(server) for _ in range(4)]
     try:
         for sock in stalled:
             sock.sendall(api_post(key, 1000) + b"{")
@@ -198,9 +199,10 @@ def test_one_address_holds_only_its_share_of_the_room(tmp_path: Path) -> None:
                 )
                 sock.sendall(closing + form)
                 login = answer_of(sock)
+            # A whole body takes no share: the trickler's is served too.
             with connect(server, trickler) as sock:
                 sock.sendall(api_post(key, len(body)) + body)
-                trickler_refused = answer_of(sock)
+                trickler_whole = answer_of(sock)
             waited = [answer_of(sock) for sock in held]
         finally:
             for sock in stalled:
@@ -210,7 +212,7 @@ def test_one_address_holds_only_its_share_of_the_room(tmp_path: Path) -> None:
             sock.sendall(api_post(key, len(body)) + body)
             trickler_later = answer_of(sock)
 
-    for answer in [*refused, trickler_refused]:
+    for answer in refused:
         assert answer.startswith(b"HTTP/1.1 503 "), answer[:200]
         assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {
             "error": True,
@@ -219,11 +221,52 @@ def test_one_address_holds_only_its_share_of_the_room(tmp_path: Path) -> None:
             "right now; try again once they are in.",
         }
     assert created.startswith(b"HTTP/1.1 200 "), created[:300]
+    assert trickler_whole.startswith(b"HTTP/1.1 200 "), trickler_whole[:300]
     # Read and answered: without the login page's token, a form that has expired.
     assert login.startswith(b"HTTP/1.1 400 "), login[:300]
     assert b"The form has expired." in login
     assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in waited)
     assert trickler_later.startswith(b"HTTP/1.1 200 "), trickler_later[:300]
+
+
+def test_a_full_room_keeps_a_reserve_for_addresses_under_their_share(tmp_path: Path) -> None:
+    env = {
+        "FULFILMENT_DATABASE_URL": f"sqlite:///{tmp_path / 'reserve.sqlite3'}",
+        "FULFILMENT_RATE_LIMIT": "off",
+        "FULFILMENT_BODY_TIMEOUT_SECONDS": "5",
+        "FULFILMENT_MAX_PENDING_BODIES": "8",
+        "FULFILMENT_MAX_PENDING_BODIES_PER_ADDRESS": "2",
+    }
+    key = new_account(env)
+    body = b'{"name": "Whole"}'
+    holder, other = "127.0.0.2", "127.0.0.3"
+    with running_server(env) as server:
+        # Headers only, not one byte of the bodies: none is slow yet, all take room.
+        waiting = [connect(server, holder) for _ in range(8)]
+        try:
+            for sock in waiting:
+                sock.sendall(api_post(key, len(body)))
+            deadline = time.monotonic() + 10
+            while True:  # until the room is full, the holder's next is refused at once
+                with connect(server, holder) as sock:
+                    sock.sendall(api_post(key, len(body)))
+                    sock.settimeout(1)
+                    try:
+                        refused = answer_of(sock)
+                    except TimeoutError:
+                        refused = b""
+                if refused or time.monotonic() > deadline:
+                    break
+            with connect(server, other) as sock:
+                sock.sendall(api_post(key, len(body)) + body)
+                created = answer_of(sock)
+        finally:
+            for sock in waiting:
+                sock.close()
+
+    assert refused.startswith(b"HTTP/1.1 503 "), refused[:200]
+    assert b"from your address" in refused
+    assert created.startswith(b"HTTP/1.1 200 "), created[:300]
 
 
 @pytest.mark.parametrize(

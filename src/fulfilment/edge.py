@@ -71,14 +71,24 @@ class TrustedProxies:
 class _TimedBody:
     """`receive` for one request, refusing to wait for a body that stops arriving. A body
     counts as arriving from the first time the service asks for it until it is whole: a
-    request still waiting for the database before it reads its body holds no place."""
+    request still waiting for the database before it reads its body holds no place.
 
-    def __init__(self, edge: Edge, receive: Receive, sender: str) -> None:
+    Its sender (see `sender`) may hold only a share of the room in two ways: a body that
+    is not whole once its first part is in (its declared length is not reached, or there
+    is more of a body of no declared length) is slow, and a sender with its share of slow
+    bodies is refused more; and once the worker's room is full, only a sender holding less
+    than its share may start a body, in a reserve beyond it. A client that sends many
+    whole bodies at once is never refused for its address."""
+
+    def __init__(self, edge: Edge, receive: Receive, sender: str, length: int | None) -> None:
         self.edge = edge
         self._receive = receive
         self.sender = sender
+        # What is left of the body its Content-Length declared; None when it declared none.
+        self.missing = length
         self.deadline = 0.0
         self.counted = False
+        self.slow = False
         self.complete = False
         self.timed_out = False
 
@@ -86,11 +96,10 @@ class _TimedBody:
         if self.counted:
             self.counted = False
             self.edge.pending_bodies -= 1
-            left = self.edge.pending_by_sender[self.sender] - 1
-            if left:
-                self.edge.pending_by_sender[self.sender] = left
-            else:
-                del self.edge.pending_by_sender[self.sender]
+            _take(self.edge.pending_by_sender, self.sender)
+        if self.slow:
+            self.slow = False
+            _take(self.edge.slow_by_sender, self.sender)
 
     async def receive(self) -> Message:
         if self.complete:
@@ -99,11 +108,13 @@ class _TimedBody:
         if self.timed_out:
             raise self._timeout()
         if not self.counted:
-            if self.edge.pending_bodies >= self.edge.max_pending_bodies:
-                return await _no_room()
-            from_sender = self.edge.pending_by_sender.get(self.sender, 0)
-            if from_sender >= self.edge.max_pending_bodies_per_sender:
-                return await _no_room_for_sender()
+            edge = self.edge
+            from_sender = edge.pending_by_sender.get(self.sender, 0)
+            if edge.pending_bodies >= edge.max_pending_bodies:
+                if from_sender >= edge.max_pending_bodies_per_sender:
+                    return await _no_room_for_sender()
+                if edge.pending_bodies >= edge.max_pending_bodies + edge.reserve:
+                    return await _no_room()
             self.edge.pending_bodies += 1
             self.edge.pending_by_sender[self.sender] = from_sender + 1
             self.counted = True
@@ -119,6 +130,16 @@ class _TimedBody:
         if message["type"] != "http.request" or not message.get("more_body", False):
             self.complete = True
             self.done()
+            return message
+        if self.missing is not None:
+            self.missing -= len(message.get("body", b""))
+        if not self.slow and (self.missing is None or self.missing > 0):
+            slow = self.edge.slow_by_sender.get(self.sender, 0)
+            if slow >= self.edge.max_pending_bodies_per_sender:
+                self.done()
+                return await _no_room_for_sender()
+            self.edge.slow_by_sender[self.sender] = slow + 1
+            self.slow = True
         return message
 
     def _timeout(self) -> BodyTimeout:
@@ -131,6 +152,14 @@ class _TimedBody:
             f"The request body stopped arriving: no part of it came for "
             f"{self.edge.gap_seconds:g} seconds."
         )
+
+
+def _take(counts: dict[str, int], sender: str) -> None:
+    left = counts[sender] - 1
+    if left:
+        counts[sender] = left
+    else:
+        del counts[sender]
 
 
 async def _no_room() -> Message:
@@ -205,6 +234,10 @@ class Edge:
         # Bodies arriving, by sender(): one client trickling many bodies fills its own
         # share, not everyone's room.
         self.pending_by_sender: dict[str, int] = {}
+        # Of those, the ones not whole once their first part was in.
+        self.slow_by_sender: dict[str, int] = {}
+        # Room beyond max_pending_bodies for senders under their share, once it is full.
+        self.reserve = max(1, self.max_pending_bodies // 4)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -214,10 +247,12 @@ class Edge:
             self.proxies.apply(scope)
         size = 0
         declared: bool | None = None
+        length: int | None = None
         for name, value in scope["headers"]:
             size += len(name) + len(value)
             if name == b"content-length":
                 declared = bool(value.strip().lstrip(b"0"))
+                length = int(value) if value.strip().isdigit() else None
             elif name == b"transfer-encoding":
                 declared = True
         if size > MAX_HEADER_BYTES:
@@ -230,7 +265,7 @@ class Edge:
             return
         # Past max_pending_bodies, answered by the route, in its own format, when it reads
         # the body (see _TimedBody).
-        body = _TimedBody(self, receive, sender(scope))
+        body = _TimedBody(self, receive, sender(scope), length)
         try:
             await self.app(scope, body.receive, send)
         finally:

@@ -99,8 +99,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Requests whose body is still arriving, per worker process; past this, a request that
     # comes with a body is answered 503 (error_code 104), so stalled uploads cannot pile up.
     max_pending_bodies: AtLeastOne = 256
-    # Of those, how many one client address (an IPv6 /64 network) may hold: a client that
-    # trickles many bodies is refused the same way, and everyone else still has room.
+    # What one client address (an IPv6 /64 network) may hold of those: this many slow bodies
+    # (not whole once their first part is in), and, once the worker's room is full, this
+    # many in all; then it is refused the same way, and everyone else still has room (a
+    # quarter more, kept for them).
     max_pending_bodies_per_address: AtLeastOne = 16
     # Addresses (or networks, `10.0.0.0/8`; `*` for any) of the proxies whose
     # `X-Forwarded-Proto` and `X-Forwarded-For` headers are believed. Unset: none is.
