@@ -18,6 +18,7 @@ from . import migrate
 from .accounts import service as accounts
 from .client import cli as customers_cli
 from .client import hooks_cli
+from .client.terminal import labelled_time, print_table, shown
 from .db import Connection, Database
 from .errors import ApiError
 from .hooks.cli import deliver as _hooks_deliver
@@ -188,23 +189,24 @@ def apikeys_revoke(subdomain: str | None, key: str | None, key_id: int | None) -
 def apikeys_list(subdomain: str) -> None:
     """List an account's keys (never the keys themselves)."""
 
-    async def list_keys(connection: Connection) -> list[accounts.ApiKeyInfo]:
+    async def list_keys(connection: Connection) -> tuple[str, list[accounts.ApiKeyInfo]]:
         account = await accounts.get_account(connection, subdomain)
-        return await accounts.list_api_keys(connection, account)
+        return account.timezone, await accounts.list_api_keys(connection, account)
 
-    keys = _in_transaction(list_keys)
+    timezone, keys = _in_transaction(list_keys)
     table = Table("id", "name", "starts with", "customer", "created", "last used", "revoked")
     for key in keys:
         table.add_row(
             str(key.id),
-            key.name,
+            shown(key.name),
             key.prefix + "…",
             str(key.idfulfilment_customer or ""),
-            f"{key.created_at or ''}",
-            f"{key.last_used_at or ''}",
-            f"{key.revoked_at or ''}",
+            *(
+                labelled_time(moment, timezone)
+                for moment in (key.created_at, key.last_used_at, key.revoked_at)
+            ),
         )
-    Console().print(table)
+    print_table(table)
 
 
 # -- reference data -----------------------------------------------------------------------

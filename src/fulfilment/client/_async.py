@@ -60,6 +60,9 @@ class AsyncClient:
         user_agent: str = _core.USER_AGENT,
     ) -> None:
         self.base_url = _core.base_url(base_url, account, host, scheme)
+        self.time_zone: str | None = None
+        """The account's time zone (`Europe/Amsterdam`), which the answers' date-times are
+        in, once an answer has named it (this service does; the hosted system does not)."""
         self.retry = retry or _core.RetryPolicy()
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -123,6 +126,7 @@ class AsyncClient:
                     await anyio.sleep(wait)
                     continue
             if response.is_success:
+                self.time_zone = response.headers.get("x-time-zone", self.time_zone)
                 return response
             raise _core.api_error(response)
 

@@ -59,6 +59,9 @@ class Client:
         user_agent: str = _core.USER_AGENT,
     ) -> None:
         self.base_url = _core.base_url(base_url, account, host, scheme)
+        self.time_zone: str | None = None
+        """The account's time zone (`Europe/Amsterdam`), which the answers' date-times are
+        in, once an answer has named it (this service does; the hosted system does not)."""
         self.retry = retry or _core.RetryPolicy()
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -122,6 +125,7 @@ class Client:
                     time.sleep(wait)
                     continue
             if response.is_success:
+                self.time_zone = response.headers.get("x-time-zone", self.time_zone)
                 return response
             raise _core.api_error(response)
 
