@@ -18,6 +18,7 @@ from .customers.schemas import (
 from .errors import ERROR_TABLE, ErrorBody
 from .fields import EMAIL, WRITABLE_FIELDS, is_unshowable
 from .hooks.schemas import Hook, HookCreate, HookDelivery, HookPayload, HookUpdate
+from .openapi_examples import add_examples
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .staff.schemas import User
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
@@ -334,13 +335,13 @@ def build_openapi() -> dict[str, Any]:
         **_users_paths(),
     }
     paths.update(hooks.paths())
-    error_responses = {}
+    error_responses: dict[str, Any] = {}
     for status in sorted({status for status, _, _ in ERROR_TABLE}):
         codes = "; ".join(
             f"error_code {code}: {when}" for s, code, when in ERROR_TABLE if s == status
         )
         error_responses[f"Error{status}"] = _json(_ref("ErrorBody"), codes)
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "Fulfilment customers API",
@@ -370,3 +371,5 @@ def build_openapi() -> dict[str, Any]:
             },
         },
     }
+    add_examples(document)
+    return document
