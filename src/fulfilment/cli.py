@@ -17,7 +17,7 @@ from rich.table import Table
 from . import migrate
 from .accounts import service as accounts
 from .client import cli as customers_cli
-from .client import hooks_cli
+from .client import history_cli, hooks_cli
 from .client.terminal import labelled_time, print_table, shown
 from .db import Connection, Database
 from .errors import ApiError
@@ -293,6 +293,7 @@ def shippingproviders_create(
     _print_json(_in_transaction(create))
 
 
+customers_cli.customers.add_command(history_cli.history_command)
 main.add_command(customers_cli.customers)
 main.add_command(users_cli)
 # The client's hooks commands, and the operator's `deliver` beside them.

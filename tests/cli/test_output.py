@@ -3,6 +3,7 @@ time zone with the zone named (the API's wire format stays as it is)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
+import msgspec
 from click.testing import CliRunner
 
 from fulfilment.cli import main
@@ -110,3 +112,30 @@ def test_api_keys_list_shows_times_in_the_accounts_zone(database_url: str) -> No
     created = _wire_to_utc(found.group(1), "America/New_York")
     assert before <= created <= datetime.now(UTC)
     assert found.group(2) == created.astimezone(ZoneInfo("America/New_York")).strftime("%Z")
+
+
+def test_history_shows_who_changed_what_and_when(
+    run: Run, server: LiveServer, account: LiveAccount
+) -> None:
+    with Client(server.url, api_key=account.key) as client:
+        created = client.customers.create(name="Acme", language="en")
+        number = created.idfulfilment_customer
+        client.customers.update(number, name="Acme BV", emailaddress="ops@acme.example")
+        events = list(client.customers.history(number))
+
+    table = run("history", str(number))
+    as_json = run("history", str(number), "--json")
+    missing = run("history", str(number + 1000))
+
+    assert table.exit_code == 0, table.output
+    rows = table.stdout
+    assert 'name: "Acme" → "Acme BV"' in rows
+    assert 'emailaddress: null → "ops@acme.example"' in rows
+    assert "API key tests" in rows
+    assert [line.split("│")[2].strip() for line in rows.splitlines() if "API key" in line] == [
+        "create",
+        "update",
+    ]
+    assert len(LABELLED.findall(rows)) == 2
+    assert json.loads(as_json.stdout) == [msgspec.to_builtins(event) for event in events]
+    assert missing.exit_code == 3
