@@ -53,6 +53,9 @@ def test_the_demo_prints_a_first_hour_and_reuses_it(database_url: str) -> None:
             listed = client.get("/api/v1/fulfilment/customers", auth=(key, "X")).json()
             assert len(listed) == 4
             assert {item["language"] for item in listed} == {"nl", "en"}
+            [portal] = [item for item in listed if item["username"] == customer]
+            assert portal["can_login"] is True
+            assert None not in (portal["idtemplate"], portal["preferred_idwarehouse"])
             assert client.get("/api/v1/users/me", auth=(key, "X")).json()["username"] == staff
             assert client.get("/api/v1/warehouses", auth=(key, "X")).json()[0]["name"] == (
                 "Main warehouse"

@@ -116,6 +116,11 @@ async def _missing_customers(database: Database, base: _Base) -> tuple[int, str 
         ZoneInfo(account.timezone),
         None,
     )
+    # The portal's customer is set up with the account's warehouse, template and the
+    # first shipping profile, so that its page shows each by name.
+    [warehouse, *_] = await reference.list_warehouses(database, principal, 0)
+    [template, *_] = await reference.list_templates(database, principal, 0)
+    [provider, *_] = await reference.list_shipping_providers(database, principal, 0)
     made = 0
     portal_password = None
     for body in DEMO_CUSTOMERS:
@@ -125,7 +130,14 @@ async def _missing_customers(database: Database, base: _Base) -> tuple[int, str 
             continue
         if body.username == PORTAL_USERNAME:
             portal_password = generated_password()
-            body = msgspec.structs.replace(body, can_login=True, password=portal_password)
+            body = msgspec.structs.replace(
+                body,
+                can_login=True,
+                password=portal_password,
+                idtemplate=template.idtemplate,
+                preferred_idwarehouse=warehouse.idwarehouse,
+                allowed_shipping_profiles=[provider.profiles[0].idshippingprovider_profile],
+            )
         await customers.create_customer(database, principal, body)
         made += 1
     return made, portal_password
