@@ -241,3 +241,22 @@ def test_the_documented_e_mail_rule_is_the_one_the_service_checks(client: TestCl
         elif not address.endswith("\n"):
             # The service's check allows a final newline until it reads to the very end.
             assert _refused(address), repr(address)
+
+
+def test_answers_carry_the_documented_headers(tenant: Tenant) -> None:
+    document = tenant.client.get("/api/v1/openapi.json").json()
+    documented = [
+        set(operation["responses"]["200"]["headers"])
+        for item in document["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+    ]
+    assert all(headers == documented[0] for headers in documented)
+    assert "X-Time-Zone" in documented[0]
+
+    answer = tenant.get(CUSTOMERS)
+
+    assert answer.status_code == 200
+    for name in documented[0]:
+        assert name in answer.headers, name
+    assert answer.headers["X-Time-Zone"] == "Europe/Amsterdam"

@@ -371,5 +371,33 @@ def build_openapi() -> dict[str, Any]:
             },
         },
     }
+    _with_answer_headers(paths)
     add_examples(document)
     return document
+
+
+ANSWER_HEADERS = {
+    "X-Time-Zone": {
+        "description": (
+            "The account's time zone (an IANA name such as `Europe/Amsterdam`): the one "
+            "every date-time of the answer is in."
+        ),
+        "schema": {"type": "string"},
+    },
+    "X-RateLimit-Limit": {
+        "description": "Requests this API key may make in the rate limit's window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in the current window.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def _with_answer_headers(paths: dict[str, Any]) -> None:
+    """The headers every successful answer carries (the rate limit's while one is set)."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method != "parameters":
+                operation["responses"]["200"]["headers"] = ANSWER_HEADERS
