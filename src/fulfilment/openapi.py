@@ -133,6 +133,9 @@ def _id(name: str) -> dict[str, Any]:
         "in": "path",
         "required": True,
         "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        # The console fills it in; after `make run` the first customer, warehouse and staff
+        # user have this id.
+        "example": 1,
     }
 
 

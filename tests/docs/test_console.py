@@ -123,5 +123,15 @@ def test_a_request_is_tried_with_a_key_from_the_page(
     expect(live.locator("tbody .response-col_description")).to_contain_text("x-time-zone")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
     page.screenshot(path=str(SCREENSHOTS / "console-tried-390.png"), full_page=False)
+
+    # An id is filled in already: the account's first customer is 1 on this new server.
+    one = page.locator("[id$='-getFulfilmentCustomer']")
+    one.locator(".opblock-summary").click()
+    expect(one.locator("tr[data-param-name='idfulfilment_customer'] input")).to_have_value("1")
+    one.get_by_role("button", name="Execute").click()
+    expect(one.locator(".live-responses-table tbody .response-col_status")).to_have_text("200")
+    expect(one.locator(".live-responses-table tbody .response-col_description")).to_contain_text(
+        "allowed_shipping_profiles"
+    )
     assert problems == []
     page.close()
