@@ -18,7 +18,7 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 
 setup: $(BIN)/.installed  ## virtual environment with the service and its tools
 
-run: setup  ## demo account on SQLite, then serve on $(HOST):$(PORT)
+run: setup  ## demo account on SQLite (API key, staff and portal logins), then serve on $(HOST):$(PORT)
 	$(BIN)/fulfilment demo --host $(HOST) --port $(PORT)
 	$(BIN)/fulfilment serve --host $(HOST) --port $(PORT)
 

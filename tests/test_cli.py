@@ -166,34 +166,6 @@ def test_scoped_keys_from_the_command_line(run, database_url: str) -> None:  # t
         assert client.get("/api/v1/fulfilment/customers", auth=(scoped, "")).status_code == 403
 
 
-def test_demo_reuses_its_account(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    from starlette.testclient import TestClient
-
-    from fulfilment.app import create_app
-    from fulfilment.settings import Settings
-
-    first = ok(run("demo"))
-    second = ok(run("demo"))
-    keys = [
-        line.split()[-1] for line in (first + second).splitlines() if line.startswith("API key:")
-    ]
-    assert len(keys) == 2
-    assert keys[0] != keys[1]
-    assert f"curl -u {keys[1]}:X http://127.0.0.1:8000/api/v1/fulfilment/customers" in second
-
-    with TestClient(create_app(Settings(database_url=database_url))) as client:
-        for key in keys:
-            assert (
-                client.get("/api/v1/warehouses", auth=(key, "X")).json()[0]["name"]
-                == "Main warehouse"
-            )
-            profiles = client.get("/api/v1/shippingproviders", auth=(key, "X")).json()[0][
-                "profiles"
-            ]
-            assert len(profiles) == 2
-            assert len(client.get("/api/v1/templates", auth=(key, "X")).json()) == 1
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

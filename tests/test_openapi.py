@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import httpx
 import msgspec
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from fulfilment.customers.schemas import CustomerCreate, CustomerUpdate
 from fulfilment.customers.service import clean_email
-from fulfilment.errors import InvalidInput
+from fulfilment.errors import ERROR_TABLE, InvalidInput
 from fulfilment.openapi import _STRUCTS, _with_email_rule
 from tests.factories import CUSTOMERS, Tenant
 
@@ -75,21 +78,104 @@ def test_answers_match_their_documented_schema(tenant: Tenant) -> None:
     assert set(error) == set(schemas["ErrorBody"]["properties"])
 
 
-def test_the_docs_page_is_self_contained(client: TestClient) -> None:
+def test_the_console_is_served_by_the_service_itself(client: TestClient) -> None:
     page = client.get("/docs")
 
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     html = page.text
-    for path in client.get("/api/v1/openapi.json").json()["paths"]:
-        assert path in html
-    assert "error_code" in html
     assets = re.findall(r'(?:src|href)="([^"#]+)"', html)
-    assert assets
+    assert "/docs/swagger-ui-bundle.js" in assets
+    assert "/docs/console.js" in assets
     assert not [asset for asset in assets if re.match(r"^(https?:)?//", asset)]
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
-    assert client.get("/docs/docs.css").headers["content-type"].startswith("text/css")
+    # Every script is a file of the service: none inline, none from elsewhere.
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    console = client.get("/docs/console.js").text
+    assert '"/api/v1/openapi.json"' in console
+    assert "validatorUrl: null" in console
+    assert "http" not in console
+    assert client.get("/docs/swagger-ui.css").headers["content-type"].startswith("text/css")
+
+
+def _policy(answer: httpx.Response) -> dict[str, str]:
+    header = answer.headers.get("content-security-policy", "")
+    directives = [directive.strip() for directive in header.split(";")]
+    return {
+        directive.split()[0]: directive.partition(" ")[2] for directive in directives if directive
+    }
+
+
+def test_only_the_console_may_run_scripts_and_only_its_own(tenant: Tenant) -> None:
+    client = tenant.client
+    for path in ("/docs", "/docs/console.js", "/docs/swagger-ui-bundle.js"):
+        policy = _policy(client.get(path))
+        assert policy["default-src"] == "'none'"
+        assert policy["script-src"] == "'self'"
+        assert "unsafe" not in str(policy)
+        assert policy["connect-src"] == "'self'"
+    answers = [
+        tenant.get(CUSTOMERS),
+        tenant.get(CUSTOMERS + "/999"),
+        client.get(CUSTOMERS),
+        client.get("/api/v1/openapi.json"),
+        client.get("/portal/acme/login"),
+        client.get("/admin/acme/login"),
+    ]
+    for answer in answers:
+        policy = _policy(answer)
+        assert policy["default-src"] == "'none'", answer.url
+        assert "script-src" not in policy, answer.url
+
+
+def test_every_operation_has_examples_that_fit_its_schemas(client: TestClient) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+
+    def check(media: dict[str, Any], where: str) -> None:
+        assert "example" in media, where
+        schema = {**document, **media["schema"]}
+        Draft202012Validator(schema).validate(media["example"])
+
+    operations = [
+        (f"{method.upper()} {path}", operation)
+        for section in ("paths", "webhooks")
+        for path, item in document[section].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    ]
+    assert len(operations) > 20
+    for where, operation in operations:
+        body = operation.get("requestBody")
+        if body is not None:
+            check(body["content"]["application/json"], where + " request")
+        answer = operation["responses"]["200"].get("content")
+        if answer is not None:
+            check(answer["application/json"], where + " answer")
+    for name, response in document["components"]["responses"].items():
+        media = response["content"]["application/json"]
+        check(media, name)
+        status = int(name.removeprefix("Error"))
+        codes = {code for s, code, _ in ERROR_TABLE if s == status}
+        assert media["example"]["error_code"] in codes, name
+
+
+def test_every_date_time_states_its_format(client: TestClient) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    found = []
+    for name, schema in document["components"]["schemas"].items():
+        for field, definition in schema.get("properties", {}).items():
+            if not field.endswith("_at"):
+                continue
+            found.append(f"{name}.{field}")
+            [string] = [
+                choice
+                for choice in definition.get("anyOf", [definition])
+                if choice.get("type") == "string"
+            ]
+            assert string["pattern"] == r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", name
+            assert "time zone" in string["description"]
+    assert {"Customer.last_login_at", "User.created_at", "HookAttempt.attempted_at"} <= set(found)
 
 
 def _refused(address: str) -> bool:
@@ -155,3 +241,22 @@ def test_the_documented_e_mail_rule_is_the_one_the_service_checks(client: TestCl
         elif not address.endswith("\n"):
             # The service's check allows a final newline until it reads to the very end.
             assert _refused(address), repr(address)
+
+
+def test_answers_carry_the_documented_headers(tenant: Tenant) -> None:
+    document = tenant.client.get("/api/v1/openapi.json").json()
+    documented = [
+        set(operation["responses"]["200"]["headers"])
+        for item in document["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+    ]
+    assert all(headers == documented[0] for headers in documented)
+    assert "X-Time-Zone" in documented[0]
+
+    answer = tenant.get(CUSTOMERS)
+
+    assert answer.status_code == 200
+    for name in documented[0]:
+        assert name in answer.headers, name
+    assert answer.headers["X-Time-Zone"] == "Europe/Amsterdam"

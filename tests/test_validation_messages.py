@@ -4,12 +4,17 @@ body a client parses."""
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 import pytest
 
 from fulfilment import wire
 from fulfilment.customers.schemas import CustomerCreate
 from fulfilment.errors import InvalidInput
+from tests.factories import CUSTOMERS, Tenant
+
+HOOKS = "/api/v1/hooks"
 
 KINDS = [
     # (body, msgspec's own text, our message)
@@ -81,3 +86,32 @@ def test_a_message_of_a_kind_we_do_not_know_names_the_field_in_our_words(
     # Never the library's own words.
     assert "moon" not in explained.message
     assert "Something new" not in explained.message
+
+
+def test_every_refusal_of_a_field_has_one_form(tenant: Tenant) -> None:
+    """`<field> <what is wrong>.`: the field's name first, as the sentence's subject, whether
+    msgspec, a rule of the service or the database found the fault."""
+    tenant.create_customer(name="Acme", username="acme")
+    hook = {"name": "Sync", "event": "fulfilment_customers.created"}
+    refusals = {
+        "name": tenant.post(CUSTOMERS, {}),
+        "language": tenant.post(CUSTOMERS, {"name": "x", "language": "de"}),
+        "username": tenant.post(CUSTOMERS, {"name": "x", "username": "ACME"}),
+        "idtemplate": tenant.post(CUSTOMERS, {"name": "x", "idtemplate": 999}),
+        "allowed_shipping_profiles": tenant.post(
+            CUSTOMERS, {"name": "x", "allowed_shipping_profiles": [999]}
+        ),
+        "preferred_idwarehouse": tenant.post(CUSTOMERS, {"name": "x", "preferred_idwarehouse": 9}),
+        "password": tenant.post(CUSTOMERS, {"name": "x", "can_login": True, "username": "y"}),
+        "offset": tenant.get(CUSTOMERS, params={"offset": "-1"}),
+    }
+    tenant.post(HOOKS, {**hook, "address": "https://8.8.8.8/hook"})
+    refusals["address"] = tenant.post(HOOKS, {**hook, "address": "https://8.8.8.8/hook"})
+    for field, answer in refusals.items():
+        assert answer.status_code == 400, (field, answer.text)
+        message = answer.json()["error_message"]
+        assert re.fullmatch(rf"{field} [^:]+\.", message), message
+    assert refusals["username"].json()["error_message"] == (
+        "username 'ACME' is already used by another fulfilment customer."
+    )
+    assert refusals["address"].json()["error_message"].startswith("address is already used by")

@@ -64,6 +64,8 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
             if quota is not None:
                 # Neither header is set by a handler: append them without a lookup.
                 response.raw_headers += quota.raw_headers
+            # The zone the answer's date-times are in, for clients that show them to people.
+            response.raw_headers.append((b"x-time-zone", principal.timezone.key.encode()))
             return response
 
         return endpoint

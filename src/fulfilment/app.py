@@ -177,7 +177,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     redirect_slashes=False,
                 ),
             ),
-            *docs.routes(openapi_document),
+            *docs.routes(),
             *observability.routes,
             *portal_routes,
             *admin_routes,

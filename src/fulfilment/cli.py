@@ -17,7 +17,8 @@ from rich.table import Table
 from . import migrate
 from .accounts import service as accounts
 from .client import cli as customers_cli
-from .client import hooks_cli
+from .client import history_cli, hooks_cli
+from .client.terminal import labelled_time, print_table, shown
 from .db import Connection, Database
 from .encryption import box_for, rotate
 from .errors import ApiError
@@ -226,23 +227,24 @@ def apikeys_revoke(subdomain: str | None, key: str | None, key_id: int | None) -
 def apikeys_list(subdomain: str) -> None:
     """List an account's keys (never the keys themselves)."""
 
-    async def list_keys(connection: Connection) -> list[accounts.ApiKeyInfo]:
+    async def list_keys(connection: Connection) -> tuple[str, list[accounts.ApiKeyInfo]]:
         account = await accounts.get_account(connection, subdomain)
-        return await accounts.list_api_keys(connection, account)
+        return account.timezone, await accounts.list_api_keys(connection, account)
 
-    keys = _in_transaction(list_keys)
+    timezone, keys = _in_transaction(list_keys)
     table = Table("id", "name", "starts with", "customer", "created", "last used", "revoked")
     for key in keys:
         table.add_row(
             str(key.id),
-            key.name,
+            shown(key.name),
             key.prefix + "…",
             str(key.idfulfilment_customer or ""),
-            f"{key.created_at or ''}",
-            f"{key.last_used_at or ''}",
-            f"{key.revoked_at or ''}",
+            *(
+                labelled_time(moment, timezone)
+                for moment in (key.created_at, key.last_used_at, key.revoked_at)
+            ),
         )
-    Console().print(table)
+    print_table(table)
 
 
 # -- reference data -----------------------------------------------------------------------
@@ -329,6 +331,7 @@ def shippingproviders_create(
     _print_json(_in_transaction(create))
 
 
+customers_cli.customers.add_command(history_cli.history_command)
 main.add_command(customers_cli.customers)
 main.add_command(users_cli)
 # The client's hooks commands, and the operator's `deliver` beside them.
@@ -344,15 +347,37 @@ main.add_command(mail_cli.mail)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(host: str, port: int) -> None:
-    """Migrate the database if needed, set up (or reuse) the `demo` account, and print a
-    new API key and a curl line."""
-    from .accounts.demo import ensure_demo_account
+    """Migrate the database if needed, set up (or reuse) the `demo` account with a staff
+    user and a few customers, and print how to reach each part with a new API key."""
+    from .accounts import demo as demo_account
 
-    key = _in_transaction(ensure_demo_account, upgrade=True)
-    base = f"http://{host}:{port}/api/v1"
-    click.echo(f"API key: {key}")
-    click.echo(f"Try:     curl -u {key}:X {base}/fulfilment/customers")
-    click.echo(f"Docs:    http://{host}:{port}/docs")
+    with _database() as database:
+        migrate.upgrade(database)
+        made = demo_account.set_up(database)
+    site = f"http://{host}:{port}"
+    if made.account_made:
+        click.echo(f"Made the demo account {made.account_name!r} ({demo_account.DEMO_SUBDOMAIN}).")
+    else:
+        click.echo(
+            f"Reusing the demo account {made.account_name!r} ({demo_account.DEMO_SUBDOMAIN}) "
+            "with its staff user and customers."
+        )
+    if made.customers_made:
+        click.echo(f"Added {made.customers_made} demo customers, in Dutch and English.")
+    click.echo("")
+    click.echo(f"API key:     {made.api_key}   (new; earlier keys keep working)")
+    click.echo(f"Try:         curl -u {made.api_key}:X {site}/api/v1/fulfilment/customers")
+    click.echo(f"API console: {site}/docs")
+    click.echo(f"Back office: {site}/admin/{demo_account.DEMO_SUBDOMAIN}/")
+    click.echo(_login(demo_account.STAFF_USERNAME, made.staff_password))
+    click.echo(f"Portal:      {site}/portal/{demo_account.DEMO_SUBDOMAIN}/")
+    click.echo(_login(demo_account.PORTAL_USERNAME, made.portal_password))
+
+
+def _login(username: str, password: str | None) -> str:
+    if password is None:
+        return f"             log in as {username} (the password printed when it was made)"
+    return f"             log in as {username}, password {password} (shown this once)"
 
 
 if __name__ == "__main__":  # pragma: no cover

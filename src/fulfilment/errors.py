@@ -128,7 +128,15 @@ class HookNotFound(NotFound):
 
 class UsernameTaken(InvalidInput):
     def __init__(self, username: str) -> None:
-        super().__init__(f"username: '{username}' is already used by another fulfilment customer.")
+        super().__init__(f"username '{username}' is already used by another fulfilment customer.")
+
+
+class HookAddressTaken(InvalidInput):
+    """The account has a hook for this event at this address already."""
+
+    def __init__(self, event: str, idhook: int | None = None) -> None:
+        which = "a hook" if idhook is None else f"hook {idhook}"
+        super().__init__(f"address is already used by {which} for {event} in this account.")
 
 
 # (status, code, when) for every answer the API can give; rendered into the README and

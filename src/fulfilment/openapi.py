@@ -18,6 +18,7 @@ from .customers.schemas import (
 from .errors import ERROR_TABLE, ErrorBody
 from .fields import EMAIL, WRITABLE_FIELDS, is_unshowable
 from .hooks.schemas import Hook, HookCreate, HookDelivery, HookPayload, HookUpdate
+from .openapi_examples import add_examples
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .staff.schemas import User
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
@@ -132,6 +133,9 @@ def _id(name: str) -> dict[str, Any]:
         "in": "path",
         "required": True,
         "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        # The console fills it in; after `make run` the first customer, warehouse and staff
+        # user have this id.
+        "example": 1,
     }
 
 
@@ -334,13 +338,13 @@ def build_openapi() -> dict[str, Any]:
         **_users_paths(),
     }
     paths.update(hooks.paths())
-    error_responses = {}
+    error_responses: dict[str, Any] = {}
     for status in sorted({status for status, _, _ in ERROR_TABLE}):
         codes = "; ".join(
             f"error_code {code}: {when}" for s, code, when in ERROR_TABLE if s == status
         )
         error_responses[f"Error{status}"] = _json(_ref("ErrorBody"), codes)
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "Fulfilment customers API",
@@ -370,3 +374,33 @@ def build_openapi() -> dict[str, Any]:
             },
         },
     }
+    _with_answer_headers(paths)
+    add_examples(document)
+    return document
+
+
+ANSWER_HEADERS = {
+    "X-Time-Zone": {
+        "description": (
+            "The account's time zone (an IANA name such as `Europe/Amsterdam`): the one "
+            "every date-time of the answer is in."
+        ),
+        "schema": {"type": "string"},
+    },
+    "X-RateLimit-Limit": {
+        "description": "Requests this API key may make in the rate limit's window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in the current window.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def _with_answer_headers(paths: dict[str, Any]) -> None:
+    """The headers every successful answer carries (the rate limit's while one is set)."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method != "parameters":
+                operation["responses"]["200"]["headers"] = ANSWER_HEADERS

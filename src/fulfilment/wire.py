@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -27,11 +28,23 @@ JSON_TYPE = "application/json; charset=utf-8"
 _encoder = msgspec.json.Encoder()
 
 
+# An answer of the API is data, never a page: a browser that opens one runs nothing in it
+# (only the console at /docs may run scripts: docs/).
+DATA_ONLY_HEADERS = [
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
 class JsonResponse(Response):
     media_type = JSON_TYPE
 
     def render(self, content: Any) -> bytes:
         return _encoder.encode(content)
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers(headers)
+        self.raw_headers.extend(DATA_ONLY_HEADERS)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

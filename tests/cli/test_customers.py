@@ -131,7 +131,7 @@ def test_a_refused_body_exits_1_with_the_servers_message(run: Run) -> None:
 
     assert taken.exit_code == 1
     assert taken.stderr.strip() == (
-        "Error: username: 'ACME' is already used by another fulfilment customer. "
+        "Error: username 'ACME' is already used by another fulfilment customer. "
         "(HTTP 400, error_code 5)"
     )
     assert no_password.exit_code == 1

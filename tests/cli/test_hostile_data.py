@@ -157,11 +157,11 @@ def test_an_import_catches_look_alike_and_invisible_usernames(
     assert result.exit_code == 6
     reported = [line for line in result.stderr.splitlines() if line.startswith("customers.csv")]
     assert reported == [
-        f"customers.csv: line 2: username: '{fullwidth('partners')}' is already used by "
+        f"customers.csv: line 2: username '{fullwidth('partners')}' is already used by "
         f"fulfilment customer {partners} (use --upsert to update it)",
-        "customers.csv: line 3: username: may not contain control or invisible characters (U+200B)",
-        "customers.csv: line 5: username: 'e\u0301mile' is also on line 4",
-        "customers.csv: line 6: emailaddress: may not contain control or invisible characters "
+        "customers.csv: line 3: username may not contain control or invisible characters (U+200B)",
+        "customers.csv: line 5: username 'e\u0301mile' is also on line 4",
+        "customers.csv: line 6: emailaddress may not contain control or invisible characters "
         "(U+001B)",
     ]
     assert "\x1b" not in result.stderr

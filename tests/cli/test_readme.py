@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fulfilment.accounts.demo import ensure_demo_account
+from fulfilment.accounts import demo
 from fulfilment.db import Database
 from fulfilment.settings import Settings
 from tests.live import LiveServer, live_server
@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A fresh server per example, so that ids start at 1 as after a first `make run`."""
     with live_server(tmp_path_factory.mktemp("readme-server")) as running:
         database = Database(Settings(database_url=running.database_url))
-        database.write_sync(ensure_demo_account)  # what `make run` sets up
+        demo.set_up(database)  # what `make run` sets up
         database.close()
         yield running
 
@@ -73,8 +73,18 @@ def test_the_command_line_examples(server: LiveServer, tmp_path: Path) -> None:
     assert '"emailaddress": "info@initech.example"' in result.stdout
     assert "2 rows: 2 to create, 0 to update, 0 bad" in result.stderr
     exported = (tmp_path / "everyone.csv").read_text().splitlines()
-    assert [line.split(",")[1] for line in exported] == ["name", "Initech", "Globex", "Umbrella"]
-    assert result.stdout.splitlines()[-2].startswith('{"idfulfilment_customer":1,"name":"Initech"')
+    demo_customers = [customer.name for customer in demo.DEMO_CUSTOMERS]
+    assert [line.split(",")[1] for line in exported] == [
+        "name",
+        *demo_customers,
+        "Initech",
+        "Globex",
+        "Umbrella",
+    ]
+    assert "Tulip Trading Ltd" in result.stdout.splitlines()[3]
+    assert result.stdout.splitlines()[-2].startswith(
+        f'{{"idfulfilment_customer":1,"name":"{demo_customers[0]}"'
+    )
 
 
 def test_the_python_client_examples(server: LiveServer, tmp_path: Path) -> None:

@@ -95,11 +95,14 @@ def test_the_receiver_helper_checks_either_signature(client: Client, receiver: R
     assert event.event == CUSTOMER_CHANGED
     assert event.customer() == changed
     assert event.webhook_id == headers["webhook-id"]
-    # The hosted system's scheme alone (its receivers send no Standard Webhooks headers).
+    # Stripped of its timestamped headers, the delivery could be replayed at any time:
+    # refused, unless the receiver asks for the hosted system's scheme alone.
     picqer_only = {"X-Picqer-Signature": headers["x-picqer-signature"]}
-    assert verify(got.body, picqer_only, SECRET).customer() == changed
+    with pytest.raises(InvalidSignature, match="allow_unstamped=True"):
+        verify(got.body, picqer_only, SECRET)
+    assert verify(got.body, picqer_only, SECRET, allow_unstamped=True).customer() == changed
     with pytest.raises(InvalidSignature):
-        verify(got.body, picqer_only, SECRET, allow_unstamped=False)
+        verify(got.body, {"X-Picqer-Signature": "bm90IGl0"}, SECRET, allow_unstamped=True)
     for body, sent, secret in [
         (got.body, headers, "another secret"),
         (got.body.replace(b"closely", b"loosely"), headers, SECRET),
@@ -132,7 +135,7 @@ def test_the_receiver_helper_needs_nothing_of_the_server() -> None:
         body = b'{"idhook":1,"name":"n","event":"ping","event_triggered_at":"x","data":{}}'
         import base64, hashlib, hmac
         signature = base64.b64encode(hmac.new(b"s", body, hashlib.sha256).digest()).decode()
-        print(verify(body, {"X-Picqer-Signature": signature}, "s").event)
+        print(verify(body, {"X-Picqer-Signature": signature}, "s", allow_unstamped=True).event)
         """
     )
     result = subprocess.run(

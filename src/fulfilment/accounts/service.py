@@ -115,7 +115,7 @@ async def create_api_key(
         is None
     ):
         raise InvalidInput(
-            f"idfulfilment_customer: fulfilment customer {idfulfilment_customer} is not in "
+            f"idfulfilment_customer {idfulfilment_customer} is not a fulfilment customer of "
             f"account '{account.subdomain}'.",
         )
     key = new_api_key()
@@ -220,7 +220,7 @@ class AccountSettings:
 
 def check_timezone(timezone: str) -> str:
     if timezone not in known_timezones():
-        raise InvalidInput(f"timezone: '{timezone[:64]}' is not a known time zone.")
+        raise InvalidInput(f"timezone '{timezone[:64]}' is not a known time zone.")
     return timezone
 
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..encryption import box_for
-from ..errors import HookNotFound, InvalidInput
+from ..errors import HookAddressTaken, HookNotFound, InvalidInput
 from ..hooks import service as hooks
 from ..hooks.schemas import EVENTS, HookCreate, HookUpdate
 from ..web.i18n import N_
@@ -39,9 +39,9 @@ PROBLEMS = {
 
 def _problem(error: InvalidInput | msgspec.ValidationError) -> dict[str, str]:
     """The field a refusal of the hooks service (or of its schema) is about."""
-    message = str(error.message if isinstance(error, InvalidInput) else error)
-    if "already has" in message:
+    if isinstance(error, HookAddressTaken):
         return {"address": PROBLEMS["taken"]}
+    message = str(error.message if isinstance(error, InvalidInput) else error)
     for field in ("event", "address", "name"):
         if message.startswith(field) or f"$.{field}" in message:
             return {field: PROBLEMS[field]}

@@ -36,6 +36,8 @@ from ._hook_models import (
 )
 from ._models import (
     UNSET,
+    AuditActor,
+    AuditEvent,
     Customer,
     CustomerCreate,
     CustomerFields,
@@ -45,6 +47,7 @@ from ._models import (
     ShippingProvider,
     Template,
     UnsetType,
+    User,
     Warehouse,
 )
 from ._sync import Client
@@ -56,6 +59,8 @@ __all__ = [
     "UNSET",
     "ApiError",
     "AsyncClient",
+    "AuditActor",
+    "AuditEvent",
     "AuthenticationError",
     "BadRequest",
     "Client",
@@ -81,5 +86,6 @@ __all__ = [
     "Template",
     "UnexpectedResponse",
     "UnsetType",
+    "User",
     "Warehouse",
 ]

@@ -17,6 +17,7 @@ from ._errors import ConnectionFailed
 from ._hook_models import Hook, HookCreate, HookDelivery, HookUpdate
 from ._models import (
     UNSET,
+    AuditEvent,
     Customer,
     CustomerCreate,
     CustomerFields,
@@ -25,6 +26,7 @@ from ._models import (
     ShippingProvider,
     Template,
     UnsetType,
+    User,
     Warehouse,
 )
 
@@ -58,6 +60,9 @@ class AsyncClient:
         user_agent: str = _core.USER_AGENT,
     ) -> None:
         self.base_url = _core.base_url(base_url, account, host, scheme)
+        self.time_zone: str | None = None
+        """The account's time zone (`Europe/Amsterdam`), which the answers' date-times are
+        in, once an answer has named it (this service does; the hosted system does not)."""
         self.retry = retry or _core.RetryPolicy()
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -71,6 +76,7 @@ class AsyncClient:
         self.templates = Templates(self)
         self.shipping_providers = ShippingProviders(self)
         self.hooks = Hooks(self)
+        self.users = Users(self)
 
     def __repr__(self) -> str:
         return f"AsyncClient({self.base_url!r})"
@@ -120,6 +126,7 @@ class AsyncClient:
                     await anyio.sleep(wait)
                     continue
             if response.is_success:
+                self.time_zone = response.headers.get("x-time-zone", self.time_zone)
                 return response
             raise _core.api_error(response)
 
@@ -127,10 +134,10 @@ class AsyncClient:
         return _core.decode(await self.request("GET", path, params=params), kind)
 
     async def _pages(
-        self, path: str, kind: type[list[T]], offset: int, search: str | None = None
+        self, path: str, kind: type[list[T]], offset: int, **filters: str | None
     ) -> AsyncIterator[T]:
         while True:
-            page = await self._get(path, kind, _core.page_params(offset, search))
+            page = await self._get(path, kind, _core.page_params(offset, **filters))
             for item in page:
                 yield item
             if len(page) < _core.PAGE_SIZE:
@@ -150,7 +157,7 @@ class Customers:
         """Every customer from `offset` on, by id, fetching pages of 100 as you iterate.
 
         `search` keeps those whose name, username or e-mail address contains it."""
-        return self._client._pages(_core.CUSTOMERS, list[CustomerListItem], offset, search)
+        return self._client._pages(_core.CUSTOMERS, list[CustomerListItem], offset, search=search)
 
     async def get(self, idfulfilment_customer: int) -> Customer:
         """One customer; `NotFound` if the account has none with this id."""
@@ -178,6 +185,12 @@ class Customers:
         return _core.decode(
             await self._client.request("PUT", path, body=_core.encode(body)), Customer
         )
+
+    def history(self, idfulfilment_customer: int, *, offset: int = 0) -> AsyncIterator[AuditEvent]:
+        """The customer's audit trail, oldest first: every create, update and portal
+        login, who did it and which fields changed. `NotFound` for an unknown id."""
+        path = f"{_core.CUSTOMERS}/{int(idfulfilment_customer)}/history"
+        return self._client._pages(path, list[AuditEvent], offset)
 
 
 class Warehouses:
@@ -269,3 +282,25 @@ class Hooks:
         """The hook's deliveries, newest first, each with its attempts."""
         path = f"{_core.HOOKS}/{int(idhook)}/deliveries"
         return self._client._pages(path, list[HookDelivery], offset)
+
+
+class Users:
+    """`client.users`: the account's staff users, the people of the back office (read-only)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def list(self, *, active: bool | None = None, offset: int = 0) -> AsyncIterator[User]:
+        """Every staff user from `offset` on, by id; `active=True` or `False` keeps only
+        the active or the inactive ones."""
+        shown = None if active is None else ("true" if active else "false")
+        return self._client._pages(_core.USERS, list[User], offset, active=shown)
+
+    async def get(self, iduser: int) -> User:
+        """One staff user; `NotFound` if the account has none with this id."""
+        return await self._client._get(f"{_core.USERS}/{int(iduser)}", User)
+
+    async def me(self) -> User:
+        """The staff user who made the API key in use; `NotFound` for a key made on the
+        command line."""
+        return await self._client._get(f"{_core.USERS}/me", User)

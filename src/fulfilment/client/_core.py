@@ -36,6 +36,7 @@ USER_AGENT = f"fulfilment-client/{__version__} httpx/{httpx.__version__}"
 DEFAULT_TIMEOUT = 30.0
 CUSTOMERS = "fulfilment/customers"
 HOOKS = "hooks"
+USERS = "users"
 _encoder = msgspec.json.Encoder()
 
 
@@ -174,8 +175,8 @@ def log_retry(method: str, path: str, reason: str, wait: float) -> None:
     log.warning("%s %s: %s; retrying in %.1f s", method, path, reason, wait)
 
 
-def page_params(offset: int, search: str | None) -> dict[str, Any]:
+def page_params(offset: int, **filters: str | None) -> dict[str, Any]:
+    """The query of one page: its offset, and each filter that is given."""
     params: dict[str, Any] = {"offset": offset}
-    if search:
-        params["search"] = search
+    params.update((name, value) for name, value in filters.items() if value)
     return params

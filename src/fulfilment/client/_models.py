@@ -1,4 +1,5 @@
-"""Typed objects of the API: fulfilment customers and the reference data they point at.
+"""Typed objects of the API: fulfilment customers, their history, the reference data they
+point at, and the account's staff users.
 
 Answers are decoded leniently (unknown fields are ignored, fields an older server leaves out
 get a default), so the same objects work against this service and the hosted system."""
@@ -6,13 +7,15 @@ get a default), so the same objects work against this service and the hosted sys
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 __all__ = [
     "UNSET",
+    "AuditActor",
+    "AuditEvent",
     "Customer",
     "CustomerCreate",
     "CustomerFields",
@@ -22,6 +25,7 @@ __all__ = [
     "ShippingProvider",
     "Template",
     "UnsetType",
+    "User",
     "Warehouse",
 ]
 
@@ -154,3 +158,39 @@ class ShippingProvider(msgspec.Struct, kw_only=True, frozen=True):
     provider: str = ""
     active: bool = True
     profiles: list[ShippingProfile] = msgspec.field(default_factory=list)
+
+
+class AuditActor(msgspec.Struct, kw_only=True, frozen=True):
+    """Who made a change: `api_key` (the key's id and name), `staff` (a staff user in the
+    back office: its iduser and username) or `portal` (the customer, by username)."""
+
+    type: str
+    id: int
+    name: str
+
+
+class AuditEvent(msgspec.Struct, kw_only=True, frozen=True):
+    """One entry of a customer's history: a create, an update or a portal login."""
+
+    id: int
+    action: str
+    occurred_at: str
+    actor: AuditActor
+    changes: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Each changed field as `{"from": old, "to": new}`; a password only as `"changed"`."""
+
+
+class User(msgspec.Struct, kw_only=True, frozen=True):
+    """A staff user of the back office (read-only over the API)."""
+
+    iduser: int
+    username: str
+    firstname: str | None = None
+    lastname: str | None = None
+    emailaddress: str | None = None
+    language: str = "nl"
+    admin: bool = False
+    active: bool = True
+    last_login_at: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None

@@ -16,6 +16,7 @@ from ._errors import ConnectionFailed
 from ._hook_models import Hook, HookCreate, HookDelivery, HookUpdate
 from ._models import (
     UNSET,
+    AuditEvent,
     Customer,
     CustomerCreate,
     CustomerFields,
@@ -24,6 +25,7 @@ from ._models import (
     ShippingProvider,
     Template,
     UnsetType,
+    User,
     Warehouse,
 )
 
@@ -57,6 +59,9 @@ class Client:
         user_agent: str = _core.USER_AGENT,
     ) -> None:
         self.base_url = _core.base_url(base_url, account, host, scheme)
+        self.time_zone: str | None = None
+        """The account's time zone (`Europe/Amsterdam`), which the answers' date-times are
+        in, once an answer has named it (this service does; the hosted system does not)."""
         self.retry = retry or _core.RetryPolicy()
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -70,6 +75,7 @@ class Client:
         self.templates = Templates(self)
         self.shipping_providers = ShippingProviders(self)
         self.hooks = Hooks(self)
+        self.users = Users(self)
 
     def __repr__(self) -> str:
         return f"Client({self.base_url!r})"
@@ -119,6 +125,7 @@ class Client:
                     time.sleep(wait)
                     continue
             if response.is_success:
+                self.time_zone = response.headers.get("x-time-zone", self.time_zone)
                 return response
             raise _core.api_error(response)
 
@@ -126,10 +133,10 @@ class Client:
         return _core.decode(self.request("GET", path, params=params), kind)
 
     def _pages(
-        self, path: str, kind: type[list[T]], offset: int, search: str | None = None
+        self, path: str, kind: type[list[T]], offset: int, **filters: str | None
     ) -> Iterator[T]:
         while True:
-            page = self._get(path, kind, _core.page_params(offset, search))
+            page = self._get(path, kind, _core.page_params(offset, **filters))
             yield from page
             if len(page) < _core.PAGE_SIZE:
                 return
@@ -146,7 +153,7 @@ class Customers:
         """Every customer from `offset` on, by id, fetching pages of 100 as you iterate.
 
         `search` keeps those whose name, username or e-mail address contains it."""
-        return self._client._pages(_core.CUSTOMERS, list[CustomerListItem], offset, search)
+        return self._client._pages(_core.CUSTOMERS, list[CustomerListItem], offset, search=search)
 
     def get(self, idfulfilment_customer: int) -> Customer:
         """One customer; `NotFound` if the account has none with this id."""
@@ -172,6 +179,12 @@ class Customers:
         body = changes if changes is not None else CustomerUpdate(**fields)
         path = f"{_core.CUSTOMERS}/{int(idfulfilment_customer)}"
         return _core.decode(self._client.request("PUT", path, body=_core.encode(body)), Customer)
+
+    def history(self, idfulfilment_customer: int, *, offset: int = 0) -> Iterator[AuditEvent]:
+        """The customer's audit trail, oldest first: every create, update and portal
+        login, who did it and which fields changed. `NotFound` for an unknown id."""
+        path = f"{_core.CUSTOMERS}/{int(idfulfilment_customer)}/history"
+        return self._client._pages(path, list[AuditEvent], offset)
 
 
 class Warehouses:
@@ -263,3 +276,25 @@ class Hooks:
         """The hook's deliveries, newest first, each with its attempts."""
         path = f"{_core.HOOKS}/{int(idhook)}/deliveries"
         return self._client._pages(path, list[HookDelivery], offset)
+
+
+class Users:
+    """`client.users`: the account's staff users, the people of the back office (read-only)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self, *, active: bool | None = None, offset: int = 0) -> Iterator[User]:
+        """Every staff user from `offset` on, by id; `active=True` or `False` keeps only
+        the active or the inactive ones."""
+        shown = None if active is None else ("true" if active else "false")
+        return self._client._pages(_core.USERS, list[User], offset, active=shown)
+
+    def get(self, iduser: int) -> User:
+        """One staff user; `NotFound` if the account has none with this id."""
+        return self._client._get(f"{_core.USERS}/{int(iduser)}", User)
+
+    def me(self) -> User:
+        """The staff user who made the API key in use; `NotFound` for a key made on the
+        command line."""
+        return self._client._get(f"{_core.USERS}/me", User)

@@ -34,6 +34,7 @@ from . import (
     ServerError,
     transfer,
 )
+from .terminal import labelled_time, print_table, shown
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -128,26 +129,22 @@ _encoder = msgspec.json.Encoder()
 COLUMNS = {field.name: field.cli_heading for field in LIST_FIELDS if field.cli_heading}
 
 
-def _shown(value: Any) -> Text:
-    """A value for a table cell. Text from the server is data: control characters are shown
-    as escapes (a terminal would act on them) and brackets are not read as rich markup."""
-    if value is None:
-        return Text("")
-    if isinstance(value, bool):
-        return Text("yes" if value else "no")
-    if isinstance(value, list):
-        return Text(", ".join(map(str, value)) or "all")
-    return Text(printable(str(value)))
+def cell(item: msgspec.Struct, name: str, time_zone: str | None) -> Text:
+    """One field of an answer for a table: a date-time labelled with its zone."""
+    value = getattr(item, name)
+    if name.endswith("_at"):
+        return labelled_time(value, time_zone)
+    return shown(value)
 
 
-def print_customer(customer: Customer, as_json: bool) -> None:
+def print_customer(customer: Customer, as_json: bool, time_zone: str | None) -> None:
     if as_json:
         click.echo(msgspec.json.format(_encoder.encode(customer), indent=2).decode())
         return
     table = Table(show_header=False, box=None)
     for name in customer.__struct_fields__:
-        table.add_row(name, _shown(getattr(customer, name)))
-    Console().print(table)
+        table.add_row(name, cell(customer, name, time_zone))
+    print_table(table)
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -170,10 +167,11 @@ def list_command(url: str, api_key: str, search: str | None, as_json: bool) -> N
         if as_json:
             _write_json_array(found)
             return
+        rows = [[cell(customer, name, client.time_zone) for name in COLUMNS] for customer in found]
         table = Table(*COLUMNS.values())
-        for customer in found:
-            table.add_row(*(_shown(getattr(customer, name)) for name in COLUMNS))
-        Console().print(table)
+        for row in rows:
+            table.add_row(*row)
+        print_table(table)
 
 
 def _write_json_array(customers: Iterator[CustomerListItem]) -> None:
@@ -195,7 +193,7 @@ def _write_json_array(customers: Iterator[CustomerListItem]) -> None:
 def get_command(url: str, api_key: str, idfulfilment_customer: int, as_json: bool) -> None:
     """Show one customer."""
     with open_client(url, api_key) as client:
-        print_customer(client.customers.get(idfulfilment_customer), as_json)
+        print_customer(client.customers.get(idfulfilment_customer), as_json, client.time_zone)
 
 
 # The fields `create` and `update` have an option for, in table order.
@@ -281,7 +279,7 @@ def create_command(url: str, api_key: str, as_json: bool, **options: Any) -> Non
     """Create a customer and show it."""
     fields = collect_fields(options)
     with open_client(url, api_key) as client:
-        print_customer(client.customers.create(**fields), as_json)
+        print_customer(client.customers.create(**fields), as_json, client.time_zone)
 
 
 @customers.command(name="update", epilog=EXIT_CODES)
@@ -298,7 +296,8 @@ def update_command(
     if not fields:
         raise click.UsageError("nothing to change: give at least one field option")
     with open_client(url, api_key) as client:
-        print_customer(client.customers.update(idfulfilment_customer, **fields), as_json)
+        changed = client.customers.update(idfulfilment_customer, **fields)
+        print_customer(changed, as_json, client.time_zone)
 
 
 def _names_the_columns(command: Callable[P, R]) -> Callable[P, R]:

@@ -7,25 +7,25 @@ import sys
 
 import click
 import msgspec
-from rich.console import Console
 from rich.table import Table
 
 from . import CUSTOMER_CHANGED, CUSTOMER_CREATED, Hook
-from .cli import EXIT_CODES, _shown, connection, open_client, reports_errors
+from .cli import EXIT_CODES, cell, connection, open_client, reports_errors
+from .terminal import labelled_time, print_table, shown
 
 _encoder = msgspec.json.Encoder()
 HOOK_COLUMNS = ("idhook", "name", "event", "address", "active", "secret", "updated_at")
 
 
-def _print(value: object, as_json: bool) -> None:
+def _print(value: object, as_json: bool, time_zone: str | None) -> None:
     if as_json:
         click.echo(msgspec.json.format(_encoder.encode(value), indent=2).decode())
         return
     assert isinstance(value, Hook)
     table = Table(show_header=False, box=None)
     for name in value.__struct_fields__:
-        table.add_row(name, _shown(getattr(value, name)))
-    Console().print(table)
+        table.add_row(name, cell(value, name, time_zone))
+    print_table(table)
 
 
 @click.group(name="hooks", epilog=EXIT_CODES)
@@ -46,8 +46,8 @@ def list_command(url: str, api_key: str, as_json: bool) -> None:
         return
     table = Table(*HOOK_COLUMNS)
     for hook in found:
-        table.add_row(*(_shown(getattr(hook, name)) for name in HOOK_COLUMNS))
-    Console().print(table)
+        table.add_row(*(cell(hook, name, client.time_zone) for name in HOOK_COLUMNS))
+    print_table(table)
 
 
 @hooks.command(name="create", epilog=EXIT_CODES)
@@ -68,7 +68,7 @@ def create_command(
 ) -> None:
     """Create a hook."""
     with open_client(url, api_key) as client:
-        _print(client.hooks.create(name, event, address, secret), as_json)
+        _print(client.hooks.create(name, event, address, secret), as_json, client.time_zone)
 
 
 @hooks.command(name="delete", epilog=EXIT_CODES)
@@ -79,7 +79,7 @@ def create_command(
 def delete_command(url: str, api_key: str, idhook: int, as_json: bool) -> None:
     """Deactivate a hook (it stays readable; `reactivate` undoes it)."""
     with open_client(url, api_key) as client:
-        _print(client.hooks.delete(idhook), as_json)
+        _print(client.hooks.delete(idhook), as_json, client.time_zone)
 
 
 @hooks.command(name="reactivate", epilog=EXIT_CODES)
@@ -90,7 +90,7 @@ def delete_command(url: str, api_key: str, idhook: int, as_json: bool) -> None:
 def reactivate_command(url: str, api_key: str, idhook: int, as_json: bool) -> None:
     """Activate a hook again."""
     with open_client(url, api_key) as client:
-        _print(client.hooks.reactivate(idhook), as_json)
+        _print(client.hooks.reactivate(idhook), as_json, client.time_zone)
 
 
 @hooks.command(name="test", epilog=EXIT_CODES)
@@ -126,11 +126,11 @@ def deliveries_command(url: str, api_key: str, idhook: int, limit: int, as_json:
         last = delivery.attempts[0] if delivery.attempts else None
         table.add_row(
             str(delivery.iddelivery),
-            _shown(delivery.event),
-            _shown(delivery.event_triggered_at),
-            _shown(delivery.state),
+            shown(delivery.event),
+            labelled_time(delivery.event_triggered_at, client.time_zone),
+            shown(delivery.state),
             str(len(delivery.attempts)),
-            _shown(last.status if last else None),
-            _shown(last.error if last else None),
+            shown(last.status if last else None),
+            shown(last.error if last else None),
         )
-    Console().print(table)
+    print_table(table)

@@ -61,7 +61,7 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.reason}"
+        return f"line {self.line}: {self.field} {self.reason}"
 
 
 @dataclass(slots=True)

@@ -6,10 +6,11 @@
     if event.event == "fulfilment_customers.changed":
         customer = event.customer()
 
-Either scheme is accepted: Standard Webhooks (`webhook-signature`, checked with its
-timestamp against `tolerance`, so a captured request cannot be replayed later) when the
-request carries it, else the hosted system's `X-Picqer-Signature`, unless
-`allow_unstamped=False`."""
+A delivery must carry the Standard Webhooks signature (`webhook-signature`), checked with
+its `webhook-timestamp` against `tolerance`, so that a captured request cannot be replayed
+later. The hosted system's `X-Picqer-Signature` signs the body alone: a request that
+carries only that one (the hosted system's own deliveries, or one stripped of its
+timestamped headers) is accepted only with `allow_unstamped=True`."""
 
 from __future__ import annotations
 
@@ -67,10 +68,12 @@ def verify(
     secret: str,
     *,
     tolerance: float = DEFAULT_TOLERANCE,
-    allow_unstamped: bool = True,
+    allow_unstamped: bool = False,
     now: float | None = None,
 ) -> WebhookEvent:
-    """The payload of a delivery whose signature holds; InvalidSignature otherwise."""
+    """The payload of a delivery whose timestamped signature holds; InvalidSignature
+    otherwise. `allow_unstamped=True` also accepts `X-Picqer-Signature` alone, which a
+    replay of an old request passes too."""
     lowered = {name.lower(): value for name, value in headers.items()}
     webhook_id = lowered.get("webhook-id")
     stamped = lowered.get("webhook-signature")
@@ -91,8 +94,13 @@ def verify(
             raise InvalidSignature("no webhook-signature matches the secret")
     else:
         picqer = lowered.get("x-picqer-signature")
-        if picqer is None or not allow_unstamped:
+        if picqer is None:
             raise InvalidSignature("the request carries no signature")
+        if not allow_unstamped:
+            raise InvalidSignature(
+                "the request carries no webhook-signature, only X-Picqer-Signature, which "
+                "does not protect against replays (pass allow_unstamped=True to accept it)"
+            )
         given = _decoded(picqer)
         if given is None or not hmac.compare_digest(_signature(secret, body), given):
             raise InvalidSignature("the X-Picqer-Signature does not match the secret")

@@ -306,7 +306,7 @@ async def _check_references(connection: Connection, account_id: int, sent: dict[
         for value in ids:
             if value not in known:
                 raise InvalidInput(
-                    f"{field.name}: {value} is not a {field.refers_to} of this account."
+                    f"{field.name} {value} is not a {field.refers_to} of this account."
                 )
 
 

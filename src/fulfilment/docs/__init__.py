@@ -1,152 +1,72 @@
-"""A readable API reference at `/docs`, rendered on the server from the OpenAPI document;
-its stylesheet is served by the service itself, so it works without any outside host."""
+"""The API console at `/docs`: Swagger UI on the service's own OpenAPI document, to read
+every operation with its examples and to try each one with your key. Swagger UI's files come
+from the `swagger-ui-py` package and are served by the service itself (no outside host);
+only these pages may run scripts, and only the service's own."""
 
 from __future__ import annotations
 
-import json
+import importlib.util
 from pathlib import Path
-from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ..errors import ERROR_TABLE
+from .. import __version__
 
 HERE = Path(__file__).parent
-_environment = Environment(
-    loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]), auto_reload=False
+
+
+def _swagger_ui_files() -> Path:
+    """The swagger-ui package's static files, found without importing it (its Python half
+    is for other frameworks)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed: it serves the console at /docs")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+SWAGGER_UI = _swagger_ui_files()
+
+# Scripts and styles from the service only; requests to the API on the same origin only.
+# Swagger UI sets element styles from its script (allowed without 'unsafe-inline') and
+# draws a few icons as data: images.
+CONSOLE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-_METHODS = ("get", "post", "put", "delete")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONSOLE_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+# name under /docs/ -> (file, media type)
+ASSETS = {
+    "swagger-ui.css": (SWAGGER_UI / "swagger-ui.css", "text/css; charset=utf-8"),
+    "swagger-ui-bundle.js": (SWAGGER_UI / "swagger-ui-bundle.js", "text/javascript"),
+    "docs.css": (HERE / "docs.css", "text/css; charset=utf-8"),
+    "console.js": (HERE / "console.js", "text/javascript"),
+    "favicon.png": (SWAGGER_UI / "favicon-32x32.png", "image/png"),
+}
 
 
-def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(name, schema) of a `$ref`, or ("", schema) for an inline one."""
-    ref = schema.get("$ref")
-    if ref is None:
-        return "", schema
-    name = ref.rsplit("/", 1)[1]
-    return name, document["components"]["schemas"][name]
-
-
-def _type(schema: dict[str, Any]) -> str:
-    if "$ref" in schema:
-        return str(schema["$ref"].rsplit("/", 1)[1])
-    if "anyOf" in schema:
-        return " or ".join(_type(option) for option in schema["anyOf"])
-    if "enum" in schema:
-        return " | ".join(json.dumps(value) for value in schema["enum"])
-    if schema.get("type") == "array":
-        return f"array of {_type(schema.get('items', {}))}"
-    return str(schema.get("type", "any"))
-
-
-def _rules(schema: dict[str, Any]) -> str:
-    options = schema.get("anyOf", [schema])
-    parts: list[str] = []
-    for option in options:
-        for key, label in (
-            ("minLength", "min length"),
-            ("maxLength", "max length"),
-            ("minimum", "min"),
-            ("maximum", "max"),
-            ("maxItems", "max items"),
-        ):
-            if key in option:
-                parts.append(f"{label} {option[key]}")
-        if "description" in option:
-            parts.append(option["description"])
-    return "; ".join(dict.fromkeys(parts))
-
-
-def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
-    operations = []
-    for path, item in document["paths"].items():
-        for method in _METHODS:
-            operation = item.get(method)
-            if operation is None:
-                continue
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-            answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
-            operations.append(
-                {
-                    "method": method.upper(),
-                    "path": path,
-                    "summary": operation["summary"],
-                    "anchor": operation["operationId"],
-                    "parameters": item.get("parameters", []) + operation.get("parameters", []),
-                    "body": _resolve(document, body["schema"])[0] if body else None,
-                    "answer": _type(answer),
-                    "errors": sorted(code for code in operation["responses"] if code != "200"),
-                }
-            )
-    return operations
-
-
-def _webhooks(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """What a hook's address receives, one entry per event."""
-    return [
-        {
-            "event": event,
-            "anchor": item["post"]["operationId"],
-            "description": item["post"]["description"],
-            "headers": item["post"]["parameters"],
-            "body": _resolve(
-                document, item["post"]["requestBody"]["content"]["application/json"]["schema"]
-            )[0],
-        }
-        for event, item in document.get("webhooks", {}).items()
-    ]
-
-
-def _schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
-    schemas = []
-    for name, schema in document["components"]["schemas"].items():
-        required = set(schema.get("required", []))
-        schemas.append(
-            {
-                "name": name,
-                "description": schema.get("description", ""),
-                "fields": [
-                    {
-                        "name": field,
-                        "type": _type(definition),
-                        "required": field in required,
-                        "rules": _rules(definition),
-                    }
-                    for field, definition in schema.get("properties", {}).items()
-                ],
-            }
-        )
-    return schemas
-
-
-def render(document: dict[str, Any]) -> str:
-    return _environment.get_template("page.html").render(
-        info=document["info"],
-        operations=_operations(document),
-        webhooks=_webhooks(document),
-        schemas=_schemas(document),
-        errors=ERROR_TABLE,
-    )
-
-
-def routes(document: dict[str, Any]) -> list[Route]:
-    page = render(document)
-    stylesheet = (HERE / "docs.css").read_bytes()
+def routes() -> list[Route]:
+    page = (HERE / "page.html").read_text().replace("{version}", __version__)
+    assets = {name: (path.read_bytes(), media) for name, (path, media) in ASSETS.items()}
 
     async def docs_page(request: Request) -> Response:
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers=SECURITY_HEADERS)
 
-    async def docs_stylesheet(request: Request) -> Response:
+    async def docs_asset(request: Request) -> Response:
+        body, media = assets[request.url.path.removeprefix("/docs/")]
         return Response(
-            stylesheet,
-            media_type="text/css; charset=utf-8",
-            headers={"Cache-Control": "public, max-age=3600"},
+            body,
+            media_type=media,
+            headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"},
         )
 
     return [
         Route("/docs", docs_page, methods=["GET"]),
-        Route("/docs/docs.css", docs_stylesheet, methods=["GET"]),
+        *(Route(f"/docs/{name}", docs_asset, methods=["GET"]) for name in assets),
     ]

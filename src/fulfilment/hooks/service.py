@@ -15,7 +15,7 @@ from ..clock import utcnow
 from ..customers.audit import Actor
 from ..db import Connection, Database, Row
 from ..encryption import SecretBox
-from ..errors import HookNotFound, InvalidInput
+from ..errors import HookAddressTaken, HookNotFound, InvalidInput
 from ..wire import PAGE_SIZE, format_datetime
 from . import addresses, queries
 from .schemas import Hook, HookAttempt, HookCreate, HookDelivery, HookUpdate
@@ -76,10 +76,7 @@ def _key(principal: Principal, idhook: int | None) -> dict[str, Any]:
 async def _address_free(connection: Connection, values: dict[str, Any], idhook: int | None) -> None:
     same = await connection.one(queries.SAME_ADDRESS, values)
     if same is not None and same[0] != idhook:
-        raise InvalidInput(
-            f"address: this account already has hook {same[0]} for {values['event']} "
-            "at this address."
-        )
+        raise HookAddressTaken(values["event"], same[0])
 
 
 async def list_hooks(database: Database, principal: Principal, offset: int) -> list[Hook]:
@@ -114,9 +111,7 @@ async def create_hook(
             row = await connection.one(queries.INSERT, values)
         except database.IntegrityError:
             # Another request saved the same hook between the check and the insert.
-            raise InvalidInput(
-                f"address: this account already has a hook for {body.event} at this address."
-            ) from None
+            raise HookAddressTaken(body.event) from None
         assert row is not None
         changes = {"event": body.event, "address": values["address"]}
         if values["secret"] is not None:
@@ -164,9 +159,7 @@ async def update_hook(
         try:
             row = await connection.one(queries.UPDATE, values)
         except database.IntegrityError:
-            raise InvalidInput(
-                f"address: this account already has a hook for {current[3]} at this address."
-            ) from None
+            raise HookAddressTaken(current[3]) from None
         assert row is not None
         changes: dict[str, Any] = {
             field: {"from": current[index], "to": values[field]}

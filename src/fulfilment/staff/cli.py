@@ -8,14 +8,14 @@ from typing import Any, TypeVar
 
 import click
 import msgspec
-from rich.console import Console
 from rich.table import Table
 
 from .. import migrate
 from ..accounts.service import get_account
+from ..client.terminal import labelled_time, print_table, shown
 from ..db import Connection, Database
 from ..errors import ApiError
-from ..fields import LANGUAGES, printable
+from ..fields import LANGUAGES
 from ..passwords import hash_password_sync
 from ..settings import Settings, SettingsError
 from . import service
@@ -98,25 +98,27 @@ def users_create(
 def users_list(subdomain: str) -> None:
     """List the account's staff users."""
 
-    async def read(connection: Connection) -> list[User]:
-        return await service.all_users(connection, await get_account(connection, subdomain))
+    async def read(connection: Connection) -> tuple[str, list[User]]:
+        account = await get_account(connection, subdomain)
+        return account.timezone, await service.all_users(connection, account)
 
     table = Table(
         "iduser", "username", "name", "e-mail", "language", "admin", "active", "last login"
     )
-    for user in _in_transaction(read):
+    timezone, found = _in_transaction(read)
+    for user in found:
         name = " ".join(part for part in (user.firstname, user.lastname) if part)
         table.add_row(
             str(user.iduser),
-            printable(user.username),
-            printable(name),
-            printable(user.emailaddress),
+            shown(user.username),
+            shown(name),
+            shown(user.emailaddress),
             user.language,
             "yes" if user.admin else "no",
             "yes" if user.active else "no",
-            user.last_login_at or "",
+            labelled_time(user.last_login_at, timezone),
         )
-    Console().print(table)
+    print_table(table)
 
 
 @users.command(name="deactivate")

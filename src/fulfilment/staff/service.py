@@ -48,7 +48,7 @@ class LastAdmin(InvalidInput):
 
 class StaffUsernameTaken(InvalidInput):
     def __init__(self, username: str) -> None:
-        super().__init__(f"username: '{username}' is already used by another staff user.")
+        super().__init__(f"username '{username}' is already used by another staff user.")
 
 
 def to_user(row: Row, timezone: ZoneInfo) -> User:
