@@ -30,7 +30,7 @@ from .settings import Settings, SettingsError
 from .staff.cli import users as users_cli
 
 T = TypeVar("T")
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager

@@ -56,7 +56,9 @@ Exit codes:
   {UNAVAILABLE}  the server cannot be reached, failed, or kept rate limiting
   {BAD_ROWS}  import: the file has bad rows; nothing was written"""
 
-stderr = Console(stderr=True, highlight=False)
+# Lines whole however wide the terminal is, or when there is none: a message is read by
+# scripts too.
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Failure(click.ClickException):
