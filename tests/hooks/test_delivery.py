@@ -30,7 +30,7 @@ from fulfilment.tables import hook_attempts, hook_deliveries
 from tests.factories import CUSTOMERS, Tenant, make_tenant
 
 from .helpers import CHANGED, HOOKS, create_hook, stored_deliveries
-from .receiver import Receiver
+from .receiver import DrippingReceiver, Receiver
 
 SECRET = "whsec-like but any text: ünïcode too"
 
@@ -262,3 +262,31 @@ def test_finished_deliveries_are_forgotten_after_the_retention(
     with database.engine.connect() as connection:
         logged = connection.execute(sa.select(hook_attempts.c.iddelivery)).scalars().all()
     assert logged == [first + 1]
+
+
+@pytest.mark.parametrize(("status", "state"), [(200, "delivered"), (503, "pending")])
+def test_an_answer_whose_body_drips_is_recorded_by_its_status(
+    tenant_with: Callable[..., Tenant], status: int, state: str
+) -> None:
+    # An attempt is given 1 second here; the body would take 10,000.
+    tenant = tenant_with(hooks_lease_seconds=2)
+    dripping = DrippingReceiver(status)
+    try:
+        hook = create_hook(tenant, dripping.url)
+        tenant.create_customer(name="Dripped")
+
+        def attempted() -> bool:
+            log = delivery_log(tenant, hook["idhook"])
+            return bool(log) and bool(log[0]["attempts"])
+
+        wait_until(attempted)
+    finally:
+        dripping.close()
+
+    [delivery] = delivery_log(tenant, hook["idhook"])[:1]
+    attempt = delivery["attempts"][-1]
+    assert attempt["status"] == status
+    assert attempt["duration_ms"] >= 900
+    assert set(attempt["response"] or "") <= {"d"}
+    assert delivery["state"] == state
+    assert attempt["error"] == (None if status == 200 else "answered 503 Dripping")

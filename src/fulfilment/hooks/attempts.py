@@ -162,9 +162,9 @@ class Sender:
         attempted_at = utcnow()
         started = time.monotonic()
         outcome = Outcome(delivery, claim, attempted_at, 0)
+        deadline = asyncio.get_running_loop().time() + self.timeout
         try:
-            async with asyncio.timeout(self.timeout):
-                await self._send(delivery, outcome)
+            await self._send(delivery, outcome, deadline)
         except TimeoutError:
             if outcome.queued:
                 outcome.error = (
@@ -204,10 +204,15 @@ class Sender:
         self._routes[address] = (now, route)
         return route
 
-    async def _send(self, delivery: Claimed, outcome: Outcome) -> None:
+    async def _send(self, delivery: Claimed, outcome: Outcome, deadline: float) -> None:
+        """The POST, its answer's status line by `deadline` (TimeoutError otherwise). The
+        status decides the outcome; the body is read for the log only until the deadline, so
+        a receiver that answers and then drips its body is recorded by its status, never as
+        both answered and not."""
         import httpx
 
-        route = await self._route(delivery.address)
+        async with asyncio.timeout_at(deadline):
+            route = await self._route(delivery.address)
         target = route.target
         secret = (
             box_for(self.database).open(delivery.secret) if delivery.secret is not None else None
@@ -224,31 +229,36 @@ class Sender:
             "POST", route.url, content=body, headers=headers, extensions=extensions
         )
         transport, free = self._transport(target)
-        outcome.queued = True
-        await free.acquire()
+        excerpt = bytearray()
+        async with asyncio.timeout_at(deadline):
+            outcome.queued = True
+            await free.acquire()
         outcome.queued = False
         try:
-            response = await transport.handle_async_request(request)
+            async with asyncio.timeout_at(deadline):
+                response = await transport.handle_async_request(request)
+            outcome.status = response.status_code
             try:
-                outcome.status = response.status_code
-                excerpt = await _excerpt(response)
+                async with asyncio.timeout_at(deadline):
+                    await _excerpt(response, excerpt)
+            except (TimeoutError, httpx.HTTPError):
+                pass  # the answer is its status; the excerpt is what came of the body
             finally:
                 await response.aclose()
         finally:
             free.release()
         if excerpt:
-            outcome.response = excerpt[:RESPONSE_EXCERPT].decode("utf-8", "replace")
+            outcome.response = bytes(excerpt[:RESPONSE_EXCERPT]).decode("utf-8", "replace")
         if 300 <= response.status_code < 400:
             outcome.error = f"answered {response.status_code}: redirects are not followed"
         elif not outcome.succeeded:
             outcome.error = f"answered {response.status_code} {response.reason_phrase}".strip()
 
 
-async def _excerpt(response: httpx.Response) -> bytes:
-    """The start of the answer's body, however long the whole: never read further."""
-    excerpt = b""
+async def _excerpt(response: httpx.Response, excerpt: bytearray) -> None:
+    """Add the start of the answer's body to `excerpt`, however long the whole: never read
+    further."""
     async for chunk in response.aiter_bytes():
         excerpt += chunk
         if len(excerpt) >= RESPONSE_EXCERPT:
             break
-    return excerpt[:RESPONSE_EXCERPT]
