@@ -15,8 +15,9 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from fulfilment.accounts import audit
 from fulfilment.app import create_app
-from fulfilment.db import Database
+from fulfilment.db import Connection, Database
 from fulfilment.settings import Settings
 from fulfilment.staff.schemas import User
 from fulfilment.tables import account_events
@@ -240,3 +241,23 @@ def test_hook_changes_through_the_api_are_in_the_audit_log_by_their_key(
     assert "API key tests" in texts
     assert "deactivated webhook App" in texts
     assert "Secret changed" in texts
+
+
+def test_a_hook_the_service_deactivated_is_in_the_audit_log_by_the_service(
+    client: TestClient, tenant: Tenant, anna: User, database: Database
+) -> None:
+    async def deactivated(connection: Connection) -> None:
+        await audit.record(
+            connection, tenant.account.id, audit.SYSTEM, "hook", 7, "Shop", "deactivate",
+            {"because": "failing"},
+        )  # fmt: skip
+
+    database.write_sync(deactivated)
+    log_in(client, "anna")
+
+    shown = client.get(f"{BASE}audit", params={"who": "system"})
+
+    texts = shown_texts(shown.text)
+    assert "The service" in texts
+    assert "deactivated webhook Shop" in texts
+    assert '<option value="system" selected>The service</option>' in shown.text

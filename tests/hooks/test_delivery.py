@@ -26,7 +26,7 @@ from fulfilment.db import Database, utcnow
 from fulfilment.hooks.attempts import PER_ADDRESS
 from fulfilment.hooks.delivery import ATTEMPTS, RETRY_SCHEDULE, DeliveryWorker
 from fulfilment.settings import Settings
-from fulfilment.tables import hook_attempts, hook_deliveries
+from fulfilment.tables import account_events, hook_attempts, hook_deliveries
 from tests.factories import CUSTOMERS, Tenant, make_tenant
 
 from .helpers import CHANGED, HOOKS, create_hook, stored_deliveries
@@ -38,6 +38,22 @@ SECRET = "whsec-like but any text: ünïcode too"
 def delivery_log(tenant: Tenant, idhook: int) -> list[dict[str, Any]]:
     log: list[dict[str, Any]] = tenant.get(f"{HOOKS}/{idhook}/deliveries").json()
     return log
+
+
+def account_log(database: Database, tenant: Tenant, action: str) -> list[dict[str, Any]]:
+    """The account's audit rows of `action`, without their times."""
+    columns = [
+        account_events.c[name]
+        for name in (
+            "subject", "subject_id", "subject_name", "actor_type", "actor_id", "actor_name",
+            "changes",
+        )
+    ]  # fmt: skip
+    statement = sa.select(*columns).where(
+        account_events.c.account_id == tenant.account.id, account_events.c.action == action
+    )
+    with database.engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(statement)]
 
 
 def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -196,7 +212,7 @@ def test_redirects_are_not_followed(tenant: Tenant, receiver: Receiver) -> None:
 
 
 def test_a_hook_failing_the_whole_schedule_is_deactivated(
-    tenant_with: Callable[..., Tenant], receiver: Receiver
+    tenant_with: Callable[..., Tenant], receiver: Receiver, database: Database
 ) -> None:
     # The whole schedule, 12.7 hours, in about a second.
     tenant = tenant_with(hooks_retry_scale=0.00002)
@@ -212,6 +228,17 @@ def test_a_hook_failing_the_whole_schedule_is_deactivated(
     assert len(delivery["attempts"]) == ATTEMPTS
     assert receiver.failures == ATTEMPTS
     assert tenant.get(f"{HOOKS}/{healthy['idhook']}").json()["active"] is True
+    # In the account's audit log, by the service itself.
+    [logged] = account_log(database, tenant, "deactivate")
+    assert logged == {
+        "subject": "hook",
+        "subject_id": hook["idhook"],
+        "subject_name": hook["name"],
+        "actor_type": "system",
+        "actor_id": 0,
+        "actor_name": "",
+        "changes": '{"because":"failing"}',
+    }
     # No more deliveries while inactive; reactivated, it gets the next ones.
     receiver.status = 200
     tenant.create_customer(name="While inactive")

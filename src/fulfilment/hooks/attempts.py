@@ -60,6 +60,7 @@ class Claimed:
     address: str
     secret: str | None
     timezone: str
+    account_id: int
 
     @classmethod
     def from_row(cls, row: Row) -> Claimed:

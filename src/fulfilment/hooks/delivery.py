@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..accounts import audit
 from ..db import Database, Row, utcnow
 from . import queries
 from .attempts import TIMEOUT_SECONDS, Claimed, Outcome, Sender
@@ -119,10 +120,15 @@ def _recording(
             if not changed:
                 continue  # the lease ran out and another instance took it over
             await connection.execute(queries.LOG_ATTEMPT, _logged([outcome])[0])
-            await connection.execute(
+            deactivated = await connection.execute(
                 queries.DEACTIVATE_FAILING,
                 {"idhook": delivery.idhook, "since": delivery.triggered_at, "now": now},
             )
+            if deactivated:
+                await audit.record(
+                    connection, delivery.account_id, audit.SYSTEM, "hook", delivery.idhook,
+                    delivery.name, "deactivate", {"because": "failing"},
+                )  # fmt: skip
         for idhook in succeeded:
             await connection.execute(queries.SUCCEEDED, {"idhook": idhook, "now": now})
 

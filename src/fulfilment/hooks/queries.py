@@ -196,6 +196,7 @@ CLAIMED = (
         hooks.c.address,
         hooks.c.secret,
         accounts.c.timezone,
+        deliveries.c.account_id,
     )
     .select_from(
         deliveries.join(hooks, hooks.c.idhook == deliveries.c.idhook).join(
