@@ -126,6 +126,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hooks_retry_scale: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
     # Finished deliveries and their attempts are kept this many days.
     hooks_log_retention_days: AtLeastOne = 30
+    # Active hooks an account may have: each one multiplies every change's deliveries.
+    hooks_per_account: AtLeastOne = 100
     # Outgoing mail (see mail/): `smtp://user:pass@host:port` (`?starttls=true` to require
     # STARTTLS) or `smtps://...` (implicit TLS). Unset: mails are written to the log.
     smtp_url: SmtpUrl | None = None

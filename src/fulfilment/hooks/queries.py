@@ -37,6 +37,12 @@ SAME_ADDRESS = sa.select(hooks.c.idhook).where(
     hooks.c.event == _p("event"),
     hooks.c.address == _p("address"),
 )
+# The account's row, locked while its hooks are counted: two requests that each add a hook
+# are counted one after the other (PostgreSQL; SQLite writes one at a time anyway).
+LOCK_ACCOUNT = sa.select(accounts.c.id).where(accounts.c.id == _p("account_id")).with_for_update()
+ACTIVE_COUNT = sa.select(sa.func.count()).where(
+    hooks.c.account_id == _p("account_id"), hooks.c.active.is_(True)
+)
 INSERT = (
     sa.insert(hooks)
     .values(

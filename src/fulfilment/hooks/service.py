@@ -14,7 +14,7 @@ from ..auth import Principal
 from ..customers.audit import Actor
 from ..db import Connection, Database, Row, utcnow
 from ..encryption import SecretBox
-from ..errors import HookNotFound, InvalidInput
+from ..errors import HookLimitReached, HookNotFound, InvalidInput
 from ..wire import PAGE_SIZE, format_datetime
 from . import addresses, queries
 from .schemas import Hook, HookAttempt, HookCreate, HookDelivery, HookUpdate
@@ -81,6 +81,14 @@ async def _address_free(connection: Connection, values: dict[str, Any], idhook: 
         )
 
 
+async def _room_for_one_more(connection: Connection, account_id: int, limit: int) -> None:
+    """HookLimitReached when the account already has `limit` active hooks."""
+    await connection.one(queries.LOCK_ACCOUNT, {"account_id": account_id})
+    count = await connection.one(queries.ACTIVE_COUNT, {"account_id": account_id})
+    if count is not None and count[0] >= limit:
+        raise HookLimitReached(limit)
+
+
 async def list_hooks(database: Database, principal: Principal, offset: int) -> list[Hook]:
     values = {"account_id": principal.account_id, "offset": offset, "limit": PAGE_SIZE}
     rows = await database.read(lambda c: c.all(queries.PAGE, values))
@@ -108,6 +116,9 @@ async def create_hook(
     }
 
     async def insert(connection: Connection) -> Row:
+        await _room_for_one_more(
+            connection, principal.account_id, database.settings.hooks_per_account
+        )
         await _address_free(connection, values, None)
         try:
             row = await connection.one(queries.INSERT, values)
@@ -197,6 +208,10 @@ async def set_active(
 
     async def change(connection: Connection) -> Row:
         before = await connection.one(queries.GET_ONE, _key(principal, idhook))
+        if active and before is not None and not before[4]:
+            await _room_for_one_more(
+                connection, principal.account_id, database.settings.hooks_per_account
+            )
         row = await connection.one(queries.SET_ACTIVE, values)
         if before is None or row is None:
             raise HookNotFound(values["id"])
