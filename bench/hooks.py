@@ -103,8 +103,8 @@ def add_hooks(url: str, account_id: int, address: str) -> list[int]:
 
 
 def queue(url: str, account_id: int, idhook: int, count: int) -> None:
-    """`count` due deliveries of a customer-sized payload for the hook."""
-    from fulfilment.tables import hook_deliveries
+    """`count` due deliveries of one event with a customer-sized payload, for the hook."""
+    from fulfilment.tables import hook_deliveries, hook_events
 
     data = (
         '{"idfulfilment_customer":1,"name":"Bench customer","can_login":false,'
@@ -113,18 +113,20 @@ def queue(url: str, account_id: int, idhook: int, count: int) -> None:
         '"preferred_idwarehouse":null}'
     )
     now = datetime.now(UTC).replace(tzinfo=None)
-    row = {
-        "account_id": account_id,
-        "idhook": idhook,
-        "event": EVENTS[1],
-        "data": data,
-        "triggered_at": now,
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-    }
+    event = {"account_id": account_id, "event": EVENTS[1], "data": data, "triggered_at": now}
     engine = _engine(url)
     with engine.begin() as connection:
+        idevent = connection.execute(
+            sa.insert(hook_events).values(event).returning(hook_events.c.idevent)
+        ).scalar_one()
+        row = {
+            "account_id": account_id,
+            "idhook": idhook,
+            "idevent": idevent,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
         for start in range(0, count, 5000):
             connection.execute(sa.insert(hook_deliveries), [row] * min(5000, count - start))
     engine.dispose()
@@ -155,22 +157,22 @@ def count_deliveries(url: str) -> int:
 
 def clear_deliveries(url: str) -> None:
     """No deliveries left over for the next round to start with."""
-    from fulfilment.tables import hook_attempts, hook_deliveries
+    from fulfilment.tables import hook_attempts, hook_deliveries, hook_events
 
     engine = _engine(url)
     with engine.begin() as connection:
-        for table in (hook_attempts, hook_deliveries):
+        for table in (hook_attempts, hook_deliveries, hook_events):
             connection.execute(sa.delete(table))
     engine.dispose()
 
 
 def remove_hooks(url: str) -> None:
     """Leave the database as the other cases expect it: no hooks, no deliveries."""
-    from fulfilment.tables import hook_attempts, hook_deliveries, hooks
+    from fulfilment.tables import hook_attempts, hook_deliveries, hook_events, hooks
 
     engine = _engine(url)
     with engine.begin() as connection:
-        for table in (hook_attempts, hook_deliveries, hooks):
+        for table in (hook_attempts, hook_deliveries, hook_events, hooks):
             connection.execute(sa.delete(table))
     engine.dispose()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -169,3 +171,36 @@ def test_a_stopped_upgrade_is_a_readable_message_on_the_command_line(
 
 def migrate_version(connection: sa.Connection) -> str:
     return str(connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar())
+
+
+def test_waiting_deliveries_keep_their_payload_across_the_event_table(
+    database: Database, tenant: Tenant
+) -> None:
+    hook = tenant.post(
+        "/api/v1/hooks",
+        {
+            "name": "Kept",
+            "event": "fulfilment_customers.created",
+            "address": "http://93.184.216.34/",
+        },
+    ).json()
+    created = tenant.create_customer(name="Waiting")
+    migrate.downgrade(database, "0012")
+    with database.engine.connect() as connection:
+        [(idhook, data)] = connection.execute(sa.text("SELECT idhook, data FROM hook_deliveries"))
+    assert (idhook, json.loads(data)) == (hook["idhook"], created)
+
+    migrate.upgrade(database)
+
+    with database.engine.connect() as connection:
+        [(event, data)] = connection.execute(
+            sa.text(
+                "SELECT e.event, e.data FROM hook_deliveries d "
+                "JOIN hook_events e ON e.idevent = d.idevent"
+            )
+        )
+    assert (event, json.loads(data)) == ("fulfilment_customers.created", created)
+    # New events are numbered after the moved ones.
+    tenant.create_customer(name="After")
+    with database.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM hook_events")).scalar_one() == 2

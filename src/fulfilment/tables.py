@@ -312,17 +312,30 @@ hooks = sa.Table(
     sqlite_autoincrement=True,
 )
 
-# The outbox: one row per hook and event, written in the transaction of the change.
+# An event with its payload, stored once however many hooks receive it, in the transaction
+# of the change.
+hook_events = sa.Table(
+    "hook_events",
+    metadata,
+    _id("idevent"),
+    _account(),
+    sa.Column("event", sa.String(64), nullable=False),
+    # The payload's `data`, as JSON: the object as GET answered it right after the change.
+    sa.Column("data", sa.Text(), nullable=False),
+    sa.Column("triggered_at", sa.DateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# The outbox: one row per hook and event, written with the event.
 hook_deliveries = sa.Table(
     "hook_deliveries",
     metadata,
     _id("iddelivery"),
     _account(),
     sa.Column("idhook", Id, sa.ForeignKey("hooks.idhook", ondelete="CASCADE"), nullable=False),
-    sa.Column("event", sa.String(64), nullable=False),
-    # The payload's `data`, as JSON: the object as GET answered it right after the change.
-    sa.Column("data", sa.Text(), nullable=False),
-    sa.Column("triggered_at", sa.DateTime(), nullable=False),
+    sa.Column(
+        "idevent", Id, sa.ForeignKey("hook_events.idevent", ondelete="CASCADE"), nullable=False
+    ),
     # pending, delivered or failed (the schedule ran out).
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
@@ -334,6 +347,8 @@ hook_deliveries = sa.Table(
     sa.Index("ix_hook_deliveries_due", "state", "next_attempt_at"),
     sa.Index("ix_hook_deliveries_hook", "idhook", "iddelivery"),
     sa.Index("ix_hook_deliveries_claim", "claimed_by"),
+    # Retention forgets an event once no delivery refers to it.
+    sa.Index("ix_hook_deliveries_event", "idevent"),
     sqlite_autoincrement=True,
 )
 

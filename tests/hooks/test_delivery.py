@@ -26,7 +26,7 @@ from fulfilment.db import Database, utcnow
 from fulfilment.hooks.attempts import PER_ADDRESS
 from fulfilment.hooks.delivery import ATTEMPTS, RETRY_SCHEDULE, DeliveryWorker
 from fulfilment.settings import Settings
-from fulfilment.tables import account_events, hook_attempts, hook_deliveries
+from fulfilment.tables import account_events, hook_attempts, hook_deliveries, hook_events
 from tests.factories import CUSTOMERS, Tenant, make_tenant
 
 from .helpers import CHANGED, HOOKS, create_hook, stored_deliveries
@@ -281,6 +281,9 @@ def test_finished_deliveries_are_forgotten_after_the_retention(
             .where(hook_deliveries.c.iddelivery == first)
             .values(finished_at=utcnow() - timedelta(days=31))
         )
+        connection.execute(
+            sa.update(hook_events).values(triggered_at=utcnow() - timedelta(days=31))
+        )
 
     asyncio.run(DeliveryWorker(database)._forget_old())
 
@@ -289,6 +292,10 @@ def test_finished_deliveries_are_forgotten_after_the_retention(
     with database.engine.connect() as connection:
         logged = connection.execute(sa.select(hook_attempts.c.iddelivery)).scalars().all()
     assert logged == [first + 1]
+    # The forgotten delivery's event goes with it (it was its only one); the other stays.
+    with database.engine.connect() as connection:
+        kept = connection.execute(sa.select(hook_events.c.idevent)).scalars().all()
+    assert kept == [remaining[0]["idevent"]]
 
 
 @pytest.mark.parametrize(("status", "state"), [(200, "delivered"), (503, "pending")])

@@ -308,6 +308,7 @@ class DeliveryWorker:
         async def forget(connection: Any) -> None:
             await connection.execute(queries.FORGET_ATTEMPTS, before)
             await connection.execute(queries.FORGET_DELIVERIES, before)
+            await connection.execute(queries.FORGET_EVENTS, before)
 
         await self.database.write(forget)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..tables import accounts, hook_attempts, hook_deliveries, hooks
+from ..tables import accounts, hook_attempts, hook_deliveries, hook_events, hooks
 
 _p = sa.bindparam
 deliveries = hook_deliveries
 attempts = hook_attempts
+events = hook_events
+_with_event = deliveries.join(events, events.c.idevent == deliveries.c.idevent)
 
 # Column order of a hook's answer. The (encrypted) secret itself, not `secret IS NOT NULL`:
 # SQLite 3.40 answers that wrongly in an INSERT's RETURNING.
@@ -82,44 +84,50 @@ SET_ACTIVE = (
 
 # -- the outbox ---------------------------------------------------------------------------
 
-# One delivery for each active hook of the account on the event, in one statement, in the
-# transaction of the change itself.
-_DELIVERY_COLUMNS = [
-    "account_id",
-    "idhook",
-    "event",
-    "data",
-    "triggered_at",
-    "state",
-    "attempts",
-    "next_attempt_at",
-]
-ANNOUNCE = sa.insert(deliveries).from_select(
+# The event with its payload, stored once, when the account has an active hook on it.
+_active_on_event = (
+    hooks.c.account_id == _p("account_id"),
+    hooks.c.event == _p("event"),
+    hooks.c.active.is_(True),
+)
+NEW_EVENT = (
+    sa.insert(events)
+    .from_select(
+        ["account_id", "event", "data", "triggered_at"],
+        sa.select(
+            _p("account_id", type_=sa.BigInteger),
+            _p("event", type_=sa.String),
+            _p("data", type_=sa.Text),
+            _p("now", type_=sa.DateTime),
+        ).where(sa.exists().where(*_active_on_event)),
+    )
+    .returning(events.c.idevent)
+)
+# One delivery of the event for each active hook of the account on it, in one statement.
+_DELIVERY_COLUMNS = ["account_id", "idhook", "idevent", "state", "attempts", "next_attempt_at"]
+FAN_OUT = sa.insert(deliveries).from_select(
     _DELIVERY_COLUMNS,
     sa.select(
         hooks.c.account_id,
         hooks.c.idhook,
-        hooks.c.event,
-        _p("data", type_=sa.Text),
-        _p("now", type_=sa.DateTime),
+        _p("idevent", type_=sa.BigInteger),
         sa.literal("pending"),
         sa.literal(0),
         _p("now", type_=sa.DateTime),
-    ).where(
-        hooks.c.account_id == _p("account_id"),
-        hooks.c.event == _p("event"),
-        hooks.c.active.is_(True),
-    ),
+    ).where(*_active_on_event),
 )
-# `ping`, to one hook whatever its state.
+# `ping`, to one hook whatever its state: an event of its own, and its one delivery.
+PING_EVENT = (
+    sa.insert(events)
+    .values(account_id=_p("account_id"), event="ping", data="{}", triggered_at=_p("now"))
+    .returning(events.c.idevent)
+)
 PING = sa.insert(deliveries).from_select(
     _DELIVERY_COLUMNS,
     sa.select(
         hooks.c.account_id,
         hooks.c.idhook,
-        sa.literal("ping"),
-        sa.literal("{}"),
-        _p("now", type_=sa.DateTime),
+        _p("idevent", type_=sa.BigInteger),
         sa.literal("pending"),
         sa.literal(0),
         _p("now", type_=sa.DateTime),
@@ -132,11 +140,12 @@ ACCOUNT_TIMEZONE = sa.select(accounts.c.timezone).where(accounts.c.id == _p("acc
 DELIVERY_PAGE = (
     sa.select(
         deliveries.c.iddelivery,
-        deliveries.c.event,
-        deliveries.c.triggered_at,
+        events.c.event,
+        events.c.triggered_at,
         deliveries.c.state,
         deliveries.c.next_attempt_at,
     )
+    .select_from(_with_event)
     .where(deliveries.c.idhook == _p("id"))
     .order_by(deliveries.c.iddelivery.desc())
     .limit(_p("limit"))
@@ -194,9 +203,9 @@ CLAIMED = (
     sa.select(
         deliveries.c.iddelivery,
         deliveries.c.idhook,
-        deliveries.c.event,
-        deliveries.c.data,
-        deliveries.c.triggered_at,
+        events.c.event,
+        events.c.data,
+        events.c.triggered_at,
         deliveries.c.attempts,
         hooks.c.name,
         hooks.c.address,
@@ -205,7 +214,7 @@ CLAIMED = (
         deliveries.c.account_id,
     )
     .select_from(
-        deliveries.join(hooks, hooks.c.idhook == deliveries.c.idhook).join(
+        _with_event.join(hooks, hooks.c.idhook == deliveries.c.idhook).join(
             accounts, accounts.c.id == deliveries.c.account_id
         )
     )
@@ -270,4 +279,10 @@ FORGET_ATTEMPTS = sa.delete(attempts).where(
 )
 FORGET_DELIVERIES = sa.delete(deliveries).where(
     deliveries.c.state != "pending", deliveries.c.finished_at < _p("before")
+)
+# Events no delivery refers to any more (past the window: one just recorded has its
+# deliveries written in the same transaction).
+FORGET_EVENTS = sa.delete(events).where(
+    events.c.triggered_at < _p("before"),
+    ~sa.exists().where(deliveries.c.idevent == events.c.idevent),
 )

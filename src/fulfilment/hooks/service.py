@@ -235,7 +235,10 @@ async def test_hook(database: Database, principal: Principal, idhook: int | None
             raise HookNotFound(key["id"])
         if not row[4]:
             raise InvalidInput(f"Hook {key['id']} is not active: reactivate it first.")
-        await connection.execute(queries.PING, {**key, "now": utcnow()})
+        now = utcnow()
+        event = await connection.one(queries.PING_EVENT, {**key, "now": now})
+        assert event is not None
+        await connection.execute(queries.PING, {**key, "now": now, "idevent": event[0]})
         return row
 
     return to_hook(await database.write(ping), principal.timezone)
