@@ -24,7 +24,7 @@ from fulfilment import __version__
 from fulfilment.app import create_app
 from fulfilment.db import Database, utcnow
 from fulfilment.hooks.attempts import PER_ADDRESS
-from fulfilment.hooks.delivery import ATTEMPTS, RETRY_SCHEDULE, DeliveryWorker
+from fulfilment.hooks.handler import ATTEMPTS, RETRY_SCHEDULE, forget_old
 from fulfilment.settings import Settings
 from fulfilment.tables import account_events, hook_attempts, hook_deliveries, hook_events
 from tests.factories import CUSTOMERS, Tenant, make_tenant
@@ -285,7 +285,7 @@ def test_finished_deliveries_are_forgotten_after_the_retention(
             sa.update(hook_events).values(triggered_at=utcnow() - timedelta(days=31))
         )
 
-    asyncio.run(DeliveryWorker(database)._forget_old())
+    asyncio.run(forget_old(database))
 
     remaining = stored_deliveries(database)
     assert [row["iddelivery"] for row in remaining] == [first + 1]

@@ -23,6 +23,7 @@ from .service import webhook_id
 if TYPE_CHECKING:
     import httpx
 
+    from ..jobs.handler import Places
     from .transport import DeliveryTransport
 
 log = logging.getLogger("fulfilment.hooks")
@@ -49,7 +50,9 @@ _encoder = msgspec.json.Encoder()
 
 
 @dataclass(slots=True)
-class Claimed:
+class Delivery:
+    """A claimed delivery, with what its attempt needs."""
+
     iddelivery: int
     idhook: int
     event: str
@@ -63,10 +66,14 @@ class Claimed:
     account_id: int
 
     @classmethod
-    def from_row(cls, row: Row) -> Claimed:
+    def from_row(cls, row: Row) -> Delivery:
         triggered = as_datetime(row[4])
         assert triggered is not None
         return cls(row[0], row[1], row[2], row[3], triggered, *row[5:])
+
+    @property
+    def id(self) -> int:
+        return self.iddelivery
 
     def body(self) -> bytes:
         moment = format_datetime(self.triggered_at, ZoneInfo(self.timezone)) or ""
@@ -76,15 +83,14 @@ class Claimed:
 
 @dataclass(slots=True)
 class Outcome:
-    delivery: Claimed
-    claim: str
     attempted_at: datetime
-    duration_ms: int
+    duration_ms: int = 0
     status: int | None = None
     error: str | None = None
     response: str | None = None
-    # Waiting for one of the address's connections.
-    queued: bool = False
+    # What the attempt is waiting for, if anything: a connection to the address, or a
+    # place of the engine's.
+    waiting: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -157,20 +163,24 @@ class Sender:
         self._transports[key] = entry  # the most recently used last
         return entry
 
-    async def attempt(self, delivery: Claimed, claim: str) -> Outcome:
+    async def attempt(self, delivery: Delivery, places: Places) -> Outcome:
         import httpx
 
-        attempted_at = utcnow()
         started = time.monotonic()
-        outcome = Outcome(delivery, claim, attempted_at, 0)
+        outcome = Outcome(utcnow())
         deadline = asyncio.get_running_loop().time() + self.timeout
         try:
-            await self._send(delivery, outcome, deadline)
+            await self._send(delivery, outcome, deadline, places)
         except TimeoutError:
-            if outcome.queued:
+            if outcome.waiting == "connection":
                 outcome.error = (
                     f"no free connection to the address within {self.timeout:g} seconds "
                     f"(at most {PER_ADDRESS} at once)"
+                )
+            elif outcome.waiting == "place":
+                outcome.error = (
+                    f"no free place within {self.timeout:g} seconds (at most "
+                    f"{places.per_account} of an account's deliveries at once)"
                 )
             else:
                 outcome.error = f"no answer within {self.timeout:g} seconds"
@@ -205,11 +215,14 @@ class Sender:
         self._routes[address] = (now, route)
         return route
 
-    async def _send(self, delivery: Claimed, outcome: Outcome, deadline: float) -> None:
-        """The POST, its answer's status line by `deadline` (TimeoutError otherwise). The
-        status decides the outcome; the body is read for the log only until the deadline, so
-        a receiver that answers and then drips its body is recorded by its status, never as
-        both answered and not."""
+    async def _send(
+        self, delivery: Delivery, outcome: Outcome, deadline: float, places: Places
+    ) -> None:
+        """The POST, its answer's status line by `deadline` (TimeoutError otherwise). A place
+        is taken only once the address has a free connection, so a delivery waiting for a
+        busy address holds none. The status decides the outcome; the body is read for the
+        log only until the deadline, so a receiver that answers and then drips its body is
+        recorded by its status, never as both answered and not."""
         import httpx
 
         async with asyncio.timeout_at(deadline):
@@ -232,20 +245,22 @@ class Sender:
         transport, free = self._transport(target)
         excerpt = bytearray()
         async with asyncio.timeout_at(deadline):
-            outcome.queued = True
+            outcome.waiting = "connection"
             await free.acquire()
-        outcome.queued = False
         try:
-            async with asyncio.timeout_at(deadline):
-                response = await transport.handle_async_request(request)
-            outcome.status = response.status_code
-            try:
+            outcome.waiting = "place"
+            async with places.take(delivery.account_id, deadline):
+                outcome.waiting = None
                 async with asyncio.timeout_at(deadline):
-                    await _excerpt(response, excerpt)
-            except (TimeoutError, httpx.HTTPError):
-                pass  # the answer is its status; the excerpt is what came of the body
-            finally:
-                await response.aclose()
+                    response = await transport.handle_async_request(request)
+                outcome.status = response.status_code
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await _excerpt(response, excerpt)
+                except (TimeoutError, httpx.HTTPError):
+                    pass  # the answer is its status; the excerpt is what came of the body
+                finally:
+                    await response.aclose()
         finally:
             free.release()
         if excerpt:

@@ -1,9 +1,10 @@
-"""The statements behind hooks, their outbox and the delivery worker."""
+"""The statements behind hooks, their outbox and their deliveries."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..jobs.queue import Queue
 from ..tables import accounts, hook_attempts, hook_deliveries, hook_events, hooks
 
 _p = sa.bindparam
@@ -173,32 +174,15 @@ ATTEMPTS_OF = (
     .order_by(attempts.c.idattempt.desc())
 )
 
-# -- the worker ---------------------------------------------------------------------------
+# -- the engine's kind ----------------------------------------------------------------------
 
-_due = sa.and_(
-    deliveries.c.state == "pending",
-    deliveries.c.next_attempt_at <= _p("now"),
-    sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < _p("now")),
-    deliveries.c.idhook.in_(sa.select(hooks.c.idhook).where(hooks.c.active.is_(True))),
+# A hook's deliveries wait while it is inactive.
+QUEUE = Queue(
+    deliveries,
+    ready=deliveries.c.idhook.in_(sa.select(hooks.c.idhook).where(hooks.c.active.is_(True))),
+    done="delivered",
 )
-ANY_DUE = sa.select(deliveries.c.iddelivery).where(_due).limit(1)
-# Claim up to `limit` due deliveries until `until`, marked with this batch's `claim`. On
-# PostgreSQL, rows another instance is claiming at this moment are skipped rather than
-# waited for, so each is claimed by one instance.
-_claimable = (
-    sa.select(deliveries.c.iddelivery)
-    .where(_due)
-    .order_by(deliveries.c.next_attempt_at, deliveries.c.iddelivery)
-    .limit(_p("limit"))
-    .with_for_update(skip_locked=True)
-)
-CLAIM = (
-    sa.update(deliveries)
-    .where(deliveries.c.iddelivery.in_(_claimable.scalar_subquery()))
-    .values(claimed_by=_p("claim"), claimed_until=_p("until"))
-    .returning(deliveries.c.iddelivery)
-)
-# What an attempt needs, for the claimed ids.
+# What an attempt needs, for the deliveries a claim holds.
 CLAIMED = (
     sa.select(
         deliveries.c.iddelivery,
@@ -220,28 +204,7 @@ CLAIMED = (
     )
     .where(deliveries.c.claimed_by == _p("claim"))
 )
-# An attempt's outcome, only while the claim is still ours.
-FINISH = (
-    sa.update(deliveries)
-    .where(deliveries.c.iddelivery == _p("id"), deliveries.c.claimed_by == _p("claim"))
-    .values(
-        state=_p("state"),
-        attempts=deliveries.c.attempts + 1,
-        next_attempt_at=_p("next_attempt_at"),
-        finished_at=_p("finished_at"),
-        claimed_by=sa.null(),
-        claimed_until=sa.null(),
-    )
-)
-LOG_ATTEMPT = sa.insert(attempts).values(
-    iddelivery=_p("id"),
-    attempted_at=_p("attempted_at"),
-    status=_p("status"),
-    duration_ms=_p("duration_ms"),
-    error=_p("error"),
-    response=_p("response"),
-)
-# The same, in a batch: logged only while the claim is still ours, so before FINISH.
+# An attempt, logged only while the claim is still ours (so before the engine finishes it).
 LOG_CLAIMED_ATTEMPT = sa.insert(attempts).from_select(
     ["iddelivery", "attempted_at", "status", "duration_ms", "error", "response"],
     sa.select(
@@ -259,13 +222,15 @@ LOG_CLAIMED_ATTEMPT = sa.insert(attempts).from_select(
 )
 SUCCEEDED = sa.update(hooks).where(hooks.c.idhook == _p("idhook")).values(last_success_at=_p("now"))
 # The published rule: a hook whose delivery has used up the whole schedule, with not one
-# success of the hook since that delivery was recorded, is deactivated.
+# success of the hook since that delivery was recorded, is deactivated. (Only once the
+# delivery is failed: a claim that ran out finished nothing.)
 DEACTIVATE_FAILING = (
     sa.update(hooks)
     .where(
         hooks.c.idhook == _p("idhook"),
         hooks.c.active.is_(True),
         sa.or_(hooks.c.last_success_at.is_(None), hooks.c.last_success_at < _p("since")),
+        sa.exists().where(deliveries.c.iddelivery == _p("id"), deliveries.c.state == "failed"),
     )
     .values(active=False, deactivated_because="failing", updated_at=_p("now"))
 )
