@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -204,3 +205,52 @@ def test_waiting_deliveries_keep_their_payload_across_the_event_table(
     tenant.create_customer(name="After")
     with database.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM hook_events")).scalar_one() == 2
+
+
+def test_mails_keep_their_state_across_the_engine_columns(
+    database: Database, tenant: Tenant
+) -> None:
+    migrate.downgrade(database, "0013")
+    insert = sa.text(
+        "INSERT INTO mail_outbox (account_id, kind, recipient, sender_name, subject, attempts, "
+        "created_at, sent_at, abandoned_at, next_attempt_at) VALUES (:account, 'invitation', "
+        ":recipient, 'Acme', 'Hi', 1, :created, :sent, :abandoned, :due)"
+    )
+    created = datetime(2026, 12, 1, 9)
+    with database.engine.begin() as connection:
+        for recipient, sent, abandoned, due in (
+            ("sent@example.com", created, None, None),
+            ("abandoned@example.com", None, created, None),
+            ("waiting@example.com", None, None, created),
+        ):
+            values = {"recipient": recipient, "sent": sent, "abandoned": abandoned, "due": due}
+            connection.execute(insert, {**values, "account": tenant.account.id, "created": created})
+
+    migrate.upgrade(database)
+
+    with database.engine.connect() as connection:
+        found = connection.execute(
+            sa.text(
+                "SELECT recipient, state, finished_at IS NOT NULL, next_attempt_at IS NOT NULL "
+                "FROM mail_outbox ORDER BY id"
+            )
+        ).all()
+    assert [tuple(row) for row in found] == [
+        ("sent@example.com", "sent", True, True),
+        ("abandoned@example.com", "failed", True, True),
+        ("waiting@example.com", "pending", False, True),
+    ]
+    migrate.downgrade(database, "0013")
+    with database.engine.connect() as connection:
+        back = connection.execute(
+            sa.text(
+                "SELECT sent_at IS NOT NULL, abandoned_at IS NOT NULL, next_attempt_at IS NULL "
+                "FROM mail_outbox ORDER BY id"
+            )
+        ).all()
+    assert [tuple(row) for row in back] == [
+        (True, False, True),
+        (False, True, True),
+        (False, False, False),
+    ]
+    migrate.upgrade(database)
