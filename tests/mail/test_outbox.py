@@ -264,7 +264,6 @@ def test_a_lease_that_ran_out_hands_the_mail_to_another_worker(
         "now": moment,
         "until": moment,
         "claim": "dead:1",
-        "mine": "dead:%",
         "per_account": 100,
         "limit": 10,
     }

@@ -28,8 +28,9 @@ from .queue import DONE, FAILED, PENDING
 
 log = logging.getLogger("fulfilment.jobs")
 
-# Claims one process holds; one account at most ACCOUNT_CLAIMS of them, so that another
-# account's job is claimed in the next round whatever the first has waiting.
+# Claims one process holds; one account at most ACCOUNT_CLAIMS (all instances together),
+# so that another account's job is claimed in the next round whatever the first has
+# waiting.
 CLAIMS = 2 * PLACES
 ACCOUNT_CLAIMS = PLACES
 # After a job ends, how long to wait for others before recording and claiming again:
@@ -80,6 +81,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._claims = 0
+        self._grace = STOP_GRACE_SECONDS
         self._running: set[asyncio.Task[Finished]] = set()
         self._done: list[tuple[Handler, Finished]] = []
 
@@ -99,6 +101,7 @@ class Engine:
         task, self._task = self._task, None
         if task is None:
             return
+        self._grace = grace
         self._stopping.set()
         try:
             await asyncio.wait_for(asyncio.shield(task), grace + 2)
@@ -124,7 +127,7 @@ class Engine:
             await self._loop_until_stopped()
             # Stopping: give the jobs under way a little time, record what finished.
             if self._running:
-                await asyncio.wait(set(self._running), timeout=STOP_GRACE_SECONDS)
+                await asyncio.wait(set(self._running), timeout=self._grace)
             for task in set(self._running):
                 task.cancel()
             with contextlib.suppress(Exception):
@@ -245,7 +248,6 @@ class Engine:
                     "now": moment,
                     "limit": min(left, ACCOUNT_CLAIMS),
                     "claim": claim,
-                    "mine": f"{self.instance}:%",
                     "per_account": ACCOUNT_CLAIMS,
                     "until": moment + timedelta(seconds=handler.lease_seconds),
                 }

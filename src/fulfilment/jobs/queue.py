@@ -35,13 +35,15 @@ class Queue:
         # Whether anything is due: a read, so that an idle engine writes nothing.
         self.any_due = sa.select(self.id).where(due).limit(1)
         # Up to `limit` due jobs claimed until `until`, marked `claim`, oldest first, leaving
-        # out the accounts that already hold `per_account` live claims of this instance
-        # (`mine`, a LIKE pattern): an account with many jobs, or slow ones, cannot take
-        # every place. On PostgreSQL, rows another instance is claiming at this moment are
-        # skipped rather than waited for, so each is claimed by one instance.
+        # out the accounts that already hold `per_account` live claims (of every instance):
+        # an account with many jobs, or slow ones, cannot take every place. The claims are
+        # found through their index (`> ''` rather than IS NOT NULL or a LIKE, which SQLite
+        # answers by reading the whole table). On PostgreSQL, rows another instance is
+        # claiming at this moment are skipped rather than waited for, so each is claimed
+        # by one instance.
         busy = (
             sa.select(c.account_id)
-            .where(c.claimed_by.like(_p("mine")), c.claimed_until >= _p("now"))
+            .where(c.claimed_by > "", c.claimed_until >= _p("now"))
             .group_by(c.account_id)
             .having(sa.func.count() >= _p("per_account"))
         )
