@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from fulfilment.db import Database, utcnow
 from fulfilment.hooks.handler import HookDeliveries
 from fulfilment.jobs.engine import Engine
+from fulfilment.jobs.handler import Places
 from fulfilment.mail import handler as mail
 from fulfilment.mail import outbox
 from fulfilment.mail.messages import PASSWORD_RESET, MailWriter
@@ -113,3 +114,31 @@ def test_the_metrics_show_the_backlog_by_kind_and_state(
         for kind in ("hook", "mail")
         for state in ("pending", "done", "failed")
     }
+
+
+def test_a_job_that_finds_no_place_in_its_lease_goes_back_unattempted(
+    tenant: Tenant, database: Database, receiver: Receiver, client: TestClient
+) -> None:
+    client.portal.call(client.app.state.jobs.stop)  # type: ignore[attr-defined, union-attr]
+    create_hook(tenant, receiver.url)
+    tenant.create_customer(name="No place")
+
+    async def with_every_place_taken() -> int:
+        await database.start()
+        hooks = HookDeliveries(database)
+        # A lease too short to wait in: a job without a free place goes back at once.
+        hooks.lease_seconds = 2
+        engine = Engine(database, [hooks])
+        engine.places = Places(total=1)
+        async with engine.places.take(tenant.account.id):
+            ran = await engine.run_due()
+        await database.aclose()
+        return ran
+
+    assert asyncio.run(with_every_place_taken()) == 1
+
+    [delivery] = stored_deliveries(database)
+    assert (delivery["state"], delivery["attempts"], delivery["claimed_by"]) == ("pending", 0, None)
+    assert receiver.requests == []
+    log = tenant.get(f"{HOOKS}/{delivery['idhook']}/deliveries").json()
+    assert log[0]["attempts"] == []

@@ -16,6 +16,7 @@ import msgspec
 
 from ..db import Database, Row, as_datetime, utcnow
 from ..encryption import SecretUnreadable, box_for
+from ..jobs.handler import NoPlace
 from ..wire import format_datetime
 from . import addresses, signing
 from .service import webhook_id
@@ -88,8 +89,7 @@ class Outcome:
     status: int | None = None
     error: str | None = None
     response: str | None = None
-    # What the attempt is waiting for, if anything: a connection to the address, or a
-    # place of the engine's.
+    # What the attempt is waiting for, if anything: a connection to the address.
     waiting: str | None = None
 
     @property
@@ -163,24 +163,22 @@ class Sender:
         self._transports[key] = entry  # the most recently used last
         return entry
 
-    async def attempt(self, delivery: Delivery, places: Places) -> Outcome:
+    async def attempt(self, delivery: Delivery, places: Places, lease_end: float) -> Outcome:
+        """One attempt. Waiting for a free connection to the address counts in its time;
+        waiting for a place does not (NoPlace once the lease could no longer cover it)."""
         import httpx
 
         started = time.monotonic()
         outcome = Outcome(utcnow())
-        deadline = asyncio.get_running_loop().time() + self.timeout
         try:
-            await self._send(delivery, outcome, deadline, places)
+            await self._send(delivery, outcome, places, lease_end)
+        except NoPlace:
+            raise
         except TimeoutError:
             if outcome.waiting == "connection":
                 outcome.error = (
                     f"no free connection to the address within {self.timeout:g} seconds "
                     f"(at most {PER_ADDRESS} at once)"
-                )
-            elif outcome.waiting == "place":
-                outcome.error = (
-                    f"no free place within {self.timeout:g} seconds (at most "
-                    f"{places.per_account} of an account's deliveries at once)"
                 )
             else:
                 outcome.error = f"no answer within {self.timeout:g} seconds"
@@ -216,14 +214,17 @@ class Sender:
         return route
 
     async def _send(
-        self, delivery: Delivery, outcome: Outcome, deadline: float, places: Places
+        self, delivery: Delivery, outcome: Outcome, places: Places, lease_end: float
     ) -> None:
-        """The POST, its answer's status line by `deadline` (TimeoutError otherwise). A place
-        is taken only once the address has a free connection, so a delivery waiting for a
-        busy address holds none. The status decides the outcome; the body is read for the
-        log only until the deadline, so a receiver that answers and then drips its body is
-        recorded by its status, never as both answered and not."""
+        """The POST, its answer's status line within the attempt's time (TimeoutError
+        otherwise). A place is taken only once the address has a free connection, so a
+        delivery waiting for a busy address holds none. The status decides the outcome; the
+        body is read for the log only until the time is up, so a receiver that answers and
+        then drips its body is recorded by its status, never as both answered and not."""
         import httpx
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
 
         async with asyncio.timeout_at(deadline):
             route = await self._route(delivery.address)
@@ -248,9 +249,10 @@ class Sender:
             outcome.waiting = "connection"
             await free.acquire()
         try:
-            outcome.waiting = "place"
-            async with places.take(delivery.account_id, deadline):
+            # The rest of the lease must cover the attempt's whole time once a place is free.
+            async with places.take(delivery.account_id, lease_end - self.timeout - 1):
                 outcome.waiting = None
+                deadline = max(deadline, loop.time() + self.timeout)
                 async with asyncio.timeout_at(deadline):
                     response = await transport.handle_async_request(request)
                 outcome.status = response.status_code

@@ -61,8 +61,8 @@ class HookDeliveries(Handler):
         rows = await connection.all(queries.CLAIMED, {"claim": claim})
         return [Delivery.from_row(row) for row in rows]
 
-    async def run(self, job: Delivery, places: Places) -> Outcome:
-        return await self.sender.attempt(job, places)
+    async def run(self, job: Delivery, places: Places, lease_end: float) -> Outcome:
+        return await self.sender.attempt(job, places, lease_end)
 
     async def record(self, connection: Connection, finished: list[Finished]) -> None:
         # Logged while the claims still say whose the attempts were.
@@ -91,8 +91,12 @@ class HookDeliveries(Handler):
                     connection, delivery.account_id, audit.SYSTEM, "hook", delivery.idhook,
                     delivery.name, "deactivate", {"because": "failing"},
                 )  # fmt: skip
-        for idhook in {done.job.idhook for done in finished if done.result.succeeded}:
-            await connection.execute(queries.SUCCEEDED, {"idhook": idhook, "now": now})
+        succeeded = sorted({done.job.idhook for done in finished if done.result.succeeded})
+        if succeeded:
+            # One statement for the batch (psycopg pipelines them): with deliveries to many
+            # hooks, one round trip each made recording the round its slowest part.
+            rows = [{"idhook": idhook, "now": now} for idhook in succeeded]
+            await execute_many(self.database, connection, queries.SUCCEEDED, rows)
 
     async def aclose(self) -> None:
         await self.sender.aclose()

@@ -23,8 +23,8 @@ from typing import Any
 
 from ..db import Connection, Database
 from ..observability import JOBS
-from .handler import PLACES, Finished, Handler, Periodic, Places
-from .queue import DONE, FAILED, PENDING
+from .handler import PLACES, Finished, Handler, NoPlace, Periodic, Places
+from .queue import DONE, FAILED, PENDING, RELEASED
 
 log = logging.getLogger("fulfilment.jobs")
 
@@ -36,6 +36,9 @@ ACCOUNT_CLAIMS = PLACES
 # After a job ends, how long to wait for others before recording and claiming again:
 # fewer, larger rounds cost the database and the event loop less.
 GATHER_SECONDS = 0.05
+# A job given back for want of a place waits this long before it is claimed again: its
+# account's places are busy, and claiming it at once would only give it back again.
+RELEASED_FOR_SECONDS = 1.0
 STOP_GRACE_SECONDS = 5.0
 
 
@@ -153,13 +156,18 @@ class Engine:
             for handler, job, claim in claimed:
                 self._start(handler, job, claim)
             await self._periodic_due()
-            if claimed and len(claimed) >= min(room, ACCOUNT_CLAIMS) > 0:
-                continue  # a full batch: more may be due
+            if claimed and len(claimed) == room:
+                continue  # every place claimed: more may be due
             await self._wait(self.poll_seconds * (2 ** min(failures, 6)))
 
     def _start(self, handler: Handler, job: Any, claim: str) -> None:
+        lease_end = asyncio.get_running_loop().time() + handler.lease_seconds
+
         async def attempt() -> Finished:
-            return Finished(job, claim, await handler.run(job, self.places))
+            try:
+                return Finished(job, claim, await handler.run(job, self.places, lease_end))
+            except NoPlace:
+                return Finished(job, claim, None, RELEASED)
 
         task = asyncio.ensure_future(attempt())
         self._running.add(task)
@@ -267,8 +275,17 @@ class Engine:
             raise
 
     async def _record(
-        self, connection: Connection, handler: Handler, finished: list[Finished], moment: datetime
+        self, connection: Connection, handler: Handler, done: list[Finished], moment: datetime
     ) -> None:
+        later = moment + timedelta(seconds=RELEASED_FOR_SECONDS)
+        released = [
+            {"id": f.job.id, "claim": f.claim, "next": later} for f in done if f.state == RELEASED
+        ]
+        if released:
+            await execute_many(self.database, connection, handler.queue.release, released)
+        finished = [f for f in done if f.state != RELEASED]
+        if not finished:
+            return
         await handler.record(connection, finished)
         rows = [
             {
@@ -302,6 +319,8 @@ class Engine:
 
 def _decide(handler: Handler, finished: Finished, moment: datetime) -> None:
     """What becomes of a job after its attempt: done, tried again later, or failed."""
+    if finished.state == RELEASED:
+        return
     if finished.result.succeeded:
         finished.state = handler.queue.done
         return

@@ -33,6 +33,11 @@ class Job(Protocol):
     def attempts(self) -> int: ...
 
 
+class NoPlace(Exception):
+    """No place came free while the job's lease still covered an attempt: it goes back,
+    unattempted, for the next claim."""
+
+
 class Result(Protocol):
     @property
     def succeeded(self) -> bool: ...
@@ -61,17 +66,15 @@ class Places:
     @contextlib.asynccontextmanager
     async def take(self, account_id: int, deadline: float | None = None) -> AsyncIterator[None]:
         """A place for one of the account's jobs, waited for until `deadline` (the event
-        loop's time; TimeoutError then)."""
+        loop's time; NoPlace then)."""
         entry = self._accounts.get(account_id)
         if entry is None:
             entry = self._accounts[account_id] = (asyncio.Semaphore(self.per_account), [0])
         entry[1][0] += 1
         try:
-            async with asyncio.timeout_at(deadline):
-                await entry[0].acquire()
+            await _acquire(entry[0], deadline)
             try:
-                async with asyncio.timeout_at(deadline):
-                    await self._free.acquire()
+                await _acquire(self._free, deadline)
                 try:
                     yield
                 finally:
@@ -100,8 +103,10 @@ class Handler:
         """The jobs `claim` holds, with what running them needs."""
         raise NotImplementedError
 
-    async def run(self, job: Any, places: Places) -> Result:
-        """One attempt; takes a place (`places.take`) only for the work itself."""
+    async def run(self, job: Any, places: Places, lease_end: float) -> Result:
+        """One attempt; takes a place (`places.take`) only for the work itself, waiting
+        for one no longer than the lease (ending at `lease_end`, the event loop's time)
+        leaves room for the attempt."""
         raise NotImplementedError
 
     async def record(self, connection: Connection, finished: list[Finished]) -> None:
@@ -126,3 +131,11 @@ class Periodic:
     first: float = 0.0
     at_stop: bool = False
     due: float = field(default=0.0)
+
+
+async def _acquire(semaphore: asyncio.Semaphore, deadline: float | None) -> None:
+    try:
+        async with asyncio.timeout_at(deadline):
+            await semaphore.acquire()
+    except TimeoutError:
+        raise NoPlace from None

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 _p = sa.bindparam
 PENDING, DONE, FAILED = "pending", "done", "failed"
+# Not a stored state: a job given back unattempted (see handler.NoPlace).
+RELEASED = "released"
 
 
 class Queue:
@@ -72,6 +74,13 @@ class Queue:
                 claimed_by=sa.null(),
                 claimed_until=sa.null(),
             )
+        )
+        # A claimed job given back unattempted, its attempts unchanged: due again at
+        # `next_attempt_at`.
+        self.release = (
+            sa.update(table)
+            .where(self.id == _p("id"), c.claimed_by == _p("claim"))
+            .values(claimed_by=sa.null(), claimed_until=sa.null(), next_attempt_at=_p("next"))
         )
         # (state, count) of the table's jobs, for the metrics.
         self.backlog = sa.select(c.state, sa.func.count()).group_by(c.state)

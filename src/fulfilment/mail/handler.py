@@ -16,6 +16,7 @@ from ..jobs.queue import FAILED, PENDING
 from ..observability import MAIL_ABANDONED, MAIL_FAILURES, MAIL_SENT
 from ..settings import Settings
 from . import queries
+from .smtp import TIMEOUT_SECONDS as SMTP_TIMEOUT_SECONDS
 from .smtp import Outgoing, Sender, SendFailed
 
 log = logging.getLogger("fulfilment.mail")
@@ -75,11 +76,11 @@ class MailSending(Handler):
         rows = await connection.all(queries.CLAIMED, {"claim": claim})
         return [MailJob(*row) for row in rows]
 
-    async def run(self, job: MailJob, places: Places) -> Sending:
+    async def run(self, job: MailJob, places: Places, lease_end: float) -> Sending:
         mail = Outgoing(
             job.recipient, job.sender_name, job.subject, job.body_text or "", job.body_html or ""
         )
-        async with places.take(job.account_id):
+        async with places.take(job.account_id, lease_end - SMTP_TIMEOUT_SECONDS - 1):
             try:
                 await self.sender.send(mail)
             except SendFailed as failure:
