@@ -117,6 +117,22 @@ FAN_OUT = sa.insert(deliveries).from_select(
         _p("now", type_=sa.DateTime),
     ).where(*_active_on_event),
 )
+# Both at once, for PostgreSQL (a statement that inserts in a WITH, which SQLite lacks): one
+# round trip a change rather than two.
+_new_event = NEW_EVENT.cte("new_event")
+EVENT_AND_FAN_OUT = sa.insert(deliveries).from_select(
+    _DELIVERY_COLUMNS,
+    sa.select(
+        hooks.c.account_id,
+        hooks.c.idhook,
+        _new_event.c.idevent,
+        sa.literal("pending"),
+        sa.literal(0),
+        _p("now", type_=sa.DateTime),
+    )
+    .select_from(hooks.join(_new_event, sa.true()))
+    .where(*_active_on_event),
+)
 # `ping`, to one hook whatever its state: an event of its own, and its one delivery.
 PING_EVENT = (
     sa.insert(events)
@@ -220,7 +236,16 @@ LOG_CLAIMED_ATTEMPT = sa.insert(attempts).from_select(
         )
     ),
 )
-SUCCEEDED = sa.update(hooks).where(hooks.c.idhook == _p("idhook")).values(last_success_at=_p("now"))
+# A hook's last success, to the second: written at most once a second per hook, since each
+# write leaves a row version behind that the claims read past until it is vacuumed.
+SUCCEEDED = (
+    sa.update(hooks)
+    .where(
+        hooks.c.idhook == _p("idhook"),
+        sa.or_(hooks.c.last_success_at.is_(None), hooks.c.last_success_at < _p("now")),
+    )
+    .values(last_success_at=_p("now"))
+)
 # The published rule: a hook whose delivery has used up the whole schedule, with not one
 # success of the hook since that delivery was recorded, is deactivated. (Only once the
 # delivery is failed: a claim that ran out finished nothing.)
