@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ..customers import queries as customer_queries
-from ..db import AsyncConnection, Connection, Row, utcnow
+from ..db import Connection, Row, utcnow
 from . import queries
 from .schemas import CUSTOMER_CHANGED, CUSTOMER_CREATED
 
@@ -27,10 +27,6 @@ async def announce(connection: Connection, account_id: int, event: str, data: ob
         "data": _encoder.encode(data).decode(),
         "now": utcnow(),
     }
-    if isinstance(connection, AsyncConnection):
-        # PostgreSQL, on the request's path: a round trip saved on every change.
-        await connection.execute(queries.EVENT_AND_FAN_OUT, values)
-        return
     recorded = await connection.one(queries.NEW_EVENT, values)
     if recorded is not None:
         await connection.execute(queries.FAN_OUT, {**values, "idevent": recorded[0]})

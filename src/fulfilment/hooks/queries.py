@@ -117,22 +117,6 @@ FAN_OUT = sa.insert(deliveries).from_select(
         _p("now", type_=sa.DateTime),
     ).where(*_active_on_event),
 )
-# Both at once, for PostgreSQL (a statement that inserts in a WITH, which SQLite lacks): one
-# round trip a change rather than two.
-_new_event = NEW_EVENT.cte("new_event")
-EVENT_AND_FAN_OUT = sa.insert(deliveries).from_select(
-    _DELIVERY_COLUMNS,
-    sa.select(
-        hooks.c.account_id,
-        hooks.c.idhook,
-        _new_event.c.idevent,
-        sa.literal("pending"),
-        sa.literal(0),
-        _p("now", type_=sa.DateTime),
-    )
-    .select_from(hooks.join(_new_event, sa.true()))
-    .where(*_active_on_event),
-)
 # `ping`, to one hook whatever its state: an event of its own, and its one delivery.
 PING_EVENT = (
     sa.insert(events)
