@@ -78,6 +78,8 @@ class Row:
     baseline: Load | None = None
     baseline_rss: float = 0.0
     note: str = ""
+    # Deliveries a second, in the rounds that measure them.
+    rate: float = 0.0
 
     @property
     def failed(self) -> int:

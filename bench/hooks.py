@@ -1,6 +1,7 @@
 """The hooks case: POST and PUT with one active hook on each event, against the baseline;
 then the rate one instance delivers a backlog at to a fast local receiver, while GET one's
-latency is measured beside it."""
+latency is measured beside it: the backlog of one account, then the same backlog shared by
+100 accounts with one hook each (fairness between accounts must not cost the rate)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 # Deliveries queued before the delivery round: more than one instance sends in it.
 BACKLOG = 30_000
+# Accounts sharing the backlog in the many-accounts round, and its target: within 20 % of
+# one account's rate.
+ACCOUNTS = 100
+SHARED_RATE_TARGET = 0.8
 EVENTS = ("fulfilment_customers.created", "fulfilment_customers.changed")
 ENV = {"FULFILMENT_HOOKS_ALLOW_PRIVATE": "true"}
 
@@ -75,8 +80,10 @@ def _driver(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgresql+psycopg"
 
 
-def add_hooks(url: str, account_id: int, address: str) -> list[int]:
-    """One active hook on each event for the account, without a secret."""
+def add_hooks(
+    url: str, account_id: int, address: str, events: tuple[str, ...] = EVENTS
+) -> list[int]:
+    """One active hook on each of `events` for the account, without a secret."""
     from fulfilment.tables import hooks
 
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -96,15 +103,36 @@ def add_hooks(url: str, account_id: int, address: str) -> list[int]:
                 )
                 .returning(hooks.c.idhook)
             ).scalar_one()
-            for event in EVENTS
+            for event in events
         ]
     engine.dispose()
     return ids
 
 
+def add_accounts(url: str, count: int, address: str) -> list[tuple[int, int]]:
+    """`count` more accounts, each with one active hook on `changed`: (account, hook)."""
+    from fulfilment.accounts import service as accounts
+    from fulfilment.db import Database
+    from fulfilment.settings import Settings
+
+    database = Database(Settings(database_url=url))
+
+    async def create(connection: Any) -> list[int]:
+        return [
+            (await accounts.create_account(connection, f"Shared {n}", f"shared{n}")).id
+            for n in range(count)
+        ]
+
+    try:
+        ids = database.write_sync(create)
+    finally:
+        database.close()
+    return [(account_id, add_hooks(url, account_id, address, EVENTS[1:])[0]) for account_id in ids]
+
+
 def queue(url: str, account_id: int, idhook: int, count: int) -> None:
-    """`count` due deliveries of a customer-sized payload for the hook."""
-    from fulfilment.tables import hook_deliveries
+    """`count` due deliveries of one event with a customer-sized payload, for the hook."""
+    from fulfilment.tables import hook_deliveries, hook_events
 
     data = (
         '{"idfulfilment_customer":1,"name":"Bench customer","can_login":false,'
@@ -113,18 +141,20 @@ def queue(url: str, account_id: int, idhook: int, count: int) -> None:
         '"preferred_idwarehouse":null}'
     )
     now = datetime.now(UTC).replace(tzinfo=None)
-    row = {
-        "account_id": account_id,
-        "idhook": idhook,
-        "event": EVENTS[1],
-        "data": data,
-        "triggered_at": now,
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-    }
+    event = {"account_id": account_id, "event": EVENTS[1], "data": data, "triggered_at": now}
     engine = _engine(url)
     with engine.begin() as connection:
+        idevent = connection.execute(
+            sa.insert(hook_events).values(event).returning(hook_events.c.idevent)
+        ).scalar_one()
+        row = {
+            "account_id": account_id,
+            "idhook": idhook,
+            "idevent": idevent,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
         for start in range(0, count, 5000):
             connection.execute(sa.insert(hook_deliveries), [row] * min(5000, count - start))
     engine.dispose()
@@ -155,22 +185,22 @@ def count_deliveries(url: str) -> int:
 
 def clear_deliveries(url: str) -> None:
     """No deliveries left over for the next round to start with."""
-    from fulfilment.tables import hook_attempts, hook_deliveries
+    from fulfilment.tables import hook_attempts, hook_deliveries, hook_events
 
     engine = _engine(url)
     with engine.begin() as connection:
-        for table in (hook_attempts, hook_deliveries):
+        for table in (hook_attempts, hook_deliveries, hook_events):
             connection.execute(sa.delete(table))
     engine.dispose()
 
 
 def remove_hooks(url: str) -> None:
     """Leave the database as the other cases expect it: no hooks, no deliveries."""
-    from fulfilment.tables import hook_attempts, hook_deliveries, hooks
+    from fulfilment.tables import hook_attempts, hook_deliveries, hook_events, hooks
 
     engine = _engine(url)
     with engine.begin() as connection:
-        for table in (hook_attempts, hook_deliveries, hooks):
+        for table in (hook_attempts, hook_deliveries, hook_events, hooks):
             connection.execute(sa.delete(table))
     engine.dispose()
 
@@ -209,22 +239,38 @@ def run(bench: Bench, filled: Filled, report: Report) -> list[Row]:
             # A clean slate: what the rounds above left pending is not counted below.
             remove_hooks(filled.url)
             _, changed = add_hooks(filled.url, filled.account_id, address)
-            rows.append(deliver_beside_reads(bench, filled, report, port, changed))
+            one = deliver_beside_reads(bench, filled, report, port, [(filled.account_id, changed)])
+            rows.append(one)
+            clear_deliveries(filled.url)
+            shared = add_accounts(filled.url, ACCOUNTS, address)
+            many = deliver_beside_reads(bench, filled, report, port, shared)
+            rows.append(many)
+            one_rate, many_rate = one.rate, many.rate
+            if one_rate and many_rate:
+                met = many_rate >= SHARED_RATE_TARGET * one_rate
+                report.lines.append(
+                    f"hooks: {ACCOUNTS} accounts with one hook each delivered {many_rate:,.0f} "
+                    f"events/s, {many_rate / one_rate:.2f} of one account's {one_rate:,.0f} "
+                    f"[target >= {SHARED_RATE_TARGET}: {verdict(met)}]"
+                )
         finally:
             remove_hooks(filled.url)
     return rows
 
 
 def deliver_beside_reads(
-    bench: Bench, filled: Filled, report: Report, port: int, idhook: int
+    bench: Bench, filled: Filled, report: Report, port: int, hooks: list[tuple[int, int]]
 ) -> Row:
     """A backlog delivered by one instance while GET one runs beside it (as in the fairness
-    case: a few connections, each pausing before a request)."""
+    case: a few connections, each pausing before a request), shared by the (account, hook)
+    pairs of `hooks`."""
     from .__main__ import CASES, Row, failures, verdict
 
     options = bench.options
-    row = Row("delivery beside GET one")
-    queue(filled.url, filled.account_id, idhook, BACKLOG)
+    accounts = f"{len(hooks)} accounts" if len(hooks) > 1 else "one account"
+    row = Row(f"delivery beside GET one, {accounts}")
+    for account_id, idhook in hooks:
+        queue(filled.url, account_id, idhook, BACKLOG // len(hooks))
     reads = {
         **bench.request(filled, CASES[0]),
         "BENCH_DELAY_MS": str(options.fairness_delay_ms),
@@ -243,8 +289,10 @@ def deliver_beside_reads(
     rate = delivered / elapsed
     ran_dry = " (the backlog ran out: the rate is a floor)" if left == 0 else ""
     row.note = f"{rate:,.0f} deliveries/s"
+    row.rate = rate
     report.lines.append(
-        f"hooks: one instance delivered {rate:,.0f} events/s to a local receiver{ran_dry} "
+        f"hooks ({accounts}): one instance delivered {rate:,.0f} events/s to a local "
+        f"receiver{ran_dry} "
         f"[target >= 300: {verdict(rate >= 300)}]; beside it GET one ("
         f"{options.fairness_connections} connections, each every {options.fairness_delay_ms} "
         f"ms) p99 {load.p99_ms:.1f} ms{failures(row)} "

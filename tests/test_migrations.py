@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -169,3 +172,85 @@ def test_a_stopped_upgrade_is_a_readable_message_on_the_command_line(
 
 def migrate_version(connection: sa.Connection) -> str:
     return str(connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar())
+
+
+def test_waiting_deliveries_keep_their_payload_across_the_event_table(
+    database: Database, tenant: Tenant
+) -> None:
+    hook = tenant.post(
+        "/api/v1/hooks",
+        {
+            "name": "Kept",
+            "event": "fulfilment_customers.created",
+            "address": "http://93.184.216.34/",
+        },
+    ).json()
+    created = tenant.create_customer(name="Waiting")
+    migrate.downgrade(database, "0012")
+    with database.engine.connect() as connection:
+        [(idhook, data)] = connection.execute(sa.text("SELECT idhook, data FROM hook_deliveries"))
+    assert (idhook, json.loads(data)) == (hook["idhook"], created)
+
+    migrate.upgrade(database)
+
+    with database.engine.connect() as connection:
+        [(event, data)] = connection.execute(
+            sa.text(
+                "SELECT e.event, e.data FROM hook_deliveries d "
+                "JOIN hook_events e ON e.idevent = d.idevent"
+            )
+        )
+    assert (event, json.loads(data)) == ("fulfilment_customers.created", created)
+    # New events are numbered after the moved ones.
+    tenant.create_customer(name="After")
+    with database.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM hook_events")).scalar_one() == 2
+
+
+def test_mails_keep_their_state_across_the_engine_columns(
+    database: Database, tenant: Tenant
+) -> None:
+    migrate.downgrade(database, "0013")
+    insert = sa.text(
+        "INSERT INTO mail_outbox (account_id, kind, recipient, sender_name, subject, attempts, "
+        "created_at, sent_at, abandoned_at, next_attempt_at) VALUES (:account, 'invitation', "
+        ":recipient, 'Acme', 'Hi', 1, :created, :sent, :abandoned, :due)"
+    )
+    created = datetime(2026, 12, 1, 9)
+    with database.engine.begin() as connection:
+        for recipient, sent, abandoned, due in (
+            ("sent@example.com", created, None, None),
+            ("abandoned@example.com", None, created, None),
+            ("waiting@example.com", None, None, created),
+        ):
+            values = {"recipient": recipient, "sent": sent, "abandoned": abandoned, "due": due}
+            connection.execute(insert, {**values, "account": tenant.account.id, "created": created})
+
+    migrate.upgrade(database)
+
+    with database.engine.connect() as connection:
+        found = connection.execute(
+            sa.text(
+                "SELECT recipient, state, finished_at IS NOT NULL, next_attempt_at IS NOT NULL "
+                "FROM mail_outbox ORDER BY id"
+            )
+        ).all()
+    assert [tuple(row) for row in found] == [
+        ("sent@example.com", "sent", True, True),
+        ("abandoned@example.com", "failed", True, True),
+        ("waiting@example.com", "pending", False, True),
+    ]
+    migrate.downgrade(database, "0013")
+    with database.engine.connect() as connection:
+        back = connection.execute(
+            sa.text(
+                "SELECT sent_at IS NOT NULL, abandoned_at IS NOT NULL, next_attempt_at IS NULL "
+                "FROM mail_outbox ORDER BY id"
+            )
+        ).all()
+    assert [tuple(row) for row in back] == [
+        (True, False, True),
+        (False, True, True),
+        (False, False, False),
+    ]
+    migrate.upgrade(database)

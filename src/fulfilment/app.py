@@ -28,10 +28,9 @@ from .errors import (
     ServiceUnavailable,
     UnknownPath,
 )
-from .hooks.delivery import DeliveryWorker
 from .hooks.routes import routes as hook_routes
+from .jobs import kinds as jobs
 from .mail.mailer import Mailer
-from .mail.outbox import MailWorker
 from .observability import RequestContext
 from .openapi import build_openapi
 from .portal.routes import routes as portal_routes
@@ -134,8 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     api_keys = KeyCache(key_changes.version)
     key_usage = KeyUsage(database)
     openapi_document = build_openapi()
-    hooks_worker = DeliveryWorker(database) if settings.hooks_worker else None
-    mail_worker = MailWorker(settings, database)
+    background = jobs.engine(database, key_usage)
 
     async def openapi(request: Request) -> Response:
         return JsonResponse(openapi_document)
@@ -144,17 +142,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await database.start()
         key_changes.start()
-        key_usage.start()
-        if hooks_worker is not None:
-            hooks_worker.start()
-        mail_worker.start()
+        background.start()
         try:
             yield
         finally:
-            await mail_worker.stop()
-            if hooks_worker is not None:
-                await hooks_worker.stop()
-            await key_usage.stop()
+            await background.stop()
             key_changes.stop()
             if shared is not None:
                 await shared.close()
@@ -203,9 +195,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.log_requests = settings.access_log
     app.state.portal = Portal(settings, database, shared)
     app.state.back_office = BackOffice(settings, database, shared)
-    app.state.mailer = Mailer(settings, shared, on_written=mail_worker.wake)
+    app.state.mailer = Mailer(settings, shared, on_written=background.wake)
     app.state.api_keys = api_keys
     app.state.key_usage = key_usage
+    app.state.jobs = background
     return app
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import re
@@ -208,7 +206,8 @@ class KeyChanges:
 
 class KeyUsage:
     """When each key was last used, written off the request's path: a request only notes
-    its key's id, and every `INTERVAL` one transaction writes the time of the keys noted since.
+    its key's id, and every `INTERVAL` (a periodic job of the engine, jobs/kinds.py) one
+    transaction writes the time of the keys noted since.
     A key's time that another worker wrote less than `INTERVAL` ago is left alone, so a key
     costs at most one write a minute whatever the traffic and the number of workers."""
 
@@ -217,7 +216,6 @@ class KeyUsage:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._used: set[int] = set()
-        self._task: asyncio.Task[None] | None = None
 
     def note(self, api_key_id: int) -> None:
         self._used.add(api_key_id)
@@ -240,21 +238,6 @@ class KeyUsage:
         except Exception as error:  # the database is away: try again next time
             self._used |= used
             log.warning("could not record when API keys were last used (%s)", error)
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.INTERVAL.total_seconds())
-            await self.flush()
 
 
 async def _find_key(connection: Connection, key_hash: str) -> Row | None:

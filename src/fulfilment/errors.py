@@ -126,6 +126,17 @@ class HookNotFound(NotFound):
         super().__init__(f"Hook {idhook} not found.")
 
 
+class HookLimitReached(InvalidInput):
+    """The account has as many active hooks as it may have."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"This account already has {limit} active hooks, the most it may have "
+            "(FULFILMENT_HOOKS_PER_ACCOUNT): deactivate one first."
+        )
+        self.limit = limit
+
+
 class UsernameTaken(InvalidInput):
     def __init__(self, username: str) -> None:
         super().__init__(f"username '{username}' is already used by another fulfilment customer.")

@@ -15,6 +15,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -62,6 +63,13 @@ MAIL_FAILURES = Counter(
 )
 MAIL_ABANDONED = Counter(
     "fulfilment_mail_abandoned_total", "Mails given up on after every retry failed.", ["kind"]
+)
+# Every process counts the same rows: with several, the largest count is the latest.
+JOBS = Gauge(
+    "fulfilment_jobs",
+    "Background jobs (kind: hook, mail) by state: pending, done or failed.",
+    ["kind", "state"],
+    multiprocess_mode="max",
 )
 SQLITE_COMMITS = Counter(
     "fulfilment_sqlite_commits_total", "Write transactions committed on SQLite."

@@ -139,17 +139,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     encryption_old_keys: str | None = None
     # Addresses on loopback, private, link-local... networks are allowed (development, tests).
     hooks_allow_private: bool = False
-    # Whether this process delivers (the app's lifespan starts the worker).
+    # Whether this process delivers webhooks (its engine runs them besides mails).
     hooks_worker: bool = True
     # How long a claimed delivery is left to the instance that claimed it; an attempt is
     # given up a second before its lease ends (with the default, after 10 seconds).
     hooks_lease_seconds: Annotated[int, msgspec.Meta(ge=2)] = 60
-    # How often the worker looks for due deliveries when it found none.
+    # How often the engine (jobs/) looks for due work when it found none.
     hooks_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
     # Multiplies the retry schedule; below 1 in tests only.
     hooks_retry_scale: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
     # Finished deliveries and their attempts are kept this many days.
     hooks_log_retention_days: AtLeastOne = 30
+    # Active hooks an account may have: each one multiplies every change's deliveries.
+    hooks_per_account: AtLeastOne = 100
     # Outgoing mail (see mail/): `smtp://user:pass@host:port` (`?starttls=true` to require
     # STARTTLS) or `smtps://...` (implicit TLS). Unset: mails are written to the log.
     smtp_url: SmtpUrl | None = None
@@ -158,6 +160,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A PEM file of the certificate authorities the SMTP server's certificate is checked
     # against, instead of the system's.
     smtp_ca_file: str | None = None
+    # Sent and failed mails' rows, and used or expired one-time links, are kept this many
+    # days.
+    mail_log_retention_days: AtLeastOne = 30
     # The service's address as people reach it (`https://portal.example.com`): links in
     # mails start with it, never with a Host header a client sent.
     public_url: PublicUrl | None = None

@@ -312,17 +312,30 @@ hooks = sa.Table(
     sqlite_autoincrement=True,
 )
 
-# The outbox: one row per hook and event, written in the transaction of the change.
+# An event with its payload, stored once however many hooks receive it, in the transaction
+# of the change.
+hook_events = sa.Table(
+    "hook_events",
+    metadata,
+    _id("idevent"),
+    _account(),
+    sa.Column("event", sa.String(64), nullable=False),
+    # The payload's `data`, as JSON: the object as GET answered it right after the change.
+    sa.Column("data", sa.Text(), nullable=False),
+    sa.Column("triggered_at", sa.DateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# The outbox: one row per hook and event, written with the event.
 hook_deliveries = sa.Table(
     "hook_deliveries",
     metadata,
     _id("iddelivery"),
     _account(),
     sa.Column("idhook", Id, sa.ForeignKey("hooks.idhook", ondelete="CASCADE"), nullable=False),
-    sa.Column("event", sa.String(64), nullable=False),
-    # The payload's `data`, as JSON: the object as GET answered it right after the change.
-    sa.Column("data", sa.Text(), nullable=False),
-    sa.Column("triggered_at", sa.DateTime(), nullable=False),
+    sa.Column(
+        "idevent", Id, sa.ForeignKey("hook_events.idevent", ondelete="CASCADE"), nullable=False
+    ),
     # pending, delivered or failed (the schedule ran out).
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
@@ -334,6 +347,8 @@ hook_deliveries = sa.Table(
     sa.Index("ix_hook_deliveries_due", "state", "next_attempt_at"),
     sa.Index("ix_hook_deliveries_hook", "idhook", "iddelivery"),
     sa.Index("ix_hook_deliveries_claim", "claimed_by"),
+    # Retention forgets an event once no delivery refers to it.
+    sa.Index("ix_hook_deliveries_event", "idevent"),
     sqlite_autoincrement=True,
 )
 
@@ -361,8 +376,8 @@ hook_attempts = sa.Table(
 
 
 # Mails waiting to be sent, written in the same transaction as whatever asked for them, and
-# sent by the worker of mail/outbox.py. A sent or abandoned mail keeps its row without its
-# bodies (the links in them work only while the mail waits).
+# sent by the engine (jobs/, mail/handler.py). A sent or failed mail keeps its row without
+# its bodies (the links in them work only while the mail waits) until retention.
 mail_outbox = sa.Table(
     "mail_outbox",
     metadata,
@@ -375,18 +390,17 @@ mail_outbox = sa.Table(
     sa.Column("subject", sa.Text(), nullable=False),
     sa.Column("body_text", sa.Text(), nullable=True),
     sa.Column("body_html", sa.Text(), nullable=True),
+    # The engine's columns (jobs/queue.py): pending, sent or failed (given up on).
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
-    # When the mail is next due: after a failure, the retry; while a worker holds it, the
-    # end of its lease (a worker that died leaves the mail due again). Null once it is
-    # sent or abandoned.
-    sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
-    # Which claim holds the mail: a worker whose lease ran out records nothing.
-    sa.Column("claim", sa.String(32), nullable=True),
+    sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", sa.DateTime(), nullable=True),
+    sa.Column("finished_at", sa.DateTime(), nullable=True),
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("created_at", sa.DateTime(), nullable=False),
-    sa.Column("sent_at", sa.DateTime(), nullable=True),
-    sa.Column("abandoned_at", sa.DateTime(), nullable=True),
-    sa.Index("ix_mail_outbox_due", "next_attempt_at"),
+    sa.Index("ix_mail_outbox_due", "state", "next_attempt_at"),
+    sa.Index("ix_mail_outbox_claim", "claimed_by"),
     sqlite_autoincrement=True,
 )
 

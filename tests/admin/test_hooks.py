@@ -13,10 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from msgspec.structs import replace
 from starlette.testclient import TestClient
 
+from fulfilment.accounts import audit
 from fulfilment.app import create_app
-from fulfilment.db import Database
+from fulfilment.db import Connection, Database
+from fulfilment.hooks.schemas import EVENTS
 from fulfilment.settings import Settings
 from fulfilment.staff.schemas import User
 from fulfilment.tables import account_events
@@ -240,3 +243,44 @@ def test_hook_changes_through_the_api_are_in_the_audit_log_by_their_key(
     assert "API key tests" in texts
     assert "deactivated webhook App" in texts
     assert "Secret changed" in texts
+
+
+def test_a_hook_the_service_deactivated_is_in_the_audit_log_by_the_service(
+    client: TestClient, tenant: Tenant, anna: User, database: Database
+) -> None:
+    async def deactivated(connection: Connection) -> None:
+        await audit.record(
+            connection, tenant.account.id, audit.SYSTEM, "hook", 7, "Shop", "deactivate",
+            {"because": "failing"},
+        )  # fmt: skip
+
+    database.write_sync(deactivated)
+    log_in(client, "anna")
+
+    shown = client.get(f"{BASE}audit", params={"who": "system"})
+
+    texts = shown_texts(shown.text)
+    assert "The service" in texts
+    assert "deactivated webhook Shop" in texts
+    assert '<option value="system" selected>The service</option>' in shown.text
+
+
+def test_a_webhook_past_the_accounts_limit_is_refused_with_a_clear_page(
+    settings: Settings, database: Database, tenant: Tenant, anna: User, receiver: Receiver
+) -> None:
+    with TestClient(create_app(replace(settings, hooks_per_account=1))) as client:
+        log_in(client, "anna")
+        page = client.get(f"{BASE}hooks")
+        first = send(client, "hooks/new", page, name="One", event=EVENTS[0], address=receiver.url)
+        assert first.status_code == 303, first.text
+
+        second = send(
+            client, "hooks/new", page, name="Two", event=EVENTS[0], address=receiver.url + "/2"
+        )
+
+        assert second.status_code == 400
+        assert (
+            "The account already has 1 active webhooks, the most it may have: "
+            "deactivate one first." in shown_texts(second.text)
+        )
+        assert len(tenant.get(f"{API}/hooks").json()) == 1

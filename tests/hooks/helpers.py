@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fulfilment.db import Database
-from fulfilment.tables import hook_deliveries
+from fulfilment.tables import hook_deliveries, hook_events
 from tests.factories import API, Tenant
 
 HOOKS = f"{API}/hooks"
@@ -23,7 +23,18 @@ def create_hook(tenant: Tenant, address: str, event: str = CREATED, **fields: An
 
 
 def stored_deliveries(database: Database) -> list[dict[str, Any]]:
-    """Every delivery the outbox holds, oldest first."""
-    statement = sa.select(hook_deliveries).order_by(hook_deliveries.c.iddelivery)
+    """Every delivery the outbox holds, oldest first, with its event's columns."""
+    statement = (
+        sa.select(
+            hook_deliveries,
+            hook_events.c.event,
+            hook_events.c.data,
+            hook_events.c.triggered_at,
+        )
+        .select_from(
+            hook_deliveries.join(hook_events, hook_events.c.idevent == hook_deliveries.c.idevent)
+        )
+        .order_by(hook_deliveries.c.iddelivery)
+    )
     with database.engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(statement)]

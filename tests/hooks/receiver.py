@@ -4,6 +4,7 @@ gets and fails or answers slowly on demand."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -135,3 +136,52 @@ class Receiver:
 
     def wait_count(self, count: int, seconds: float = 10.0) -> list[Received]:
         return self.wait_for(lambda got: len(got) >= count, seconds)
+
+
+class DrippingReceiver:
+    """Reads each request, sends its status line and headers at once, then the body a
+    byte every `interval` seconds, until the client goes away: a receiver that has
+    answered but never finishes."""
+
+    def __init__(self, status: int, interval: float = 0.1) -> None:
+        self.status = status
+        self.interval = interval
+        self.port = free_port()
+        self.requests = 0
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/drip"
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                head += chunk
+            self.requests += 1
+            connection.sendall(
+                f"HTTP/1.1 {self.status} Dripping\r\nContent-Length: 100000\r\n\r\n".encode()
+            )
+            try:
+                while not self._closed.wait(self.interval):
+                    connection.sendall(b"d")
+            except OSError:
+                return  # the client closed the connection
+
+    def close(self) -> None:
+        self._closed.set()
+        self._listener.close()

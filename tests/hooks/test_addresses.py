@@ -42,6 +42,16 @@ REFUSED = [
     ("http://[::]/", "unspecified"),
     ("http://100.64.0.1/", "reserved"),  # carrier-grade NAT
     ("https://user:pass@127.0.0.1/", "loopback"),
+    # IPv6 forms that carry a refused IPv4 address count as that address.
+    ("http://[2002:7f00:1::]/", "loopback"),  # 6to4
+    ("http://[2002:a01:203::1]/", "private"),
+    ("http://[64:ff9b::7f00:1]/", "loopback"),  # NAT64, the well-known prefix
+    ("http://[64:ff9b:1::a9fe:a9fe]/", "link-local"),  # NAT64, local use
+    ("http://[::127.0.0.1]/", "loopback"),  # IPv4-compatible
+    ("http://[::ffff:10.0.0.1]/", "private"),  # IPv4-mapped
+    ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "loopback"),  # Teredo
+    ("http://192.0.0.9/", "reserved"),  # IETF protocol assignments, all of 192.0.0.0/24
+    ("http://192.0.0.170/", "reserved"),
 ]
 
 
@@ -66,6 +76,25 @@ def test_every_private_address_class_is_refused(strict: Tenant) -> None:
     assert named.json()["error_message"] == (
         "address is refused: its host 'localhost' resolves to 127.0.0.1, a loopback address."
     )
+    sixtofour = strict.post(
+        HOOKS, {"name": "x", "event": CREATED, "address": "http://[2002:7f00:1::]/"}
+    )
+    assert sixtofour.json()["error_message"] == (
+        "address is refused: 2002:7f00:1:: is a loopback address (127.0.0.1, in a 6to4 address)."
+    )
+
+
+def test_public_addresses_in_ipv6_forms_are_judged_by_what_they_carry(strict: Tenant) -> None:
+    """A 6to4 address of a public IPv4 address is public; NAT64 and IPv4-compatible forms
+    stay refused as reserved whatever they carry."""
+    accepted = strict.post(
+        HOOKS, {"name": "6to4", "event": CREATED, "address": "http://[2002:5db8:d822::1]/"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    for address in ("http://[64:ff9b::5db8:d822]/", "http://[::93.184.216.34]/"):
+        answer = strict.post(HOOKS, {"name": "x", "event": CREATED, "address": address})
+        assert answer.status_code == 400, address
+        assert "a reserved address" in answer.json()["error_message"]
 
 
 def test_other_schemes_and_unresolvable_names_are_refused(strict: Tenant) -> None:
@@ -75,6 +104,8 @@ def test_other_schemes_and_unresolvable_names_are_refused(strict: Tenant) -> Non
         ("http:///no-host", "no host"),
         ("http://name.invalid/", "cannot be resolved"),
         ("http://[::1/", "not a valid URL"),
+        ("http://93.184.216.34:0/", "port 0"),
+        ("https://example.com:0/hook", "port 0"),
     ]:
         answer = strict.post(HOOKS, {"name": "x", "event": CREATED, "address": address})
         assert answer.status_code == 400, address
@@ -96,11 +127,26 @@ def test_a_public_address_is_accepted_and_a_change_to_a_private_one_refused(
     assert strict.get(path).json()["address"] == "https://93.184.216.34/hook"
 
 
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        (
+            "http://localhost:{port}/hook",
+            "its host 'localhost' resolves to 127.0.0.1, a loopback address",
+        ),
+        (
+            "http://[::ffff:127.0.0.1]:{port}/hook",
+            "its host '::ffff:127.0.0.1' resolves to ::ffff:7f00:1, "
+            "a loopback address (127.0.0.1, in an IPv4-mapped address)",
+        ),
+        ("http://127.0.0.1:0/hook", "port 0 cannot be connected to"),
+    ],
+)
 def test_the_address_dialled_is_checked_again_when_delivering(
-    strict: Tenant, database: Database, receiver: Receiver
+    strict: Tenant, database: Database, receiver: Receiver, address: str, refused: str
 ) -> None:
-    """A hook saved when its name resolved elsewhere (stored directly here): delivery
-    resolves again, refuses the loopback address, and never connects."""
+    """A hook saved when its address was allowed (stored directly here): delivery checks
+    again, refuses, and never connects."""
     now = utcnow()
     with database.engine.begin() as connection:
         idhook = connection.execute(
@@ -109,7 +155,7 @@ def test_the_address_dialled_is_checked_again_when_delivering(
                 account_id=strict.account.id,
                 name="rebound",
                 event=CREATED,
-                address=f"http://localhost:{receiver.port}/hook",
+                address=address.format(port=receiver.port),
                 active=True,
                 created_at=now,
                 updated_at=now,
@@ -126,9 +172,6 @@ def test_the_address_dialled_is_checked_again_when_delivering(
         time.sleep(0.02)
 
     attempt = log[0]["attempts"][-1]
-    assert attempt["error"] == (
-        "address refused: its host 'localhost' resolves to 127.0.0.1, a loopback address"
-    )
+    assert attempt["error"] == f"address refused: {refused}"
     assert attempt["status"] is None
-    time.sleep(0.3)
     assert receiver.requests == []

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from msgspec.structs import replace
 from starlette.testclient import TestClient
 
 from fulfilment.accounts import service as accounts
+from fulfilment.app import create_app
 from fulfilment.db import Database
+from fulfilment.settings import Settings
 from fulfilment.tables import hooks
-from tests.factories import Tenant
+from tests.factories import Tenant, make_tenant
 
 from .conftest import SECRET_KEY
 from .helpers import CHANGED, CREATED, HOOKS, create_hook
@@ -37,8 +40,10 @@ def test_create_get_list_and_the_hook_object(tenant: Tenant, receiver: Receiver)
 
 
 def test_the_list_pages_by_offset(tenant: Tenant) -> None:
-    for number in range(101):
-        create_hook(tenant, f"http://127.0.0.1:9/{number}")
+    made = [create_hook(tenant, f"http://127.0.0.1:9/{number}") for number in range(100)]
+    # At most 100 active ones: an inactive hook is listed too.
+    tenant.client.delete(f"{HOOKS}/{made[0]['idhook']}", auth=tenant.auth)
+    create_hook(tenant, "http://127.0.0.1:9/100")
 
     first = tenant.get(HOOKS).json()
     second = tenant.get(HOOKS, params={"offset": 100}).json()
@@ -50,6 +55,37 @@ def test_the_list_pages_by_offset(tenant: Tenant) -> None:
     )
     assert tenant.get(HOOKS, params={"offset": 200}).json() == []
     assert tenant.get(HOOKS, params={"offset": -1}).status_code == 400
+
+
+def test_an_account_has_at_most_the_set_number_of_active_hooks(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    with TestClient(create_app(replace(settings, hooks_per_account=3))) as client:
+        tenant = make_tenant(database, client, "acme")
+        other = make_tenant(database, client, "other")
+        made = [create_hook(tenant, f"{receiver.url}/{number}") for number in range(3)]
+
+        refused = tenant.post(HOOKS, {"name": "4th", "event": CREATED, "address": receiver.url})
+
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "error": True,
+            "error_code": 5,
+            "error_message": "This account already has 3 active hooks, the most it may have "
+            "(FULFILMENT_HOOKS_PER_ACCOUNT): deactivate one first.",
+        }
+        assert len(tenant.get(HOOKS).json()) == 3
+        # Another account counts its own.
+        create_hook(other, receiver.url)
+        # A deactivated hook makes room; reactivating it while full is refused alike.
+        tenant.client.delete(f"{HOOKS}/{made[0]['idhook']}", auth=tenant.auth)
+        create_hook(tenant, receiver.url)
+        again = tenant.post(f"{HOOKS}/{made[0]['idhook']}/reactivate")
+        assert again.status_code == 400
+        assert "already has 3 active hooks" in again.json()["error_message"]
+        assert tenant.get(f"{HOOKS}/{made[0]['idhook']}").json()["active"] is False
+        # Reactivating an active hook is no new one.
+        assert tenant.post(f"{HOOKS}/{made[1]['idhook']}/reactivate").status_code == 200
 
 
 def test_the_secret_is_stored_encrypted_and_never_answered(

@@ -25,13 +25,13 @@ from fulfilment.app import create_app
 from fulfilment.clock import utcnow
 from fulfilment.db import Database
 from fulfilment.hooks.attempts import PER_ADDRESS
-from fulfilment.hooks.delivery import ATTEMPTS, RETRY_SCHEDULE, DeliveryWorker
+from fulfilment.hooks.handler import ATTEMPTS, RETRY_SCHEDULE, forget_old
 from fulfilment.settings import Settings
-from fulfilment.tables import hook_attempts, hook_deliveries
+from fulfilment.tables import account_events, hook_attempts, hook_deliveries, hook_events
 from tests.factories import CUSTOMERS, Tenant, make_tenant
 
 from .helpers import CHANGED, HOOKS, create_hook, stored_deliveries
-from .receiver import Receiver
+from .receiver import DrippingReceiver, Receiver
 
 SECRET = "whsec-like but any text: ünïcode too"
 
@@ -39,6 +39,22 @@ SECRET = "whsec-like but any text: ünïcode too"
 def delivery_log(tenant: Tenant, idhook: int) -> list[dict[str, Any]]:
     log: list[dict[str, Any]] = tenant.get(f"{HOOKS}/{idhook}/deliveries").json()
     return log
+
+
+def account_log(database: Database, tenant: Tenant, action: str) -> list[dict[str, Any]]:
+    """The account's audit rows of `action`, without their times."""
+    columns = [
+        account_events.c[name]
+        for name in (
+            "subject", "subject_id", "subject_name", "actor_type", "actor_id", "actor_name",
+            "changes",
+        )
+    ]  # fmt: skip
+    statement = sa.select(*columns).where(
+        account_events.c.account_id == tenant.account.id, account_events.c.action == action
+    )
+    with database.engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(statement)]
 
 
 def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -199,7 +215,7 @@ def test_redirects_are_not_followed(tenant: Tenant, receiver: Receiver) -> None:
 
 
 def test_a_hook_failing_the_whole_schedule_is_deactivated(
-    tenant_with: Callable[..., Tenant], receiver: Receiver
+    tenant_with: Callable[..., Tenant], receiver: Receiver, database: Database
 ) -> None:
     # The whole schedule, 12.7 hours, in about a second.
     tenant = tenant_with(hooks_retry_scale=0.00002)
@@ -215,6 +231,17 @@ def test_a_hook_failing_the_whole_schedule_is_deactivated(
     assert len(delivery["attempts"]) == ATTEMPTS
     assert receiver.failures == ATTEMPTS
     assert tenant.get(f"{HOOKS}/{healthy['idhook']}").json()["active"] is True
+    # In the account's audit log, by the service itself.
+    [logged] = account_log(database, tenant, "deactivate")
+    assert logged == {
+        "subject": "hook",
+        "subject_id": hook["idhook"],
+        "subject_name": hook["name"],
+        "actor_type": "system",
+        "actor_id": 0,
+        "actor_name": "",
+        "changes": '{"because":"failing"}',
+    }
     # No more deliveries while inactive; reactivated, it gets the next ones.
     receiver.status = 200
     tenant.create_customer(name="While inactive")
@@ -257,11 +284,46 @@ def test_finished_deliveries_are_forgotten_after_the_retention(
             .where(hook_deliveries.c.iddelivery == first)
             .values(finished_at=utcnow() - timedelta(days=31))
         )
+        connection.execute(
+            sa.update(hook_events).values(triggered_at=utcnow() - timedelta(days=31))
+        )
 
-    asyncio.run(DeliveryWorker(database)._forget_old())
+    asyncio.run(forget_old(database))
 
     remaining = stored_deliveries(database)
     assert [row["iddelivery"] for row in remaining] == [first + 1]
     with database.engine.connect() as connection:
         logged = connection.execute(sa.select(hook_attempts.c.iddelivery)).scalars().all()
     assert logged == [first + 1]
+    # The forgotten delivery's event goes with it (it was its only one); the other stays.
+    with database.engine.connect() as connection:
+        kept = connection.execute(sa.select(hook_events.c.idevent)).scalars().all()
+    assert kept == [remaining[0]["idevent"]]
+
+
+@pytest.mark.parametrize(("status", "state"), [(200, "delivered"), (503, "pending")])
+def test_an_answer_whose_body_drips_is_recorded_by_its_status(
+    tenant_with: Callable[..., Tenant], status: int, state: str
+) -> None:
+    # An attempt is given 1 second here; the body would take 10,000.
+    tenant = tenant_with(hooks_lease_seconds=2)
+    dripping = DrippingReceiver(status)
+    try:
+        hook = create_hook(tenant, dripping.url)
+        tenant.create_customer(name="Dripped")
+
+        def attempted() -> bool:
+            log = delivery_log(tenant, hook["idhook"])
+            return bool(log) and bool(log[0]["attempts"])
+
+        wait_until(attempted)
+    finally:
+        dripping.close()
+
+    [delivery] = delivery_log(tenant, hook["idhook"])[:1]
+    attempt = delivery["attempts"][-1]
+    assert attempt["status"] == status
+    assert attempt["duration_ms"] >= 900
+    assert set(attempt["response"] or "") <= {"d"}
+    assert delivery["state"] == state
+    assert attempt["error"] == (None if status == 200 else "answered 503 Dripping")

@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from fulfilment.db import Database
+from fulfilment.tables import hook_deliveries, hook_events
 from tests.factories import CUSTOMERS, Tenant
 from tests.portal.helpers import PASSWORD, log_in, post_form
 
@@ -21,6 +23,12 @@ from .receiver import Receiver
 def both_hooks(tenant: Tenant, receiver: Receiver) -> None:
     create_hook(tenant, receiver.url, CREATED)
     create_hook(tenant, receiver.url, CHANGED)
+
+
+def stored_events(database: Database) -> list[dict[str, Any]]:
+    with database.engine.connect() as connection:
+        rows = connection.execute(sa.select(hook_events).order_by(hook_events.c.idevent))
+        return [dict(row._mapping) for row in rows]
 
 
 def events(database: Database) -> list[tuple[str, dict[str, Any]]]:
@@ -113,3 +121,24 @@ def test_a_portal_password_change_is_a_change_and_a_login_is_not(
     after = tenant.get(f"{CUSTOMERS}/{customer['idfulfilment_customer']}").json()
     assert data == after
     assert after["last_login_at"] is not None
+
+
+def test_an_events_payload_is_stored_once_however_many_hooks_receive_it(
+    tenant: Tenant, other_tenant: Tenant, database: Database, receiver: Receiver
+) -> None:
+    hooks = [create_hook(tenant, f"{receiver.url}/{number}", CHANGED) for number in range(5)]
+    created = tenant.create_customer(name="Once")
+    other_tenant.create_customer(name="No hooks, no event")
+    assert stored_events(database) == []  # no hook on `created`: nothing stored
+
+    changed = tenant.put(
+        f"{CUSTOMERS}/{created['idfulfilment_customer']}", {"name": "Once more"}
+    ).json()
+
+    [event] = stored_events(database)
+    assert (event["account_id"], event["event"]) == (tenant.account.id, CHANGED)
+    assert json.loads(event["data"]) == changed
+    deliveries = stored_deliveries(database)
+    assert sorted(row["idhook"] for row in deliveries) == [hook["idhook"] for hook in hooks]
+    assert {row["idevent"] for row in deliveries} == {event["idevent"]}
+    assert all("data" not in column.name for column in hook_deliveries.columns)

@@ -15,8 +15,11 @@ def test_hooks_settings_are_read_and_checked() -> None:
             "FULFILMENT_HOOKS_WORKER": "off",
             "FULFILMENT_HOOKS_POLL_SECONDS": "0.25",
             "FULFILMENT_HOOKS_LEASE_SECONDS": "30",
+            "FULFILMENT_HOOKS_PER_ACCOUNT": "250",
         }
     )
+    assert settings.hooks_per_account == 250
+    assert Settings().hooks_per_account == 100
     assert settings.hooks_allow_private is True
     assert settings.hooks_worker is False
     assert (settings.hooks_poll_seconds, settings.hooks_lease_seconds) == (0.25, 30)
@@ -25,6 +28,7 @@ def test_hooks_settings_are_read_and_checked() -> None:
         ("HOOKS_POLL_SECONDS", "soon", "must be a number above 0 and at most 60, not 'soon'"),
         ("HOOKS_RETRY_SCALE", "2", "must be a number above 0 and at most 1"),
         ("HOOKS_LEASE_SECONDS", "1", "must be a whole number of at least 2"),
+        ("HOOKS_PER_ACCOUNT", "0", "must be a whole number of at least 1"),
     ]:
         with pytest.raises(SettingsError, match=message):
             Settings.from_env({f"FULFILMENT_{variable}": value})

@@ -1,5 +1,5 @@
-"""The outbox and its worker against a real SMTP server: delivery, retries while the
-server is away, TLS, the log without a server, leases between workers."""
+"""Mails as jobs of the engine, against a real SMTP server: delivery, retries while the
+server is away, TLS, the log without a server, leases between processes, retention."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from prometheus_client import REGISTRY
 
 from fulfilment.accounts.service import Account
 from fulfilment.db import Database
+from fulfilment.jobs.engine import Engine, now
 from fulfilment.mail import outbox, queries
+from fulfilment.mail.handler import MailSending
 from fulfilment.mail.messages import PASSWORD_RESET, MailWriter
-from fulfilment.mail.outbox import MailWorker
 from fulfilment.settings import Settings, SettingsError
 from fulfilment.tables import mail_outbox
 from tests.servers import Certificate, free_port
@@ -37,6 +38,11 @@ def _smtp(settings: Settings, url: str, **more: Any) -> Settings:
         public_url="https://portal.example.com",
         **more,
     )
+
+
+def MailWorker(settings: Settings, database: Database, **handler: Any) -> Engine:
+    """An engine that only sends mails, with `settings`."""
+    return Engine(database, [MailSending(settings, **handler)])
 
 
 def _enqueue(database: Database, account: Account, recipient: str, language: str = "en") -> None:
@@ -61,7 +67,7 @@ def test_a_mail_arrives_with_both_parts_from_the_account(
     _enqueue(database, account, "jan@example.com", "nl")
     sent_before = _metric("fulfilment_mail_sent_total")
 
-    assert asyncio.run(worker.send_due()) is True
+    assert asyncio.run(worker.run_due()) == 1
 
     [message] = inbox.wait_for(1)
     assert inbox.messages[0][0] == ["jan@example.com"]
@@ -78,11 +84,12 @@ def test_a_mail_arrives_with_both_parts_from_the_account(
     assert _metric("fulfilment_mail_sent_total") == sent_before + 1
     # Sent: the row stays, the bodies (and the link in them) do not.
     [row] = _rows(database)
-    assert row.sent_at is not None
-    assert row.next_attempt_at is None
+    assert row.state == "sent"
+    assert row.finished_at is not None
+    assert row.claimed_by is None
     assert row.body_text is None
     assert row.body_html is None
-    assert asyncio.run(worker.send_due()) is False
+    assert asyncio.run(worker.run_due()) == 0
 
 
 def test_stopping_while_a_mail_is_sent_lets_it_be_sent_and_recorded(
@@ -101,9 +108,9 @@ def test_stopping_while_a_mail_is_sent_lets_it_be_sent_and_recorded(
     asyncio.run(stop_during_the_send())
 
     [row] = _rows(database)
-    assert row.sent_at is not None
-    assert row.claim is None
-    assert row.next_attempt_at is None
+    assert row.state == "sent"
+    assert row.claimed_by is None
+    assert row.attempts == 1
 
 
 def test_a_mail_waits_while_the_server_is_down_and_arrives_once_it_is_back(
@@ -118,8 +125,8 @@ def test_a_mail_waits_while_the_server_is_down_and_arrives_once_it_is_back(
         _smtp(settings, f"smtp://127.0.0.1:{port}"),
         database,
         retry_schedule=(0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2),
-        poll_seconds=0.1,
     )
+    worker.poll_seconds = 0.1
     failures_before = _metric("fulfilment_mail_failures_total")
     _enqueue(database, account, "jan@example.com")
     stop = threading.Event()
@@ -139,7 +146,7 @@ def test_a_mail_waits_while_the_server_is_down_and_arrives_once_it_is_back(
                 assert time.monotonic() < deadline, "no failed attempt"
                 time.sleep(0.05)
             [row] = _rows(database)
-            assert row.sent_at is None
+            assert row.state == "pending"
             assert "SMTPConnect" in row.last_error
             with smtp_server(inbox, port):
                 [message] = inbox.wait_for(1)
@@ -148,7 +155,7 @@ def test_a_mail_waits_while_the_server_is_down_and_arrives_once_it_is_back(
             thread.join()
     assert link_in(message) == LINK
     [row] = _rows(database)
-    assert row.sent_at is not None
+    assert row.state == "sent"
     assert row.attempts >= 3
     failed = [record.getMessage() for record in caplog.records if "not sent" in record.getMessage()]
     assert failed, "the failure is in the log"
@@ -167,13 +174,13 @@ def test_implicit_tls_with_a_trusted_certificate(
         untrusted = MailWorker(_smtp(settings, url), database, retry_schedule=(0,))
         _enqueue(database, account, "first@example.com")
         # The system's authorities do not know the certificate: the mail is not sent.
-        asyncio.run(untrusted.send_due())
+        asyncio.run(untrusted.run_due())
         assert "certificate verify failed" in _rows(database)[0].last_error
         assert inbox.messages == []
 
         trusted = MailWorker(_smtp(settings, url, smtp_ca_file=str(certificate.cert)), database)
-        asyncio.run(trusted.send_due())
-        assert asyncio.run(trusted.send_due()) is False
+        asyncio.run(trusted.run_due())
+        assert asyncio.run(trusted.run_due()) == 0
         [message] = inbox.wait_for(1)
     assert message["To"] == "first@example.com"
 
@@ -189,7 +196,7 @@ def test_starttls_with_a_login(
         url = f"smtp://mailer:mail%20secret@127.0.0.1:{port}?starttls=true"
         worker = MailWorker(_smtp(settings, url, smtp_ca_file=str(certificate.cert)), database)
         _enqueue(database, account, "jan@example.com")
-        asyncio.run(worker.send_due())
+        asyncio.run(worker.run_due())
         [message] = inbox.wait_for(1)
     assert inbox.logins == ["mailer"]
     assert link_in(message) == LINK
@@ -204,11 +211,11 @@ def test_without_a_server_the_mail_goes_to_the_log(
     worker = MailWorker(settings, database)
     _enqueue(database, account, "jan@example.com")
     with caplog.at_level(logging.WARNING, logger="fulfilment.mail"):
-        asyncio.run(worker.send_due())
+        asyncio.run(worker.run_due())
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "jan@example.com" in logged
     assert LINK in logged
-    assert _rows(database)[0].sent_at is not None
+    assert _rows(database)[0].state == "sent"
 
 
 def test_a_mail_is_abandoned_after_the_last_retry(
@@ -219,12 +226,12 @@ def test_a_mail_is_abandoned_after_the_last_retry(
     )
     abandoned_before = _metric("fulfilment_mail_abandoned_total")
     _enqueue(database, account, "jan@example.com")
-    asyncio.run(worker.send_due())
-    asyncio.run(worker.send_due())
+    asyncio.run(worker.run_due())
+    asyncio.run(worker.run_due())
     [row] = _rows(database)
-    assert row.abandoned_at is not None
+    assert row.state == "failed"
+    assert row.finished_at is not None
     assert row.attempts == 2
-    assert row.next_attempt_at is None
     assert row.body_text is None
     assert _metric("fulfilment_mail_abandoned_total") == abandoned_before + 1
 
@@ -239,7 +246,7 @@ def test_workers_share_the_outbox_without_sending_a_mail_twice(
 
     async def together() -> None:
         workers = [MailWorker(configured, database) for _ in range(3)]
-        while any(await asyncio.gather(*(worker.send_due() for worker in workers))):
+        while any(await asyncio.gather(*(worker.run_due() for worker in workers))):
             pass
 
     asyncio.run(together())
@@ -253,28 +260,32 @@ def test_a_lease_that_ran_out_hands_the_mail_to_another_worker(
     settings: Settings, database: Database, account: Account, inbox: Inbox, smtp_port: int
 ) -> None:
     _enqueue(database, account, "jan@example.com")
-    now = outbox.now()
-    # A worker claims the mail and dies before it can send it; its lease ends at once.
-    claimed = database.write_sync(
-        lambda connection: connection.all(
-            queries.CLAIM, {"now": now, "lease_until": now, "lease": "dead", "limit": 10}
-        )
-    )
+    moment = now()
+    # A process claims the mail and dies before it can send it; its lease ends at once.
+    claim = {
+        "now": moment,
+        "until": moment,
+        "claim": "dead:1",
+        "per_account": 100,
+        "limit": 10,
+    }
+    claimed = database.write_sync(lambda c: c.all(queries.QUEUE.claim, claim))
     assert len(claimed) == 1
     worker = MailWorker(_smtp(settings, f"smtp://127.0.0.1:{smtp_port}"), database)
-    assert asyncio.run(worker.send_due()) is True
+    assert asyncio.run(worker.run_due()) == 1
     inbox.wait_for(1)
-    # What the dead worker would record late changes nothing.
-    late = {"id": claimed[0][0], "lease": "dead", "now": now, "error": "late"}
-    assert (
-        database.write_sync(
-            lambda connection: connection.execute(queries.RETRY, {**late, "next_attempt_at": now})
-        )
-        == 0
-    )
+    # What the dead process would record late changes nothing.
+    late = {
+        "id": claimed[0][0],
+        "claim": "dead:1",
+        "state": "pending",
+        "next_attempt_at": moment,
+        "finished_at": None,
+    }
+    assert database.write_sync(lambda c: c.execute(queries.QUEUE.finish, late)) == 0
     [row] = _rows(database)
-    assert row.sent_at is not None
-    assert row.attempts == 2
+    assert row.state == "sent"
+    assert row.attempts == 1
 
 
 def test_settings_for_mail(settings: Settings) -> None:
@@ -284,6 +295,9 @@ def test_settings_for_mail(settings: Settings) -> None:
         Settings.from_env({"FULFILMENT_SMTP_URL": "http://user:hunter2@mail"})
     assert "FULFILMENT_SMTP_URL must be" in str(refused.value)
     assert "hunter2" not in str(refused.value)
+    with pytest.raises(SettingsError, match="FULFILMENT_MAIL_LOG_RETENTION_DAYS"):
+        Settings.from_env({"FULFILMENT_MAIL_LOG_RETENTION_DAYS": "0"})
+    assert Settings().mail_log_retention_days == 30
     with pytest.raises(SettingsError, match="FULFILMENT_MAIL_LIMIT_PER_RECIPIENT"):
         Settings.from_env({"FULFILMENT_MAIL_LIMIT_PER_RECIPIENT": "often"})
     good = Settings.from_env(

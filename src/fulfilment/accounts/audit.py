@@ -18,6 +18,8 @@ from .queries import EVENTS_PAGE, INSERT_ACCOUNT_EVENT
 
 # What the operator's commands are recorded as.
 COMMAND_LINE = Actor("command_line", 0, "")
+# What the service's own decisions are recorded as (a failing hook deactivated).
+SYSTEM = Actor("system", 0, "")
 SECRET_CHANGED = "changed"  # noqa: S105 - a marker, not a secret
 # What the audit log can be filtered by: the kinds of change.
 SUBJECTS = ("customer", "api_key", "hook", "staff_user", "settings")
@@ -63,9 +65,10 @@ class Who:
 
     @classmethod
     def parse(cls, raw: str | None) -> Who:
-        """`staff:12`, `api_key:3`, `portal` or `command_line`; anything else is anyone."""
+        """`staff:12`, `api_key:3`, `portal`, `command_line` or `system`; anything else is
+        anyone."""
         kind, _, number = (raw or "").partition(":")
-        if kind not in ("staff", "api_key", "portal", "command_line"):
+        if kind not in ("staff", "api_key", "portal", "command_line", "system"):
             return cls()
         if number.isascii() and number.isdigit() and len(number) <= 18:
             return cls(kind, int(number))

@@ -64,6 +64,13 @@ class HookInactive(PageError):
     message = N_("The webhook is not active: reactivate it before sending a test event.")
 
 
+class HookLimit(PageError):
+    message = N_(
+        "The account already has %(limit)s active webhooks, the most it may have: "
+        "deactivate one first."
+    )
+
+
 class CustomerMissing(PageError):
     status = 404
     message = N_("This customer does not exist.")

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..encryption import box_for
-from ..errors import HookAddressTaken, HookNotFound, InvalidInput
+from ..errors import HookAddressTaken, HookLimitReached, HookNotFound, InvalidInput
 from ..hooks import service as hooks
 from ..hooks.schemas import EVENTS, HookCreate, HookUpdate
 from ..web.i18n import N_
@@ -97,6 +97,8 @@ async def new_hook(visit: Visit) -> Response:
         hook = await hooks.create_hook(
             visit.database, visit.user.principal(visit.account), body, box_for(visit.database)
         )
+    except HookLimitReached as full:
+        raise errors.HookLimit(limit=full.limit) from None
     except (InvalidInput, msgspec.ValidationError) as refused:
         values = {**typed, "sign": secret is not None}
         return await _list_page(visit, 400, form=values, form_errors=_problem(refused))
@@ -188,6 +190,8 @@ async def switch_hook(visit: Visit) -> Response:
         await hooks.set_active(visit.database, principal, idhook, action == "reactivate")
     except HookNotFound:
         raise errors.HookMissing() from None
+    except HookLimitReached as full:
+        return await _hook_page(visit, idhook, 400, error=errors.HookLimit(limit=full.limit))
     except InvalidInput:
         # A test event for an inactive hook: it must be reactivated first.
         return await _hook_page(visit, idhook, 400, error=errors.HookInactive())

@@ -28,11 +28,46 @@ class Target:
     ips: tuple[IPAddress, ...]
 
 
+# IPv4 addresses some IPv6 forms carry inside, and what each form is called.
+_NAT64 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # the well-known prefix (RFC 6052)
+    ipaddress.IPv6Network("64:ff9b:1::/48"),  # local use (RFC 8215)
+)
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# IETF protocol assignments: Python counts only some of them as private.
+_PROTOCOL_ASSIGNMENTS = ipaddress.IPv4Network("192.0.0.0/24")
+
+
+def embedded(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, str] | None:
+    """The IPv4 address `ip` carries and the form that carries it, if any: a packet to it
+    may well reach that IPv4 address (through a 6to4 relay, a NAT64 gateway, the
+    operating system's own mapping)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, "an IPv4-mapped address"
+    if ip.sixtofour is not None:
+        return ip.sixtofour, "a 6to4 address"
+    if ip.teredo is not None:
+        return ip.teredo[1], "a Teredo address"
+    for network in _NAT64:
+        if ip in network:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF), "a NAT64 address"
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF), "an IPv4-compatible address"
+    return None
+
+
 def refusal(ip: IPAddress) -> str | None:
     """What kind of address `ip` is when it may not be delivered to (`a loopback address`),
-    or None for a public address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return refusal(ip.ipv4_mapped)
+    or None for a public address. An IPv6 address that carries a refused IPv4 address
+    counts as that address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded(ip)
+        if inner is not None:
+            kind = refusal(inner[0])
+            if kind is not None:
+                return f"{kind} ({inner[0]}, in {inner[1]})"
+    elif ip in _PROTOCOL_ASSIGNMENTS:
+        return "a reserved address"
     for kind, test in (
         ("an unspecified", ip.is_unspecified),
         ("a loopback", ip.is_loopback),
@@ -61,6 +96,8 @@ def parse(address: str) -> tuple[str, str, int]:
         raise AddressRefused("it has no host")
     if any(c.isspace() for c in address):
         raise AddressRefused("it may not contain white space")
+    if port == 0:
+        raise AddressRefused("port 0 cannot be connected to")
     return scheme, host, port or (443 if scheme == "https" else 80)
 
 

@@ -17,6 +17,7 @@ import msgspec
 from ..clock import as_datetime, utcnow
 from ..db import Database, Row
 from ..encryption import SecretUnreadable, box_for
+from ..jobs.handler import NoPlace
 from ..wire import format_datetime
 from . import addresses, signing
 from .service import webhook_id
@@ -24,6 +25,7 @@ from .service import webhook_id
 if TYPE_CHECKING:
     import httpx
 
+    from ..jobs.handler import Places
     from .transport import DeliveryTransport
 
 log = logging.getLogger("fulfilment.hooks")
@@ -50,7 +52,9 @@ _encoder = msgspec.json.Encoder()
 
 
 @dataclass(slots=True)
-class Claimed:
+class Delivery:
+    """A claimed delivery, with what its attempt needs."""
+
     iddelivery: int
     idhook: int
     event: str
@@ -61,12 +65,17 @@ class Claimed:
     address: str
     secret: str | None
     timezone: str
+    account_id: int
 
     @classmethod
-    def from_row(cls, row: Row) -> Claimed:
+    def from_row(cls, row: Row) -> Delivery:
         triggered = as_datetime(row[4])
         assert triggered is not None
         return cls(row[0], row[1], row[2], row[3], triggered, *row[5:])
+
+    @property
+    def id(self) -> int:
+        return self.iddelivery
 
     def body(self) -> bytes:
         moment = format_datetime(self.triggered_at, ZoneInfo(self.timezone)) or ""
@@ -76,15 +85,13 @@ class Claimed:
 
 @dataclass(slots=True)
 class Outcome:
-    delivery: Claimed
-    claim: str
     attempted_at: datetime
-    duration_ms: int
+    duration_ms: int = 0
     status: int | None = None
     error: str | None = None
     response: str | None = None
-    # Waiting for one of the address's connections.
-    queued: bool = False
+    # What the attempt is waiting for, if anything: a connection to the address.
+    waiting: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -157,17 +164,19 @@ class Sender:
         self._transports[key] = entry  # the most recently used last
         return entry
 
-    async def attempt(self, delivery: Claimed, claim: str) -> Outcome:
+    async def attempt(self, delivery: Delivery, places: Places, lease_end: float) -> Outcome:
+        """One attempt. Waiting for a free connection to the address counts in its time;
+        waiting for a place does not (NoPlace once the lease could no longer cover it)."""
         import httpx
 
-        attempted_at = utcnow()
         started = time.monotonic()
-        outcome = Outcome(delivery, claim, attempted_at, 0)
+        outcome = Outcome(utcnow())
         try:
-            async with asyncio.timeout(self.timeout):
-                await self._send(delivery, outcome)
+            await self._send(delivery, outcome, places, lease_end)
+        except NoPlace:
+            raise
         except TimeoutError:
-            if outcome.queued:
+            if outcome.waiting == "connection":
                 outcome.error = (
                     f"no free connection to the address within {self.timeout:g} seconds "
                     f"(at most {PER_ADDRESS} at once)"
@@ -205,10 +214,21 @@ class Sender:
         self._routes[address] = (now, route)
         return route
 
-    async def _send(self, delivery: Claimed, outcome: Outcome) -> None:
+    async def _send(
+        self, delivery: Delivery, outcome: Outcome, places: Places, lease_end: float
+    ) -> None:
+        """The POST, its answer's status line within the attempt's time (TimeoutError
+        otherwise). A place is taken only once the address has a free connection, so a
+        delivery waiting for a busy address holds none. The status decides the outcome; the
+        body is read for the log only until the time is up, so a receiver that answers and
+        then drips its body is recorded by its status, never as both answered and not."""
         import httpx
 
-        route = await self._route(delivery.address)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+
+        async with asyncio.timeout_at(deadline):
+            route = await self._route(delivery.address)
         target = route.target
         secret = (
             box_for(self.database).open(delivery.secret) if delivery.secret is not None else None
@@ -225,31 +245,39 @@ class Sender:
             "POST", route.url, content=body, headers=headers, extensions=extensions
         )
         transport, free = self._transport(target)
-        outcome.queued = True
-        await free.acquire()
-        outcome.queued = False
+        excerpt = bytearray()
+        async with asyncio.timeout_at(deadline):
+            outcome.waiting = "connection"
+            await free.acquire()
         try:
-            response = await transport.handle_async_request(request)
-            try:
+            # The rest of the lease must cover the attempt's whole time once a place is free.
+            async with places.take(delivery.account_id, lease_end - self.timeout - 1):
+                outcome.waiting = None
+                deadline = max(deadline, loop.time() + self.timeout)
+                async with asyncio.timeout_at(deadline):
+                    response = await transport.handle_async_request(request)
                 outcome.status = response.status_code
-                excerpt = await _excerpt(response)
-            finally:
-                await response.aclose()
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await _excerpt(response, excerpt)
+                except (TimeoutError, httpx.HTTPError):
+                    pass  # the answer is its status; the excerpt is what came of the body
+                finally:
+                    await response.aclose()
         finally:
             free.release()
         if excerpt:
-            outcome.response = excerpt[:RESPONSE_EXCERPT].decode("utf-8", "replace")
+            outcome.response = bytes(excerpt[:RESPONSE_EXCERPT]).decode("utf-8", "replace")
         if 300 <= response.status_code < 400:
             outcome.error = f"answered {response.status_code}: redirects are not followed"
         elif not outcome.succeeded:
             outcome.error = f"answered {response.status_code} {response.reason_phrase}".strip()
 
 
-async def _excerpt(response: httpx.Response) -> bytes:
-    """The start of the answer's body, however long the whole: never read further."""
-    excerpt = b""
+async def _excerpt(response: httpx.Response, excerpt: bytearray) -> None:
+    """Add the start of the answer's body to `excerpt`, however long the whole: never read
+    further."""
     async for chunk in response.aiter_bytes():
         excerpt += chunk
         if len(excerpt) >= RESPONSE_EXCERPT:
             break
-    return excerpt[:RESPONSE_EXCERPT]

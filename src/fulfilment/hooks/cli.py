@@ -1,5 +1,6 @@
-"""`fulfilment hooks deliver`: the delivery worker alone, for an instance that serves no
-requests (or for one started with FULFILMENT_HOOKS_WORKER=false)."""
+"""`fulfilment hooks deliver`: the engine alone (webhook deliveries, mails and periodic
+work), for an instance that serves no requests (or for one started with
+FULFILMENT_HOOKS_WORKER=false)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import asyncio
 import signal
 
 import click
+from msgspec.structs import replace
 
 from .. import migrate
 from ..db import Database
+from ..jobs import kinds as jobs
 from ..settings import Settings, SettingsError
-from .delivery import deliver_until_stopped
 
 
 @click.command(name="deliver")
@@ -20,7 +22,7 @@ def deliver() -> None:
     try:
         settings = Settings.from_env()
         settings.require_encryption_key()
-        database = Database(settings)
+        database = Database(replace(settings, hooks_worker=True))
     except (SettingsError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     try:
@@ -33,7 +35,12 @@ def deliver() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await deliver_until_stopped(database, stop)
+        await database.start()
+        engine = jobs.engine(database)
+        engine.start()
+        await stop.wait()
+        await engine.stop()
+        await database.aclose()
 
     click.echo("delivering webhooks; stop with Ctrl-C", err=True)
     asyncio.run(run())

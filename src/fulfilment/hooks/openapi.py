@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import openapi as doc
 from .attempts import TIMEOUT_SECONDS
-from .delivery import RETRY_SCHEDULE
+from .handler import RETRY_SCHEDULE
 from .schemas import EVENTS, PING
 from .signing import USER_AGENT
 

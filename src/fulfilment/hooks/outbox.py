@@ -1,5 +1,5 @@
-"""The outbox: an event is recorded, one delivery per active hook on it, by the unit of
-work that makes the change, so that a committed change always has its event and a
+"""The outbox: an event is recorded once, with one delivery per active hook on it, by the
+unit of work that makes the change, so that a committed change always has its event and a
 rolled-back one never has."""
 
 from __future__ import annotations
@@ -19,15 +19,18 @@ _encoder = msgspec.json.Encoder()
 
 
 async def announce(connection: Connection, account_id: int, event: str, data: object) -> None:
-    """Record `event` with `data` (the object as GET answers it now) for the account's
-    active hooks on it: one statement, in the caller's transaction."""
+    """Record `event` with `data` (the object as GET answers it now) once, and a delivery
+    of it for each of the account's active hooks on it, in the caller's transaction. An
+    account without such a hook stores nothing."""
     values = {
         "account_id": account_id,
         "event": event,
         "data": _encoder.encode(data).decode(),
         "now": utcnow(),
     }
-    await connection.execute(queries.ANNOUNCE, values)
+    recorded = await connection.one(queries.NEW_EVENT, values)
+    if recorded is not None:
+        await connection.execute(queries.FAN_OUT, {**values, "idevent": recorded[0]})
 
 
 async def customer_created(connection: Connection, account_id: int, customer: object) -> None:

@@ -1,14 +1,17 @@
-"""The statements behind hooks, their outbox and the delivery worker."""
+"""The statements behind hooks, their outbox and their deliveries."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..tables import accounts, hook_attempts, hook_deliveries, hooks
+from ..jobs.queue import Queue
+from ..tables import accounts, hook_attempts, hook_deliveries, hook_events, hooks
 
 _p = sa.bindparam
 deliveries = hook_deliveries
 attempts = hook_attempts
+events = hook_events
+_with_event = deliveries.join(events, events.c.idevent == deliveries.c.idevent)
 
 # Column order of a hook's answer. The (encrypted) secret itself, not `secret IS NOT NULL`:
 # SQLite 3.40 answers that wrongly in an INSERT's RETURNING.
@@ -36,6 +39,12 @@ SAME_ADDRESS = sa.select(hooks.c.idhook).where(
     hooks.c.account_id == _p("account_id"),
     hooks.c.event == _p("event"),
     hooks.c.address == _p("address"),
+)
+# The account's row, locked while its hooks are counted: two requests that each add a hook
+# are counted one after the other (PostgreSQL; SQLite writes one at a time anyway).
+LOCK_ACCOUNT = sa.select(accounts.c.id).where(accounts.c.id == _p("account_id")).with_for_update()
+ACTIVE_COUNT = sa.select(sa.func.count()).where(
+    hooks.c.account_id == _p("account_id"), hooks.c.active.is_(True)
 )
 INSERT = (
     sa.insert(hooks)
@@ -76,44 +85,50 @@ SET_ACTIVE = (
 
 # -- the outbox ---------------------------------------------------------------------------
 
-# One delivery for each active hook of the account on the event, in one statement, in the
-# transaction of the change itself.
-_DELIVERY_COLUMNS = [
-    "account_id",
-    "idhook",
-    "event",
-    "data",
-    "triggered_at",
-    "state",
-    "attempts",
-    "next_attempt_at",
-]
-ANNOUNCE = sa.insert(deliveries).from_select(
+# The event with its payload, stored once, when the account has an active hook on it.
+_active_on_event = (
+    hooks.c.account_id == _p("account_id"),
+    hooks.c.event == _p("event"),
+    hooks.c.active.is_(True),
+)
+NEW_EVENT = (
+    sa.insert(events)
+    .from_select(
+        ["account_id", "event", "data", "triggered_at"],
+        sa.select(
+            _p("account_id", type_=sa.BigInteger),
+            _p("event", type_=sa.String),
+            _p("data", type_=sa.Text),
+            _p("now", type_=sa.DateTime),
+        ).where(sa.exists().where(*_active_on_event)),
+    )
+    .returning(events.c.idevent)
+)
+# One delivery of the event for each active hook of the account on it, in one statement.
+_DELIVERY_COLUMNS = ["account_id", "idhook", "idevent", "state", "attempts", "next_attempt_at"]
+FAN_OUT = sa.insert(deliveries).from_select(
     _DELIVERY_COLUMNS,
     sa.select(
         hooks.c.account_id,
         hooks.c.idhook,
-        hooks.c.event,
-        _p("data", type_=sa.Text),
-        _p("now", type_=sa.DateTime),
+        _p("idevent", type_=sa.BigInteger),
         sa.literal("pending"),
         sa.literal(0),
         _p("now", type_=sa.DateTime),
-    ).where(
-        hooks.c.account_id == _p("account_id"),
-        hooks.c.event == _p("event"),
-        hooks.c.active.is_(True),
-    ),
+    ).where(*_active_on_event),
 )
-# `ping`, to one hook whatever its state.
+# `ping`, to one hook whatever its state: an event of its own, and its one delivery.
+PING_EVENT = (
+    sa.insert(events)
+    .values(account_id=_p("account_id"), event="ping", data="{}", triggered_at=_p("now"))
+    .returning(events.c.idevent)
+)
 PING = sa.insert(deliveries).from_select(
     _DELIVERY_COLUMNS,
     sa.select(
         hooks.c.account_id,
         hooks.c.idhook,
-        sa.literal("ping"),
-        sa.literal("{}"),
-        _p("now", type_=sa.DateTime),
+        _p("idevent", type_=sa.BigInteger),
         sa.literal("pending"),
         sa.literal(0),
         _p("now", type_=sa.DateTime),
@@ -126,11 +141,12 @@ ACCOUNT_TIMEZONE = sa.select(accounts.c.timezone).where(accounts.c.id == _p("acc
 DELIVERY_PAGE = (
     sa.select(
         deliveries.c.iddelivery,
-        deliveries.c.event,
-        deliveries.c.triggered_at,
+        events.c.event,
+        events.c.triggered_at,
         deliveries.c.state,
         deliveries.c.next_attempt_at,
     )
+    .select_from(_with_event)
     .where(deliveries.c.idhook == _p("id"))
     .order_by(deliveries.c.iddelivery.desc())
     .limit(_p("limit"))
@@ -158,74 +174,37 @@ ATTEMPTS_OF = (
     .order_by(attempts.c.idattempt.desc())
 )
 
-# -- the worker ---------------------------------------------------------------------------
+# -- the engine's kind ----------------------------------------------------------------------
 
-_due = sa.and_(
-    deliveries.c.state == "pending",
-    deliveries.c.next_attempt_at <= _p("now"),
-    sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < _p("now")),
-    deliveries.c.idhook.in_(sa.select(hooks.c.idhook).where(hooks.c.active.is_(True))),
+# A hook's deliveries wait while it is inactive.
+QUEUE = Queue(
+    deliveries,
+    ready=deliveries.c.idhook.in_(sa.select(hooks.c.idhook).where(hooks.c.active.is_(True))),
+    done="delivered",
 )
-ANY_DUE = sa.select(deliveries.c.iddelivery).where(_due).limit(1)
-# Claim up to `limit` due deliveries until `until`, marked with this batch's `claim`. On
-# PostgreSQL, rows another instance is claiming at this moment are skipped rather than
-# waited for, so each is claimed by one instance.
-_claimable = (
-    sa.select(deliveries.c.iddelivery)
-    .where(_due)
-    .order_by(deliveries.c.next_attempt_at, deliveries.c.iddelivery)
-    .limit(_p("limit"))
-    .with_for_update(skip_locked=True)
-)
-CLAIM = (
-    sa.update(deliveries)
-    .where(deliveries.c.iddelivery.in_(_claimable.scalar_subquery()))
-    .values(claimed_by=_p("claim"), claimed_until=_p("until"))
-    .returning(deliveries.c.iddelivery)
-)
-# What an attempt needs, for the claimed ids.
+# What an attempt needs, for the deliveries a claim holds.
 CLAIMED = (
     sa.select(
         deliveries.c.iddelivery,
         deliveries.c.idhook,
-        deliveries.c.event,
-        deliveries.c.data,
-        deliveries.c.triggered_at,
+        events.c.event,
+        events.c.data,
+        events.c.triggered_at,
         deliveries.c.attempts,
         hooks.c.name,
         hooks.c.address,
         hooks.c.secret,
         accounts.c.timezone,
+        deliveries.c.account_id,
     )
     .select_from(
-        deliveries.join(hooks, hooks.c.idhook == deliveries.c.idhook).join(
+        _with_event.join(hooks, hooks.c.idhook == deliveries.c.idhook).join(
             accounts, accounts.c.id == deliveries.c.account_id
         )
     )
     .where(deliveries.c.claimed_by == _p("claim"))
 )
-# An attempt's outcome, only while the claim is still ours.
-FINISH = (
-    sa.update(deliveries)
-    .where(deliveries.c.iddelivery == _p("id"), deliveries.c.claimed_by == _p("claim"))
-    .values(
-        state=_p("state"),
-        attempts=deliveries.c.attempts + 1,
-        next_attempt_at=_p("next_attempt_at"),
-        finished_at=_p("finished_at"),
-        claimed_by=sa.null(),
-        claimed_until=sa.null(),
-    )
-)
-LOG_ATTEMPT = sa.insert(attempts).values(
-    iddelivery=_p("id"),
-    attempted_at=_p("attempted_at"),
-    status=_p("status"),
-    duration_ms=_p("duration_ms"),
-    error=_p("error"),
-    response=_p("response"),
-)
-# The same, in a batch: logged only while the claim is still ours, so before FINISH.
+# An attempt, logged only while the claim is still ours (so before the engine finishes it).
 LOG_CLAIMED_ATTEMPT = sa.insert(attempts).from_select(
     ["iddelivery", "attempted_at", "status", "duration_ms", "error", "response"],
     sa.select(
@@ -241,15 +220,26 @@ LOG_CLAIMED_ATTEMPT = sa.insert(attempts).from_select(
         )
     ),
 )
-SUCCEEDED = sa.update(hooks).where(hooks.c.idhook == _p("idhook")).values(last_success_at=_p("now"))
+# A hook's last success, to the second: written at most once a second per hook, since each
+# write leaves a row version behind that the claims read past until it is vacuumed.
+SUCCEEDED = (
+    sa.update(hooks)
+    .where(
+        hooks.c.idhook == _p("idhook"),
+        sa.or_(hooks.c.last_success_at.is_(None), hooks.c.last_success_at < _p("now")),
+    )
+    .values(last_success_at=_p("now"))
+)
 # The published rule: a hook whose delivery has used up the whole schedule, with not one
-# success of the hook since that delivery was recorded, is deactivated.
+# success of the hook since that delivery was recorded, is deactivated. (Only once the
+# delivery is failed: a claim that ran out finished nothing.)
 DEACTIVATE_FAILING = (
     sa.update(hooks)
     .where(
         hooks.c.idhook == _p("idhook"),
         hooks.c.active.is_(True),
         sa.or_(hooks.c.last_success_at.is_(None), hooks.c.last_success_at < _p("since")),
+        sa.exists().where(deliveries.c.iddelivery == _p("id"), deliveries.c.state == "failed"),
     )
     .values(active=False, deactivated_because="failing", updated_at=_p("now"))
 )
@@ -263,4 +253,10 @@ FORGET_ATTEMPTS = sa.delete(attempts).where(
 )
 FORGET_DELIVERIES = sa.delete(deliveries).where(
     deliveries.c.state != "pending", deliveries.c.finished_at < _p("before")
+)
+# Events no delivery refers to any more (past the window: one just recorded has its
+# deliveries written in the same transaction).
+FORGET_EVENTS = sa.delete(events).where(
+    events.c.triggered_at < _p("before"),
+    ~sa.exists().where(deliveries.c.idevent == events.c.idevent),
 )

@@ -15,7 +15,7 @@ from ..clock import utcnow
 from ..customers.audit import Actor
 from ..db import Connection, Database, Row
 from ..encryption import SecretBox
-from ..errors import HookAddressTaken, HookNotFound, InvalidInput
+from ..errors import HookAddressTaken, HookLimitReached, HookNotFound, InvalidInput
 from ..wire import PAGE_SIZE, format_datetime
 from . import addresses, queries
 from .schemas import Hook, HookAttempt, HookCreate, HookDelivery, HookUpdate
@@ -79,6 +79,14 @@ async def _address_free(connection: Connection, values: dict[str, Any], idhook: 
         raise HookAddressTaken(values["event"], same[0])
 
 
+async def _room_for_one_more(connection: Connection, account_id: int, limit: int) -> None:
+    """HookLimitReached when the account already has `limit` active hooks."""
+    await connection.one(queries.LOCK_ACCOUNT, {"account_id": account_id})
+    count = await connection.one(queries.ACTIVE_COUNT, {"account_id": account_id})
+    if count is not None and count[0] >= limit:
+        raise HookLimitReached(limit)
+
+
 async def list_hooks(database: Database, principal: Principal, offset: int) -> list[Hook]:
     values = {"account_id": principal.account_id, "offset": offset, "limit": PAGE_SIZE}
     rows = await database.read(lambda c: c.all(queries.PAGE, values))
@@ -106,6 +114,9 @@ async def create_hook(
     }
 
     async def insert(connection: Connection) -> Row:
+        await _room_for_one_more(
+            connection, principal.account_id, database.settings.hooks_per_account
+        )
         await _address_free(connection, values, None)
         try:
             row = await connection.one(queries.INSERT, values)
@@ -191,6 +202,10 @@ async def set_active(
 
     async def change(connection: Connection) -> Row:
         before = await connection.one(queries.GET_ONE, _key(principal, idhook))
+        if active and before is not None and not before[4]:
+            await _room_for_one_more(
+                connection, principal.account_id, database.settings.hooks_per_account
+            )
         row = await connection.one(queries.SET_ACTIVE, values)
         if before is None or row is None:
             raise HookNotFound(values["id"])
@@ -214,7 +229,10 @@ async def test_hook(database: Database, principal: Principal, idhook: int | None
             raise HookNotFound(key["id"])
         if not row[4]:
             raise InvalidInput(f"Hook {key['id']} is not active: reactivate it first.")
-        await connection.execute(queries.PING, {**key, "now": utcnow()})
+        now = utcnow()
+        event = await connection.one(queries.PING_EVENT, {**key, "now": now})
+        assert event is not None
+        await connection.execute(queries.PING, {**key, "now": now, "idevent": event[0]})
         return row
 
     return to_hook(await database.write(ping), principal.timezone)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..jobs.queue import Queue
 from ..tables import mail_outbox as outbox
 from ..tables import one_time_tokens as tokens
 
@@ -17,74 +18,34 @@ ENQUEUE = sa.insert(outbox).values(
     subject=_p("subject"),
     body_text=_p("body_text"),
     body_html=_p("body_html"),
+    state="pending",
     attempts=0,
     next_attempt_at=_p("now"),
     created_at=_p("now"),
 )
 
-# Whether any mail is due: a read, so that an idle outbox costs no write transaction.
-ANY_DUE = sa.select(outbox.c.id).where(outbox.c.next_attempt_at <= _p("now")).limit(1)
+# The engine's kind (jobs/queue.py): a sent mail is `sent`.
+QUEUE = Queue(outbox, done="sent")
+CLAIMED = sa.select(
+    outbox.c.id,
+    outbox.c.account_id,
+    outbox.c.attempts,
+    outbox.c.kind,
+    outbox.c.recipient,
+    outbox.c.sender_name,
+    outbox.c.subject,
+    outbox.c.body_text,
+    outbox.c.body_html,
+).where(outbox.c.claimed_by == _p("claim"))
 
-# The due mails, claimed for a lease: their next attempt moves to the lease's end, so a
-# worker that dies leaves them due again. PostgreSQL skips rows another worker is claiming
-# (SKIP LOCKED); SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
-_due = (
-    sa.select(outbox.c.id)
-    .where(outbox.c.next_attempt_at <= _p("now"))
-    .order_by(outbox.c.next_attempt_at)
-    .limit(_p("limit"))
-    .with_for_update(skip_locked=True)
-)
-CLAIM = (
-    sa.update(outbox)
-    .where(outbox.c.id.in_(_due.scalar_subquery()))
-    .values(
-        next_attempt_at=_p("lease_until"),
-        claim=_p("lease"),
-        attempts=outbox.c.attempts + 1,
-    )
-    .returning(
-        outbox.c.id,
-        outbox.c.kind,
-        outbox.c.recipient,
-        outbox.c.sender_name,
-        outbox.c.subject,
-        outbox.c.body_text,
-        outbox.c.body_html,
-        outbox.c.attempts,
-    )
-)
-
-_claimed = (outbox.c.id == _p("id"), outbox.c.claim == _p("lease"))
-# Sent: the bodies go (the links in them worked only while the mail waited).
-SENT = (
-    sa.update(outbox)
-    .where(*_claimed)
-    .values(
-        sent_at=_p("now"),
-        next_attempt_at=sa.null(),
-        claim=sa.null(),
-        body_text=sa.null(),
-        body_html=sa.null(),
-        last_error=sa.null(),
-    )
-)
-RETRY = (
-    sa.update(outbox)
-    .where(*_claimed)
-    .values(next_attempt_at=_p("next_attempt_at"), claim=sa.null(), last_error=_p("error"))
-)
-ABANDONED = (
-    sa.update(outbox)
-    .where(*_claimed)
-    .values(
-        abandoned_at=_p("now"),
-        next_attempt_at=sa.null(),
-        claim=sa.null(),
-        body_text=sa.null(),
-        body_html=sa.null(),
-        last_error=_p("error"),
-    )
+_claimed = (outbox.c.id == _p("id"), outbox.c.claimed_by == _p("claim"))
+NOTE_ERROR = sa.update(outbox).where(*_claimed).values(last_error=_p("error"))
+# Sent or given up on: the bodies go (the links in them worked only while the mail waited).
+DROP_BODIES = sa.update(outbox).where(*_claimed).values(body_text=sa.null(), body_html=sa.null())
+# Retention: finished mails, and links used or expired, past the window.
+FORGET_MAILS = QUEUE.forget
+FORGET_TOKENS = sa.delete(tokens).where(
+    sa.or_(tokens.c.used_at < _p("before"), tokens.c.expires_at < _p("before"))
 )
 
 TOKEN_INSERT = sa.insert(tokens).values(
