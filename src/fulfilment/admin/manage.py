@@ -5,6 +5,7 @@ acting staff user."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,10 @@ from ..accounts import service as accounts
 from ..accounts.service import Account, AccountSettings, KeyListing
 from ..auth import zone
 from ..customers.audit import Actor
+from ..customers.service import clean_email, clean_username
 from ..db import Connection, Database
+from ..errors import InvalidInput
+from ..fields import LANGUAGES
 from ..mail.mailer import Mailer
 from ..passwords import hash_password
 from ..staff import service as staff
@@ -98,6 +102,32 @@ async def reset_second_factor(
     database: Database, account: Account, user: StaffView, iduser: int
 ) -> None:
     await database.write(lambda c: staff.reset_second_factor_of(c, account, iduser, actor(user)))
+
+
+async def invitation_problems(
+    database: Database, account: Account, typed: dict[str, str]
+) -> dict[str, str]:
+    """Each field of an invitation that cannot be used, by name, with the rule it breaks
+    ("taken" for a username another staff user has): all of them at once."""
+    checks: dict[str, Callable[[], object]] = {
+        "username": lambda: clean_username(typed["username"]),
+        "emailaddress": lambda: clean_email(typed["emailaddress"]),
+        "firstname": lambda: staff.clean_person_name("firstname", typed["firstname"]),
+        "lastname": lambda: staff.clean_person_name("lastname", typed["lastname"]),
+    }
+    problems: dict[str, str] = {}
+    for field, check in checks.items():
+        try:
+            check()
+        except InvalidInput:
+            problems[field] = field
+    if typed["language"] not in LANGUAGES:
+        problems["language"] = "language"
+    if "username" not in problems and await staff.username_in_use(
+        database, account, typed["username"]
+    ):
+        problems["username"] = "taken"
+    return problems
 
 
 async def invite_user(

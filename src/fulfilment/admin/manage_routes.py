@@ -174,18 +174,26 @@ async def invite_user(visit: Visit) -> Response:
     form = await posted_form(visit)
     typed = {name: form.get(name, "") for name in INVITE_FORM if name != "admin"}
     admin = form.get("admin") == "1"
-    try:
-        new = NewUser(**typed, admin=admin).checked()
-        invited = await manage.invite_user(
-            visit.database, visit.request.app.state.mailer, visit.account, visit.user, new
-        )
-    except (InvalidInput, visit.database.IntegrityError) as refused:
-        message = refused.message if isinstance(refused, InvalidInput) else "taken"
-        field = next((name for name in typed if message.startswith(name)), "username")
-        problem = "taken" if "already used" in message or message == "taken" else field
+    problems = await manage.invitation_problems(visit.database, visit.account, typed)
+    if not problems:
+        try:
+            invited = await manage.invite_user(
+                visit.database,
+                visit.request.app.state.mailer,
+                visit.account,
+                visit.user,
+                NewUser(**typed, admin=admin).checked(),
+            )
+        except (InvalidInput, visit.database.IntegrityError):
+            # Taken meanwhile, by an invitation sent at the same moment.
+            problems = {"username": "taken"}
+    if problems:
         values = {**typed, "admin": admin}
-        errors_ = {field: (INVITE_PROBLEMS[problem], {"max": USERNAME_MAX})}
-        return await _users_page(visit, 400, form=values, form_errors=errors_)
+        shown = {
+            field: (INVITE_PROBLEMS[problem], {"max": USERNAME_MAX})
+            for field, problem in problems.items()
+        }
+        return await _users_page(visit, 400, form=values, form_errors=shown)
     return visit.redirect(f"users/{invited.iduser}?notice=invited")
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..tables import fulfilment_customers as customers
 from ..tables import (
+    accounts,
     shipping_provider_profiles,
     shipping_providers,
     staff_users,
     templates,
     warehouses,
 )
+from ..tables import fulfilment_customers as customers
 
 _p = sa.bindparam
 
@@ -54,3 +55,6 @@ END_STAFF_SESSIONS = (
     )
     .values(credentials_version=staff_users.c.credentials_version + 1)
 )
+
+# Customers are never deleted, so the account's counter (which numbers them) is their total.
+CUSTOMER_TOTAL = sa.select(accounts.c.customer_count).where(accounts.c.id == _p("account_id"))

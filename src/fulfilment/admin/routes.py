@@ -243,9 +243,11 @@ async def customers(visit: Visit) -> Response:
     found = await service.customer_page(
         visit.database, visit.account, visit.user, search or None, offset
     )
+    total = await service.customer_total(visit.database, visit.account)
     return visit.render(
         "customers.html",
         customers=found,
+        total=total,
         search=search,
         offset=offset,
         page_size=PAGE_SIZE,
@@ -324,6 +326,11 @@ async def _save(visit: Visit, customer_id: int | None) -> Response:
     # whether there is one, so only a create is checked here for "can log in".
     has_password = password is not None or customer_id is not None
     values = form.body(choices, password, has_password)
+    unchecked_username = values is None and "username" not in form.errors and form.username
+    if unchecked_username and await service.username_taken(
+        visit.database, visit.account, form.username, customer_id
+    ):
+        form.refuse_taken_username()
     if values is not None:
         try:
             if customer_id is None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..accounts.service import Account
 from ..auth import Principal, zone
 from ..customers import audit
+from ..customers import queries as customer_queries
 from ..customers import service as customers
 from ..customers.schemas import (
     AuditEvent,
@@ -263,6 +264,21 @@ async def customer_page(
     database: Database, account: Account, user: StaffView, search: str | None, offset: int
 ) -> list[CustomerListItem]:
     return await customers.list_customers(database, user.principal(account), offset, search)
+
+
+async def username_taken(
+    database: Database, account: Account, username: str, customer_id: int | None
+) -> bool:
+    """Whether another customer of the account has this username (case-insensitively):
+    checked beside the form's other fields, so that every error shows in one round."""
+    key = {"account_id": account.id, "username_key": username_key(username)}
+    row = await database.read(lambda c: c.one(customer_queries.USERNAME_OWNER, key))
+    return row is not None and row[0] != customer_id
+
+
+async def customer_total(database: Database, account: Account) -> int:
+    row = await database.read(lambda c: c.one(queries.CUSTOMER_TOTAL, {"account_id": account.id}))
+    return int(row[0]) if row is not None else 0
 
 
 async def customer(
