@@ -88,19 +88,26 @@ def test_keys_are_created_shown_once_listed_and_revoked(
     assert "Enter the number of one of the account's customers." in shown_texts(other.text)
     assert _events(database, "api_key") == [("api_key", "create", "")]
 
-    created = send(client, "keys/new", page, name="Webshop")
+    # POST, redirect, GET: the key is kept (sealed) for the one page the redirect leads to.
+    posted = send(client, "keys/new", page, name="Webshop")
+    assert posted.status_code == 303
+    assert re.fullmatch(rf"{BASE}keys/\d+/created\?once=[\w-]+", posted.headers["location"])
+    created = client.get(posted.headers["location"])
     assert created.status_code == 200
     found = KEY.search(created.text)
     assert found is not None
     key = found.group(1)
     assert f"curl -u {key}: http://testserver/api/v1/fulfilment/customers" in created.text
+    reloaded = client.get(posted.headers["location"], follow_redirects=False)
+    assert reloaded.headers["location"] == f"{BASE}keys?notice=key-shown"
+    assert key not in client.get(reloaded.headers["location"]).text
     assert client.get(CUSTOMERS, auth=(key, "")).status_code == 200
     me = client.get(f"{API}/users/me", auth=(key, "X"))
     assert me.json()["username"] == "anna"
 
     scoped = send(client, "keys/new", page, name="Jansen's own",
                   customer=str(customer["idfulfilment_customer"]))  # fmt: skip
-    found = KEY.search(scoped.text)
+    found = KEY.search(client.get(scoped.headers["location"]).text)
     assert found is not None
     assert client.get(CUSTOMERS, auth=(found.group(1), "")).status_code == 403
 
@@ -122,12 +129,19 @@ def test_keys_are_created_shown_once_listed_and_revoked(
     key_id = database.read_sync(
         lambda c: c.one(sa.select(api_keys.c.id).where(api_keys.c.name == "Webshop"), {})
     )[0]
-    revoked = send(client, f"keys/{key_id}/revoke", listing)
+    # Revoking asks first, on a page of its own (no script needed), naming the key.
+    assert f'href="{BASE}keys/{key_id}/revoke"' in listing.text
+    question = client.get(f"{BASE}keys/{key_id}/revoke")
+    assert question.status_code == 200
+    assert re.search(r"<h1>Revoke API key Webshop \(fk_\w+…\)\?</h1>", question.text)
+    assert client.get(CUSTOMERS, auth=(key, "")).status_code == 200
+    revoked = send(client, f"keys/{key_id}/revoke", question)
     assert revoked.status_code == 303
     assert revoked.headers["location"] == f"{BASE}keys?notice=key-revoked"
     assert status_within(lambda: client.get(CUSTOMERS, auth=(key, "")), 401) == 401
     again = send(client, f"keys/{key_id}/revoke", listing)
     assert again.status_code == 404
+    assert client.get(f"{BASE}keys/{key_id}/revoke").status_code == 404
     assert send(client, "keys/abc/revoke", listing).status_code == 404
     other_tenant_key = tenant.key_ids[0] + 1000
     assert send(client, f"keys/{other_tenant_key}/revoke", listing).status_code == 404

@@ -43,16 +43,15 @@ async def keys(database: Database, account: Account, offset: int) -> list[KeyLis
 
 async def create_key(
     database: Database, account: Account, user: StaffView, name: str, customer: int | None
-) -> str:
-    """A new key, made by `user`: the key itself, shown once."""
+) -> tuple[int, str]:
+    """A new key, made by `user`: its id, and the key itself (shown once)."""
+    return await database.write(
+        lambda c: staff.create_api_key_by(c, account, (user.iduser, user.username), name, customer)
+    )
 
-    async def create(connection: Connection) -> str:
-        _, key = await staff.create_api_key_by(
-            connection, account, (user.iduser, user.username), name, customer
-        )
-        return key
 
-    return await database.write(create)
+async def listed_key(database: Database, account: Account, key_id: int) -> KeyListing:
+    return await accounts.listed_key(database, account, key_id)
 
 
 async def revoke_key(database: Database, account: Account, user: StaffView, key_id: int) -> None:

@@ -22,7 +22,7 @@ from ..web.i18n import N_
 from ..web.pages import read_form, secure
 from ..web.sessions import csrf_matches
 from ..wire import MAX_SEARCH_LENGTH, PAGE_SIZE
-from . import errors, hooks_routes, manage, manage_routes, recovery, service
+from . import confirm, errors, hooks_routes, manage, manage_routes, once, recovery, service
 from .forms import MAX_FIELDS, CustomerForm, create_body, update_body
 from .web import HERE, Visit, admin_page
 
@@ -270,7 +270,12 @@ async def customer(visit: Visit) -> Response:
     assert visit.user is not None
     customer_id = _customer_id(visit)
     found = await service.customer(visit.database, visit.account, visit.user, customer_id)
-    return await _customer_page(visit, found, notice=_notice(visit))
+    token = visit.request.query_params.get("once")
+    shown = await once.take(
+        visit.database, visit.account, visit.user, "password", customer_id, token
+    )
+    password = shown["password"] if shown is not None else None
+    return await _customer_page(visit, found, notice=_notice(visit), generated_password=password)
 
 
 async def _customer_page(visit: Visit, found: Any, status: int = 200, **context: Any) -> Response:
@@ -346,12 +351,15 @@ async def _save(visit: Visit, customer_id: int | None) -> Response:
         except msgspec.ValidationError:
             form.errors.setdefault("name", (N_("This value cannot be used."), {}))
         else:
+            saved_id = saved.idfulfilment_customer
             if form.generate_password and password is not None:
-                # Shown once, on this answer; never stored but as its hash.
-                return await _customer_page(
-                    visit, saved, generated_password=password, notice=NOTICES["saved"]
+                # Shown once, on the page the redirect leads to; stored only as its hash.
+                shown = {"password": password}
+                token = await once.keep(
+                    visit.database, visit.account, visit.user, "password", saved_id, shown
                 )
-            return visit.redirect(f"customers/{saved.idfulfilment_customer}?notice=saved")
+                return visit.redirect(f"customers/{saved_id}?notice=saved&once={token}")
+            return visit.redirect(f"customers/{saved_id}?notice=saved")
     form.password = ""
     return await _form_page(visit, form, customer_id, 400)
 
@@ -361,7 +369,10 @@ async def end_sessions(visit: Visit) -> Response:
     """End the customer's portal sessions (a lost phone, a colleague who left)."""
     customer_id = _customer_id(visit)
     if visit.request.method == "GET":
-        return visit.redirect(f"customers/{customer_id}")
+        assert visit.user is not None
+        found = await service.customer(visit.database, visit.account, visit.user, customer_id)
+        named = confirm.about(confirm.END_PORTAL_SESSIONS, customer_id, found.name)
+        return confirm.ask(visit, named)
     if await _checked_form(visit) is None:
         raise FormExpired()
     await service.end_portal_sessions(visit.database, visit.account, customer_id)
