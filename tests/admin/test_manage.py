@@ -285,12 +285,18 @@ def test_the_audit_log_shows_every_change_filtered_and_paged(
     assert first.status_code == 200
     # Newest first, 50 to a page: Anna's three changes, then the older ones.
     whats = [t for t in texts if t.startswith(("created ", "changed "))]
+    with database.engine.connect() as connection:
+        named = connection.execute(sa.select(api_keys.c.name, api_keys.c.key_prefix))
+        prefixes = {name: prefix for name, prefix in named}
     assert set(whats[:3]) == {
         "created customer Made by Anna",
         "changed the account's settings",
-        "created API key Webshop",
+        f"created API key Webshop ({prefixes['Webshop']}…)",
     }
-    assert whats[3:5] == ["created API key tests", "created customer Customer 55"]
+    assert whats[3:5] == [
+        f"created API key tests ({prefixes['tests']}…)",
+        "created customer Customer 55",
+    ]
     assert len(re.findall(r'<p class="when">', first.text)) == 50
     assert "offset=50" in first.text
     second = client.get(f"{BASE}audit?offset=50")
@@ -322,3 +328,27 @@ def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login(
     answer = client.get(f"{BASE}{path}", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == f"{BASE}login"
+
+
+def test_the_audit_log_names_what_the_customer_page_names(
+    client: TestClient, tenant: Tenant, anna: User, database: Database
+) -> None:
+    """Shipping profiles, warehouses and templates by name; a value set at creation as set,
+    not changed; two keys of one name told apart by their prefixes."""
+    tenant.create_customer(
+        name="Jansen", username="jansen", can_login=True, password="a password 1",
+        allowed_shipping_profiles=[tenant.profiles[1]], preferred_idwarehouse=tenant.warehouse,
+    )  # fmt: skip
+    log_in(client, "anna")
+    keys = client.get(f"{BASE}keys")
+    send(client, "keys/new", keys, name="demo")
+    send(client, "keys/new", keys, name="demo")
+    texts = shown_texts(client.get(f"{BASE}audit").text)
+    assert "PostNL · Signature" in texts
+    assert "Main" in texts
+    assert "Password set" in texts
+    assert "Password changed" not in texts
+    demos = sorted(t for t in texts if t.startswith("created API key demo"))
+    assert len(demos) == 2
+    assert demos[0] != demos[1]
+    assert all(re.fullmatch(r"created API key demo \(fk_\w+…\)", demo) for demo in demos)

@@ -17,7 +17,7 @@ from ..hooks import service as hooks
 from ..hooks.schemas import EVENTS, HookCreate, HookUpdate
 from ..web.i18n import N_
 from ..wire import PAGE_SIZE
-from . import confirm, errors, once
+from . import confirm, errors, once, service
 from .manage_routes import page_offset, positive_number, posted_form
 from .web import Visit, admin_page
 
@@ -230,10 +230,12 @@ async def deliveries(visit: Visit) -> Response:
         log = await hooks.deliveries(visit.database, principal, idhook, offset)
     except HookNotFound:
         raise errors.HookMissing() from None
+    about = await service.delivery_customers(visit.database, visit.account, idhook, offset)
     return visit.render(
         "deliveries.html",
         hook=found,
         deliveries=log,
+        about=about,
         offset=offset,
         page_size=PAGE_SIZE,
         more=len(log) == PAGE_SIZE,

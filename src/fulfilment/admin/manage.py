@@ -162,10 +162,15 @@ async def change_settings(
 
 @dataclass(frozen=True, slots=True)
 class LogFilters:
-    """Who can be chosen in the audit log's filter: staff users and API keys by name."""
+    """Who can be chosen in the audit log's filter: staff users by name, API keys by name
+    and prefix (two keys may share a name; their prefixes differ)."""
 
     users: list[tuple[int, str]]
     keys: list[tuple[int, str]]
+
+    @property
+    def key_labels(self) -> dict[int, str]:
+        return dict(self.keys)
 
 
 async def log_filters(database: Database, account: Account) -> LogFilters:
@@ -174,7 +179,7 @@ async def log_filters(database: Database, account: Account) -> LogFilters:
         keys = await accounts.list_api_keys(connection, account)
         return LogFilters(
             [(user.iduser, user.username) for user in users],
-            [(key.id, key.name or key.prefix) for key in keys],
+            [(key.id, f"{key.name or key.prefix} ({key.prefix}…)") for key in keys],
         )
 
     return await database.read(read)

@@ -17,7 +17,7 @@ from ..web.errors import FormExpired
 from ..web.i18n import N_
 from ..web.pages import read_form
 from ..web.sessions import csrf_matches
-from . import confirm, errors, manage, once
+from . import confirm, errors, manage, once, service
 from .web import Visit, admin_page
 
 NOTICES = {
@@ -298,8 +298,10 @@ async def audit_log(visit: Visit) -> Response:
     offset = page_offset(query.get("offset"), audit.LOG_PAGE_SIZE)
     entries = await manage.log_page(visit.database, visit.account, who, what, offset)
     filters = await manage.log_filters(visit.database, visit.account)
+    choices = await service.choices(visit.database, visit.account)
     return visit.render(
         "audit.html",
+        choices=choices,
         entries=entries,
         filters=filters,
         who=who.value,

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from ..tables import (
     accounts,
+    hook_deliveries,
     shipping_provider_profiles,
     shipping_providers,
     staff_users,
@@ -58,3 +59,13 @@ END_STAFF_SESSIONS = (
 
 # Customers are never deleted, so the account's counter (which numbers them) is their total.
 CUSTOMER_TOTAL = sa.select(accounts.c.customer_count).where(accounts.c.id == _p("account_id"))
+
+# The object each delivery of a page of the log was about (its payload's `data`), read
+# beside the hooks service's page of the same deliveries.
+DELIVERY_DATA = (
+    sa.select(hook_deliveries.c.iddelivery, hook_deliveries.c.data)
+    .where(hook_deliveries.c.account_id == _p("account_id"), hook_deliveries.c.idhook == _p("id"))
+    .order_by(hook_deliveries.c.iddelivery.desc())
+    .limit(_p("limit"))
+    .offset(_p("offset"))
+)

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from ..accounts.service import Account
 from ..auth import Principal, zone
 from ..customers import audit
@@ -34,6 +36,7 @@ from ..staff.service import to_user
 from ..threads import Busy
 from ..web.errors import LoginRefused, TooManyAttempts
 from ..web.throttle import LoginThrottle
+from ..wire import PAGE_SIZE
 from . import errors, queries
 
 if TYPE_CHECKING:
@@ -274,6 +277,24 @@ async def username_taken(
     key = {"account_id": account.id, "username_key": username_key(username)}
     row = await database.read(lambda c: c.one(customer_queries.USERNAME_OWNER, key))
     return row is not None and row[0] != customer_id
+
+
+async def delivery_customers(
+    database: Database, account: Account, idhook: int, offset: int
+) -> dict[int, tuple[int, str]]:
+    """For a page of a hook's delivery log: the customer (number, name) each delivery was
+    about, by delivery id; a test event is about none."""
+    values = {"account_id": account.id, "id": idhook, "offset": offset, "limit": PAGE_SIZE}
+    rows = await database.read(lambda c: c.all(queries.DELIVERY_DATA, values))
+    found: dict[int, tuple[int, str]] = {}
+    for iddelivery, data in rows:
+        try:
+            about = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            continue
+        if isinstance(about, dict) and isinstance(about.get("idfulfilment_customer"), int):
+            found[iddelivery] = (about["idfulfilment_customer"], str(about.get("name", "")))
+    return found
 
 
 async def customer_total(database: Database, account: Account) -> int:
