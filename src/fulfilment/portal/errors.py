@@ -3,6 +3,7 @@ each with a catalogue message id, its HTTP status and the values the message nam
 
 from __future__ import annotations
 
+from ..web.errors import FieldErrors as FieldErrors
 from ..web.errors import FormExpired as FormExpired
 from ..web.errors import FormTooSlow as FormTooSlow
 from ..web.errors import FormUnreadable as FormUnreadable
