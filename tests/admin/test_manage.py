@@ -352,3 +352,16 @@ def test_the_audit_log_names_what_the_customer_page_names(
     assert len(demos) == 2
     assert demos[0] != demos[1]
     assert all(re.fullmatch(r"created API key demo \(fk_[\w-]+…\)", demo) for demo in demos)
+
+
+def test_both_settings_errors_show_in_one_round(
+    client: TestClient, tenant: Tenant, anna: User
+) -> None:
+    log_in(client, "anna")
+    settings = client.get(f"{BASE}settings")
+    refused = send(client, "settings", settings, name=" ", timezone="Mars/Olympus")
+    assert refused.status_code == 400
+    assert '<a href="#name">' in refused.text
+    assert '<a href="#timezone">' in refused.text
+    assert "<title>Error: Settings · Acme BV</title>" in refused.text
+    assert client.get(f"{BASE}settings").text.count('value="Acme BV"') == 1

@@ -95,7 +95,11 @@ def test_a_forgotten_password_is_set_again_from_the_mail(
     assert link.startswith("http://testserver/portal/acme/reset?lang=nl&token=")
 
     # Two passwords that differ: the form again, the link still good.
-    assert _set_password(other, link, NEW_PASSWORD, "something else").status_code == 400
+    differ = _set_password(other, link, NEW_PASSWORD, "something else")
+    assert differ.status_code == 400
+    # Beside the field it is about, linked from the summary.
+    assert '<a href="#new_password_again">' in differ.text
+    assert 'aria-describedby="new_password_again-error" aria-invalid="true"' in differ.text
     done = _set_password(other, link, NEW_PASSWORD)
     assert done.status_code == 303
     assert done.headers["location"] == f"{BASE}login?notice=password-set"
@@ -231,10 +235,13 @@ def test_a_new_address_takes_effect_from_its_mailbox_and_the_old_one_is_told(
         client, BASE, "email", page, current_password="wrong", new_address="new@jansen.example"
     )
     assert wrong.status_code == 400
+    assert 'id="current_password-error"' in wrong.text
     invalid = post_form(
         client, BASE, "email", page, current_password=PASSWORD, new_address="not an address"
     )
     assert invalid.status_code == 400
+    assert '<a href="#new_address">' in invalid.text
+    assert "<title>Fout: " in invalid.text
     asked = post_form(
         client, BASE, "email", page, current_password=PASSWORD, new_address="new@jansen.example"
     )

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..accounts.service import AccountSettings, known_timezones
+from ..accounts.service import AccountSettings, check_name, check_timezone, known_timezones
 from ..errors import InvalidInput
 from ..fields import LANGUAGES
 from ..staff import service as staff
@@ -250,6 +250,12 @@ async def _settings_page(visit: Visit, status: int = 200, **context: Any) -> Res
     )
 
 
+SETTINGS_PROBLEMS = {
+    "name": N_("Enter a name of at most 255 characters."),
+    "timezone": N_("Choose a time zone from the list, such as Europe/Amsterdam."),
+}
+
+
 @admin_page()
 async def settings(visit: Visit) -> Response:
     """The user's own second factor, and (administrators) the account's name, time zone
@@ -268,20 +274,28 @@ async def settings(visit: Visit) -> Response:
         timezone=form.get("timezone"),
         require_second_factor=form.get("require_second_factor") == "1",
     )
-    try:
-        await manage.change_settings(visit.database, visit.account, visit.user, changed)
-    except InvalidInput as refused:
-        field = "timezone" if refused.message.startswith("timezone") else "name"
-        message = {
-            "name": N_("Enter a name of at most 255 characters."),
-            "timezone": N_("Choose a time zone from the list, such as Europe/Amsterdam."),
-        }[field]
+    # Each field checked by the account's own rule, so that both errors show at once.
+    problems: dict[str, str] = {}
+    for field, check in (("name", check_name), ("timezone", check_timezone)):
+        typed = form.get(field)
+        try:
+            if typed is not None:
+                check(typed)
+        except InvalidInput:
+            problems[field] = SETTINGS_PROBLEMS[field]
+    if not problems:
+        try:
+            await manage.change_settings(visit.database, visit.account, visit.user, changed)
+        except InvalidInput as refused:
+            field = "timezone" if refused.message.startswith("timezone") else "name"
+            problems[field] = SETTINGS_PROBLEMS[field]
+    if problems:
         values = {
             "name": form.get("name", ""),
             "timezone": form.get("timezone", ""),
             "require_second_factor": changed.require_second_factor,
         }
-        return await _settings_page(visit, 400, form=values, form_errors={field: message})
+        return await _settings_page(visit, 400, form=values, form_errors=problems)
     return visit.redirect("settings?notice=settings-saved")
 
 

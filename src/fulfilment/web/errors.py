@@ -17,6 +17,8 @@ class PageError(Exception):
 
     status: ClassVar[int] = 400
     message: ClassVar[str]
+    # The form field the error is about, if one: the page shows it beside that field.
+    field: ClassVar[str | None] = None
     values: dict[str, Any]
 
     def __init__(self, **values: Any) -> None:
@@ -43,6 +45,7 @@ class FormTooSlow(PageError):
 
 
 class WrongCurrentPassword(PageError):
+    field = "current_password"
     message = N_("Your current password is not correct.")
 
 

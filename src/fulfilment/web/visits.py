@@ -59,6 +59,11 @@ class PageVisit(Generic[S]):
         context.setdefault("notice", None)
         context.setdefault("error", None)
         context.setdefault("form_errors", {})
+        error = context["error"]
+        if isinstance(error, PageError) and error.field and not context["form_errors"]:
+            # An error about one field is shown as the form pattern shows any: beside it.
+            context["form_errors"] = {error.field: (error.message, error.values)}
+            context["error"] = None
         page = self.site.environments[language].get_template(template)
         html = page.render(
             base=self.base,
