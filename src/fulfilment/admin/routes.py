@@ -26,6 +26,7 @@ from . import (
     hooks_routes,
     manage,
     manage_routes,
+    once,
     recovery,
     service,
 )
@@ -197,8 +198,24 @@ async def enrol(visit: Visit) -> Response:
         # Logged in from now on: a new form token, as at every login.
         session.stage = "in"
         session.csrf = secrets.token_urlsafe(32)
-    visit.user = user
-    return visit.render("recovery.html", language=user.language, codes=codes)
+    # The codes are shown once, on the page the redirect leads to.
+    shown = {"codes": codes}
+    token = await once.keep(visit.database, visit.account, user, "codes", user.iduser, shown)
+    response = visit.redirect(f"recovery-codes?once={token}")
+    visit.keep(response, session)
+    return response
+
+
+@admin_page()
+async def recovery_codes(visit: Visit) -> Response:
+    """The recovery codes just made, once; a reload finds them gone."""
+    user = visit.user
+    assert user is not None
+    token = visit.request.query_params.get("once")
+    shown = await once.take(visit.database, visit.account, user, "codes", user.iduser, token)
+    if shown is None:
+        return visit.redirect("settings")
+    return visit.render("recovery.html", language=user.language, codes=shown["codes"])
 
 
 @admin_page()
@@ -317,6 +334,7 @@ def _pages(prefix: str) -> list[Route]:
         Route(f"{prefix}/login", login, methods=both),
         Route(f"{prefix}/second-factor", second_factor, methods=both),
         Route(f"{prefix}/enrol", enrol, methods=both),
+        Route(f"{prefix}/recovery-codes", recovery_codes, methods=["GET"]),
         Route(f"{prefix}/logout", log_out, methods=both),
         *recovery.pages(prefix),
         Route(f"{prefix}/settings", settings, methods=both),
