@@ -354,3 +354,23 @@ def test_changes_made_from_links_are_events_for_hooks(
         "n@jansen.example",
     ]
     assert customers[1] == tenant.get(f"{CUSTOMERS}/{jansen['idfulfilment_customer']}").json()
+
+
+def test_asking_for_a_link_ends_on_a_get_that_says_the_same_for_anyone(
+    client: TestClient, jansen: dict[str, Any], inbox: Inbox
+) -> None:
+    locations = []
+    for identifier in ("jansen", "nobody at all"):
+        form = client.get(f"{BASE}forgot?lang=nl")
+        answer = client.post(
+            f"{BASE}forgot",
+            data={"csrf_token": form_token(form.text), "identifier": identifier,
+                  "language": "nl"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert answer.status_code == 303
+        locations.append(answer.headers["location"])
+    assert locations == [f"{BASE}forgot?lang=nl&sent=1"] * 2
+    inbox.wait_for(1)
+    sent = client.get(locations[0]).text
+    assert "is er een link onderweg om een nieuw wachtwoord te kiezen" in sent
