@@ -449,3 +449,23 @@ def declared(name: str | None, type_: str, parent_names: object) -> bool:
     if type_ == "table":
         return not name.startswith(SEARCH_INDEX)
     return not (type_ == "index" and name in _SEARCH_INDEXES)
+
+
+# A secret shown once after a POST (a new API key, a hook's secret, a generated password),
+# kept encrypted between the POST and the page its redirect leads to, which deletes it.
+shown_once = sa.Table(
+    "shown_once",
+    metadata,
+    # The SHA-256 of the token in the address of that page.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    _account(),
+    # Who may see it: the staff user who made it, on this kind of page for this object.
+    sa.Column(
+        "iduser", Id, sa.ForeignKey("staff_users.iduser", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("object_id", Id, nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_shown_once_created_at", "created_at"),
+)

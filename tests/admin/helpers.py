@@ -53,7 +53,10 @@ def enrol(client: TestClient, base: str = BASE) -> tuple[str, list[str]]:
     assert found is not None
     secret = found.group(1).replace(" ", "")
     done = send(client, "enrol", page, base, code=pyotp.TOTP(secret).now())
-    assert done.status_code == 200, done.text
-    codes = RECOVERY.findall(done.text)
+    # POST, redirect, GET: the codes are on the page the redirect leads to, once.
+    assert done.status_code == 303, done.text
+    shown = client.get(done.headers["location"])
+    codes = RECOVERY.findall(shown.text)
     assert len(codes) == 10
+    assert RECOVERY.findall(client.get(done.headers["location"]).text) == []
     return secret, codes

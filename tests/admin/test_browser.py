@@ -163,7 +163,7 @@ def test_staff_manage_customers_in_a_browser(
         _shot(page, folder, "10-new-customer")
         page.get_by_role("button", name="Save").click()
         expect(page.locator("#emailaddress-error")).to_have_text(
-            "Enter an e-mail address such as name@example.com."
+            "Error: Enter an e-mail address such as name@example.com."
         )
         expect(page.get_by_label("Name", exact=True)).to_have_value("Tulp Trading")
         expect(page.get_by_label("E-mail address")).to_have_value("not an address")
@@ -201,6 +201,10 @@ def test_staff_manage_customers_in_a_browser(
 
         # End the portal sessions of a customer who is logged in.
         page.goto(f"{base}customers/{jansen['idfulfilment_customer']}")
+        page.get_by_role("link", name="End portal sessions").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "End the portal sessions of Jansen Tuinmeubelen?"
+        )
         page.get_by_role("button", name="End portal sessions").click()
         expect(page.get_by_role("status")).to_have_text(
             "The customer's portal sessions have ended."
@@ -257,7 +261,7 @@ def test_staff_manage_customers_in_a_browser(
         page.get_by_role("link", name="Klanten").click()
         page.get_by_role("link", name="Nieuwe klant").click()
         page.get_by_role("button", name="Opslaan").click()
-        expect(page.locator("#name-error")).to_have_text("Vul een naam in.")
+        expect(page.locator("#name-error")).to_have_text("Fout: Vul een naam in.")
         _fits(page, 390)
         _words(page, "nl", data)
         _shot(page, folder, "26-phone-new-customer-refused")
@@ -303,7 +307,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
         page.get_by_label("Only for customer number (optional)").fill("not a number")
         page.get_by_role("button", name="Create API key").click()
         expect(page.locator("#customer-error")).to_have_text(
-            "Enter the number of one of the account's customers."
+            "Error: Enter the number of one of the account's customers."
         )
         expect(page.get_by_label("Name", exact=True)).to_have_value("Webshop")
         _shot(page, folder, "32-key-refused")
@@ -322,7 +326,12 @@ def test_an_administrator_manages_the_account_in_a_browser(
         webshop = page.get_by_role("row").filter(has_text="Webshop")
         expect(webshop).to_contain_text("Jansen Tuinmeubelen")
         expect(webshop).to_contain_text("anna")
-        page.get_by_role("button", name="Revoke Webshop").click()
+        # Revoking asks first, on a page of its own.
+        page.get_by_role("link", name=re.compile(r"^Revoke Webshop \(fk_")).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            re.compile(r"^Revoke API key Webshop \(fk_[\w-]+…\)\?$")
+        )
+        page.get_by_role("button", name="Revoke").click()
         expect(page.get_by_role("status")).to_have_text("The API key has been revoked.")
         expect(page.get_by_role("row").filter(has_text="Webshop")).to_contain_text("Revoked at")
         _shot(page, folder, "34-key-revoked")
@@ -334,6 +343,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
         page.get_by_label("Address").fill("http://127.0.0.1:8000/hook")
         page.get_by_role("button", name="Create webhook").click()
         expect(page.locator("#address-error")).to_have_text(
+            "Error: "
             "This address cannot receive webhooks: use an http or https address on the public "
             "internet."
         )
@@ -347,6 +357,11 @@ def test_an_administrator_manages_the_account_in_a_browser(
         assert len(secret) >= 40
         _words(page, "en", [*data, secret, PUBLIC_ADDRESS])
         _shot(page, folder, "342-hook-created")
+        # The browser was left on a GET: a reload shows the secret no more.
+        page.reload()
+        expect(page.get_by_text(secret)).to_have_count(0)
+        page.get_by_role("link", name="Deactivate").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Deactivate webhook Webshop?")
         page.get_by_role("button", name="Deactivate").click()
         expect(page.get_by_role("status")).to_have_text(
             "The webhook has been deactivated: nothing is sent to it."
@@ -363,6 +378,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
         _words(page, "en", data)
         _shot(page, folder, "35-users")
         page.get_by_role("link", name="Anna Smit").click()
+        page.get_by_role("link", name="Deactivate").click()
         page.get_by_role("button", name="Deactivate").click()
         expect(page.get_by_role("alert")).to_have_text(
             "The account's last active administrator cannot be deactivated or lose the role."
@@ -375,7 +391,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
         page.get_by_label("First name").fill("Els")
         page.get_by_role("button", name="Send the invitation").click()
         expect(page.locator("#username-error")).to_have_text(
-            "This username is used by another staff user already."
+            "Error: This username is used by another staff user already."
         )
         _words(page, "en", [*data, "PIET"])
         _shot(page, folder, "351-invite-refused")
@@ -400,7 +416,7 @@ def test_an_administrator_manages_the_account_in_a_browser(
         page.get_by_label("Time zone").fill("Mars/Olympus")
         page.get_by_role("button", name="Save").click()
         expect(page.locator("#timezone-error")).to_have_text(
-            "Choose a time zone from the list, such as Europe/Amsterdam."
+            "Error: Choose a time zone from the list, such as Europe/Amsterdam."
         )
         _words(page, "en", data)
         _shot(page, folder, "38-settings-refused")

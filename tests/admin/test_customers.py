@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from fulfilment.db import Database
 from fulfilment.staff.schemas import User
+from fulfilment.tables import shown_once
 from tests.factories import CUSTOMERS, Tenant
 from tests.portal import helpers as portal
 from tests.portal.helpers import PASSWORD as CUSTOMER_PASSWORD
@@ -107,23 +110,60 @@ def test_create_with_a_field_error_then_edit_and_see_the_history(
     assert history[1]["changes"] == {"name": {"from": "Tulp Trading", "to": "Tulp Trading BV"}}
 
 
-def test_a_generated_password_is_shown_once_and_works(
-    client: TestClient, tenant: Tenant, anna: User
+def test_a_generated_password_is_shown_once_after_the_redirect_and_works(
+    client: TestClient, tenant: Tenant, anna: User, piet: User, database: Database
 ) -> None:
     log_in(client, "anna")
     form = client.get(f"{BASE}customers/new")
-    page = send(client, "customers/new", form, name="Gen BV", username="gen", language="nl",
-                can_login="1", generate_password="1")  # fmt: skip
-    assert page.status_code == 200
+    saved = send(client, "customers/new", form, name="Gen BV", username="gen", language="nl",
+                 can_login="1", generate_password="1")  # fmt: skip
+    # POST, redirect, GET: reloading the page the browser is left on sends nothing again.
+    assert saved.status_code == 303
+    address = saved.headers["location"]
+    customer_id = tenant.get(CUSTOMERS).json()[0]["idfulfilment_customer"]
+    assert address.startswith(f"{BASE}customers/{customer_id}?notice=saved&once=")
+    # Between the two, the password is kept sealed, never as itself.
+    with database.engine.connect() as connection:
+        kept = [row.payload for row in connection.execute(sa.select(shown_once))]
+    assert len(kept) == 1
+    # Another staff user who is handed the address sees nothing.
+    other = TestClient(client.app)
+    log_in(other, "piet")
+    assert "secret" not in other.get(address).text
+    page = client.get(address)
     found = portal.re.search(r'<code class="secret">([^<]+)</code>', page.text)
     assert found is not None
     password = found.group(1)
     assert len(password) == 16
+    assert password not in kept[0]
     portal_client = TestClient(client.app)
     answer = portal.log_in(portal_client, "/portal/acme/", "gen", password)
     assert answer.status_code == 303
-    customer_id = tenant.get(CUSTOMERS).json()[0]["idfulfilment_customer"]
+    # Shown once: the same address again, or the plain page, shows it no more.
+    assert password not in client.get(address).text
     assert password not in client.get(f"{BASE}customers/{customer_id}").text
+    with database.engine.connect() as connection:
+        assert connection.execute(sa.select(shown_once)).all() == []
+
+
+def test_every_error_of_the_form_shows_in_one_round(
+    client: TestClient, tenant: Tenant, piet: User
+) -> None:
+    tenant.create_customer(name="Jansen", username="jansen")
+    log_in(client, "piet")
+    form = client.get(f"{BASE}customers/new")
+    refused = send(client, "customers/new", form, name="", username="JANSEN",
+                   emailaddress="not an address", language="nl")  # fmt: skip
+    assert refused.status_code == 400
+    texts = shown_texts(refused.text)
+    # The title says so, and the summary links to each field.
+    assert "<title>Fout: Nieuwe klant · Acme BV</title>" in refused.text
+    for field in ("name", "username", "emailaddress"):
+        assert f'<a href="#{field}">' in refused.text
+        assert f'aria-describedby="{field}-error" aria-invalid="true"' in refused.text
+    assert "Een andere klant heeft deze gebruikersnaam al." in texts
+    assert "Vul een naam in." in texts
+    assert len(tenant.get(CUSTOMERS).json()) == 1
 
 
 def test_ending_the_portal_sessions_logs_the_customer_out(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from msgspec.structs import replace
@@ -41,3 +42,23 @@ def test_back_office_create_and_edit_are_events(
 
     events = [(row["event"], json.loads(row["data"])) for row in stored_deliveries(database)]
     assert events == [(CREATED, after_create), (CHANGED, after_edit)]
+
+
+def test_the_delivery_log_names_the_customer_each_delivery_is_about(
+    client: TestClient, tenant: Tenant, anna: User
+) -> None:
+    hook = create_hook(tenant, "http://127.0.0.1:9/created", CREATED)
+    jansen = tenant.create_customer(name="Jansen Tuinmeubelen")
+    smith = tenant.create_customer(name="Smith & Daughters")
+    log_in(client, "anna")
+    page = client.get(f"{BASE}hooks/{hook['idhook']}/deliveries")
+    assert page.status_code == 200
+    for customer in (jansen, smith):
+        number = customer["idfulfilment_customer"]
+        link = f'<a href="{BASE}customers/{number}">'
+        assert f"{link}Customer {customer['name']} ({number})</a>".replace("&", "&amp;") in (
+            page.text
+        )
+    # Each delivery's attempts are a region of a name of its own (axe: landmark-unique).
+    labels = re.findall(r'role="region" aria-label="([^"]+)"', page.text)
+    assert len(labels) == len(set(labels))

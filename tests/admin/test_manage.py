@@ -88,19 +88,26 @@ def test_keys_are_created_shown_once_listed_and_revoked(
     assert "Enter the number of one of the account's customers." in shown_texts(other.text)
     assert _events(database, "api_key") == [("api_key", "create", "")]
 
-    created = send(client, "keys/new", page, name="Webshop")
+    # POST, redirect, GET: the key is kept (sealed) for the one page the redirect leads to.
+    posted = send(client, "keys/new", page, name="Webshop")
+    assert posted.status_code == 303
+    assert re.fullmatch(rf"{BASE}keys/\d+/created\?once=[\w-]+", posted.headers["location"])
+    created = client.get(posted.headers["location"])
     assert created.status_code == 200
     found = KEY.search(created.text)
     assert found is not None
     key = found.group(1)
     assert f"curl -u {key}: http://testserver/api/v1/fulfilment/customers" in created.text
+    reloaded = client.get(posted.headers["location"], follow_redirects=False)
+    assert reloaded.headers["location"] == f"{BASE}keys?notice=key-shown"
+    assert key not in client.get(reloaded.headers["location"]).text
     assert client.get(CUSTOMERS, auth=(key, "")).status_code == 200
     me = client.get(f"{API}/users/me", auth=(key, "X"))
     assert me.json()["username"] == "anna"
 
     scoped = send(client, "keys/new", page, name="Jansen's own",
                   customer=str(customer["idfulfilment_customer"]))  # fmt: skip
-    found = KEY.search(scoped.text)
+    found = KEY.search(client.get(scoped.headers["location"]).text)
     assert found is not None
     assert client.get(CUSTOMERS, auth=(found.group(1), "")).status_code == 403
 
@@ -122,12 +129,19 @@ def test_keys_are_created_shown_once_listed_and_revoked(
     key_id = database.read_sync(
         lambda c: c.one(sa.select(api_keys.c.id).where(api_keys.c.name == "Webshop"), {})
     )[0]
-    revoked = send(client, f"keys/{key_id}/revoke", listing)
+    # Revoking asks first, on a page of its own (no script needed), naming the key.
+    assert f'href="{BASE}keys/{key_id}/revoke"' in listing.text
+    question = client.get(f"{BASE}keys/{key_id}/revoke")
+    assert question.status_code == 200
+    assert re.search(r"<h1>Revoke API key Webshop \(fk_[\w-]+…\)\?</h1>", question.text)
+    assert client.get(CUSTOMERS, auth=(key, "")).status_code == 200
+    revoked = send(client, f"keys/{key_id}/revoke", question)
     assert revoked.status_code == 303
     assert revoked.headers["location"] == f"{BASE}keys?notice=key-revoked"
     assert status_within(lambda: client.get(CUSTOMERS, auth=(key, "")), 401) == 401
     again = send(client, f"keys/{key_id}/revoke", listing)
     assert again.status_code == 404
+    assert client.get(f"{BASE}keys/{key_id}/revoke").status_code == 404
     assert send(client, "keys/abc/revoke", listing).status_code == 404
     other_tenant_key = tenant.key_ids[0] + 1000
     assert send(client, f"keys/{other_tenant_key}/revoke", listing).status_code == 404
@@ -271,12 +285,18 @@ def test_the_audit_log_shows_every_change_filtered_and_paged(
     assert first.status_code == 200
     # Newest first, 50 to a page: Anna's three changes, then the older ones.
     whats = [t for t in texts if t.startswith(("created ", "changed "))]
+    with database.engine.connect() as connection:
+        named = connection.execute(sa.select(api_keys.c.name, api_keys.c.key_prefix))
+        prefixes = {name: prefix for name, prefix in named}
     assert set(whats[:3]) == {
         "created customer Made by Anna",
         "changed the account's settings",
-        "created API key Webshop",
+        f"created API key Webshop ({prefixes['Webshop']}…)",
     }
-    assert whats[3:5] == ["created API key tests", "created customer Customer 55"]
+    assert whats[3:5] == [
+        f"created API key tests ({prefixes['tests']}…)",
+        "created customer Customer 55",
+    ]
     assert len(re.findall(r'<p class="when">', first.text)) == 50
     assert "offset=50" in first.text
     second = client.get(f"{BASE}audit?offset=50")
@@ -308,3 +328,40 @@ def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login(
     answer = client.get(f"{BASE}{path}", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == f"{BASE}login"
+
+
+def test_the_audit_log_names_what_the_customer_page_names(
+    client: TestClient, tenant: Tenant, anna: User, database: Database
+) -> None:
+    """Shipping profiles, warehouses and templates by name; a value set at creation as set,
+    not changed; two keys of one name told apart by their prefixes."""
+    tenant.create_customer(
+        name="Jansen", username="jansen", can_login=True, password="a password 1",
+        allowed_shipping_profiles=[tenant.profiles[1]], preferred_idwarehouse=tenant.warehouse,
+    )  # fmt: skip
+    log_in(client, "anna")
+    keys = client.get(f"{BASE}keys")
+    send(client, "keys/new", keys, name="demo")
+    send(client, "keys/new", keys, name="demo")
+    texts = shown_texts(client.get(f"{BASE}audit").text)
+    assert "PostNL · Signature" in texts
+    assert "Main" in texts
+    assert "Password set" in texts
+    assert "Password changed" not in texts
+    demos = sorted(t for t in texts if t.startswith("created API key demo"))
+    assert len(demos) == 2
+    assert demos[0] != demos[1]
+    assert all(re.fullmatch(r"created API key demo \(fk_[\w-]+…\)", demo) for demo in demos)
+
+
+def test_both_settings_errors_show_in_one_round(
+    client: TestClient, tenant: Tenant, anna: User
+) -> None:
+    log_in(client, "anna")
+    settings = client.get(f"{BASE}settings")
+    refused = send(client, "settings", settings, name=" ", timezone="Mars/Olympus")
+    assert refused.status_code == 400
+    assert '<a href="#name">' in refused.text
+    assert '<a href="#timezone">' in refused.text
+    assert "<title>Error: Settings · Acme BV</title>" in refused.text
+    assert client.get(f"{BASE}settings").text.count('value="Acme BV"') == 1

@@ -54,6 +54,7 @@ def test_every_page_shows_only_catalogue_words(
                    password="short", can_login="1", language="nl")  # fmt: skip
     generated = send(client, "customers/new", form, name="Nieuw BV", username="nieuw",
                      language="en", can_login="1", generate_password="1")  # fmt: skip
+    generated = client.get(generated.headers["location"])
     detail = client.get(f"{BASE}customers/{customer_id}?notice=saved")
     edit = client.get(f"{BASE}customers/{customer_id}/edit")
     send(client, f"customers/{customer_id}/edit", edit, name="Jansen BV", language="en")
@@ -68,6 +69,7 @@ def test_every_page_shows_only_catalogue_words(
         edit,
         client.get(f"{BASE}customers/{customer_id}"),
         client.get(f"{BASE}customers/{customer_id}?notice=sessions-ended"),
+        client.get(f"{BASE}customers/{customer_id}/end-sessions"),
         client.get(f"{BASE}settings?notice=settings-saved"),
         client.get(f"{BASE}customers/999999"),
     ]
@@ -104,10 +106,14 @@ def test_the_administrators_pages_show_only_catalogue_words(
     log_in(client, "baas", language=language)
     keys = client.get(f"{BASE}keys")
     created = send(client, "keys/new", keys, name="Webshop", customer=str(customer_id))
+    created = client.get(created.headers["location"])
     refused_key = send(client, "keys/new", keys, name="", customer="x")
     listing = client.get(f"{BASE}keys")
     key_id = re.findall(r"keys/(\d+)/revoke", listing.text)[0]
+    questions = [client.get(f"{BASE}keys/{key_id}/revoke")]
     send(client, f"keys/{key_id}/revoke", listing)
+    questions += [client.get(f"{BASE}users/{other.iduser}/{action}")
+                  for action in ("deactivate", "reset-second-factor")]  # fmt: skip
     user_page = client.get(f"{BASE}users/{other.iduser}")
     send(client, f"users/{other.iduser}/admin", user_page, admin="1")
     send(client, f"users/{other.iduser}/admin", user_page, admin="0")
@@ -122,6 +128,7 @@ def test_the_administrators_pages_show_only_catalogue_words(
     send(client, f"customers/{customer_id}/edit", edit, name="Jansen BV", language="en")
     pages: list[httpx.Response] = [
         keys, created, refused_key, listing, client.get(f"{BASE}keys?notice=key-revoked"),
+        client.get(f"{BASE}keys?notice=key-shown"), *questions,
         client.get(f"{BASE}users"), user_page,
         send(client, f"users/{admin.iduser}/deactivate", user_page),
         *(client.get(f"{BASE}users/{other.iduser}?notice={notice}") for notice in (

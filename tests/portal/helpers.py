@@ -48,6 +48,9 @@ def post_form(
     )
 
 
+TIMES = re.compile(r"<time[^>]*>[^<]*</time>")
+
+
 class _ShownText(HTMLParser):
     """Text a person sees or hears: text nodes, and the attributes that are read out."""
 
@@ -101,7 +104,9 @@ def catalogue_patterns(language: str) -> tuple[re.Pattern[str], ...]:
 def untranslated(html: str, language: str, data: Iterable[str] = ()) -> list[str]:
     """The shown texts that are neither a message of `language`'s catalogue nor the data the
     page displays (names, e-mail addresses...), nor punctuation between those."""
-    values = sorted((value for value in data if value), key=len, reverse=True)
+    # A <time> is data, which Babel writes in the page's language (its month names).
+    html = TIMES.sub("TIME", html)
+    values = sorted((value for value in (*data, "TIME") if value), key=len, reverse=True)
     strays = []
     for text in shown_texts(html):
         if any(pattern.fullmatch(text) for pattern in catalogue_patterns(language)):

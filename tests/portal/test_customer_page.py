@@ -165,3 +165,28 @@ def test_the_form_addresses_opened_as_pages_lead_back_without_acting(
         assert answer.status_code == 303
         assert answer.headers["location"] == BASE
     assert client.get(BASE).status_code == 200  # still logged in
+
+
+def test_every_error_of_the_password_form_shows_in_one_round(
+    client: TestClient, jansen: dict[str, Any]
+) -> None:
+    log_in(client, BASE, "Jansen", PASSWORD)
+    home = client.get(BASE)
+    refused = post_form(client, BASE, "password", home, current_password="wrong",
+                        new_password="short", new_password_again="short")  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.text.count('aria-invalid="true"') == 2
+    assert '<a href="#current_password">Uw huidige wachtwoord is onjuist.</a>' in refused.text
+    assert (
+        '<a href="#new_password">Het nieuwe wachtwoord moet minstens 8 tekens lang zijn.</a>'
+        in refused.text
+    )
+    assert "<title>Fout: " in refused.text
+    # The browser's own checks are not relied on: they would speak its language.
+    assert " required" not in refused.text
+    assert "minlength" not in refused.text
+    differ = post_form(client, BASE, "password", home, current_password=PASSWORD,
+                       new_password="long enough", new_password_again="long enough 2")  # fmt: skip
+    assert differ.status_code == 400
+    assert 'id="new_password_again-error"' in differ.text
+    assert log_in(TestClient(client.app), BASE, "Jansen", PASSWORD).status_code == 303

@@ -96,7 +96,11 @@ def test_a_forgotten_password_is_set_again_from_the_mail(
     assert link.startswith("http://testserver/portal/acme/reset?lang=nl&token=")
 
     # Two passwords that differ: the form again, the link still good.
-    assert _set_password(other, link, NEW_PASSWORD, "something else").status_code == 400
+    differ = _set_password(other, link, NEW_PASSWORD, "something else")
+    assert differ.status_code == 400
+    # Beside the field it is about, linked from the summary.
+    assert '<a href="#new_password_again">' in differ.text
+    assert 'aria-describedby="new_password_again-error" aria-invalid="true"' in differ.text
     done = _set_password(other, link, NEW_PASSWORD)
     assert done.status_code == 303
     assert done.headers["location"] == f"{BASE}login?notice=password-set"
@@ -232,10 +236,13 @@ def test_a_new_address_takes_effect_from_its_mailbox_and_the_old_one_is_told(
         client, BASE, "email", page, current_password="wrong", new_address="new@jansen.example"
     )
     assert wrong.status_code == 400
+    assert 'id="current_password-error"' in wrong.text
     invalid = post_form(
         client, BASE, "email", page, current_password=PASSWORD, new_address="not an address"
     )
     assert invalid.status_code == 400
+    assert '<a href="#new_address">' in invalid.text
+    assert "<title>Fout: " in invalid.text
     asked = post_form(
         client, BASE, "email", page, current_password=PASSWORD, new_address="new@jansen.example"
     )
@@ -348,3 +355,23 @@ def test_changes_made_from_links_are_events_for_hooks(
         "n@jansen.example",
     ]
     assert customers[1] == tenant.get(f"{CUSTOMERS}/{jansen['idfulfilment_customer']}").json()
+
+
+def test_asking_for_a_link_ends_on_a_get_that_says_the_same_for_anyone(
+    client: TestClient, jansen: dict[str, Any], inbox: Inbox
+) -> None:
+    locations = []
+    for identifier in ("jansen", "nobody at all"):
+        form = client.get(f"{BASE}forgot?lang=nl")
+        answer = client.post(
+            f"{BASE}forgot",
+            data={"csrf_token": form_token(form.text), "identifier": identifier,
+                  "language": "nl"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert answer.status_code == 303
+        locations.append(answer.headers["location"])
+    assert locations == [f"{BASE}forgot?lang=nl&sent=1"] * 2
+    inbox.wait_for(1)
+    sent = client.get(locations[0]).text
+    assert "is er een link onderweg om een nieuw wachtwoord te kiezen" in sent

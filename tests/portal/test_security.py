@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,11 @@ def test_failed_logins_are_throttled_per_username(
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) > 0
     assert any(text.startswith(TOO_MANY) for text in shown_texts(refused.text))
+    # A clock time in the account's zone, labelled with it.
+    assert any(
+        re.fullmatch(re.escape(TOO_MANY) + r"\d\d:\d\d (CET|CEST)\.", text)
+        for text in shown_texts(refused.text)
+    )
     # Another username from the same address is not held back.
     assert log_in(client, BASE, "smith", PASSWORD).status_code == 303
 

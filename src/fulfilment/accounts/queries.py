@@ -93,7 +93,7 @@ LIST_KEYS = (
     .order_by(api_keys.c.id)
 )
 # The back office's list of keys: who made each, and the customer a scoped one is for.
-KEY_PAGE = (
+_KEY_LISTING = (
     sa.select(
         api_keys.c.id,
         api_keys.c.name,
@@ -111,10 +111,13 @@ KEY_PAGE = (
     )
     .outerjoin(staff_users, staff_users.c.iduser == api_keys.c.created_by_iduser)
     .where(api_keys.c.account_id == _p("account_id"))
-    .order_by(api_keys.c.revoked_at.is_not(None), api_keys.c.id.desc())
+)
+KEY_PAGE = (
+    _KEY_LISTING.order_by(api_keys.c.revoked_at.is_not(None), api_keys.c.id.desc())
     .limit(_p("limit"))
     .offset(_p("offset"))
 )
+KEY_LISTED = _KEY_LISTING.where(api_keys.c.id == _p("id"))
 # An account's settings, locked while they change (on PostgreSQL; SQLite writes one at a time).
 SETTINGS_FOR_UPDATE = (
     sa.select(accounts.c.name, accounts.c.timezone, accounts.c.require_staff_2fa)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from ..auth import KEYS_CHANGED, SUBDOMAIN, hash_api_key
 from ..clock import as_datetime, utcnow
 from ..customers.audit import Actor
-from ..db import Connection, Database
+from ..db import Connection, Database, Row
 from ..errors import InvalidInput, NotFound
 from ..wire import PAGE_SIZE, format_datetime
 from . import audit
@@ -21,6 +21,7 @@ from .queries import (
     FIND_ACCOUNT,
     INSERT_ACCOUNT,
     INSERT_KEY,
+    KEY_LISTED,
     KEY_PAGE,
     LIST_KEYS,
     REVOKE_KEY,
@@ -185,25 +186,35 @@ class KeyListing:
     revoked_at: str | None
 
 
+def _listing(row: Row, zone: ZoneInfo) -> KeyListing:
+    return KeyListing(
+        id=row[0],
+        name=row[1],
+        prefix=row[2],
+        idfulfilment_customer=row[3],
+        customer_name=row[4],
+        created_by=row[5],
+        created_at=format_datetime(row[6], zone) or "",
+        last_used_at=format_datetime(row[7], zone),
+        revoked_at=format_datetime(row[8], zone),
+    )
+
+
 async def key_page(database: Database, account: Account, offset: int) -> list[KeyListing]:
     """A page of the account's keys: active ones first, newest first."""
     values = {"account_id": account.id, "offset": offset, "limit": PAGE_SIZE}
     rows = await database.read(lambda c: c.all(KEY_PAGE, values))
     zone = ZoneInfo(account.timezone)
-    return [
-        KeyListing(
-            id=row[0],
-            name=row[1],
-            prefix=row[2],
-            idfulfilment_customer=row[3],
-            customer_name=row[4],
-            created_by=row[5],
-            created_at=format_datetime(row[6], zone) or "",
-            last_used_at=format_datetime(row[7], zone),
-            revoked_at=format_datetime(row[8], zone),
-        )
-        for row in rows
-    ]
+    return [_listing(row, zone) for row in rows]
+
+
+async def listed_key(database: Database, account: Account, key_id: int) -> KeyListing:
+    """One of the account's keys, as the listing shows it."""
+    values = {"account_id": account.id, "id": key_id}
+    row = await database.read(lambda c: c.one(KEY_LISTED, values))
+    if row is None:
+        raise NotFound(f"There is no API key {key_id}.")
+    return _listing(row, ZoneInfo(account.timezone))
 
 
 # -- the account's settings ---------------------------------------------------------------

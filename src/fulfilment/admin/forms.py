@@ -155,11 +155,14 @@ class CustomerForm:
             body["password"] = password
         return body
 
+    def refuse_taken_username(self) -> None:
+        self._refuse("username", N_("Another customer already has this username."))
+
     def refused_by_service(self, error: InvalidInput) -> None:
         """A rule the service checked (a username another customer has, a reference that
         went away meanwhile), beside the field it is about."""
         if isinstance(error, UsernameTaken):
-            self._refuse("username", N_("Another customer already has this username."))
+            self.refuse_taken_username()
             return
         if error.message.startswith("password is required"):
             self._refuse("password", N_("A customer who can log in needs a password."))

@@ -17,7 +17,7 @@ from ..hooks import service as hooks
 from ..hooks.schemas import EVENTS, HookCreate, HookUpdate
 from ..web.i18n import N_
 from ..wire import PAGE_SIZE
-from . import errors
+from . import confirm, errors, once, service
 from .manage_routes import page_offset, positive_number, posted_form
 from .web import Visit, admin_page
 
@@ -102,9 +102,17 @@ async def new_hook(visit: Visit) -> Response:
     except (InvalidInput, msgspec.ValidationError) as refused:
         values = {**typed, "sign": secret is not None}
         return await _list_page(visit, 400, form=values, form_errors=_problem(refused))
+    return await _saved(visit, hook.idhook, secret)
+
+
+async def _saved(visit: Visit, idhook: int, secret: str | None) -> Response:
+    """To the hook's page; a new secret goes along once, kept on the server."""
+    assert visit.user is not None
     if secret is None:
-        return visit.redirect(f"hooks/{hook.idhook}?notice=hook-saved")
-    return await _hook_page(visit, hook.idhook, secret=secret, notice=NOTICES["hook-saved"])
+        return visit.redirect(f"hooks/{idhook}?notice=hook-saved")
+    shown = {"secret": secret}
+    token = await once.keep(visit.database, visit.account, visit.user, "hook", idhook, shown)
+    return visit.redirect(f"hooks/{idhook}?notice=hook-saved&once={token}")
 
 
 async def _hook_page(visit: Visit, idhook: int, status: int = 200, **context: Any) -> Response:
@@ -122,8 +130,22 @@ async def _hook_page(visit: Visit, idhook: int, status: int = 200, **context: An
 
 @admin_page(admins_only=True)
 async def hook(visit: Visit) -> Response:
-    """One webhook: its form, its secret, switching it off and on, a test event."""
-    return await _hook_page(visit, _hook_id(visit))
+    """One webhook: its form, its secret (once, after it was made), switching it off and
+    on, a test event."""
+    assert visit.user is not None
+    idhook = _hook_id(visit)
+    token = visit.request.query_params.get("once")
+    shown = await once.take(visit.database, visit.account, visit.user, "hook", idhook, token)
+    return await _hook_page(visit, idhook, secret=shown["secret"] if shown else None)
+
+
+async def _confirm(visit: Visit, idhook: int, confirmation: confirm.Confirmation) -> Response:
+    assert visit.user is not None
+    try:
+        found = await hooks.get_hook(visit.database, visit.user.principal(visit.account), idhook)
+    except HookNotFound:
+        raise errors.HookMissing() from None
+    return confirm.ask(visit, confirm.about(confirmation, idhook, found.name))
 
 
 @admin_page(admins_only=True)
@@ -157,7 +179,7 @@ async def rotate_secret(visit: Visit) -> Response:
     assert visit.user is not None
     idhook = _hook_id(visit)
     if visit.request.method == "GET":
-        return visit.redirect(f"hooks/{idhook}")
+        return await _confirm(visit, idhook, confirm.NEW_HOOK_SECRET)
     await posted_form(visit)
     secret = secrets.token_urlsafe(32)
     try:
@@ -170,7 +192,7 @@ async def rotate_secret(visit: Visit) -> Response:
         )
     except HookNotFound:
         raise errors.HookMissing() from None
-    return await _hook_page(visit, idhook, secret=secret, notice=NOTICES["hook-saved"])
+    return await _saved(visit, idhook, secret)
 
 
 @admin_page(admins_only=True)
@@ -179,6 +201,8 @@ async def switch_hook(visit: Visit) -> Response:
     assert visit.user is not None
     idhook = _hook_id(visit)
     action = visit.request.path_params["action"]
+    if visit.request.method == "GET" and action == "deactivate":
+        return await _confirm(visit, idhook, confirm.DEACTIVATE_HOOK)
     if visit.request.method == "GET" or action not in ("deactivate", "reactivate", "test"):
         return visit.redirect(f"hooks/{idhook}")
     await posted_form(visit)
@@ -210,10 +234,12 @@ async def deliveries(visit: Visit) -> Response:
         log = await hooks.deliveries(visit.database, principal, idhook, offset)
     except HookNotFound:
         raise errors.HookMissing() from None
+    about = await service.delivery_customers(visit.database, visit.account, idhook, offset)
     return visit.render(
         "deliveries.html",
         hook=found,
         deliveries=log,
+        about=about,
         offset=offset,
         page_size=PAGE_SIZE,
         more=len(log) == PAGE_SIZE,

@@ -5,6 +5,7 @@ acting staff user."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,10 @@ from ..accounts import service as accounts
 from ..accounts.service import Account, AccountSettings, KeyListing
 from ..auth import zone
 from ..customers.audit import Actor
+from ..customers.service import clean_email, clean_username
 from ..db import Connection, Database
+from ..errors import InvalidInput
+from ..fields import LANGUAGES
 from ..mail.mailer import Mailer
 from ..passwords import hash_password
 from ..staff import service as staff
@@ -39,16 +43,15 @@ async def keys(database: Database, account: Account, offset: int) -> list[KeyLis
 
 async def create_key(
     database: Database, account: Account, user: StaffView, name: str, customer: int | None
-) -> str:
-    """A new key, made by `user`: the key itself, shown once."""
+) -> tuple[int, str]:
+    """A new key, made by `user`: its id, and the key itself (shown once)."""
+    return await database.write(
+        lambda c: staff.create_api_key_by(c, account, (user.iduser, user.username), name, customer)
+    )
 
-    async def create(connection: Connection) -> str:
-        _, key = await staff.create_api_key_by(
-            connection, account, (user.iduser, user.username), name, customer
-        )
-        return key
 
-    return await database.write(create)
+async def listed_key(database: Database, account: Account, key_id: int) -> KeyListing:
+    return await accounts.listed_key(database, account, key_id)
 
 
 async def revoke_key(database: Database, account: Account, user: StaffView, key_id: int) -> None:
@@ -100,6 +103,32 @@ async def reset_second_factor(
     await database.write(lambda c: staff.reset_second_factor_of(c, account, iduser, actor(user)))
 
 
+async def invitation_problems(
+    database: Database, account: Account, typed: dict[str, str]
+) -> dict[str, str]:
+    """Each field of an invitation that cannot be used, by name, with the rule it breaks
+    ("taken" for a username another staff user has): all of them at once."""
+    checks: dict[str, Callable[[], object]] = {
+        "username": lambda: clean_username(typed["username"]),
+        "emailaddress": lambda: clean_email(typed["emailaddress"]),
+        "firstname": lambda: staff.clean_person_name("firstname", typed["firstname"]),
+        "lastname": lambda: staff.clean_person_name("lastname", typed["lastname"]),
+    }
+    problems: dict[str, str] = {}
+    for field, check in checks.items():
+        try:
+            check()
+        except InvalidInput:
+            problems[field] = field
+    if typed["language"] not in LANGUAGES:
+        problems["language"] = "language"
+    if "username" not in problems and await staff.username_in_use(
+        database, account, typed["username"]
+    ):
+        problems["username"] = "taken"
+    return problems
+
+
 async def invite_user(
     database: Database, mailer: Mailer, account: Account, user: StaffView, new: staff.NewUser
 ) -> User:
@@ -133,10 +162,15 @@ async def change_settings(
 
 @dataclass(frozen=True, slots=True)
 class LogFilters:
-    """Who can be chosen in the audit log's filter: staff users and API keys by name."""
+    """Who can be chosen in the audit log's filter: staff users by name, API keys by name
+    and prefix (two keys may share a name; their prefixes differ)."""
 
     users: list[tuple[int, str]]
     keys: list[tuple[int, str]]
+
+    @property
+    def key_labels(self) -> dict[int, str]:
+        return dict(self.keys)
 
 
 async def log_filters(database: Database, account: Account) -> LogFilters:
@@ -145,7 +179,7 @@ async def log_filters(database: Database, account: Account) -> LogFilters:
         keys = await accounts.list_api_keys(connection, account)
         return LogFilters(
             [(user.iduser, user.username) for user in users],
-            [(key.id, key.name or key.prefix) for key in keys],
+            [(key.id, f"{key.name or key.prefix} ({key.prefix}…)") for key in keys],
         )
 
     return await database.read(read)

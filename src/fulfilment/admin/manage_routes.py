@@ -17,11 +17,12 @@ from ..web.errors import FormExpired
 from ..web.i18n import N_
 from ..web.pages import read_form
 from ..web.sessions import csrf_matches
-from . import errors, manage
+from . import confirm, errors, manage, once, service
 from .web import Visit, admin_page
 
 NOTICES = {
     "key-revoked": N_("The API key has been revoked."),
+    "key-shown": N_("A new key is shown only once, and this one has been shown."),
     "invited": N_("The staff user has been invited: a link to choose a password is on its way."),
     "deactivated": N_("The staff user has been deactivated."),
     "reactivated": N_("The staff user can log in again."),
@@ -99,16 +100,31 @@ async def new_key(visit: Visit) -> Response:
         problems["customer"] = N_("Enter the number of one of the account's customers.")
     if not problems:
         try:
-            key = await manage.create_key(visit.database, visit.account, visit.user, name, customer)
+            key_id, key = await manage.create_key(
+                visit.database, visit.account, visit.user, name, customer
+            )
         except InvalidInput:
             problems["customer"] = N_("Enter the number of one of the account's customers.")
         else:
-            api = str(visit.request.base_url).rstrip("/") + "/api/v1/fulfilment/customers"
-            return visit.render(
-                "key.html", key=key, name=name, customer=customer, curl=f"curl -u {key}: {api}"
-            )
+            shown = {"key": key, "name": name}
+            token = await once.keep(visit.database, visit.account, visit.user, "key", key_id, shown)
+            return visit.redirect(f"keys/{key_id}/created?once={token}")
     values = {"name": form.get("name", ""), "customer": raw_customer}
     return await _keys_page(visit, 400, form=values, form_errors=problems)
+
+
+@admin_page(admins_only=True)
+async def created_key(visit: Visit) -> Response:
+    """The new key, once, with a line of curl; a reload finds it gone."""
+    assert visit.user is not None
+    key_id = positive_number(visit.request.path_params["key"]) or 0
+    token = visit.request.query_params.get("once")
+    shown = await once.take(visit.database, visit.account, visit.user, "key", key_id, token)
+    if shown is None:
+        return visit.redirect("keys?notice=key-shown")
+    api = str(visit.request.base_url).rstrip("/") + "/api/v1/fulfilment/customers"
+    key = shown["key"]
+    return visit.render("key.html", key=key, name=shown["name"], curl=f"curl -u {key}: {api}")
 
 
 @admin_page(admins_only=True)
@@ -116,12 +132,17 @@ async def revoke_key(visit: Visit) -> Response:
     """Revoke a key: it answers 401 from now on."""
     assert visit.user is not None
     key_id = positive_number(visit.request.path_params["key"])
-    if visit.request.method == "GET":
-        return visit.redirect("keys")
-    await posted_form(visit)
     try:
         if key_id is None:
             raise NotFound("no such key")
+        if visit.request.method == "GET":
+            key = await manage.listed_key(visit.database, visit.account, key_id)
+            if key.revoked_at is not None:
+                raise NotFound("revoked already")
+            # The prefix tells two keys of one name apart.
+            named = f"{key.name or key.prefix} ({key.prefix}…)"
+            return confirm.ask(visit, confirm.about(confirm.REVOKE_KEY, key_id, named))
+        await posted_form(visit)
         await manage.revoke_key(visit.database, visit.account, visit.user, key_id)
     except NotFound:
         raise errors.KeyMissing() from None
@@ -174,18 +195,26 @@ async def invite_user(visit: Visit) -> Response:
     form = await posted_form(visit)
     typed = {name: form.get(name, "") for name in INVITE_FORM if name != "admin"}
     admin = form.get("admin") == "1"
-    try:
-        new = NewUser(**typed, admin=admin).checked()
-        invited = await manage.invite_user(
-            visit.database, visit.request.app.state.mailer, visit.account, visit.user, new
-        )
-    except (InvalidInput, visit.database.IntegrityError) as refused:
-        message = refused.message if isinstance(refused, InvalidInput) else "taken"
-        field = next((name for name in typed if message.startswith(name)), "username")
-        problem = "taken" if "already used" in message or message == "taken" else field
+    problems = await manage.invitation_problems(visit.database, visit.account, typed)
+    if not problems:
+        try:
+            invited = await manage.invite_user(
+                visit.database,
+                visit.request.app.state.mailer,
+                visit.account,
+                visit.user,
+                NewUser(**typed, admin=admin).checked(),
+            )
+        except (InvalidInput, visit.database.IntegrityError):
+            # Taken meanwhile, by an invitation sent at the same moment.
+            problems = {"username": "taken"}
+    if problems:
         values = {**typed, "admin": admin}
-        errors_ = {field: (INVITE_PROBLEMS[problem], {"max": USERNAME_MAX})}
-        return await _users_page(visit, 400, form=values, form_errors=errors_)
+        shown = {
+            field: (INVITE_PROBLEMS[problem], {"max": USERNAME_MAX})
+            for field, problem in problems.items()
+        }
+        return await _users_page(visit, 400, form=values, form_errors=shown)
     return visit.redirect(f"users/{invited.iduser}?notice=invited")
 
 
@@ -219,12 +248,25 @@ ACTIONS = {
 }
 
 
+CONFIRMATIONS = {
+    "deactivate": confirm.DEACTIVATE_USER,
+    "reset-second-factor": confirm.RESET_SECOND_FACTOR,
+}
+
+
 @admin_page(admins_only=True)
 async def change_user(visit: Visit) -> Response:
     """Deactivate, reactivate, make or unmake administrator, reset the second factor."""
     assert visit.user is not None
     iduser = _user_id(visit)
     action = visit.request.path_params["action"]
+    if visit.request.method == "GET" and action in CONFIRMATIONS:
+        try:
+            member = await manage.staff_user(visit.database, visit.account, iduser)
+        except NotFound:
+            raise errors.StaffUserMissing() from None
+        named = confirm.about(CONFIRMATIONS[action], iduser, member.user.username)
+        return confirm.ask(visit, named)
     if visit.request.method == "GET" or (action not in ACTIONS and action != "admin"):
         return visit.redirect(f"users/{iduser}")
     form = await posted_form(visit)
@@ -256,8 +298,10 @@ async def audit_log(visit: Visit) -> Response:
     offset = page_offset(query.get("offset"), audit.LOG_PAGE_SIZE)
     entries = await manage.log_page(visit.database, visit.account, who, what, offset)
     filters = await manage.log_filters(visit.database, visit.account)
+    choices = await service.choices(visit.database, visit.account)
     return visit.render(
         "audit.html",
+        choices=choices,
         entries=entries,
         filters=filters,
         who=who.value,
@@ -275,6 +319,7 @@ def pages(prefix: str) -> list[Route]:
     return [
         Route(f"{prefix}/keys", keys, methods=["GET"]),
         Route(f"{prefix}/keys/new", new_key, methods=both),
+        Route(f"{prefix}/keys/{{key}}/created", created_key, methods=["GET"]),
         Route(f"{prefix}/keys/{{key}}/revoke", revoke_key, methods=both),
         Route(f"{prefix}/users", users, methods=["GET"]),
         Route(f"{prefix}/users/invite", invite_user, methods=both),

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..tables import fulfilment_customers as customers
 from ..tables import (
+    accounts,
+    hook_deliveries,
+    hook_events,
     shipping_provider_profiles,
     shipping_providers,
     staff_users,
     templates,
     warehouses,
 )
+from ..tables import fulfilment_customers as customers
 
 _p = sa.bindparam
 
@@ -53,4 +56,18 @@ END_STAFF_SESSIONS = (
         staff_users.c.credentials_version == _p("version"),
     )
     .values(credentials_version=staff_users.c.credentials_version + 1)
+)
+
+# Customers are never deleted, so the account's counter (which numbers them) is their total.
+CUSTOMER_TOTAL = sa.select(accounts.c.customer_count).where(accounts.c.id == _p("account_id"))
+
+# The object each delivery of a page of the log was about (its payload's `data`), read
+# beside the hooks service's page of the same deliveries.
+DELIVERY_DATA = (
+    sa.select(hook_deliveries.c.iddelivery, hook_events.c.data)
+    .join(hook_events, hook_events.c.idevent == hook_deliveries.c.idevent)
+    .where(hook_deliveries.c.account_id == _p("account_id"), hook_deliveries.c.idhook == _p("id"))
+    .order_by(hook_deliveries.c.iddelivery.desc())
+    .limit(_p("limit"))
+    .offset(_p("offset"))
 )

@@ -227,7 +227,8 @@ async def forgot(visit: Visit) -> Response:
     """Ask for a link to choose a new password (GET: the form)."""
     if visit.request.method == "GET":
         language = visit.language(visit.request.query_params.get("lang"))
-        return visit.render("forgot.html", language=language, identifier="", sent=False)
+        sent = visit.request.query_params.get("sent") == "1"
+        return visit.render("forgot.html", language=language, identifier="", sent=sent)
     form = await read_form(visit.request)
     language = visit.language(form.get("language"))
     identifier = form.get("identifier", "")
@@ -263,7 +264,8 @@ async def forgot(visit: Visit) -> Response:
         )
         page.headers["Retry-After"] = str(refused.retry_after)
         return page
-    return visit.render("forgot.html", language=language, identifier="", sent=True)
+    # POST, redirect, GET; the same answer whether or not the name is known.
+    return visit.redirect(f"forgot?lang={language}&sent=1")
 
 
 def _password_form(

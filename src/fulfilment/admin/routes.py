@@ -6,14 +6,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import msgspec
 import segno
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..accounts.service import AccountSettings, known_timezones
+from ..accounts.service import AccountSettings, check_name, check_timezone, known_timezones
 from ..errors import InvalidInput
 from ..fields import LANGUAGES
 from ..staff import service as staff
@@ -21,16 +20,21 @@ from ..web.errors import FormExpired, LoginRefused, PageError, PageNotFound, Too
 from ..web.i18n import N_
 from ..web.pages import read_form, secure
 from ..web.sessions import csrf_matches
-from ..wire import MAX_SEARCH_LENGTH, PAGE_SIZE
-from . import errors, hooks_routes, manage, manage_routes, recovery, service
-from .forms import MAX_FIELDS, CustomerForm, create_body, update_body
-from .web import HERE, Visit, admin_page
+from . import (
+    customer_routes,
+    errors,
+    hooks_routes,
+    manage,
+    manage_routes,
+    once,
+    recovery,
+    service,
+)
+from .web import HERE, Visit, admin_page, checked_form
 
 NOTICES = {
     "logged-out": N_("You have been logged out."),
     "ended": errors.SessionEnded.message,
-    "saved": N_("The customer has been saved."),
-    "sessions-ended": N_("The customer's portal sessions have ended."),
     "settings-saved": N_("The settings have been saved."),
     **recovery.NOTICES,
 }
@@ -39,12 +43,6 @@ STYLESHEET = (HERE / "admin.css").read_bytes()
 
 def _notice(visit: Visit) -> str | None:
     return NOTICES.get(visit.request.query_params.get("notice", ""))
-
-
-async def _checked_form(visit: Visit, max_fields: int = 20) -> dict[str, str] | None:
-    """The POSTed form when its token is this session's; None otherwise."""
-    form = await read_form(visit.request, max_fields)
-    return form if csrf_matches(visit.session, form.get("csrf_token")) else None
 
 
 # -- logging in ---------------------------------------------------------------------------
@@ -132,7 +130,7 @@ async def second_factor(visit: Visit) -> Response:
     language = user.language
     if visit.request.method == "GET":
         return visit.render("code.html", language=language)
-    form = await _checked_form(visit)
+    form = await checked_form(visit)
     if form is None:
         return visit.render("code.html", 400, language=language, error=FormExpired())
     try:
@@ -185,7 +183,7 @@ async def enrol(visit: Visit) -> Response:
     }
     if visit.request.method == "GET":
         return visit.render("enrol.html", **page)
-    form = await _checked_form(visit)
+    form = await checked_form(visit)
     if form is None:
         return visit.render("enrol.html", 400, error=FormExpired(), **page)
     codes = await staff.enrol(
@@ -200,8 +198,24 @@ async def enrol(visit: Visit) -> Response:
         # Logged in from now on: a new form token, as at every login.
         session.stage = "in"
         session.csrf = secrets.token_urlsafe(32)
-    visit.user = user
-    return visit.render("recovery.html", language=user.language, codes=codes)
+    # The codes are shown once, on the page the redirect leads to.
+    shown = {"codes": codes}
+    token = await once.keep(visit.database, visit.account, user, "codes", user.iduser, shown)
+    response = visit.redirect(f"recovery-codes?once={token}")
+    visit.keep(response, session)
+    return response
+
+
+@admin_page()
+async def recovery_codes(visit: Visit) -> Response:
+    """The recovery codes just made, once; a reload finds them gone."""
+    user = visit.user
+    assert user is not None
+    token = visit.request.query_params.get("once")
+    shown = await once.take(visit.database, visit.account, user, "codes", user.iduser, token)
+    if shown is None:
+        return visit.redirect("settings")
+    return visit.render("recovery.html", language=user.language, codes=shown["codes"])
 
 
 @admin_page()
@@ -209,7 +223,7 @@ async def log_out(visit: Visit) -> Response:
     """End the user's sessions and go back to the login form."""
     if visit.request.method == "GET":
         return visit.redirect("")
-    if await _checked_form(visit) is None:
+    if await checked_form(visit) is None:
         # As in the portal: another site's form must not log the user out of this browser.
         raise FormExpired()
     assert visit.session is not None
@@ -226,140 +240,6 @@ async def log_out(visit: Visit) -> Response:
 @admin_page()
 async def home(visit: Visit) -> Response:
     return visit.redirect("customers")
-
-
-def _offset(raw: str | None) -> int:
-    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18:
-        return int(raw) - int(raw) % PAGE_SIZE
-    return 0
-
-
-@admin_page()
-async def customers(visit: Visit) -> Response:
-    """The customers, a page of 100 at a time, searched by name, username or address."""
-    assert visit.user is not None
-    search = visit.request.query_params.get("search", "").strip()
-    search = search[:MAX_SEARCH_LENGTH].replace("\x00", "")
-    offset = _offset(visit.request.query_params.get("offset"))
-    found = await service.customer_page(
-        visit.database, visit.account, visit.user, search or None, offset
-    )
-    return visit.render(
-        "customers.html",
-        customers=found,
-        search=search,
-        offset=offset,
-        page_size=PAGE_SIZE,
-        page_number=offset // PAGE_SIZE + 1,
-        more=len(found) == PAGE_SIZE,
-        notice=_notice(visit),
-    )
-
-
-def _customer_id(visit: Visit) -> int:
-    raw: str = visit.request.path_params["idfulfilment_customer"]
-    if raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) > 0:
-        return int(raw)
-    raise errors.CustomerMissing()
-
-
-@admin_page()
-async def customer(visit: Visit) -> Response:
-    """Every field of a customer, by name, and its audit trail."""
-    assert visit.user is not None
-    customer_id = _customer_id(visit)
-    found = await service.customer(visit.database, visit.account, visit.user, customer_id)
-    return await _customer_page(visit, found, notice=_notice(visit))
-
-
-async def _customer_page(visit: Visit, found: Any, status: int = 200, **context: Any) -> Response:
-    assert visit.user is not None
-    context.setdefault("generated_password", None)
-    choices = await service.choices(visit.database, visit.account)
-    events = await service.history(
-        visit.database, visit.account, visit.user, found.idfulfilment_customer
-    )
-    return visit.render(
-        "customer.html", status, customer=found, choices=choices, events=events, **context
-    )
-
-
-async def _form_page(
-    visit: Visit, form: CustomerForm, customer_id: int | None, status: int = 200, **context: Any
-) -> Response:
-    choices = await service.choices(visit.database, visit.account)
-    return visit.render(
-        "form.html", status, form=form, customer_id=customer_id, choices=choices, **context
-    )
-
-
-@admin_page()
-async def new_customer(visit: Visit) -> Response:
-    """The form for a new customer (GET), and creating it (POST)."""
-    assert visit.user is not None
-    if visit.request.method == "GET":
-        return await _form_page(visit, CustomerForm(), None)
-    return await _save(visit, None)
-
-
-@admin_page()
-async def edit_customer(visit: Visit) -> Response:
-    """The form with a customer's fields (GET), and changing them (POST)."""
-    assert visit.user is not None
-    customer_id = _customer_id(visit)
-    found = await service.customer(visit.database, visit.account, visit.user, customer_id)
-    if visit.request.method == "GET":
-        return await _form_page(visit, CustomerForm.of(found), customer_id, customer=found)
-    return await _save(visit, customer_id)
-
-
-async def _save(visit: Visit, customer_id: int | None) -> Response:
-    assert visit.user is not None
-    raw = await _checked_form(visit, MAX_FIELDS)
-    choices = await service.choices(visit.database, visit.account)
-    if raw is None:
-        return await _form_page(visit, CustomerForm(), customer_id, 400, error=FormExpired())
-    form = CustomerForm.read(raw, choices)
-    password = service.generated_password() if form.generate_password else (form.password or None)
-    # An edit keeps the stored password unless a new one is given; the service knows
-    # whether there is one, so only a create is checked here for "can log in".
-    has_password = password is not None or customer_id is not None
-    values = form.body(choices, password, has_password)
-    if values is not None:
-        try:
-            if customer_id is None:
-                saved = await service.create(
-                    visit.database, visit.account, visit.user, create_body(values)
-                )
-            else:
-                saved = await service.update(
-                    visit.database, visit.account, visit.user, customer_id, update_body(values)
-                )
-        except InvalidInput as error:
-            form.refused_by_service(error)
-        except msgspec.ValidationError:
-            form.errors.setdefault("name", (N_("This value cannot be used."), {}))
-        else:
-            if form.generate_password and password is not None:
-                # Shown once, on this answer; never stored but as its hash.
-                return await _customer_page(
-                    visit, saved, generated_password=password, notice=NOTICES["saved"]
-                )
-            return visit.redirect(f"customers/{saved.idfulfilment_customer}?notice=saved")
-    form.password = ""
-    return await _form_page(visit, form, customer_id, 400)
-
-
-@admin_page()
-async def end_sessions(visit: Visit) -> Response:
-    """End the customer's portal sessions (a lost phone, a colleague who left)."""
-    customer_id = _customer_id(visit)
-    if visit.request.method == "GET":
-        return visit.redirect(f"customers/{customer_id}")
-    if await _checked_form(visit) is None:
-        raise FormExpired()
-    await service.end_portal_sessions(visit.database, visit.account, customer_id)
-    return visit.redirect(f"customers/{customer_id}?notice=sessions-ended")
 
 
 # -- settings -----------------------------------------------------------------------------
@@ -388,6 +268,12 @@ async def _settings_page(visit: Visit, status: int = 200, **context: Any) -> Res
     )
 
 
+SETTINGS_PROBLEMS = {
+    "name": N_("Enter a name of at most 255 characters."),
+    "timezone": N_("Choose a time zone from the list, such as Europe/Amsterdam."),
+}
+
+
 @admin_page()
 async def settings(visit: Visit) -> Response:
     """The user's own second factor, and (administrators) the account's name, time zone
@@ -397,7 +283,7 @@ async def settings(visit: Visit) -> Response:
         return await _settings_page(visit)
     if not visit.user.admin:
         raise errors.AdminsOnly()
-    form = await _checked_form(visit)
+    form = await checked_form(visit)
     if form is None:
         raise FormExpired()
     # A field left out keeps its value; the form sends them all.
@@ -406,20 +292,28 @@ async def settings(visit: Visit) -> Response:
         timezone=form.get("timezone"),
         require_second_factor=form.get("require_second_factor") == "1",
     )
-    try:
-        await manage.change_settings(visit.database, visit.account, visit.user, changed)
-    except InvalidInput as refused:
-        field = "timezone" if refused.message.startswith("timezone") else "name"
-        message = {
-            "name": N_("Enter a name of at most 255 characters."),
-            "timezone": N_("Choose a time zone from the list, such as Europe/Amsterdam."),
-        }[field]
+    # Each field checked by the account's own rule, so that both errors show at once.
+    problems: dict[str, str] = {}
+    for field, check in (("name", check_name), ("timezone", check_timezone)):
+        typed = form.get(field)
+        try:
+            if typed is not None:
+                check(typed)
+        except InvalidInput:
+            problems[field] = SETTINGS_PROBLEMS[field]
+    if not problems:
+        try:
+            await manage.change_settings(visit.database, visit.account, visit.user, changed)
+        except InvalidInput as refused:
+            field = "timezone" if refused.message.startswith("timezone") else "name"
+            problems[field] = SETTINGS_PROBLEMS[field]
+    if problems:
         values = {
             "name": form.get("name", ""),
             "timezone": form.get("timezone", ""),
             "require_second_factor": changed.require_second_factor,
         }
-        return await _settings_page(visit, 400, form=values, form_errors={field: message})
+        return await _settings_page(visit, 400, form=values, form_errors=problems)
     return visit.redirect("settings?notice=settings-saved")
 
 
@@ -441,16 +335,11 @@ def _pages(prefix: str) -> list[Route]:
         Route(f"{prefix}/login", login, methods=both),
         Route(f"{prefix}/second-factor", second_factor, methods=both),
         Route(f"{prefix}/enrol", enrol, methods=both),
+        Route(f"{prefix}/recovery-codes", recovery_codes, methods=["GET"]),
         Route(f"{prefix}/logout", log_out, methods=both),
         *recovery.pages(prefix),
         Route(f"{prefix}/settings", settings, methods=both),
-        Route(f"{prefix}/customers", customers, methods=["GET"]),
-        Route(f"{prefix}/customers/new", new_customer, methods=both),
-        Route(f"{prefix}/customers/{{idfulfilment_customer}}", customer, methods=["GET"]),
-        Route(f"{prefix}/customers/{{idfulfilment_customer}}/edit", edit_customer, methods=both),
-        Route(
-            f"{prefix}/customers/{{idfulfilment_customer}}/end-sessions", end_sessions, methods=both
-        ),
+        *customer_routes.pages(prefix),
     ]
 
 

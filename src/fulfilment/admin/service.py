@@ -9,10 +9,13 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from ..accounts.service import Account
 from ..auth import Principal, zone
 from ..clock import utcnow
 from ..customers import audit
+from ..customers import queries as customer_queries
 from ..customers import service as customers
 from ..customers.schemas import (
     AuditEvent,
@@ -35,6 +38,7 @@ from ..staff.service import to_user
 from ..threads import Busy
 from ..web.errors import LoginRefused, TooManyAttempts
 from ..web.throttle import LoginThrottle
+from ..wire import PAGE_SIZE
 from . import errors, queries
 
 log = logging.getLogger(__name__)
@@ -270,6 +274,39 @@ async def customer_page(
     database: Database, account: Account, user: StaffView, search: str | None, offset: int
 ) -> list[CustomerListItem]:
     return await customers.list_customers(database, user.principal(account), offset, search)
+
+
+async def username_taken(
+    database: Database, account: Account, username: str, customer_id: int | None
+) -> bool:
+    """Whether another customer of the account has this username (case-insensitively):
+    checked beside the form's other fields, so that every error shows in one round."""
+    key = {"account_id": account.id, "username_key": username_key(username)}
+    row = await database.read(lambda c: c.one(customer_queries.USERNAME_OWNER, key))
+    return row is not None and row[0] != customer_id
+
+
+async def delivery_customers(
+    database: Database, account: Account, idhook: int, offset: int
+) -> dict[int, tuple[int, str]]:
+    """For a page of a hook's delivery log: the customer (number, name) each delivery was
+    about, by delivery id; a test event is about none."""
+    values = {"account_id": account.id, "id": idhook, "offset": offset, "limit": PAGE_SIZE}
+    rows = await database.read(lambda c: c.all(queries.DELIVERY_DATA, values))
+    found: dict[int, tuple[int, str]] = {}
+    for iddelivery, data in rows:
+        try:
+            about = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            continue
+        if isinstance(about, dict) and isinstance(about.get("idfulfilment_customer"), int):
+            found[iddelivery] = (about["idfulfilment_customer"], str(about.get("name", "")))
+    return found
+
+
+async def customer_total(database: Database, account: Account) -> int:
+    row = await database.read(lambda c: c.one(queries.CUSTOMER_TOTAL, {"account_id": account.id}))
+    return int(row[0]) if row is not None else 0
 
 
 async def customer(

@@ -22,8 +22,8 @@ from ..ratelimit import SharedCounters
 from ..settings import Settings
 from ..web.errors import FormTooSlow, PageError
 from ..web.i18n import build_environments, negotiate
-from ..web.pages import secure
-from ..web.sessions import Session, SessionSigner
+from ..web.pages import FORM_MAX_FIELDS, read_form, secure
+from ..web.sessions import Session, SessionSigner, csrf_matches
 from ..web.throttle import LoginThrottle
 from ..web.visits import PageVisit, Site, error_page
 from . import errors, service
@@ -103,6 +103,12 @@ class Visit(PageVisit[StaffSession]):
 
 
 Handler = Callable[[Visit], Awaitable[Response]]
+
+
+async def checked_form(visit: Visit, max_fields: int = FORM_MAX_FIELDS) -> dict[str, str] | None:
+    """The POSTed form when its token is this session's; None otherwise."""
+    form = await read_form(visit.request, max_fields)
+    return form if csrf_matches(visit.session, form.get("csrf_token")) else None
 
 
 def admin_page(

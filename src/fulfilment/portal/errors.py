@@ -3,6 +3,7 @@ each with a catalogue message id, its HTTP status and the values the message nam
 
 from __future__ import annotations
 
+from ..web.errors import FieldErrors as FieldErrors
 from ..web.errors import FormExpired as FormExpired
 from ..web.errors import FormTooSlow as FormTooSlow
 from ..web.errors import FormUnreadable as FormUnreadable
@@ -28,18 +29,22 @@ class SessionEnded(PortalError):
 
 
 class PasswordTooShort(PortalError):
+    field = "new_password"
     message = N_("The new password must be at least %(min)s characters.")
 
 
 class PasswordTooLong(PortalError):
+    field = "new_password"
     message = N_("The new password may be at most %(max)s characters.")
 
 
 class PasswordsDiffer(PortalError):
+    field = "new_password_again"
     message = N_("The new passwords do not match.")
 
 
 class PasswordUnusable(PortalError):
+    field = "new_password"
     message = N_("The new password contains characters that cannot be used.")
 
 

@@ -44,7 +44,8 @@ async def forgot(visit: Visit) -> Response:
     """Ask for a link to choose a new password (GET: the form)."""
     if visit.request.method == "GET":
         language = visit.language(visit.request.query_params.get("lang"))
-        return visit.render("forgot.html", language, identifier="", sent=False)
+        sent = visit.request.query_params.get("sent") == "1"
+        return visit.render("forgot.html", language, identifier="", sent=sent)
     form = await read_form(visit.request)
     language = visit.language(form.get("language"))
     identifier = form.get("identifier", "")
@@ -64,7 +65,8 @@ async def forgot(visit: Visit) -> Response:
         )
     except recovery.TooManyRequests as refused:
         return _refused(visit, "forgot.html", language, refused, identifier=identifier, sent=False)
-    return visit.render("forgot.html", language, identifier="", sent=True)
+    # POST, redirect, GET; the same answer whether or not the name is known.
+    return visit.redirect(f"forgot?lang={language}&sent=1")
 
 
 def _unusable(visit: Visit, language: str, error: PortalError, again: bool) -> Response:

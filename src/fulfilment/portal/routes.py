@@ -3,6 +3,8 @@ on any host. Every answer is an HTML page (or a redirect) with strict security h
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -108,6 +110,7 @@ def _customer_page(
     status: int = 200,
     notice: str | None = None,
     error: PortalError | None = None,
+    form_errors: dict[str, Any] | None = None,
 ) -> Response:
     return visit.render(
         "customer.html",
@@ -116,6 +119,7 @@ def _customer_page(
         customer=customer,
         notice=notice,
         error=error,
+        form_errors=form_errors or {},
         password_min=PASSWORD_MIN,
         password_max=PASSWORD_MAX,
     )
@@ -161,6 +165,8 @@ async def change_password(visit: Visit) -> Response:
         )
     except SessionEnded:
         return _logged_out(visit, "ended")
+    except errors.FieldErrors as refused:
+        return _customer_page(visit, customer, refused.status, form_errors=refused.shown())
     except PortalError as error:
         return _customer_page(visit, customer, error.status, error=error)
     # This session goes on under the new credentials, with a new form token; every other

@@ -20,12 +20,14 @@ from ..web.sessions import Session
 from ..web.throttle import LoginThrottle
 from . import queries
 from .errors import (
+    FieldErrors,
     LoginRefused,
     NoPortalHere,
     PasswordsDiffer,
     PasswordTooLong,
     PasswordTooShort,
     PasswordUnusable,
+    PortalError,
     SessionEnded,
     TooManyAttempts,
     Unavailable,
@@ -220,11 +222,21 @@ async def change_password(
         )
     except Busy:
         raise Unavailable() from None
-    if not current_ok:
+    # Every field's error in one answer: the current password and the new one alike.
+    problems: dict[str, PortalError] = {}
+    if current_ok:
+        await throttle.succeeded(account.id, customer.username, address)
+    else:
         LOGIN_FAILURES.inc()
-        raise WrongCurrentPassword()
-    await throttle.succeeded(account.id, customer.username, address)
-    check_new_password(new_password, again)
+        problems["current_password"] = WrongCurrentPassword()
+    try:
+        check_new_password(new_password, again)
+    except PasswordsDiffer as differ:
+        problems["new_password_again"] = differ
+    except PortalError as refused:
+        problems["new_password"] = refused
+    if problems:
+        raise FieldErrors(problems)
     password_hash = await hash_password(new_password)
     assert session.customer is not None
     assert session.version is not None

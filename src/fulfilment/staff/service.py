@@ -123,6 +123,12 @@ class NewUser:
         )
 
 
+async def username_in_use(database: Database, account: Account, username: str) -> bool:
+    """Whether a staff user of `account` has this username (case-insensitively)."""
+    key = {"account_id": account.id, "username_key": username_key(username)}
+    return await database.read(lambda c: c.one(queries.USERNAME_OWNER, key)) is not None
+
+
 # -- the command line ---------------------------------------------------------------------
 
 

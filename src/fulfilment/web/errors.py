@@ -17,6 +17,8 @@ class PageError(Exception):
 
     status: ClassVar[int] = 400
     message: ClassVar[str]
+    # The form field the error is about, if one: the page shows it beside that field.
+    field: ClassVar[str | None] = None
     values: dict[str, Any]
 
     def __init__(self, **values: Any) -> None:
@@ -43,6 +45,7 @@ class FormTooSlow(PageError):
 
 
 class WrongCurrentPassword(PageError):
+    field = "current_password"
     message = N_("Your current password is not correct.")
 
 
@@ -58,7 +61,23 @@ class TooManyAttempts(PageError):
     message = N_("Too many failed attempts. Try again after %(time)s.")
 
     def __init__(self, retry_after: int, account: Account) -> None:
-        # A clock time in the account's zone reads the same in every language.
+        # A clock time in the account's zone, labelled with it (CET), reads the same in
+        # every language.
         until = datetime.now(UTC) + timedelta(seconds=retry_after + 59)
-        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M"))
+        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M %Z"))
         self.retry_after = retry_after
+
+
+class FieldErrors(PageError):
+    """Several fields of one form refused at once, each beside its field: `fields` maps a
+    field's name to what is wrong with it."""
+
+    message = N_("There is a problem")
+
+    def __init__(self, fields: dict[str, PageError]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def shown(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """The form's errors as the form macros take them."""
+        return {name: (error.message, error.values) for name, error in self.fields.items()}

@@ -13,6 +13,7 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..fields import LANGUAGES
+from .times import time_element
 
 TRANSLATIONS = Path(__file__).parents[1] / "portal" / "translations"
 DEFAULT_LANGUAGE = LANGUAGES[0]
@@ -37,11 +38,16 @@ def load_translations(language: str) -> Translations:
     return Translations(compiled)
 
 
+SHARED_TEMPLATES = Path(__file__).parent / "templates"
+
+
 def build_environments(templates: Path) -> dict[str, Environment]:
+    """One environment per language over a site's templates and the ones both sites
+    share (the form macros)."""
     environments: dict[str, Environment] = {}
     for language in LANGUAGES:
         environment = Environment(
-            loader=FileSystemLoader(templates),
+            loader=FileSystemLoader([templates, SHARED_TEMPLATES]),
             autoescape=True,
             auto_reload=False,
             undefined=StrictUndefined,
@@ -50,6 +56,7 @@ def build_environments(templates: Path) -> dict[str, Environment]:
         environment.install_gettext_translations(  # type: ignore[attr-defined]
             load_translations(language), newstyle=True
         )
+        environment.filters["when"] = time_element
         environments[language] = environment
     return environments
 

@@ -39,15 +39,17 @@ class TooManyRequests(PageError):
 
     def __init__(self, retry_after: int, account: Account) -> None:
         until = datetime.now(UTC) + timedelta(seconds=retry_after + 59)
-        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M"))
+        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M %Z"))
         self.retry_after = retry_after
 
 
 class EmailInvalid(PageError):
+    field = "new_address"
     message = N_("This does not look like an e-mail address.")
 
 
 class EmailUnchanged(PageError):
+    field = "new_address"
     message = N_("This is already your e-mail address.")
 
 

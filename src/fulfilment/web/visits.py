@@ -58,12 +58,22 @@ class PageVisit(Generic[S]):
         session = self.session or self.new_session(language)
         context.setdefault("notice", None)
         context.setdefault("error", None)
+        context.setdefault("form_errors", {})
+        error = context["error"]
+        if isinstance(error, PageError) and error.field and not context["form_errors"]:
+            # An error about one field is shown as the form pattern shows any: beside it.
+            context["form_errors"] = {error.field: (error.message, error.values)}
+            context["error"] = None
         page = self.site.environments[language].get_template(template)
         html = page.render(
             base=self.base,
             language=language,
             languages=LANGUAGES,
             account_name=self.account.name,
+            timezone=self.account.timezone,
+            # The first part of the address below the site's base: the menu marks it.
+            section=self.request.url.path[len(self.base) :].split("/")[0],
+            failed=_failed(context),
             csrf_token=session.csrf,
             **context,
         )
@@ -99,6 +109,12 @@ class PageVisit(Generic[S]):
         return session
 
 
+def _failed(context: dict[str, Any]) -> bool:
+    """Whether the page answers a form with errors (its title then says so)."""
+    form = context.get("form")
+    return bool(context["error"] or context["form_errors"] or getattr(form, "errors", None))
+
+
 def error_page(
     request: Request, site: Site, error: PageError, account: Account | None, **context: Any
 ) -> Response:
@@ -109,5 +125,7 @@ def error_page(
         if session is not None and session.language in LANGUAGES:
             language = session.language
     page = site.environments[language].get_template("error.html")
-    html = page.render(language=language, error=error, account_name=None, **context)
+    html = page.render(
+        language=language, error=error, account_name=None, failed=True, form_errors={}, **context
+    )
     return HTMLResponse(html, status_code=error.status)
