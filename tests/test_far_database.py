@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 import sqlalchemy as sa
 from bench.proxy import DelayProxy
 
@@ -32,6 +33,10 @@ from fulfilment.reference import service as reference
 from fulfilment.settings import Settings
 
 from .servers import free_port, running_server
+
+# These measure how long requests wait on a database far away or behind a lock: they run
+# alone, after the parallel run, not beside tests that keep both cores busy.
+pytestmark = pytest.mark.serial
 
 CUSTOMERS = "/api/v1/fulfilment/customers"
 WAREHOUSES = "/api/v1/warehouses"

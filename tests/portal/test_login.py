@@ -73,6 +73,7 @@ def test_wrong_password_unknown_username_and_no_login_get_the_same_answer(
     assert seen["last_login_at"] is None
 
 
+@pytest.mark.serial  # it compares how long answers take
 def test_refusals_take_the_same_time_whether_or_not_the_username_exists(
     settings: Settings, tenant: Tenant, jansen: dict[str, Any]
 ) -> None:
