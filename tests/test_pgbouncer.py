@@ -237,15 +237,15 @@ def test_two_instances_serve_everything_through_a_small_pgbouncer_pool(
             assert answer.status_code == 200, answer.text
             jansen = answer.json()["idfulfilment_customer"]
             for url in urls:
-                with httpx.Client(base_url=url) as browser:
+                with httpx.Client(base_url=url, timeout=30) as browser:
                     assert _log_in(browser, "/portal/acme/", "jansen", PASSWORD).status_code == 303
                     page = browser.get("/portal/acme/")
                     assert page.status_code == 200
                     assert "Jansen" in page.text
-                with httpx.Client(base_url=url) as browser:
+                with httpx.Client(base_url=url, timeout=30) as browser:
                     assert _forgot(browser, "/portal/acme/", "jansen").status_code == 303
                 # The back office.
-                with httpx.Client(base_url=url) as browser:
+                with httpx.Client(base_url=url, timeout=30) as browser:
                     assert _log_in(browser, "/admin/acme/", "piet", PASSWORD).status_code == 303
                     listed = browser.get("/admin/acme/customers?search=load")
                     assert listed.status_code == 200
