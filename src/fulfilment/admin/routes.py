@@ -12,10 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..accounts.service import AccountSettings, check_name, check_timezone, known_timezones
-from ..errors import InvalidInput
 from ..fields import LANGUAGES
 from ..staff import service as staff
+from ..web import passkey_pages
 from ..web.errors import FormExpired, LoginRefused, PageError, PageNotFound, TooManyAttempts
 from ..web.i18n import N_
 from ..web.pages import read_form, secure
@@ -24,18 +23,17 @@ from . import (
     customer_routes,
     errors,
     hooks_routes,
-    manage,
     manage_routes,
     once,
     recovery,
     service,
+    settings_routes,
 )
 from .web import HERE, Visit, admin_page, checked_form
 
 NOTICES = {
     "logged-out": N_("You have been logged out."),
     "ended": errors.SessionEnded.message,
-    "settings-saved": N_("The settings have been saved."),
     **recovery.NOTICES,
 }
 STYLESHEET = (HERE / "admin.css").read_bytes()
@@ -242,81 +240,6 @@ async def home(visit: Visit) -> Response:
     return visit.redirect("customers")
 
 
-# -- settings -----------------------------------------------------------------------------
-
-
-async def _settings_page(visit: Visit, status: int = 200, **context: Any) -> Response:
-    assert visit.user is not None
-    account = visit.account
-    context.setdefault(
-        "form",
-        {
-            "name": account.name,
-            "timezone": account.timezone,
-            "require_second_factor": visit.user.requires_second_factor,
-        },
-    )
-    context.setdefault("form_errors", {})
-    left = await staff.recovery_codes_left(visit.database, visit.user.iduser)
-    return visit.render(
-        "settings.html",
-        status,
-        notice=_notice(visit),
-        recovery_codes_left=left,
-        timezones=known_timezones(),
-        **context,
-    )
-
-
-SETTINGS_PROBLEMS = {
-    "name": N_("Enter a name of at most 255 characters."),
-    "timezone": N_("Choose a time zone from the list, such as Europe/Amsterdam."),
-}
-
-
-@admin_page()
-async def settings(visit: Visit) -> Response:
-    """The user's own second factor, and (administrators) the account's name, time zone
-    and rule for the second factor."""
-    assert visit.user is not None
-    if visit.request.method == "GET":
-        return await _settings_page(visit)
-    if not visit.user.admin:
-        raise errors.AdminsOnly()
-    form = await checked_form(visit)
-    if form is None:
-        raise FormExpired()
-    # A field left out keeps its value; the form sends them all.
-    changed = AccountSettings(
-        name=form.get("name"),
-        timezone=form.get("timezone"),
-        require_second_factor=form.get("require_second_factor") == "1",
-    )
-    # Each field checked by the account's own rule, so that both errors show at once.
-    problems: dict[str, str] = {}
-    for field, check in (("name", check_name), ("timezone", check_timezone)):
-        typed = form.get(field)
-        try:
-            if typed is not None:
-                check(typed)
-        except InvalidInput:
-            problems[field] = SETTINGS_PROBLEMS[field]
-    if not problems:
-        try:
-            await manage.change_settings(visit.database, visit.account, visit.user, changed)
-        except InvalidInput as refused:
-            field = "timezone" if refused.message.startswith("timezone") else "name"
-            problems[field] = SETTINGS_PROBLEMS[field]
-    if problems:
-        values = {
-            "name": form.get("name", ""),
-            "timezone": form.get("timezone", ""),
-            "require_second_factor": changed.require_second_factor,
-        }
-        return await _settings_page(visit, 400, form=values, form_errors=problems)
-    return visit.redirect("settings?notice=settings-saved")
-
-
 @admin_page(logged_in=False)
 async def not_found(visit: Visit) -> Response:
     raise PageNotFound()
@@ -338,13 +261,14 @@ def _pages(prefix: str) -> list[Route]:
         Route(f"{prefix}/recovery-codes", recovery_codes, methods=["GET"]),
         Route(f"{prefix}/logout", log_out, methods=both),
         *recovery.pages(prefix),
-        Route(f"{prefix}/settings", settings, methods=both),
+        *settings_routes.pages(prefix),
         *customer_routes.pages(prefix),
     ]
 
 
 routes: list[Route] = [
     Route("/admin/admin.css", stylesheet, methods=["GET"]),
+    Route("/admin/passkey.js", passkey_pages.script, methods=["GET"]),
     *_pages("/admin"),
     *manage_routes.pages("/admin"),
     *hooks_routes.pages("/admin"),

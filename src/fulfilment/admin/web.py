@@ -53,6 +53,7 @@ class BackOffice(Site):
     """What the back office keeps for the life of the process."""
 
     area = AREA
+    passkey_templates = frozenset({"login.html", "settings.html"})
     cookie_path = COOKIE_PATH
 
     def __init__(

@@ -37,6 +37,7 @@ class Portal(Site):
     """What the portal keeps for the life of the process."""
 
     area = "portal"
+    passkey_templates = frozenset({"login.html", "customer.html"})
     cookie_path = COOKIE_PATH
 
     def __init__(
