@@ -49,6 +49,9 @@ class Authenticator:
         credentials: list[dict[str, Any]] = found["credentials"]
         return credentials
 
+    def clear(self) -> None:
+        self.session.send("WebAuthn.clearCredentials", {"authenticatorId": self.id})
+
     def clone(self, sign_count: int) -> None:
         """Replace this authenticator by a copy of it whose counter stands at `sign_count`:
         what a copied key would look like to the service."""
