@@ -120,14 +120,24 @@ KEY_PAGE = (
 KEY_LISTED = _KEY_LISTING.where(api_keys.c.id == _p("id"))
 # An account's settings, locked while they change (on PostgreSQL; SQLite writes one at a time).
 SETTINGS_FOR_UPDATE = (
-    sa.select(accounts.c.name, accounts.c.timezone, accounts.c.require_staff_2fa)
+    sa.select(
+        accounts.c.name,
+        accounts.c.timezone,
+        accounts.c.require_staff_2fa,
+        accounts.c.require_portal_2fa,
+    )
     .where(accounts.c.id == _p("account_id"))
     .with_for_update()
 )
 UPDATE_SETTINGS = (
     sa.update(accounts)
     .where(accounts.c.id == _p("account_id"))
-    .values(name=_p("name"), timezone=_p("timezone"), require_staff_2fa=_p("required"))
+    .values(
+        name=_p("name"),
+        timezone=_p("timezone"),
+        require_staff_2fa=_p("required"),
+        require_portal_2fa=_p("portal_required"),
+    )
 )
 
 # A key used since the last time, unless another worker wrote its time less than a minute ago.
