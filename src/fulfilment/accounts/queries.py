@@ -17,7 +17,8 @@ from ..tables import (
 
 _p = sa.bindparam
 
-# Who is calling: a key that is not revoked, with its account.
+# Who is calling: a key that is not revoked, with its account. A key a staff user made
+# works while that user is active (SPEC 6a).
 FIND_KEY = (
     sa.select(
         api_keys.c.id,
@@ -28,7 +29,12 @@ FIND_KEY = (
         accounts.c.timezone,
     )
     .join(accounts, accounts.c.id == api_keys.c.account_id)
-    .where(api_keys.c.key_hash == sa.bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
+    .outerjoin(staff_users, staff_users.c.iduser == api_keys.c.created_by_iduser)
+    .where(
+        api_keys.c.key_hash == sa.bindparam("key_hash"),
+        api_keys.c.revoked_at.is_(None),
+        sa.or_(api_keys.c.created_by_iduser.is_(None), staff_users.c.active.is_(True)),
+    )
 )
 SUBDOMAIN_TAKEN = sa.select(accounts.c.id).where(accounts.c.subdomain == sa.bindparam("subdomain"))
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ..accounts import audit
 from ..accounts.service import Account, create_api_key
-from ..auth import Principal, zone
+from ..auth import KEYS_CHANGED, Principal, zone
 from ..clock import utcnow
 from ..customers.audit import Actor
 from ..customers.service import clean_email, clean_username
@@ -251,6 +251,8 @@ async def deactivate_user(
     values = {"account_id": account.id, "id": iduser, "now": utcnow()}
     await connection.execute(queries.DEACTIVATE, values)
     await void_links(connection, STAFF, account.id, iduser)
+    # The keys the user made stop working: every worker's key cache reads them again.
+    await connection.notify(KEYS_CHANGED)
     await _record(connection, account, actor, row, "deactivate")
 
 
@@ -263,6 +265,7 @@ async def reactivate_user(
         return
     values = {"account_id": account.id, "id": iduser, "now": utcnow()}
     await connection.execute(queries.REACTIVATE, values)
+    await connection.notify(KEYS_CHANGED)
     await _record(connection, account, actor, row, "reactivate")
 
 
