@@ -48,7 +48,7 @@ class BackOffice(Site):
     ) -> None:
         self.settings = settings
         self.database = database
-        self.throttles = Throttles(settings, shared)
+        self.throttles = Throttles(settings, "admin", shared)
         # The portal's secret (the portal already warns when it is not set), under a salt
         # of its own: a portal cookie is no back-office cookie.
         secret = settings.portal_secret_key or secrets.token_urlsafe(32)

@@ -9,7 +9,7 @@ import hmac
 import logging
 import secrets
 import time
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import pyotp
@@ -156,7 +156,7 @@ async def check_code(
     person: Person,
     code: str,
     address: str,
-) -> str:
+) -> Literal["totp", "recovery-code"]:
     """The second factor: a TOTP code ("totp") or a recovery code ("recovery-code"), each
     good once. Counted by the codes' own throttle, which a correct password never resets."""
     retry_after = await throttle.attempt(kind.name, account.id, person.username or "", address)
@@ -172,13 +172,15 @@ async def check_code(
         secret = None
     statements = kind.statements
     step = matching_step(secret, code) if secret is not None else None
+    used: Literal["totp", "recovery-code"] | None = None
     if step is not None:
         accepted = _key(account, person, step=step)
-        used = "totp" if await database.write_statement(statements.accept_step, accepted) else None
-    else:
-        hashed = {"id": person.id, "hash": recovery_hash(code)}
-        found = await database.write_statement(statements.use_code, hashed)
-        used = "recovery-code" if found else None
+        if await database.write_statement(statements.accept_step, accepted):
+            used = "totp"
+    elif await database.write_statement(
+        statements.use_code, {"id": person.id, "hash": recovery_hash(code)}
+    ):
+        used = "recovery-code"
     if used is None:
         raise WrongCode() if secret is not None else SecondFactorUnreadable()
     await throttle.succeeded(kind.name, account.id, person.username or "", address)

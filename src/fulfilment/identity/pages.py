@@ -183,7 +183,7 @@ async def second_factor(visit: Visit, site: SitePages) -> Response:
         return _retry_after(
             visit.page("code.html", language, refused.status, error=refused), refused
         )
-    logged_in = await login.proved(database, kind, visit.account, person, factor)  # type: ignore[arg-type]
+    logged_in = await login.proved(database, kind, visit.account, person, factor)
     return start(visit, logged_in, language)
 
 

@@ -12,8 +12,6 @@ from ..fields import username_key
 from ..ratelimit import Limit, SharedCounters
 from ..settings import Settings, limit_item
 
-NAMESPACE = "fulfilment-login"
-
 
 def _person(kind: str, account_id: int, username: str) -> str:
     # Keyed as the username is looked up (so no spelling of it gets a count of its own),
@@ -34,8 +32,8 @@ class Throttle:
     def __init__(
         self,
         settings: Settings,
-        shared: SharedCounters | None = None,
-        namespace: str = NAMESPACE,
+        shared: SharedCounters | None,
+        namespace: str,
         per_address: bool = True,
     ) -> None:
         items = [
@@ -77,8 +75,10 @@ class Throttle:
 
 
 class Throttles:
-    """The two throttles of one site: passwords, and second-factor codes."""
+    """The two throttles of one site (`site`: portal or admin, counted apart): passwords,
+    and second-factor codes."""
 
-    def __init__(self, settings: Settings, shared: SharedCounters | None = None) -> None:
-        self.passwords = Throttle(settings, shared)
-        self.codes = Throttle(settings, shared, f"{NAMESPACE}-code", per_address=False)
+    def __init__(self, settings: Settings, site: str, shared: SharedCounters | None = None) -> None:
+        namespace = f"fulfilment-{site}-login"
+        self.passwords = Throttle(settings, shared, namespace)
+        self.codes = Throttle(settings, shared, f"{namespace}-code", per_address=False)

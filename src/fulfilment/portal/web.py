@@ -44,7 +44,7 @@ class Portal(Site):
     ) -> None:
         self.settings = settings
         self.database = database
-        self.throttles = Throttles(settings, shared)
+        self.throttles = Throttles(settings, "portal", shared)
         secret = settings.portal_secret_key
         if secret is None:
             log.warning(
