@@ -39,6 +39,8 @@ accounts = sa.Table(
     sa.Column("customer_count", sa.BigInteger(), nullable=False, server_default="0"),
     # Every staff user must log in to the back office with a second factor (TOTP).
     sa.Column("require_staff_2fa", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # Every portal customer must log in with a second factor (a TOTP or a passkey).
+    sa.Column("require_portal_2fa", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sqlite_autoincrement=True,
 )
@@ -136,6 +138,10 @@ fulfilment_customers = sa.Table(
     sa.Column("last_login_at", sa.DateTime(), nullable=True),
     # Bumped whenever the password changes or login is switched off: ends portal sessions.
     sa.Column("credentials_version", sa.Integer(), nullable=False, server_default="0"),
+    # The second factor, as staff users have it (identity/factors.py).
+    sa.Column("totp_secret", sa.String(128), nullable=True),
+    sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    sa.Column("factor_pending", sa.Text(), nullable=True),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("updated_at", sa.DateTime(), nullable=False),
     sa.UniqueConstraint("account_id", "position"),
@@ -207,6 +213,9 @@ staff_users = sa.Table(
     sa.Column("totp_secret", sa.String(128), nullable=True),
     # The last TOTP time step accepted: a code is good once.
     sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    # Encrypted: the TOTP seed being set up until a code confirms it, then the new recovery
+    # codes until the page that shows them once has read them (identity/factors.py).
+    sa.Column("factor_pending", sa.Text(), nullable=True),
     # Bumped by a new password, deactivation or a reset of the second factor: ends sessions.
     sa.Column("credentials_version", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_login_at", sa.DateTime(), nullable=True),
@@ -227,6 +236,26 @@ staff_recovery_codes = sa.Table(
         "iduser",
         Id,
         sa.ForeignKey("staff_users.iduser", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# The same for portal customers.
+customer_recovery_codes = sa.Table(
+    "customer_recovery_codes",
+    metadata,
+    _id("id"),
+    sa.Column(
+        "idfulfilment_customer",
+        Id,
+        sa.ForeignKey(
+            "fulfilment_customers.idfulfilment_customer",
+            ondelete="CASCADE",
+            name="fk_customer_recovery_codes_customer",
+        ),
         nullable=False,
         index=True,
     ),
@@ -515,4 +544,30 @@ passkey_challenges = sa.Table(
     sa.Column("session_hash", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.DateTime(), nullable=False),
     sa.Index("ix_passkey_challenges_expires_at", "expires_at"),
+)
+
+# A forgotten password asked for (identity/forgot.py): a job of the engine, so that the
+# answer to the visitor costs the same whether or not the name is known. The identifier is
+# emptied once the job has run.
+password_requests = sa.Table(
+    "password_requests",
+    metadata,
+    _id("id"),
+    _account(),
+    # customer or staff: whose login the request is for.
+    sa.Column("person_kind", sa.String(16), nullable=False),
+    sa.Column("identifier", sa.Text(), nullable=False),
+    sa.Column("request_base", sa.String(2048), nullable=True),
+    # The engine's columns (jobs/queue.py).
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", sa.DateTime(), nullable=True),
+    sa.Column("finished_at", sa.DateTime(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_password_requests_due", "state", "next_attempt_at"),
+    sa.Index("ix_password_requests_claim", "claimed_by"),
+    sqlite_autoincrement=True,
 )

@@ -8,14 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pyotp
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, Request, expect
 
-from fulfilment.clock import utcnow
-from fulfilment.db import Connection, Database
-from fulfilment.encryption import box_for
-from fulfilment.staff import queries as staff_queries
+from fulfilment.db import Database
 from fulfilment.tables import account_events as events
 from fulfilment.tables import accounts, passkeys
 from tests.admin.conftest import make_user
@@ -100,6 +96,7 @@ def test_a_customer_logs_in_with_a_passkey_on_both_hosts(
         page.get_by_role("button", name="Log in", exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(welcome)
 
+        page.get_by_role("link", name="Your passkeys").click()
         _add_passkey(page, "Work laptop")
         data = [tenant.account.name, "Jansen Tuinmeubelen", "jansen", "Work laptop"]
         assert untranslated(page.content(), "en", data) == []
@@ -107,11 +104,16 @@ def test_a_customer_logs_in_with_a_passkey_on_both_hosts(
         assert credential["isResidentCredential"] is True
         assert credential["rpId"] == RELYING_PARTY
 
-        # Log out, then log in with the passkey alone: nothing typed.
+        # The portal now requires a second factor; the customer has no TOTP. Log out, then
+        # log in with the passkey alone, nothing typed: it is both factors, so no code and
+        # no set-up is asked for.
+        _require_second_factor(database, tenant.account.id, "require_portal_2fa")
+        page.goto(own)
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("status")).to_have_text("You have been logged out.")
         _passkey_login(page)
         expect(page.get_by_role("heading", level=1)).to_have_text(welcome)
+        page.get_by_role("link", name="Your passkeys").click()
         expect(page.locator(".passkeys li")).to_contain_text("last used")
 
         # The same passkey on the shared host, in a session of that host.
@@ -126,6 +128,7 @@ def test_a_customer_logs_in_with_a_passkey_on_both_hosts(
         assert "set-cookie" not in replayed.headers or "customer" not in replayed.text
 
         # A copy of the authenticator whose counter is behind the service's.
+        page.goto(shared + "login")
         page.get_by_role("button", name="Log out").click()
         count = _sign_count(database)
         assert count == authenticator.credentials()[0]["signCount"] > 0
@@ -144,58 +147,49 @@ def test_a_customer_logs_in_with_a_passkey_on_both_hosts(
         context.close()
 
 
-def _enrol_second_factor(database: Database, account_id: int, iduser: int) -> str:
-    """A TOTP second factor for the user, as an enrolment leaves it; the account requires
-    one of every staff user."""
-    secret = pyotp.random_base32()
-
-    async def enrol(connection: Connection) -> None:
-        values = {
-            "account_id": account_id,
-            "id": iduser,
-            "secret": box_for(database).seal(secret),
-            "step": 0,
-            "now": utcnow(),
-        }
-        await connection.execute(staff_queries.ENROL_SECOND_FACTOR, values)
-        await connection.execute(
-            sa.update(accounts).where(accounts.c.id == account_id).values(require_staff_2fa=True),
-            {},
-        )
-
-    database.write_sync(enrol)
-    return secret
+def _require_second_factor(database: Database, account_id: int, column: str) -> None:
+    """The account requires a second factor of every customer or staff user (`column`)."""
+    change = sa.update(accounts).where(accounts.c.id == account_id).values({column: True})
+    database.write_sync(lambda c: c.execute(change, {}))
 
 
 def test_a_staff_user_logs_in_with_a_passkey_instead_of_both_factors(
     server: str, tenant: Tenant, browser: Browser, database: Database
 ) -> None:
     anna = make_user(database, tenant, "anna", firstname="Anna", lastname="Smit", language="en")
-    secret = _enrol_second_factor(database, tenant.account.id, anna.iduser)
     own = at(server, own_host()) + "/admin/"
     shared = at(server, SHARED_HOST) + "/admin/acme/"
     context, page, authenticator = new_context(browser, locale="en-GB")
     try:
-        # Password, then the code: the account requires a second factor.
         page.goto(shared + "login")
         page.get_by_label("Username", exact=True).fill("anna")
         page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
         page.get_by_role("button", name="Log in", exact=True).click()
-        page.get_by_label("Code", exact=True).fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Continue").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
 
-        page.goto(shared + "settings")
+        page.get_by_role("link", name="Settings").click()
+        page.get_by_role("link", name="Your passkeys").click()
         _add_passkey(page, "Phone")
-        data = [tenant.account.name, "Anna Smit", "anna", "Phone", "Europe/Amsterdam"]
+        data = [tenant.account.name, "Anna Smit", "anna", "Phone"]
         assert untranslated(page.content(), "en", data) == []
         assert authenticator.credentials()[0]["rpId"] == RELYING_PARTY
 
-        # Log out; the passkey alone logs in, with no code asked: it is both factors.
+        # The account now requires a second factor, and Anna has no TOTP: her password
+        # alone leads to setting one up.
+        _require_second_factor(database, tenant.account.id, "require_staff_2fa")
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("status")).to_have_text("You have been logged out.")
+        page.get_by_label("Username", exact=True).fill("anna")
+        page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
+        page.get_by_role("button", name="Log in", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step verification")
+
+        # The passkey alone logs her in, with no code and no set-up: it is both factors.
+        page.goto(shared + "login")
         _passkey_login(page)
         expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+        page.get_by_role("link", name="Settings").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Settings")
 
         # And on the account's own host.
         page.goto(own + "login")
@@ -216,11 +210,12 @@ def test_a_staff_user_logs_in_with_a_passkey_instead_of_both_factors(
         authenticator.clone(sign_count=count + 10)
         _passkey_login(page)
         expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
-        page.goto(own + "settings")
+        page.goto(own + "passkeys")
         page.get_by_role("button", name="Remove passkey Phone").click()
-        expect(page.get_by_role("status")).to_have_text("The passkey has been removed.")
-        expect(page.get_by_text("You have no passkeys.")).to_be_visible()
-        page.get_by_role("button", name="Log out").click()
+        # Without a passkey, the account's requirement reaches her open session at once.
+        expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step verification")
+        assert database.read_sync(lambda c: c.all(sa.select(passkeys.c.id), {})) == []
+        page.goto(own + "login")
         _passkey_login(page)
         expect(page.get_by_role("alert")).to_have_text(REFUSED)
 

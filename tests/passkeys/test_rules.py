@@ -15,6 +15,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from fulfilment.clock import utcnow
 from fulfilment.db import Database
+from fulfilment.identity.kinds import CUSTOMER
 from fulfilment.passkeys import ceremony
 from fulfilment.passkeys.errors import PasskeyNameInvalid, PasskeyRefused
 from fulfilment.passkeys.parties import RelyingParty, relying_party_id
@@ -77,7 +78,7 @@ def test_a_challenge_is_good_once_for_its_session_and_for_minutes(
 
     async def new_challenge(session: str) -> bytes:
         options = json.loads(
-            await ceremony.login_options(database, relying, account, "customer", session)
+            await ceremony.login_options(database, relying, account, CUSTOMER, session)
         )
         challenge: bytes = base64url_to_bytes(options["challenge"])
         return challenge
@@ -196,8 +197,12 @@ def test_an_address_offers_no_passkeys_and_runs_no_script(
     logged_in = log_in(client, "/portal/acme/", "jansen", PASSWORD, **HOST)
     assert logged_in.status_code == 303
     home = client.get("/portal/acme/", headers=HOST)
-    assert "You have no passkeys." in home.text or "U hebt geen passkeys." in home.text
-    assert "script-src 'self'" in home.headers["content-security-policy"]
+    assert 'href="/portal/acme/passkeys"' in home.text
+    assert "script-src" not in home.headers["content-security-policy"]
+    listed = client.get("/portal/acme/passkeys", headers=HOST)
+    assert "U hebt geen passkeys." in listed.text
+    assert "passkey.js" in listed.text
+    assert "script-src 'self'" in listed.headers["content-security-policy"]
     script = client.get("/portal/passkey.js")
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")

@@ -23,8 +23,9 @@ PACKAGE = Path(fulfilment.__file__).parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-# Where the pages' words are: the portal, the back office, what both share, and passkeys.
-SOURCES = [PACKAGE / "portal", PACKAGE / "admin", PACKAGE / "web", PACKAGE / "passkeys"]
+# Where the pages' words are: the portal, the back office, what both share (the identity
+# kernel's pages among them), and passkeys.
+SOURCES = [PACKAGE / name for name in ("portal", "admin", "web", "identity", "passkeys")]
 
 
 def _used_message_ids() -> set[str]:

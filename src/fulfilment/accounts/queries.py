@@ -17,7 +17,8 @@ from ..tables import (
 
 _p = sa.bindparam
 
-# Who is calling: a key that is not revoked, with its account.
+# Who is calling: a key that is not revoked, with its account. A key a staff user made
+# works while that user is active (SPEC 6a).
 FIND_KEY = (
     sa.select(
         api_keys.c.id,
@@ -28,7 +29,12 @@ FIND_KEY = (
         accounts.c.timezone,
     )
     .join(accounts, accounts.c.id == api_keys.c.account_id)
-    .where(api_keys.c.key_hash == sa.bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
+    .outerjoin(staff_users, staff_users.c.iduser == api_keys.c.created_by_iduser)
+    .where(
+        api_keys.c.key_hash == sa.bindparam("key_hash"),
+        api_keys.c.revoked_at.is_(None),
+        sa.or_(api_keys.c.created_by_iduser.is_(None), staff_users.c.active.is_(True)),
+    )
 )
 SUBDOMAIN_TAKEN = sa.select(accounts.c.id).where(accounts.c.subdomain == sa.bindparam("subdomain"))
 
@@ -120,14 +126,24 @@ KEY_PAGE = (
 KEY_LISTED = _KEY_LISTING.where(api_keys.c.id == _p("id"))
 # An account's settings, locked while they change (on PostgreSQL; SQLite writes one at a time).
 SETTINGS_FOR_UPDATE = (
-    sa.select(accounts.c.name, accounts.c.timezone, accounts.c.require_staff_2fa)
+    sa.select(
+        accounts.c.name,
+        accounts.c.timezone,
+        accounts.c.require_staff_2fa,
+        accounts.c.require_portal_2fa,
+    )
     .where(accounts.c.id == _p("account_id"))
     .with_for_update()
 )
 UPDATE_SETTINGS = (
     sa.update(accounts)
     .where(accounts.c.id == _p("account_id"))
-    .values(name=_p("name"), timezone=_p("timezone"), require_staff_2fa=_p("required"))
+    .values(
+        name=_p("name"),
+        timezone=_p("timezone"),
+        require_staff_2fa=_p("required"),
+        require_portal_2fa=_p("portal_required"),
+    )
 )
 
 # A key used since the last time, unless another worker wrote its time less than a minute ago.

@@ -227,6 +227,8 @@ class AccountSettings:
     name: str | None = None
     timezone: str | None = None
     require_second_factor: bool | None = None
+    # The same for the portal's customers.
+    require_portal_second_factor: bool | None = None
 
 
 def check_timezone(timezone: str) -> str:
@@ -255,7 +257,12 @@ async def change_settings(
     row = await connection.one(SETTINGS_FOR_UPDATE, {"account_id": account.id})
     if row is None:
         raise NotFound(f"No account '{account.subdomain}'.")
-    before = {"name": row[0], "timezone": row[1], "require_second_factor": bool(row[2])}
+    before = {
+        "name": row[0],
+        "timezone": row[1],
+        "require_second_factor": bool(row[2]),
+        "require_portal_second_factor": bool(row[3]),
+    }
     after = dict(before)
     if changed.name is not None:
         after["name"] = check_name(changed.name)
@@ -263,6 +270,8 @@ async def change_settings(
         after["timezone"] = check_timezone(changed.timezone)
     if changed.require_second_factor is not None:
         after["require_second_factor"] = changed.require_second_factor
+    if changed.require_portal_second_factor is not None:
+        after["require_portal_second_factor"] = changed.require_portal_second_factor
     differences = {
         field: {"from": before[field], "to": value}
         for field, value in after.items()
@@ -277,6 +286,7 @@ async def change_settings(
             "name": after["name"],
             "timezone": after["timezone"],
             "required": after["require_second_factor"],
+            "portal_required": after["require_portal_second_factor"],
         },
     )
     await audit.record(

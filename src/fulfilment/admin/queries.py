@@ -11,11 +11,9 @@ from ..tables import (
     hook_events,
     shipping_provider_profiles,
     shipping_providers,
-    staff_users,
     templates,
     warehouses,
 )
-from ..tables import fulfilment_customers as customers
 
 _p = sa.bindparam
 
@@ -43,19 +41,9 @@ PROFILES = (
     .order_by(shipping_provider_profiles.c.idshippingprovider_profile)
 )
 # The portal sessions of a customer carry this number; ending them takes the current one.
-CUSTOMER_VERSION = sa.select(customers.c.credentials_version).where(
-    customers.c.account_id == _p("account_id"),
-    customers.c.idfulfilment_customer == _p("id"),
-)
-# Logging out ends every session of the staff user: a copied cookie stops working too.
-END_STAFF_SESSIONS = (
-    sa.update(staff_users)
-    .where(
-        staff_users.c.account_id == _p("account_id"),
-        staff_users.c.iduser == _p("id"),
-        staff_users.c.credentials_version == _p("version"),
-    )
-    .values(credentials_version=staff_users.c.credentials_version + 1)
+# Whether the account requires a second factor of its staff users, and of its customers.
+REQUIREMENTS = sa.select(accounts.c.require_staff_2fa, accounts.c.require_portal_2fa).where(
+    accounts.c.id == _p("account_id")
 )
 
 # Customers are never deleted, so the account's counter (which numbers them) is their total.

@@ -25,6 +25,7 @@ from ..fields import (
     username_key,
 )
 from ..hooks import outbox
+from ..identity.kinds import CUSTOMER, void_links
 from ..passwords import hash_password
 from ..wire import PAGE_SIZE, format_datetime
 from . import audit, queries
@@ -394,9 +395,13 @@ async def update_customer(
         username = sent.get("username")
         if username is not None:
             await _check_username_free(connection, account_id, username, customer_id)
-        if "password" in sent or (was_allowed and not state["can_login"]):
+        credentials_changed = "password" in sent or (was_allowed and not state["can_login"])
+        if credentials_changed:
             # Portal sessions carry this number; a new one ends them.
             state["credentials_version"] += 1
+            # And the customer's pending links (a reset, an invitation, a new address) are
+            # void: an invitation never turns a login switched off back on.
+            await void_links(connection, CUSTOMER, account_id, customer_id)
         try:
             row = await connection.one(queries.UPDATE, {**_stored(state), **key})
         except database.IntegrityError:
@@ -417,129 +422,3 @@ async def update_customer(
         return row
 
     return to_customer(await database.write(update), principal.timezone)
-
-
-# -- the customer's own changes, through the portal ----------------------------------------
-
-
-async def record_login(
-    database: Database, account_id: int, customer_id: int, username: str
-) -> None:
-    """Set the customer's last login and record it in the audit trail."""
-    key = {"account_id": account_id, "id": customer_id}
-    if not database.is_sqlite:
-        values = {**key, "last_login_at": utcnow(), "actor_name": username}
-        await database.write_statement(queries.RECORD_LOGIN, values)
-        return
-
-    async def record(connection: Connection) -> None:
-        await connection.execute(queries.SET_LAST_LOGIN, {**key, "last_login_at": utcnow()})
-        await audit.record(
-            connection,
-            account_id,
-            customer_id,
-            "login",
-            audit.Actor.portal(customer_id, username),
-            {},
-        )
-
-    await database.write(record)
-
-
-async def set_own_password(
-    database: Database,
-    account_id: int,
-    customer_id: int,
-    version: int,
-    username: str,
-    password_hash: str,
-) -> bool:
-    """Set a new password for a customer whose session (credentials `version`) is still
-    current, ending its other sessions; False when it is not."""
-    values = {
-        "account_id": account_id,
-        "id": customer_id,
-        "version": version,
-        "password_hash": password_hash,
-        "updated_at": utcnow(),
-    }
-
-    async def change(connection: Connection) -> bool:
-        if await connection.execute(queries.SET_OWN_PASSWORD, values) != 1:
-            return False
-        await audit.record(
-            connection,
-            account_id,
-            customer_id,
-            "update",
-            audit.Actor.portal(customer_id, username),
-            {"password": audit.PASSWORD_CHANGED},
-        )
-        await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
-        return True
-
-    return await database.write(change)
-
-
-async def end_sessions(database: Database, account_id: int, customer_id: int, version: int) -> None:
-    """End every portal session of the customer that has credentials `version`."""
-    key = {"account_id": account_id, "id": customer_id, "version": version}
-    await database.write_statement(queries.END_SESSIONS, key)
-
-
-# -- the customer's own changes, through a link sent by mail -------------------------------
-
-
-async def set_password_from_link(
-    connection: Connection,
-    account_id: int,
-    customer_id: int,
-    sent_to: str,
-    password_hash: str,
-    allow_login: bool,
-) -> str | None:
-    """Set a new password for the customer a link went to, ending every session of it, in
-    the caller's transaction; with `allow_login` (an invitation) it may log in from now on.
-    Returns the username; None when the link no longer fits (the address changed since, or
-    the customer may not log in or has no username)."""
-    key = {"account_id": account_id, "id": customer_id}
-    current = await connection.one(queries.FOR_LINK, key)
-    if current is None or current[1] is None or current[2] is None:
-        return None
-    could_login, username, emailaddress = bool(current[0]), current[1], current[2]
-    if emailaddress.casefold() != sent_to.casefold() or not (could_login or allow_login):
-        return None
-    values = {**key, "password_hash": password_hash, "can_login": True, "updated_at": utcnow()}
-    await connection.execute(queries.SET_PASSWORD_FROM_LINK, values)
-    changed: dict[str, Any] = {"password": audit.PASSWORD_CHANGED}
-    if not could_login:
-        changed["can_login"] = {"from": False, "to": True}
-    actor = audit.Actor.portal(customer_id, username)
-    await audit.record(connection, account_id, customer_id, "update", actor, changed)
-    await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
-    return str(username)
-
-
-async def set_email_from_link(
-    connection: Connection, account_id: int, customer_id: int, emailaddress: str
-) -> tuple[str, str | None, str] | None:
-    """Set the e-mail address a link confirmed, in the caller's transaction. Returns the
-    username, the address before and the customer's language; None when it is gone."""
-    key = {"account_id": account_id, "id": customer_id}
-    current = await connection.one(queries.FOR_LINK, key)
-    if current is None or current[1] is None:
-        return None
-    username, before = current[1], current[2]
-    values = {
-        **key,
-        "emailaddress": emailaddress,
-        "search_email": emailaddress.casefold(),
-        "updated_at": utcnow(),
-    }
-    await connection.execute(queries.SET_EMAIL, values)
-    changed = audit.changes({"emailaddress": before}, {"emailaddress": emailaddress})
-    if changed:
-        actor = audit.Actor.portal(customer_id, username)
-        await audit.record(connection, account_id, customer_id, "update", actor, changed)
-        await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
-    return str(username), before, str(current[3])

@@ -4,11 +4,13 @@ lead, and a nudge for the worker once a mail is written."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from ..db import Connection
+from ..identity import tokens
 from ..ratelimit import SharedCounters
 from ..settings import Settings
-from . import outbox, tokens
+from . import outbox
 from .messages import Mail, MailKind, MailWriter
 from .throttle import MailThrottle
 
@@ -50,12 +52,13 @@ class Mailer:
         language: str,
         account_name: str,
         request_base: str | None = None,
+        lifetime: timedelta | None = None,
         **values: str,
     ) -> None:
         """Issue a one-time token for `subject` (its purpose: the kind of mail) and keep the
         mail that carries the link to `page` (`/portal/acme/reset`) with it, in the caller's
         transaction. The page opens in the mail's language."""
-        token = await tokens.issue(connection, subject, what.kind, recipient)
+        token = await tokens.issue(connection, subject, what.kind, recipient, lifetime)
         link = self.link(f"{page}?lang={language}&token={token}", request_base)
         mail = self.writer.write(what, language, recipient, account_name, link, **values)
         await self.enqueue(connection, subject.account_id, mail)

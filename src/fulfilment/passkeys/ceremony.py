@@ -32,9 +32,10 @@ from webauthn.helpers.structs import (
 from ..accounts import audit
 from ..clock import as_datetime, utcnow
 from ..db import Connection, Database
+from ..identity.kinds import Kind, Person
 from . import queries
 from .errors import PasskeyLimit, PasskeyNameInvalid, PasskeyRefused
-from .parties import Person, RelyingParty
+from .parties import Owner, RelyingParty
 
 # How long a ceremony may take, from the options to the answer.
 CEREMONY_SECONDS = 300
@@ -58,14 +59,6 @@ class Passkey:
     name: str
     created_at: datetime
     last_used_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedIn:
-    """Who a passkey login proved to be, with the credentials version of their session."""
-
-    person: Person
-    version: int
 
 
 def _hash(value: bytes | str) -> str:
@@ -160,7 +153,13 @@ async def _take_challenge(
 # -- registering ---------------------------------------------------------------------------
 
 
-async def passkeys_of(database: Database, person: Person) -> list[Passkey]:
+async def has_passkey(database: Database, kind: Kind, account_id: int, person_id: int) -> bool:
+    """Whether the person has a passkey: a second factor it can log in with."""
+    values = {"account_id": account_id, "person_type": kind.name, "person_id": person_id}
+    return await database.read(lambda c: c.one(queries.ANY_PASSKEY, values)) is not None
+
+
+async def passkeys_of(database: Database, person: Owner) -> list[Passkey]:
     rows = await database.read(lambda c: c.all(queries.PERSON_PASSKEYS, _owner(person)))
     return [
         Passkey(row[0], row[1], as_datetime(row[2]) or utcnow(), as_datetime(row[3]))
@@ -168,12 +167,12 @@ async def passkeys_of(database: Database, person: Person) -> list[Passkey]:
     ]
 
 
-def _owner(person: Person) -> dict[str, Any]:
+def _owner(person: Owner) -> dict[str, Any]:
     return {"account_id": person.account_id, "person_type": person.type, "person_id": person.id}
 
 
 async def registration_options(
-    database: Database, relying: RelyingParty, person: Person, session_token: str
+    database: Database, relying: RelyingParty, person: Owner, session_token: str
 ) -> str:
     """The options (JSON) for `navigator.credentials.create`: a discoverable credential,
     verified by the authenticator, on none of the person's authenticators already used."""
@@ -187,7 +186,7 @@ async def registration_options(
         rp_name=relying.name,
         user_name=person.username,
         user_id=base64url_to_bytes(handle),
-        user_display_name=person.display_name,
+        user_display_name=person.username,
         timeout=CEREMONY_SECONDS * 1000,
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED,
@@ -224,7 +223,7 @@ def check_name(name: str) -> str:
 async def register(
     database: Database,
     relying: RelyingParty,
-    person: Person,
+    person: Owner,
     session_token: str,
     name: str,
     answer: str,
@@ -271,7 +270,7 @@ async def register(
         raise PasskeyRefused()
 
 
-async def remove(database: Database, person: Person, passkey_id: int) -> bool:
+async def remove(database: Database, person: Owner, passkey_id: int) -> bool:
     """Remove one of the person's passkeys, with an entry in the audit log; False when it
     has none of that number."""
     values = {**_owner(person), "id": passkey_id}
@@ -286,7 +285,7 @@ async def remove(database: Database, person: Person, passkey_id: int) -> bool:
     return await database.write(delete)
 
 
-async def _audit(connection: Connection, person: Person, action: str, name: str) -> None:
+async def _audit(connection: Connection, person: Owner, action: str, name: str) -> None:
     await audit.record(
         connection,
         person.account_id,
@@ -303,11 +302,7 @@ async def _audit(connection: Connection, person: Person, action: str, name: str)
 
 
 async def login_options(
-    database: Database,
-    relying: RelyingParty,
-    account_id: int,
-    person_type: str,
-    session_token: str,
+    database: Database, relying: RelyingParty, account_id: int, kind: Kind, session_token: str
 ) -> str:
     """The options (JSON) for `navigator.credentials.get`: no credentials named, so the
     browser offers the passkeys it holds for this site (no username typed)."""
@@ -315,7 +310,7 @@ async def login_options(
         rp_id=relying.id, timeout=CEREMONY_SECONDS * 1000, user_verification=VERIFICATION
     )
     await _keep_challenge(
-        database, options.challenge, account_id, "login", person_type, None, session_token
+        database, options.challenge, account_id, "login", kind.name, None, session_token
     )
     return options_to_json(options)
 
@@ -324,23 +319,22 @@ async def authenticate(
     database: Database,
     relying: RelyingParty,
     account_id: int,
-    person_type: str,
+    kind: Kind,
     session_token: str,
     answer: str,
-) -> LoggedIn:
+) -> Person:
     """Check the authenticator's answer to this session's login challenge: the challenge
-    good once, the passkey one of this account's people of `person_type`, the signature
-    good, its counter moved on, the person still allowed to log in. Records the use."""
+    good once, the passkey one of this account's people of `kind`, the signature
+    good, its counter moved on, the person still allowed to log in: that person. Records
+    the use; finishing the login is the identity kernel's (`login.proved`)."""
     credential = _credential(answer)
     challenge = _answered_challenge(credential)
     credential_id = credential.get("id")
     if not isinstance(credential_id, str) or len(credential_id) > 1400:
         raise PasskeyRefused()
 
-    await _take_challenge(
-        database, challenge, account_id, "login", person_type, None, session_token
-    )
-    key = {"credential_id": credential_id, "account_id": account_id, "person_type": person_type}
+    await _take_challenge(database, challenge, account_id, "login", kind.name, None, session_token)
+    key = {"credential_id": credential_id, "account_id": account_id, "person_type": kind.name}
     row = await database.read(lambda c: c.one(queries.LOGIN_PASSKEY, key))
     if row is None:
         raise PasskeyRefused()
@@ -364,21 +358,21 @@ async def authenticate(
         raise PasskeyRefused() from None
     used = {"id": passkey_id, "old_count": count, "new_count": verified.new_sign_count}
 
-    async def record(connection: Connection) -> LoggedIn | None:
+    async def record(connection: Connection) -> Person | None:
         # The counter moves on from the value checked, or the login is refused: of two
         # answers checked at once, only one gets here first.
         if await connection.execute(queries.USE_PASSKEY, {**used, "now": utcnow()}) != 1:
             return None
-        values = {"account_id": account_id, "person_id": person_id}
-        found = await connection.one(queries.LOGIN_PERSON[person_type], values)
-        if found is None:
+        values = {"account_id": account_id, "id": person_id}
+        row = await connection.one(kind.statements.by_id, values)
+        person = Person(*row) if row is not None else None
+        if person is None or not person.may_log_in:
             return None
-        version, username = found
-        person = Person(account_id, person_type, person_id, username, username)
-        await _audit(connection, person, "passkey_login", name)
-        return LoggedIn(person, version)
+        owner = Owner(account_id, kind.name, person.id, person.username or "")
+        await _audit(connection, owner, "passkey_login", name)
+        return person
 
-    logged_in = await database.write(record)
-    if logged_in is None:
+    person = await database.write(record)
+    if person is None:
         raise PasskeyRefused()
-    return logged_in
+    return person

@@ -1,4 +1,5 @@
-"""Who takes part in a passkey ceremony: the person (of either kind), and the site, whose
+"""Who takes part in a passkey ceremony: the passkeys' owner (a person of either kind), and
+the site, whose
 relying-party id is the domain the account's own host and the shared host have in common,
 so that a passkey made on one works on the other."""
 
@@ -15,15 +16,14 @@ ACTORS = {"customer": "portal", "staff": "staff"}
 
 
 @dataclass(frozen=True, slots=True)
-class Person:
-    """Someone who logs in: a portal customer (`type` "customer", `id` its
-    idfulfilment_customer) or a staff user ("staff", its iduser) of an account."""
+class Owner:
+    """Whose passkeys: a portal customer (`type` "customer", `id` its idfulfilment_customer)
+    or a staff user ("staff", its iduser) of an account, as identity/kinds.py names them."""
 
     account_id: int
     type: str
     id: int
     username: str
-    display_name: str
 
     @property
     def actor(self) -> Actor:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..tables import fulfilment_customers as customers
 from ..tables import passkey_challenges as challenges
-from ..tables import passkeys, staff_users
+from ..tables import passkeys
 
 _p = sa.bindparam
 
@@ -58,6 +57,7 @@ PERSON_PASSKEYS = (
     .where(*_of_person)
     .order_by(passkeys.c.id)
 )
+ANY_PASSKEY = sa.select(passkeys.c.id).where(*_of_person).limit(1)
 INSERT_PASSKEY = sa.insert(passkeys).values(
     account_id=_p("account_id"),
     person_type=_p("person_type"),
@@ -93,21 +93,3 @@ USE_PASSKEY = (
 )
 PASSKEY_NAME = sa.select(passkeys.c.name).where(*_of_person, passkeys.c.id == _p("id"))
 DELETE_PASSKEY = sa.delete(passkeys).where(*_of_person, passkeys.c.id == _p("id"))
-
-# -- who may log in ----------------------------------------------------------------------
-
-# A person a passkey may log in: a customer that may log in (and has a username), an
-# active staff user; with the credentials version its session will carry.
-LOGIN_PERSON = {
-    "customer": sa.select(customers.c.credentials_version, customers.c.username).where(
-        customers.c.account_id == _p("account_id"),
-        customers.c.idfulfilment_customer == _p("person_id"),
-        customers.c.can_login.is_(True),
-        customers.c.username.is_not(None),
-    ),
-    "staff": sa.select(staff_users.c.credentials_version, staff_users.c.username).where(
-        staff_users.c.account_id == _p("account_id"),
-        staff_users.c.iduser == _p("person_id"),
-        staff_users.c.active.is_(True),
-    ),
-}

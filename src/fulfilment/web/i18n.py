@@ -41,9 +41,10 @@ def load_translations(language: str) -> Translations:
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 
 
-def build_environments(templates: Path) -> dict[str, Environment]:
-    """One environment per language over a site's templates and the ones both sites
-    share (the form macros)."""
+def build_environments(templates: Path, site: str) -> dict[str, Environment]:
+    """One environment per language over a site's templates (`site`: portal or admin)
+    and, where the site has none of its own, the ones both sites share (the form macros,
+    the pages of logging in)."""
     environments: dict[str, Environment] = {}
     for language in LANGUAGES:
         environment = Environment(
@@ -57,6 +58,7 @@ def build_environments(templates: Path) -> dict[str, Environment]:
             load_translations(language), newstyle=True
         )
         environment.filters["when"] = time_element
+        environment.globals["site"] = site
         environments[language] = environment
     return environments
 

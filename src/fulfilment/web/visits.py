@@ -4,7 +4,7 @@ pages, and one request to one account's pages (its session cookie, language and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from jinja2 import Environment
 from starlette.requests import Request
@@ -19,7 +19,9 @@ from .errors import PageError
 from .i18n import negotiate
 from .pages import allow_script
 from .sessions import Session, SessionSigner, cookie_name
-from .throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from ..identity.throttle import Throttles
 
 S = TypeVar("S", bound=Session)
 
@@ -31,10 +33,10 @@ class Site:
     area: ClassVar[str]
     cookie_path: ClassVar[str]
     # The pages that offer passkeys, and so run the passkey script.
-    passkey_templates: ClassVar[frozenset[str]]
+    passkey_templates: ClassVar[frozenset[str]] = frozenset({"login.html", "passkeys.html"})
     settings: Settings
     database: Database
-    throttle: LoginThrottle
+    throttles: Throttles
     signer: SessionSigner
     environments: dict[str, Environment]
 
@@ -55,6 +57,19 @@ class PageVisit(Generic[S]):
     @property
     def address(self) -> str:
         return self.request.client.host if self.request.client else "unknown"
+
+    def language(self, preferred: str | None = None) -> str:
+        """The page's language: `preferred` when it is one, else the session's, else the
+        browser's."""
+        for candidate in (preferred, self.session.language if self.session else None):
+            if candidate in LANGUAGES:
+                return candidate
+        return negotiate(self.request.headers.get("accept-language"))
+
+    def extra(self) -> dict[str, Any]:
+        """What every page of the site is rendered with besides (the back office: its
+        user)."""
+        return {}
 
     def page(self, template: str, language: str, status: int, **context: Any) -> HTMLResponse:
         """`template` in `language`; the session (a new one if there is none) goes back with
@@ -81,6 +96,7 @@ class PageVisit(Generic[S]):
             section=self.request.url.path[len(self.base) :].split("/")[0],
             failed=_failed(context),
             csrf_token=session.csrf,
+            **self.extra(),
             **context,
         )
         response = HTMLResponse(html, status_code=status)

@@ -1,7 +1,7 @@
 """passkeys
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07 17:00:00.000000
 
 Portal customers and staff users may register passkeys (WebAuthn) and log in with one;
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
