@@ -19,7 +19,9 @@ from fulfilment.identity.kinds import CUSTOMER
 from fulfilment.passkeys import ceremony
 from fulfilment.passkeys.errors import PasskeyNameInvalid, PasskeyRefused
 from fulfilment.passkeys.parties import RelyingParty, relying_party_id
+from fulfilment.staff import service as staff
 from fulfilment.tables import account_events, passkey_challenges, passkeys
+from tests.admin.conftest import make_user
 from tests.factories import Tenant
 from tests.portal.helpers import PASSWORD, form_token, log_in
 
@@ -207,3 +209,27 @@ def test_an_address_offers_no_passkeys_and_runs_no_script(
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert client.get("/admin/passkey.js").content == script.content
+
+
+def test_a_reset_of_the_second_factor_forgets_the_passkeys(
+    database: Database, tenant: Tenant
+) -> None:
+    """A lost phone may hold a passkey: resetting the second factor removes them all (of
+    that person only)."""
+    anna = make_user(database, tenant, "anna")
+    piet = make_user(database, tenant, "piet")
+
+    def add(iduser: int, credential_id: str) -> None:
+        values = {
+            "account_id": tenant.account.id, "person_type": "staff", "person_id": iduser,
+            "credential_id": credential_id, "public_key": "AAAA", "user_handle": "BBBB",
+            "sign_count": 0, "name": "Phone", "created_at": utcnow(),
+        }  # fmt: skip
+        database.write_sync(lambda c: c.execute(sa.insert(passkeys).values(**values), {}))
+
+    add(anna.iduser, "anna-phone")
+    add(anna.iduser, "anna-laptop")
+    add(piet.iduser, "piet-phone")
+    database.write_sync(lambda c: staff.reset_second_factor(c, tenant.account, "anna"))
+    left = sa.select(passkeys.c.credential_id)
+    assert database.read_sync(lambda c: c.all(left, {})) == [("piet-phone",)]

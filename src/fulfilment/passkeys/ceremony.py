@@ -270,6 +270,13 @@ async def register(
         raise PasskeyRefused()
 
 
+async def forget_all(connection: Connection, kind: Kind, account_id: int, person_id: int) -> None:
+    """Remove every passkey of the person, in the caller's transaction (a reset of its
+    second factor: the lost phone may hold one)."""
+    values = {"account_id": account_id, "person_type": kind.name, "person_id": person_id}
+    await connection.execute(queries.DELETE_PERSON_PASSKEYS, values)
+
+
 async def remove(database: Database, person: Owner, passkey_id: int) -> bool:
     """Remove one of the person's passkeys, with an entry in the audit log; False when it
     has none of that number."""

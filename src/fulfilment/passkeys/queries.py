@@ -91,5 +91,7 @@ USE_PASSKEY = (
     .where(passkeys.c.id == _p("id"), passkeys.c.sign_count == _p("old_count"))
     .values(sign_count=_p("new_count"), last_used_at=_p("now"))
 )
+# A reset of the second factor (a lost phone) forgets the person's passkeys too.
+DELETE_PERSON_PASSKEYS = sa.delete(passkeys).where(*_of_person)
 PASSKEY_NAME = sa.select(passkeys.c.name).where(*_of_person, passkeys.c.id == _p("id"))
 DELETE_PASSKEY = sa.delete(passkeys).where(*_of_person, passkeys.c.id == _p("id"))
