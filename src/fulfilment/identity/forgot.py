@@ -153,7 +153,7 @@ class Done:
 class PasswordRequests(Handler):
     """The engine's kind for forgotten passwords: each request mails its links."""
 
-    kind = "password request"
+    kind = "password_request"
     queue = QUEUE
     lease_seconds = 60.0
 

@@ -89,11 +89,8 @@ def downgrade() -> None:
         "ix_customer_recovery_codes_idfulfilment_customer", table_name="customer_recovery_codes"
     )
     op.drop_table("customer_recovery_codes")
-    with op.batch_alter_table("staff_users") as batch:
-        batch.drop_column("factor_pending")
-    with op.batch_alter_table("fulfilment_customers") as batch:
-        batch.drop_column("factor_pending")
-        batch.drop_column("totp_last_step")
-        batch.drop_column("totp_secret")
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_column("require_portal_2fa")
+    op.drop_column("staff_users", "factor_pending")
+    op.drop_column("fulfilment_customers", "factor_pending")
+    op.drop_column("fulfilment_customers", "totp_last_step")
+    op.drop_column("fulfilment_customers", "totp_secret")
+    op.drop_column("accounts", "require_portal_2fa")
