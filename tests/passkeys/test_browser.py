@@ -228,3 +228,25 @@ def test_a_staff_user_logs_in_with_a_passkey_instead_of_both_factors(
         ]
     finally:
         context.close()
+
+
+def test_without_javascript_the_passkey_forms_stay_hidden_and_passwords_work(
+    server: str, tenant: Tenant, browser: Browser
+) -> None:
+    tenant.create_customer(name="Smith & Daughters", username="smith", can_login=True,
+                           password=PASSWORD, language="en")  # fmt: skip
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(at(server, SHARED_HOST) + "/portal/acme/login")
+        assert page.locator("form[data-passkey='login']").count() == 1
+        expect(page.get_by_role("button", name="Log in with a passkey")).to_be_hidden()
+        page.get_by_label("Username").fill("smith")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Smith & Daughters")
+        page.get_by_role("link", name="Your passkeys").click()
+        expect(page.get_by_text("You have no passkeys.")).to_be_visible()
+        expect(page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+    finally:
+        context.close()

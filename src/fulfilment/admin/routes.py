@@ -4,6 +4,7 @@ on any host. Every answer is an HTML page (or a redirect) with strict security h
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 
 from starlette.requests import Request
@@ -14,7 +15,7 @@ from ..accounts.service import AccountSettings, check_name, check_timezone, know
 from ..errors import InvalidInput
 from ..identity import factors, link_pages, login, pages, passkey_pages
 from ..identity.kinds import STAFF
-from ..web import passkey_pages as passkey_script
+from ..web import passkey_script
 from ..web.errors import FormExpired, PageNotFound
 from ..web.i18n import N_
 from ..web.pages import secure
@@ -39,6 +40,8 @@ def _notice(visit: Visit) -> str | None:
 # -- logging in ---------------------------------------------------------------------------
 
 
+# One endpoint per page for both prefixes (the account's own host and the shared one).
+@cache
 def _identity_page(
     handler: Callable[[Any, pages.SitePages], Awaitable[Response]], logged_in: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:

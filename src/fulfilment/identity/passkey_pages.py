@@ -12,7 +12,7 @@ from ..passkeys.parties import Owner
 from ..web.errors import FormExpired, PageError
 from ..web.i18n import N_
 from ..web.pages import read_form
-from ..web.passkey_pages import options_answer
+from ..web.passkey_script import options_answer
 from ..web.sessions import csrf_matches
 from . import login, pages
 from .kinds import Person

@@ -5,6 +5,7 @@ Logging in and the mailed links are identity/'s pages, for customers."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from ..fields import PASSWORD_MAX, PASSWORD_MIN
 from ..identity import link_pages, login, pages, passkey_pages
 from ..identity.errors import SessionEnded, TooManyAttempts
 from ..identity.kinds import CUSTOMER, Person
-from ..web import passkey_pages as passkey_script
+from ..web import passkey_script
 from ..web.errors import FieldErrors, FormExpired, PageError
 from ..web.i18n import N_
 from ..web.pages import read_form, secure
@@ -28,6 +29,8 @@ NOTICES = {**pages.NOTICES, "password-changed": N_("Your password has been chang
 STYLESHEET = (HERE / "portal.css").read_bytes()
 
 
+# One endpoint per page for both prefixes (the account's own host and the shared one).
+@cache
 def _identity_page(
     handler: Callable[[Any, pages.SitePages], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
