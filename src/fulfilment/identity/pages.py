@@ -231,7 +231,10 @@ async def enrol(visit: Visit, site: SitePages) -> Response:
     actor = audit.by_self(kind, person)
     if not await factors.enrol(database, kind, account, person, form.get("code", ""), actor):
         return visit.page("enrol.html", person.language, 400, error=WrongCode(), **page)
-    # The set-up proved the new factor: the login goes on (or starts) with it.
+    if session is not None and session.logged_in:
+        # Set up from the person's own pages: the session goes on as it was.
+        return visit.redirect("recovery-codes")
+    # Set up on the way in: the new factor completes the login.
     logged_in = await login.proved(database, kind, account, person, "totp")
     response = start(visit, logged_in, person.language)
     response.headers["location"] = visit.base + "recovery-codes"

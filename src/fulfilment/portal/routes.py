@@ -127,21 +127,33 @@ async def stylesheet(request: Request) -> Response:
     return secure(response, request)
 
 
+# identity/'s pages, made once: each is one endpoint under both addresses.
+login_page = _identity_page(pages.log_in)
+second_factor_page = _identity_page(pages.second_factor)
+enrol_page = _identity_page(pages.enrol)
+recovery_codes_page = _identity_page(pages.recovery_codes)
+log_out_page = _identity_page(pages.log_out)
+forgot_page = _identity_page(link_pages.ask_reset)
+reset_page = _identity_page(link_pages.reset)
+change_email_page = _identity_page(link_pages.change_email)
+confirm_email_page = _identity_page(link_pages.confirm_email)
+
+
 def _pages(prefix: str) -> list[Route]:
     both = ["GET", "POST"]
     return [
         Route(f"{prefix}/", home, methods=["GET"]),
-        Route(f"{prefix}/login", _identity_page(pages.log_in), methods=both),
-        Route(f"{prefix}/second-factor", _identity_page(pages.second_factor), methods=both),
-        Route(f"{prefix}/enrol", _identity_page(pages.enrol), methods=both),
-        Route(f"{prefix}/recovery-codes", _identity_page(pages.recovery_codes), methods=["GET"]),
+        Route(f"{prefix}/login", login_page, methods=both),
+        Route(f"{prefix}/second-factor", second_factor_page, methods=both),
+        Route(f"{prefix}/enrol", enrol_page, methods=both),
+        Route(f"{prefix}/recovery-codes", recovery_codes_page, methods=["GET"]),
         # GET (a typed or bookmarked address) leads back to the customer's page.
         Route(f"{prefix}/password", change_password, methods=both),
-        Route(f"{prefix}/logout", _identity_page(pages.log_out), methods=both),
-        Route(f"{prefix}/forgot", _identity_page(link_pages.ask_reset), methods=both),
-        Route(f"{prefix}/reset", _identity_page(link_pages.reset), methods=both),
-        Route(f"{prefix}/email", _identity_page(link_pages.change_email), methods=both),
-        Route(f"{prefix}/email/confirm", _identity_page(link_pages.confirm_email), methods=both),
+        Route(f"{prefix}/logout", log_out_page, methods=both),
+        Route(f"{prefix}/forgot", forgot_page, methods=both),
+        Route(f"{prefix}/reset", reset_page, methods=both),
+        Route(f"{prefix}/email", change_email_page, methods=both),
+        Route(f"{prefix}/email/confirm", confirm_email_page, methods=both),
     ]
 
 
