@@ -23,8 +23,9 @@ PACKAGE = Path(fulfilment.__file__).parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-# Where the pages' words are: the portal, the back office, and what both share.
-SOURCES = [PACKAGE / "portal", PACKAGE / "admin", PACKAGE / "web"]
+# Where the pages' words are: the portal, the back office, what both share, and the
+# pages of logging in (identity/).
+SOURCES = [PACKAGE / "portal", PACKAGE / "admin", PACKAGE / "web", PACKAGE / "identity"]
 
 
 def _used_message_ids() -> set[str]:
