@@ -7,6 +7,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
 from fulfilment.identity import links
 from fulfilment.identity.kinds import CUSTOMER, STAFF
@@ -65,6 +66,8 @@ def test_a_password_reset_voids_pending_email_change_and_reset_links(
 
 
 def test_an_e_mail_change_ends_sessions_and_is_audited(site: Site, inbox: Inbox) -> None:
+    elsewhere = TestClient(site.client.app)
+    assert site.log_in(client=elsewhere).status_code == 303
     assert site.log_in().status_code == 303
     _ask_email_change(site, "new@elsewhere.example")
     [change] = inbox.wait_for(1)
@@ -72,6 +75,9 @@ def test_an_e_mail_change_ends_sessions_and_is_audited(site: Site, inbox: Inbox)
     confirmed = site.send("email/confirm", opened, token=link_in(change).split("token=")[1])
     assert confirmed.status_code == 303
     assert "notice=email-changed" in confirmed.headers["location"]
+    # The session opened elsewhere has ended too.
+    ended = elsewhere.get(f"{site.base}email", follow_redirects=False)
+    assert ended.headers["location"] == f"{site.base}login?notice=ended"
     change_of_customer = '{"from":"jansen@customer.example","to":"new@elsewhere.example"}'
     expected = (
         "change_email"

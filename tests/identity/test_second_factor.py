@@ -115,3 +115,15 @@ def test_a_wrong_code_is_shown_in_the_form_pattern(site: Site) -> None:
     assert '<a href="#code">' in wrong.text
     assert 'id="code-error"' in wrong.text
     assert 'aria-invalid="true"' in wrong.text
+
+
+def test_a_wrong_code_while_setting_up_is_shown_in_the_form_pattern(site: Site) -> None:
+    assert site.log_in().status_code == 303
+    page = site.client.get(f"{site.base}enrol")
+    wrong = site.send("enrol", page, code="000000")
+    assert wrong.status_code == 400
+    assert "<title>Error: " in wrong.text
+    assert '<a href="#code">' in wrong.text
+    assert 'id="code-error"' in wrong.text
+    # Nothing was turned on: the page still offers the same key.
+    assert site.client.get(f"{site.base}enrol").status_code == 200

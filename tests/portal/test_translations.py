@@ -23,8 +23,8 @@ PACKAGE = Path(fulfilment.__file__).parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-# Where the pages' words are: the portal, the back office, what both share (the identity
-# kernel's pages among them), and passkeys.
+# Where the pages' words are: the portal, the back office, what both share, the pages
+# of logging in (identity/), and passkeys.
 SOURCES = [PACKAGE / name for name in ("portal", "admin", "web", "identity", "passkeys")]
 
 

@@ -15,7 +15,7 @@ from ..web.sessions import csrf_matches
 from . import forgot, links
 from .errors import LinkUnusable, TooManyAttempts, TooManyRequests
 from .kinds import Person
-from .pages import SitePages, Visit, _mailer, _retry_after, current
+from .pages import SitePages, Visit, current, mailer_of, with_retry_after
 
 
 async def ask_reset(visit: Visit, site: SitePages) -> Response:
@@ -35,7 +35,7 @@ async def ask_reset(visit: Visit, site: SitePages) -> Response:
         try:
             await forgot.ask(
                 visit.site.database,
-                _mailer(visit),
+                mailer_of(visit),
                 site.kind,
                 visit.account,
                 identifier,
@@ -50,7 +50,7 @@ async def ask_reset(visit: Visit, site: SitePages) -> Response:
     page = visit.page(
         "forgot.html", language, refused.status, error=refused, identifier=identifier, sent=False
     )
-    return _retry_after(page, refused)
+    return with_retry_after(page, refused)
 
 
 def _unusable(visit: Visit, language: str, error: PageError, again: bool) -> Response:
@@ -131,7 +131,7 @@ async def change_email(visit: Visit, site: SitePages) -> Response:
         try:
             await links.ask_email_change(
                 visit.site.database,
-                _mailer(visit),
+                mailer_of(visit),
                 visit.site.throttles.passwords,
                 site.kind,
                 visit.account,
@@ -164,7 +164,7 @@ async def change_email(visit: Visit, site: SitePages) -> Response:
         sent=False,
         **page,
     )
-    return _retry_after(answer, refused)
+    return with_retry_after(answer, refused)
 
 
 async def confirm_email(visit: Visit, site: SitePages) -> Response:
@@ -185,7 +185,7 @@ async def confirm_email(visit: Visit, site: SitePages) -> Response:
         visit.session = None
         return _unusable(visit, language, FormExpired(), again=False)
     try:
-        await links.confirm_email(database, _mailer(visit), kind, account, form.get("token", ""))
+        await links.confirm_email(database, mailer_of(visit), kind, account, form.get("token", ""))
     except LinkUnusable as error:
         return _unusable(visit, language, error, again=False)
     # A new address is a change of credentials: the person's sessions have ended.

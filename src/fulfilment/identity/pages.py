@@ -48,12 +48,12 @@ def notice(visit: Visit) -> str | None:
     return NOTICES.get(visit.request.query_params.get("notice", ""))
 
 
-def _mailer(visit: Visit) -> Mailer:
+def mailer_of(visit: Visit) -> Mailer:
     mailer: Mailer = visit.request.app.state.mailer
     return mailer
 
 
-def _retry_after(page: Response, error: PageError) -> Response:
+def with_retry_after(page: Response, error: PageError) -> Response:
     if isinstance(error, TooManyAttempts | TooManyRequests):
         page.headers["Retry-After"] = str(error.retry_after)
     return page
@@ -140,7 +140,7 @@ async def log_in(visit: Visit, site: SitePages) -> Response:
         )
     except (LoginRefused, TooManyAttempts) as refused:
         page = visit.page("login.html", language, refused.status, error=refused, username=username)
-        return _retry_after(page, refused)
+        return with_retry_after(page, refused)
     logged_in = await login.proved(database, kind, visit.account, person, "password")
     # The session keeps the language the login form was in.
     return start(visit, logged_in, language)
@@ -180,7 +180,7 @@ async def second_factor(visit: Visit, site: SitePages) -> Response:
             visit.address,
         )
     except (WrongCode, TooManyAttempts) as refused:
-        return _retry_after(
+        return with_retry_after(
             visit.page("code.html", language, refused.status, error=refused), refused
         )
     logged_in = await login.proved(database, kind, visit.account, person, factor)
@@ -231,7 +231,10 @@ async def enrol(visit: Visit, site: SitePages) -> Response:
     actor = audit.by_self(kind, person)
     if not await factors.enrol(database, kind, account, person, form.get("code", ""), actor):
         return visit.page("enrol.html", person.language, 400, error=WrongCode(), **page)
-    # The set-up proved the new factor: the login goes on (or starts) with it.
+    if session is not None and session.logged_in:
+        # Set up from the person's own pages: the session goes on as it was.
+        return visit.redirect("recovery-codes")
+    # Set up on the way in: the new factor completes the login.
     logged_in = await login.proved(database, kind, account, person, "totp")
     response = start(visit, logged_in, person.language)
     response.headers["location"] = visit.base + "recovery-codes"

@@ -5,7 +5,6 @@ Logging in and the mailed links are identity/'s pages, for customers."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import cache
 from typing import Any
 
 from starlette.requests import Request
@@ -29,8 +28,6 @@ NOTICES = {**pages.NOTICES, "password-changed": N_("Your password has been chang
 STYLESHEET = (HERE / "portal.css").read_bytes()
 
 
-# One endpoint per page for both prefixes (the account's own host and the shared one).
-@cache
 def _identity_page(
     handler: Callable[[Any, pages.SitePages], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -131,38 +128,43 @@ async def stylesheet(request: Request) -> Response:
     return secure(response, request)
 
 
+# identity/'s pages, made once: each is one endpoint under both addresses.
+login_page = _identity_page(pages.log_in)
+second_factor_page = _identity_page(pages.second_factor)
+enrol_page = _identity_page(pages.enrol)
+recovery_codes_page = _identity_page(pages.recovery_codes)
+log_out_page = _identity_page(pages.log_out)
+forgot_page = _identity_page(link_pages.ask_reset)
+reset_page = _identity_page(link_pages.reset)
+change_email_page = _identity_page(link_pages.change_email)
+confirm_email_page = _identity_page(link_pages.confirm_email)
+passkeys_page = _identity_page(passkey_pages.manage)
+passkey_options_page = _identity_page(passkey_pages.registration_options)
+remove_passkey_page = _identity_page(passkey_pages.remove)
+passkey_login_options_page = _identity_page(passkey_pages.login_options)
+passkey_login_page = _identity_page(passkey_pages.log_in)
+
+
 def _pages(prefix: str) -> list[Route]:
     both = ["GET", "POST"]
     return [
         Route(f"{prefix}/", home, methods=["GET"]),
-        Route(f"{prefix}/login", _identity_page(pages.log_in), methods=both),
-        Route(f"{prefix}/second-factor", _identity_page(pages.second_factor), methods=both),
-        Route(f"{prefix}/enrol", _identity_page(pages.enrol), methods=both),
-        Route(f"{prefix}/recovery-codes", _identity_page(pages.recovery_codes), methods=["GET"]),
+        Route(f"{prefix}/login", login_page, methods=both),
+        Route(f"{prefix}/second-factor", second_factor_page, methods=both),
+        Route(f"{prefix}/enrol", enrol_page, methods=both),
+        Route(f"{prefix}/recovery-codes", recovery_codes_page, methods=["GET"]),
         # GET (a typed or bookmarked address) leads back to the customer's page.
         Route(f"{prefix}/password", change_password, methods=both),
-        Route(f"{prefix}/logout", _identity_page(pages.log_out), methods=both),
-        Route(f"{prefix}/forgot", _identity_page(link_pages.ask_reset), methods=both),
-        Route(f"{prefix}/reset", _identity_page(link_pages.reset), methods=both),
-        Route(f"{prefix}/email", _identity_page(link_pages.change_email), methods=both),
-        Route(f"{prefix}/email/confirm", _identity_page(link_pages.confirm_email), methods=both),
-        Route(f"{prefix}/passkeys", _identity_page(passkey_pages.manage), methods=both),
-        Route(
-            f"{prefix}/passkeys/options",
-            _identity_page(passkey_pages.registration_options),
-            methods=["POST"],
-        ),
-        Route(
-            f"{prefix}/passkeys/{{passkey:int}}/remove",
-            _identity_page(passkey_pages.remove),
-            methods=both,
-        ),
-        Route(
-            f"{prefix}/passkey/login-options",
-            _identity_page(passkey_pages.login_options),
-            methods=["POST"],
-        ),
-        Route(f"{prefix}/passkey/login", _identity_page(passkey_pages.log_in), methods=both),
+        Route(f"{prefix}/logout", log_out_page, methods=both),
+        Route(f"{prefix}/forgot", forgot_page, methods=both),
+        Route(f"{prefix}/reset", reset_page, methods=both),
+        Route(f"{prefix}/email", change_email_page, methods=both),
+        Route(f"{prefix}/email/confirm", confirm_email_page, methods=both),
+        Route(f"{prefix}/passkeys", passkeys_page, methods=both),
+        Route(f"{prefix}/passkeys/options", passkey_options_page, methods=["POST"]),
+        Route(f"{prefix}/passkeys/{{passkey:int}}/remove", remove_passkey_page, methods=both),
+        Route(f"{prefix}/passkey/login-options", passkey_login_options_page, methods=["POST"]),
+        Route(f"{prefix}/passkey/login", passkey_login_page, methods=both),
     ]
 
 
