@@ -249,7 +249,7 @@ async def recovery_codes(visit: Visit, site: SitePages) -> Response:
     codes = await factors.take_codes(visit.site.database, site.kind, visit.account, found)
     if codes is None:
         return visit.redirect(site.done)
-    return visit.page("recovery.html", found.language, 200, codes=codes, done=site.done)
+    return visit.page("recovery.html", found.language, 200, codes=codes)
 
 
 async def log_out(visit: Visit, site: SitePages) -> Response:
