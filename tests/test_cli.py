@@ -202,11 +202,12 @@ def test_serve_answers_over_tcp(tmp_path: Path) -> None:
         # What a client of `http://acme.localhost:{port}/api/v1/` sends; *.localhost names
         # need not resolve on every machine, so connect to the address directly.
         host = {"Host": f"acme.localhost:{port}"}
-        deadline = time.monotonic() + 20
+        # Waits for the server to listen: a condition, with a limit only a broken start hits.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 answer = httpx.post(
-                    url, json={"name": "Over TCP"}, auth=(key, "X"), headers=host, timeout=2
+                    url, json={"name": "Over TCP"}, auth=(key, "X"), headers=host, timeout=30
                 )
                 break
             except httpx.TransportError:
@@ -219,4 +220,8 @@ def test_serve_answers_over_tcp(tmp_path: Path) -> None:
         assert httpx.get(url, auth=(key, "X"), headers=other).status_code == 200
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
