@@ -445,7 +445,7 @@ class Bench:
                 report.rows.append(self.run_logins(filled, report))
             if self.chosen("admin"):
                 report.rows += self.run_admin(filled, report)
-            if self.chosen("hooks"):
+            if self.chosen("hooks") or self.chosen("hooks delivery"):
                 report.rows += hooks.run(self, filled, report)
             report.load_after = processes.load_average()
         return report
@@ -641,7 +641,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="a case name, 'search', 'fairness', 'remote', 'memory', 'logins', 'admin' or 'hooks'",
+        help="a case name, 'search', 'fairness', 'remote', 'memory', 'logins', 'admin', 'hooks' "
+        "or 'hooks delivery' (the delivery rounds alone)",
     )
     options = parser.parse_args()
     for tool in ("wrk", "taskset"):
