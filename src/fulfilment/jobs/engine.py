@@ -152,6 +152,8 @@ class Engine:
     async def _loop_until_stopped(self) -> None:
         failures = 0
         while not self._stopping.is_set():
+            # Periodic work first: the backlog's check prepares the claims (STALE_ROWS).
+            await self._periodic_due()
             room = CLAIMS - len(self._running)
             try:
                 claimed = await self._exchange(room)
@@ -162,7 +164,6 @@ class Engine:
                 claimed = []
             for handler, job, claim in claimed:
                 self._start(handler, job, claim)
-            await self._periodic_due()
             if claimed and len(claimed) == room:
                 continue  # every place claimed: more may be due
             await self._wait(self.poll_seconds * (2 ** min(failures, 6)))
