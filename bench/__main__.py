@@ -22,7 +22,7 @@ from urllib.parse import quote
 import psycopg
 import sqlalchemy as sa
 
-from . import admin, hooks, logins, processes
+from . import admin, ceiling, hooks, logins, processes
 from .fill import (
     COMMON_WORD,
     LOGIN_USERNAME,
@@ -44,8 +44,6 @@ REMOTE_CONNECTIONS = 64
 # The fairness case: tenant A searches for this term on 8 connections while tenant B reads.
 FAIRNESS_TERM = COMMON_WORD[:3].lower()
 FAIRNESS_LOOPS = 8
-# GET one against bench/ceiling.py: the gap to the physical limit (SQLite).
-CEILING = "GET one vs ceiling"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,16 +178,6 @@ class Bench:
             server.stop()
 
     @contextmanager
-    def ceiling(self, filled: Filled) -> Iterator[Server]:
-        env = {"FULFILMENT_DATABASE_URL": filled.url, "BENCH_ACCOUNT_ID": str(filled.account_id)}
-        command = processes.python_command("-m", "bench.ceiling", "127.0.0.1", "{port}")
-        server = processes.start_server("ceiling", command, env, self.logs)
-        try:
-            yield server
-        finally:
-            server.stop()
-
-    @contextmanager
     def async_baseline(self, filled: Filled, url: str) -> Iterator[Server]:
         env = {
             "FULFILMENT_DATABASE_URL": url,
@@ -229,27 +217,6 @@ class Bench:
             if row.baseline is None or theirs.rate > row.baseline.rate:
                 row.baseline = theirs
         row.service_rss, row.baseline_rss = service.peak_rss_mb(), baseline.peak_rss_mb()
-        return row
-
-    def run_ceiling(self, filled: Filled, report: Report) -> Row:
-        """GET one against the framework-free ceiling (bench/ceiling.py, SQLite only), once
-        both are seen to answer the same bytes."""
-        row = Row(CEILING)
-        request = self.request(filled, CASES[0])
-        with self.service(filled) as service, self.ceiling(filled) as ceiling:
-            path = CASES[0].path.replace("{id}", str(filled.first_id))
-            ours, theirs = (get_bytes(s, path, filled.api_key) for s in (service, ceiling))
-            self.compare(row, service, ceiling, request, self.options.connections)
-        same = ours == theirs and ours[0] == 200
-        row.note = "same bytes" if same else "DIFFERENT BYTES"
-        if row.ratio is not None and row.cpu_ratio is not None:
-            assert row.service is not None
-            assert row.baseline is not None
-            report.lines.append(
-                f"GET one: {row.ratio:.2f} of the framework-free ceiling's rate, "
-                f"{row.service.cpu_us:,.0f} against {row.baseline.cpu_us:,.0f} CPU us per request "
-                f"({row.cpu_ratio:.2f}); {row.note}"
-            )
         return row
 
     def run_remote(self, filled: Filled, report: Report) -> Row:
@@ -463,8 +430,8 @@ class Bench:
             for case in CASES[:3]:
                 if self.chosen(case.name):
                     report.rows.append(self.run_case(filled, case))
-            if backend == "sqlite" and self.chosen(CEILING):
-                report.rows.append(self.run_ceiling(filled, report))
+            if backend == "sqlite" and self.chosen(ceiling.CASE):
+                report.rows.append(ceiling.run(self, filled, report))
             if self.chosen("search"):
                 report.rows += self.run_search(filled, report)
             if self.chosen("fairness"):
@@ -496,17 +463,6 @@ def failures(row: Row) -> str:
 
 def authorization(api_key: str) -> str:
     return "Basic " + base64.b64encode(f"{api_key}:X".encode()).decode()
-
-
-def get_bytes(server: Server, path: str, api_key: str) -> tuple[int, bytes]:
-    """One plain request: its status and body as sent."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        connection.request("GET", path, headers={"Authorization": authorization(api_key)})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
 
 
 def get_json(server: Server, path: str, api_key: str) -> tuple[int, object]:

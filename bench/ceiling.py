@@ -5,13 +5,25 @@ as `fulfilment serve`. The harness checks that its bytes are the service's."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from . import processes
 from .baseline import CONTENT_TYPE, Asgi, serve
+
+if TYPE_CHECKING:
+    from .__main__ import Bench, Report, Row
+    from .fill import Filled
+    from .processes import Server
+
+# The harness's row: GET one against this app (SQLite).
+CASE = "GET one vs ceiling"
 
 # The customer object in the service's key order; the last login in the account's zone, at
 # its offset of today.
@@ -53,6 +65,52 @@ def create_app(path: str, account_id: int, timezone: str = "Europe/Amsterdam") -
 def app_from_env() -> Asgi:
     url = os.environ["FULFILMENT_DATABASE_URL"]
     return create_app(url.split(":///", 1)[1], int(os.environ["BENCH_ACCOUNT_ID"]))
+
+
+@contextmanager
+def server(bench: Bench, filled: Filled) -> Iterator[Server]:
+    env = {"FULFILMENT_DATABASE_URL": filled.url, "BENCH_ACCOUNT_ID": str(filled.account_id)}
+    command = processes.python_command("-m", "bench.ceiling", "127.0.0.1", "{port}")
+    started = processes.start_server("ceiling", command, env, bench.logs)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def run(bench: Bench, filled: Filled, report: Report) -> Row:
+    """GET one against the ceiling, once both are seen to answer the same bytes."""
+    from .__main__ import CASES, Row, authorization
+
+    row = Row(CASE)
+    request = bench.request(filled, CASES[0])
+    with bench.service(filled) as service, server(bench, filled) as ceiling:
+        path = CASES[0].path.replace("{id}", str(filled.first_id))
+        header = authorization(filled.api_key)
+        ours, theirs = (get_bytes(s, path, header) for s in (service, ceiling))
+        bench.compare(row, service, ceiling, request, bench.options.connections)
+    same = ours == theirs and ours[0] == 200
+    row.note = "same bytes" if same else "DIFFERENT BYTES"
+    if row.ratio is not None and row.cpu_ratio is not None:
+        assert row.service is not None
+        assert row.baseline is not None
+        report.lines.append(
+            f"GET one: {row.ratio:.2f} of the framework-free ceiling's rate, "
+            f"{row.service.cpu_us:,.0f} against {row.baseline.cpu_us:,.0f} CPU us per request "
+            f"({row.cpu_ratio:.2f}); {row.note}"
+        )
+    return row
+
+
+def get_bytes(server: Server, path: str, authorization: str) -> tuple[int, bytes]:
+    """One plain request: its status and body as sent."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        connection.request("GET", path, headers={"Authorization": authorization})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
 
 
 def main() -> None:
