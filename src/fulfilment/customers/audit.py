@@ -14,7 +14,7 @@ from ..db import Connection, Database
 from ..errors import CustomerNotFound
 from ..fields import CUSTOMER_FIELDS
 from ..wire import PAGE_SIZE, format_datetime
-from .queries import CUSTOMER_EXISTS, HISTORY_PAGE, INSERT_EVENT
+from .queries import CUSTOMER_EXISTS, HISTORY_PAGE, INSERT_EVENT, EventRow
 from .schemas import AuditActor, AuditEvent
 
 PASSWORD_CHANGED = "changed"  # noqa: S105 - a marker, not a password
@@ -90,18 +90,18 @@ async def history(
 ) -> list[AuditEvent]:
     key = {"account_id": principal.account_id, "id": customer_id or 0}
 
-    async def read(connection: Connection) -> list[Any]:
+    async def read(connection: Connection) -> list[EventRow]:
         if await connection.one(CUSTOMER_EXISTS, key) is None:
             raise CustomerNotFound(customer_id or 0)
         return await connection.all(HISTORY_PAGE, {**key, "offset": offset, "limit": PAGE_SIZE})
 
     return [
         AuditEvent(
-            id=row[0],
-            action=row[1],
-            occurred_at=format_datetime(row[2], principal.timezone) or "",
-            actor=AuditActor(type=row[3], id=row[4], name=row[5]),
-            changes=_changes.decode(row[6]),
+            id=row.id,
+            action=row.action,
+            occurred_at=format_datetime(row.occurred_at, principal.timezone) or "",
+            actor=AuditActor(type=row.actor_type, id=row.actor_id, name=row.actor_name),
+            changes=_changes.decode(row.changes),
         )
         for row in await database.read(read)
     ]
