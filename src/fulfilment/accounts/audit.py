@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from ..actors import Actor, encode
 from ..clock import utcnow
-from ..customers.audit import Actor, encode
 from ..db import Connection, Database
 from ..wire import format_datetime
 from .queries import EVENTS_PAGE, INSERT_ACCOUNT_EVENT

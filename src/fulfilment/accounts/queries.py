@@ -18,20 +18,6 @@ from ..tables import (
 _p = sa.bindparam
 
 # Who is calling: a key that is not revoked, with its account.
-FIND_KEY = (
-    sa.select(
-        api_keys.c.id,
-        api_keys.c.account_id,
-        api_keys.c.idfulfilment_customer,
-        api_keys.c.name,
-        accounts.c.subdomain,
-        accounts.c.timezone,
-    )
-    .join(accounts, accounts.c.id == api_keys.c.account_id)
-    .where(api_keys.c.key_hash == sa.bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
-)
-SUBDOMAIN_TAKEN = sa.select(accounts.c.id).where(accounts.c.subdomain == sa.bindparam("subdomain"))
-
 FIND_ACCOUNT = sa.select(
     accounts.c.id, accounts.c.subdomain, accounts.c.name, accounts.c.timezone
 ).where(accounts.c.subdomain == _p("subdomain"))
@@ -131,15 +117,6 @@ UPDATE_SETTINGS = (
 )
 
 # A key used since the last time, unless another worker wrote its time less than a minute ago.
-RECORD_KEY_USED = (
-    sa.update(api_keys)
-    .where(
-        api_keys.c.id == _p("id"),
-        sa.or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < _p("before")),
-    )
-    .values(last_used_at=_p("at"))
-)
-
 # -- the account's audit trail -----------------------------------------------------------
 
 INSERT_ACCOUNT_EVENT = sa.insert(account_events).values(

@@ -9,9 +9,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from ..actors import Actor
 from ..auth import KEYS_CHANGED, SUBDOMAIN, hash_api_key
 from ..clock import as_datetime, utcnow
-from ..customers.audit import Actor
 from ..db import Connection, Database, Row
 from ..errors import InvalidInput, NotFound
 from ..wire import PAGE_SIZE, format_datetime

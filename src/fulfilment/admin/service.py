@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -40,11 +39,9 @@ from ..web.errors import LoginRefused, TooManyAttempts
 from ..web.throttle import LoginThrottle
 from ..wire import PAGE_SIZE
 from . import errors, queries
+from .session import StaffSession
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from .web import StaffSession
 
 
 async def find_account(database: Database, named: str | None, host: str | None) -> Account:

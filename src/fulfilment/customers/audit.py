@@ -3,11 +3,11 @@ Events are written in the same transaction as the change they describe."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from ..actors import Actor, encode
 from ..auth import Principal
 from ..clock import utcnow
 from ..db import Connection, Database
@@ -24,28 +24,6 @@ _changes = msgspec.json.Decoder(dict[str, Any])
 _SECRET = frozenset(field.audited_as for field in CUSTOMER_FIELDS if field.write_only)
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who made a change: an API key, a staff user in the back office, or the customer
-    itself through the portal."""
-
-    type: str
-    id: int
-    name: str
-
-    @classmethod
-    def api_key(cls, principal: Principal) -> Actor:
-        """The caller behind `principal`: its API key, or the staff user of the back office
-        that acts through it."""
-        if principal.staff_user is not None:
-            return cls("staff", *principal.staff_user)
-        return cls("api_key", principal.api_key_id, principal.api_key_name)
-
-    @classmethod
-    def portal(cls, customer_id: int, username: str) -> Actor:
-        return cls("portal", customer_id, username)
-
-
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Label -> {"from", "to"} for every field that differs; a password only as "changed"."""
     changed: dict[str, Any] = {}
@@ -55,11 +33,6 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
             continue
         changed[field] = PASSWORD_CHANGED if field in _SECRET else {"from": old, "to": value}
     return changed
-
-
-def encode(changed: dict[str, Any]) -> str:
-    """The stored form of an event's changes."""
-    return msgspec.json.encode(changed).decode()
 
 
 async def record(

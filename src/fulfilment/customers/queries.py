@@ -49,6 +49,10 @@ class LinkRow(NamedTuple):
     language: str
 
 
+class TimezoneRow(NamedTuple):
+    timezone: str
+
+
 class EventRow(NamedTuple):
     id: int
     action: Literal["create", "update", "login"]
@@ -233,6 +237,10 @@ _audited = (
     .cte("audited")
 )
 INSERT_AUDITED = sa.select(*(_inserted.c[c.name] for c in OBJECT_COLUMNS)).add_cte(_audited)
+
+ACCOUNT_TIMEZONE = Query(
+    sa.select(accounts.c.timezone).where(accounts.c.id == _p("account_id")), TimezoneRow
+)
 
 UPDATE = (
     sa.update(customers)

@@ -7,7 +7,8 @@ from typing import Any
 
 from msgspec import UNSET
 
-from ..auth import Principal
+from ..actors import Actor, encode
+from ..auth import Principal, zone
 from ..clock import utcnow
 from ..db import Connection, Database
 from ..errors import CustomerNotFound, UsernameTaken
@@ -83,6 +84,17 @@ async def list_customers(
     return [to_list_item(row, timezone) for row in rows]
 
 
+async def _announce_change(connection: Connection, account_id: int, customer_id: int) -> None:
+    """The hooks' `customer_changed` for a change whose statement did not answer with the
+    row: the row is read again, in the same transaction."""
+    key = {"account_id": account_id, "id": customer_id}
+    row = await connection.one(queries.GET_ONE, key)
+    account = await connection.one(queries.ACCOUNT_TIMEZONE, {"account_id": account_id})
+    assert row is not None
+    assert account is not None
+    await outbox.customer_changed(connection, account_id, to_customer(row, zone(account.timezone)))
+
+
 # -- writing ------------------------------------------------------------------------------
 
 
@@ -100,13 +112,13 @@ async def create_customer(
     async def insert(connection: Connection) -> Sequence[Any]:
         await check_references(connection, account_id, state)
         await check_username_free(connection, account_id, state["username"], None)
-        actor = audit.Actor.api_key(principal)
+        actor = Actor.api_key(principal)
         changed = audit.changes({}, audited(state))
         values = {**stored(state), "account_id": account_id}
         try:
             if not database.is_sqlite:
                 values.update(actor_type=actor.type, actor_id=actor.id, actor_name=actor.name)
-                values["changes"] = audit.encode(changed)
+                values["changes"] = encode(changed)
                 row = await connection.one(queries.INSERT_AUDITED, values)
                 assert row is not None
                 return row
@@ -172,7 +184,7 @@ async def update_customer(
                 account_id,
                 customer_id,
                 "update",
-                audit.Actor.api_key(principal),
+                Actor.api_key(principal),
                 changed,
             )
         assert row is not None
@@ -201,7 +213,7 @@ async def record_login(
             account_id,
             customer_id,
             "login",
-            audit.Actor.portal(customer_id, username),
+            Actor.portal(customer_id, username),
             {},
         )
 
@@ -234,10 +246,10 @@ async def set_own_password(
             account_id,
             customer_id,
             "update",
-            audit.Actor.portal(customer_id, username),
+            Actor.portal(customer_id, username),
             {"password": audit.PASSWORD_CHANGED},
         )
-        await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
+        await _announce_change(connection, account_id, customer_id)
         return True
 
     return await database.write(change)
@@ -280,9 +292,9 @@ async def set_password_from_link(
     changed: dict[str, Any] = {"password": audit.PASSWORD_CHANGED}
     if not could_login:
         changed["can_login"] = {"from": False, "to": True}
-    actor = audit.Actor.portal(customer_id, username)
+    actor = Actor.portal(customer_id, username)
     await audit.record(connection, account_id, customer_id, "update", actor, changed)
-    await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
+    await _announce_change(connection, account_id, customer_id)
     return username
 
 
@@ -305,7 +317,7 @@ async def set_email_from_link(
     await connection.execute(queries.SET_EMAIL, values)
     changed = audit.changes({"emailaddress": before}, {"emailaddress": emailaddress})
     if changed:
-        actor = audit.Actor.portal(customer_id, username)
+        actor = Actor.portal(customer_id, username)
         await audit.record(connection, account_id, customer_id, "update", actor, changed)
-        await outbox.customer_changed_by_id(connection, account_id, customer_id, to_customer)
+        await _announce_change(connection, account_id, customer_id)
     return username, before, current.language

@@ -134,8 +134,6 @@ PING = sa.insert(deliveries).from_select(
         _p("now", type_=sa.DateTime),
     ).where(*_in_account),
 )
-ACCOUNT_TIMEZONE = sa.select(accounts.c.timezone).where(accounts.c.id == _p("account_id"))
-
 # -- the delivery log ---------------------------------------------------------------------
 
 DELIVERY_PAGE = (

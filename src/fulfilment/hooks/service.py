@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from msgspec import UNSET
 
 from ..accounts import audit
+from ..actors import Actor
 from ..auth import Principal
 from ..clock import utcnow
-from ..customers.audit import Actor
 from ..db import Connection, Database, Row
 from ..encryption import SecretBox
 from ..errors import HookAddressTaken, HookLimitReached, HookNotFound, InvalidInput
