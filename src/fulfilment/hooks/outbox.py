@@ -26,7 +26,7 @@ async def announce(connection: Connection, account_id: int, event: str, data: ob
     }
     recorded = await connection.one(queries.NEW_EVENT, values)
     if recorded is not None:
-        await connection.execute(queries.FAN_OUT, {**values, "idevent": recorded[0]})
+        await connection.execute(queries.FAN_OUT, {**values, "idevent": recorded.idevent})
 
 
 async def customer_created(connection: Connection, account_id: int, customer: object) -> None:
