@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, NamedTuple, Protocol, TypeVar, overload
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -97,7 +97,7 @@ class Connection:
     async def one(self, statement: Query[R], values: Params) -> R | None: ...
     @overload
     async def one(self, statement: ClauseElement, values: Params) -> Row | None: ...
-    async def one(self, statement: Query[Any] | ClauseElement, values: Params) -> Any:
+    async def one(self, statement: Query[NamedTuple] | ClauseElement, values: Params) -> object:
         """The first row, or None: a `Query`'s as its row type."""
         if isinstance(statement, Query):
             return statement.one(self._fetch(statement.statement, values).fetchone())
@@ -107,7 +107,9 @@ class Connection:
     async def all(self, statement: Query[R], values: Params) -> list[R]: ...
     @overload
     async def all(self, statement: ClauseElement, values: Params) -> list[Row]: ...
-    async def all(self, statement: Query[Any] | ClauseElement, values: Params) -> list[Any]:
+    async def all(
+        self, statement: Query[NamedTuple] | ClauseElement, values: Params
+    ) -> Sequence[object]:
         """Every row: a `Query`'s as its row type."""
         if isinstance(statement, Query):
             return statement.all(self._fetch(statement.statement, values).fetchall())
@@ -206,7 +208,7 @@ class AsyncConnection(Connection):
     async def one(self, statement: Query[R], values: Params) -> R | None: ...
     @overload
     async def one(self, statement: ClauseElement, values: Params) -> Row | None: ...
-    async def one(self, statement: Query[Any] | ClauseElement, values: Params) -> Any:
+    async def one(self, statement: Query[NamedTuple] | ClauseElement, values: Params) -> object:
         if isinstance(statement, Query):
             cursor = await self._run(statement.statement, values)
             return statement.one(await cursor.fetchone())
@@ -217,7 +219,9 @@ class AsyncConnection(Connection):
     async def all(self, statement: Query[R], values: Params) -> list[R]: ...
     @overload
     async def all(self, statement: ClauseElement, values: Params) -> list[Row]: ...
-    async def all(self, statement: Query[Any] | ClauseElement, values: Params) -> list[Any]:
+    async def all(
+        self, statement: Query[NamedTuple] | ClauseElement, values: Params
+    ) -> Sequence[object]:
         if isinstance(statement, Query):
             cursor = await self._run(statement.statement, values)
             return statement.all(await cursor.fetchall())
