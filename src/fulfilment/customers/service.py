@@ -1,4 +1,5 @@
-"""The rules of the fulfilment customers resource: validation, creation, updates, reads."""
+"""The fulfilment customers resource: reads, creation and updates through the API, and the
+customer's own changes through the portal and links sent by mail (checks: rules.py)."""
 
 from __future__ import annotations
 
