@@ -113,7 +113,7 @@ _SEARCHED = tuple(
 )
 
 
-def read_state(row: Sequence[Any]) -> State:
+def read_state(row: Sequence[object]) -> State:
     """A row of queries.GET_FOR_UPDATE, by field name."""
     state = dict(zip(_STATE, row, strict=True))
     for name, convert in _STATE_CONVERTED:

@@ -110,7 +110,7 @@ async def create_customer(
         state["password"] = await hash_password(password)
     account_id = principal.account_id
 
-    async def insert(connection: Connection) -> Sequence[Any]:
+    async def insert(connection: Connection) -> Sequence[object]:
         await check_references(connection, account_id, state)
         await check_username_free(connection, account_id, state["username"], None)
         actor = Actor.api_key(principal)
@@ -156,7 +156,7 @@ async def update_customer(
     key = {"account_id": account_id, "id": customer_id}
     zone = principal.timezone
 
-    async def update(connection: Connection) -> Sequence[Any]:
+    async def update(connection: Connection) -> Sequence[object]:
         current = await connection.one(queries.GET_FOR_UPDATE, key)
         if current is None:
             raise CustomerNotFound(customer_id)
