@@ -105,7 +105,7 @@ def _answer(types: dict[str, str]) -> Callable[[Field], str]:
 
 def server() -> str:
     """The server's structs; its answers take their fields by position too, in the order
-    of the columns queries.py selects for them (see service._Reader)."""
+    of the columns queries.py selects for them (see rows.Reader)."""
 
     def create(field: Field) -> str:
         if field.write_only:

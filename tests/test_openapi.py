@@ -12,8 +12,8 @@ from openapi_spec_validator import validate
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
+from fulfilment.customers.rules import clean_email
 from fulfilment.customers.schemas import CustomerCreate, CustomerUpdate
-from fulfilment.customers.service import clean_email
 from fulfilment.errors import ERROR_TABLE, InvalidInput
 from fulfilment.openapi import _STRUCTS, _with_email_rule
 from tests.factories import CUSTOMERS, Tenant

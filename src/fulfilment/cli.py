@@ -349,7 +349,7 @@ main.add_command(mail_cli.mail)
 def demo(host: str, port: int) -> None:
     """Migrate the database if needed, set up (or reuse) the `demo` account with a staff
     user and a few customers, and print how to reach each part with a new API key."""
-    from .accounts import demo as demo_account
+    from . import demo as demo_account
 
     with _database() as database:
         migrate.upgrade(database)

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 
+from ..db import Query
 from ..tables import (
     accounts,
     hook_deliveries,
@@ -19,20 +22,53 @@ from ..tables import fulfilment_customers as customers
 
 _p = sa.bindparam
 
-WAREHOUSES = (
+
+class WarehouseChoice(NamedTuple):
+    idwarehouse: int
+    name: str
+
+
+class TemplateChoice(NamedTuple):
+    idtemplate: int
+    name: str
+    is_default: bool
+
+
+class ProfileChoice(NamedTuple):
+    idshippingprovider_profile: int
+    provider_name: str
+    name: str
+
+
+class VersionRow(NamedTuple):
+    credentials_version: int
+
+
+class TotalRow(NamedTuple):
+    customer_count: int
+
+
+class DeliveryDataRow(NamedTuple):
+    iddelivery: int
+    data: str
+
+
+WAREHOUSES = Query(
     sa.select(warehouses.c.idwarehouse, warehouses.c.name)
     .where(warehouses.c.account_id == _p("account_id"))
-    .order_by(warehouses.c.idwarehouse)
+    .order_by(warehouses.c.idwarehouse),
+    WarehouseChoice,
 )
-TEMPLATES = (
+TEMPLATES = Query(
     sa.select(templates.c.idtemplate, templates.c.name, templates.c.is_default)
     .where(templates.c.account_id == _p("account_id"))
-    .order_by(templates.c.idtemplate)
+    .order_by(templates.c.idtemplate),
+    TemplateChoice,
 )
-PROFILES = (
+PROFILES = Query(
     sa.select(
         shipping_provider_profiles.c.idshippingprovider_profile,
-        shipping_providers.c.name,
+        shipping_providers.c.name.label("provider_name"),
         shipping_provider_profiles.c.name,
     )
     .join(
@@ -40,12 +76,16 @@ PROFILES = (
         shipping_providers.c.idshippingprovider == shipping_provider_profiles.c.idshippingprovider,
     )
     .where(shipping_provider_profiles.c.account_id == _p("account_id"))
-    .order_by(shipping_provider_profiles.c.idshippingprovider_profile)
+    .order_by(shipping_provider_profiles.c.idshippingprovider_profile),
+    ProfileChoice,
 )
 # The portal sessions of a customer carry this number; ending them takes the current one.
-CUSTOMER_VERSION = sa.select(customers.c.credentials_version).where(
-    customers.c.account_id == _p("account_id"),
-    customers.c.idfulfilment_customer == _p("id"),
+CUSTOMER_VERSION = Query(
+    sa.select(customers.c.credentials_version).where(
+        customers.c.account_id == _p("account_id"),
+        customers.c.idfulfilment_customer == _p("id"),
+    ),
+    VersionRow,
 )
 # Logging out ends every session of the staff user: a copied cookie stops working too.
 END_STAFF_SESSIONS = (
@@ -59,15 +99,18 @@ END_STAFF_SESSIONS = (
 )
 
 # Customers are never deleted, so the account's counter (which numbers them) is their total.
-CUSTOMER_TOTAL = sa.select(accounts.c.customer_count).where(accounts.c.id == _p("account_id"))
+CUSTOMER_TOTAL = Query(
+    sa.select(accounts.c.customer_count).where(accounts.c.id == _p("account_id")), TotalRow
+)
 
 # The object each delivery of a page of the log was about (its payload's `data`), read
 # beside the hooks service's page of the same deliveries.
-DELIVERY_DATA = (
+DELIVERY_DATA = Query(
     sa.select(hook_deliveries.c.iddelivery, hook_events.c.data)
     .join(hook_events, hook_events.c.idevent == hook_deliveries.c.idevent)
     .where(hook_deliveries.c.account_id == _p("account_id"), hook_deliveries.c.idhook == _p("id"))
     .order_by(hook_deliveries.c.iddelivery.desc())
     .limit(_p("limit"))
-    .offset(_p("offset"))
+    .offset(_p("offset")),
+    DeliveryDataRow,
 )

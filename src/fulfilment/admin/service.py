@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -40,11 +39,9 @@ from ..web.errors import LoginRefused, TooManyAttempts
 from ..web.throttle import LoginThrottle
 from ..wire import PAGE_SIZE
 from . import errors, queries
+from .session import StaffSession
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from .web import StaffSession
 
 
 async def find_account(database: Database, named: str | None, host: str | None) -> Account:
@@ -256,14 +253,16 @@ async def choices(database: Database, account: Account) -> Choices:
     async def read(connection: Connection) -> Choices:
         return Choices(
             warehouses=[
-                (row[0], row[1]) for row in await connection.all(queries.WAREHOUSES, values)
+                (row.idwarehouse, row.name)
+                for row in await connection.all(queries.WAREHOUSES, values)
             ],
             templates=[
-                (row[0], row[1], bool(row[2]))
+                (row.idtemplate, row.name, bool(row.is_default))
                 for row in await connection.all(queries.TEMPLATES, values)
             ],
             profiles=[
-                (row[0], row[1], row[2]) for row in await connection.all(queries.PROFILES, values)
+                (row.idshippingprovider_profile, row.provider_name, row.name)
+                for row in await connection.all(queries.PROFILES, values)
             ],
         )
 
@@ -283,7 +282,7 @@ async def username_taken(
     checked beside the form's other fields, so that every error shows in one round."""
     key = {"account_id": account.id, "username_key": username_key(username)}
     row = await database.read(lambda c: c.one(customer_queries.USERNAME_OWNER, key))
-    return row is not None and row[0] != customer_id
+    return row is not None and row.idfulfilment_customer != customer_id
 
 
 async def delivery_customers(
@@ -294,19 +293,19 @@ async def delivery_customers(
     values = {"account_id": account.id, "id": idhook, "offset": offset, "limit": PAGE_SIZE}
     rows = await database.read(lambda c: c.all(queries.DELIVERY_DATA, values))
     found: dict[int, tuple[int, str]] = {}
-    for iddelivery, data in rows:
+    for row in rows:
         try:
-            about = msgspec.json.decode(data)
+            about = msgspec.json.decode(row.data)
         except msgspec.DecodeError:
             continue
         if isinstance(about, dict) and isinstance(about.get("idfulfilment_customer"), int):
-            found[iddelivery] = (about["idfulfilment_customer"], str(about.get("name", "")))
+            found[row.iddelivery] = (about["idfulfilment_customer"], str(about.get("name", "")))
     return found
 
 
 async def customer_total(database: Database, account: Account) -> int:
     row = await database.read(lambda c: c.one(queries.CUSTOMER_TOTAL, {"account_id": account.id}))
-    return int(row[0]) if row is not None else 0
+    return int(row.customer_count) if row is not None else 0
 
 
 async def customer(
@@ -349,7 +348,7 @@ async def end_portal_sessions(database: Database, account: Account, customer_id:
     if row is None:
         raise CustomerNotFound(customer_id)
     # Sessions carry the version; a change since this read has ended them already.
-    await customers.end_sessions(database, account.id, customer_id, row[0])
+    await customers.end_sessions(database, account.id, customer_id, row.credentials_version)
 
 
 def generated_password() -> str:

@@ -23,30 +23,16 @@ from ..settings import Settings
 from ..web.errors import FormTooSlow, PageError
 from ..web.i18n import build_environments, negotiate
 from ..web.pages import FORM_MAX_FIELDS, read_form, secure
-from ..web.sessions import Session, SessionSigner, csrf_matches
+from ..web.sessions import SessionSigner, csrf_matches
 from ..web.throttle import LoginThrottle
 from ..web.visits import PageVisit, Site, error_page
 from . import errors, service
+from .session import StaffSession
 
 log = logging.getLogger("fulfilment.admin")
 HERE = Path(__file__).parent
 COOKIE_PATH = "/admin"
 AREA = "admin"
-
-
-class StaffSession(Session, kw_only=True, omit_defaults=True):
-    """A back-office session. `stage`: "code" (password right, second factor to come),
-    "enrol" (password right, the account requires a second factor this user has not set
-    up yet) or "in" (logged in)."""
-
-    user: int | None = None
-    stage: str | None = None
-    # The TOTP seed being set up, until a code from it confirms it.
-    pending_secret: str | None = None
-
-    @property
-    def logged_in(self) -> bool:
-        return self.user is not None and self.stage == "in"
 
 
 class BackOffice(Site):

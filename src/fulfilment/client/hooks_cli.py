@@ -10,7 +10,7 @@ import msgspec
 from rich.table import Table
 
 from . import CUSTOMER_CHANGED, CUSTOMER_CREATED, Hook
-from .cli import EXIT_CODES, cell, connection, open_client, reports_errors
+from .command import EXIT_CODES, cell, connection, open_client, reports_errors
 from .terminal import labelled_time, print_table, shown
 
 _encoder = msgspec.json.Encoder()

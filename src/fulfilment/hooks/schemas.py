@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from ..customers.schemas import DateTime
+from ..wire import DateTime
 
 CUSTOMER_CREATED = "fulfilment_customers.created"
 CUSTOMER_CHANGED = "fulfilment_customers.changed"

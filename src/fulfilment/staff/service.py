@@ -16,10 +16,10 @@ import pyotp
 
 from ..accounts import audit
 from ..accounts.service import Account, create_api_key
+from ..actors import Actor
 from ..auth import Principal, zone
 from ..clock import utcnow
-from ..customers.audit import Actor
-from ..customers.service import clean_email, clean_username
+from ..customers.rules import clean_email, clean_username
 from ..db import Connection, Database, Row
 from ..encryption import box_for
 from ..errors import InvalidInput, NotFound
