@@ -23,8 +23,16 @@ USERNAME_MAX = 100
 # "mhz"); the stored key has room for three times that (migration 0003).
 USERNAME_KEY_MAX = 300
 EMAIL_MAX = 254
-# Matched with fullmatch: `$` would also accept a final newline.
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# One mailbox: RFC 5322's addr-spec of dot-atoms (letters, digits, `!#$%&'*+/=?^_`{|}~-`
+# and any other character beyond ASCII), with a dot in the domain. What would make it
+# more than one mailbox, or a mailbox with a name, cannot be in it: no comma, semicolon,
+# colon, angle brackets, quotes, parentheses, brackets, backslash or white space. Matched
+# with fullmatch: `$` would also accept a final newline.
+_ATOM = r'[^\x00-\x20\x7f"(),.:;<>@\[\\\]\s]+'
+EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})+")
+# The service's own sender (FULFILMENT_MAIL_FROM): one mailbox too, whose domain may be a
+# host's bare name (`noreply@localhost`).
+SENDER = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*")
 
 # Control (Cc), format (Cf: zero-width space, bidi overrides, soft hyphen...), surrogate,
 # private-use, unassigned, and line or paragraph separator characters.
@@ -257,7 +265,10 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         min_length=3,
         max_length=EMAIL_MAX,
         # OpenAPI adds check_email's pattern (openapi.email_pattern).
-        description="An e-mail address: something@domain.tld, without white space or NUL.",
+        description=(
+            "One e-mail address, name@domain.tld: no display name, list or group, "
+            "and no white space, quotes, brackets or commas."
+        ),
         search_column="search_email",
         cli_option="--email",
         cli_help="The customer's e-mail address.",
