@@ -98,6 +98,44 @@ def check_email(emailaddress: str) -> str:
     return emailaddress
 
 
+# What a mail program reads as the start of encoded text (RFC 2047's encoded word,
+# `=?utf-8?q?...?=`), even inside quotes: a name holding one could decode to a line break.
+ENCODED_WORD_START = "=?"
+DisplayNameProblem = Literal["length", "characters", "encoded"]
+
+
+def display_name_problem(name: str) -> DisplayNameProblem | None:
+    """What keeps `name` (trimmed) from being a name mails carry in a header, such as an
+    account's name in From and Subject; None when it is plain text that can."""
+    name = name.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        return "length"
+    if _first_unshowable(name) is not None:
+        return "characters"
+    if ENCODED_WORD_START in name:
+        return "encoded"
+    return None
+
+
+def check_display_name(name: str) -> str:
+    """`name` trimmed when it is plain text a mail's header can carry (no control or
+    invisible characters, line and paragraph separators among them, and nothing a mail
+    program would decode), else ValueError with the reason."""
+    problem = display_name_problem(name)
+    if problem == "length":
+        raise ValueError(f"must be 1-{NAME_MAX} characters")
+    if problem == "characters":
+        hidden = _first_unshowable(name.strip())
+        assert hidden is not None
+        raise ValueError(f"may not contain control or invisible characters ({code_point(hidden)})")
+    if problem == "encoded":
+        raise ValueError(
+            f"may not contain '{ENCODED_WORD_START}', which mail programs read as the start "
+            "of encoded text"
+        )
+    return name.strip()
+
+
 # -- showing and exporting ----------------------------------------------------------------
 
 
