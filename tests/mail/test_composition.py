@@ -7,7 +7,6 @@ import asyncio
 import email
 import email.policy
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from msgspec.structs import replace
 from fulfilment.accounts.service import Account
 from fulfilment.db import Database
 from fulfilment.jobs.engine import Engine
-from fulfilment.mail import outbox
+from fulfilment.mail import outbox, smtp
 from fulfilment.mail.handler import MailSending
 from fulfilment.mail.messages import PASSWORD_RESET, MailWriter
 from fulfilment.mail.smtp import Outgoing, compose
@@ -195,11 +194,31 @@ def test_a_recipient_of_more_than_one_mailbox_is_never_mailed(
     assert error == "the mail cannot be composed: ValueError"
 
 
-def test_the_envelope_names_the_recipient_whatever_the_headers_say() -> None:
-    # compose() writes the To header from the one recipient; the sender hands aiosmtplib
-    # that recipient, so the header is never read for the envelope.
-    message = compose(Outgoing("jan@example.com", "Acme", "Hi", "text", "<p>text</p>"), SENDER)
+def test_the_envelope_names_the_recipient_whatever_the_headers_say(
+    settings: Settings, inbox: Inbox, smtp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Headers that name other people than the mail's one recipient: the SMTP server is
+    # told of the recipient alone, so only the recipient's mailbox receives it.
+    def with_more_headers(mail: Outgoing, sender: str) -> EmailMessage:
+        message = compose(mail, sender)
+        del message["To"]
+        message["To"] = "jan@example.com, victim@x.test"
+        message["Cc"] = "other@x.test"
+        message["Bcc"] = "hidden@x.test"
+        return message
 
-    assert message.get_all("To") == ["jan@example.com"]
-    parsed: Any = email.message_from_bytes(bytes(message), policy=email.policy.default)
-    assert [a.addr_spec for a in parsed["To"].addresses] == ["jan@example.com"]
+    monkeypatch.setattr(smtp, "compose", with_more_headers)
+    sender = smtp.Sender(
+        replace(
+            settings,
+            smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+            mail_from=SENDER,
+            public_url="https://portal.example.com",
+        )
+    )
+
+    asyncio.run(sender.send(Outgoing("jan@example.com", "Acme", "Hi", "text", "<p>text</p>")))
+
+    [message] = inbox.wait_for(1)
+    assert inbox.messages[0][0] == ["jan@example.com"]
+    assert message["Cc"] == "other@x.test"
