@@ -23,16 +23,18 @@ USERNAME_MAX = 100
 # "mhz"); the stored key has room for three times that (migration 0003).
 USERNAME_KEY_MAX = 300
 EMAIL_MAX = 254
-# One mailbox: RFC 5322's addr-spec of dot-atoms (letters, digits, `!#$%&'*+/=?^_`{|}~-`
-# and any other character beyond ASCII), with a dot in the domain. What would make it
-# more than one mailbox, or a mailbox with a name, cannot be in it: no comma, semicolon,
-# colon, angle brackets, quotes, parentheses, brackets, backslash or white space. Matched
-# with fullmatch: `$` would also accept a final newline.
+# One mailbox: RFC 5322's addr-spec without quotes or a domain literal (letters, digits,
+# `!#$%&'*+/=?^_`{|}~-`, dots and any character beyond ASCII before the @; dot-separated
+# labels of them, at least two, after it). What would make it more than one mailbox, or
+# a mailbox with a name, cannot be in it: no comma, semicolon, colon, angle brackets,
+# quotes, parentheses, brackets, backslash or white space. Matched with fullmatch: `$`
+# would also accept a final newline.
 _ATOM = r'[^\x00-\x20\x7f"(),.:;<>@\[\\\]\s]+'
-EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})+")
+_LOCAL = r'[^\x00-\x20\x7f"(),:;<>@\[\\\]\s]+'
+EMAIL = re.compile(rf"{_LOCAL}@{_ATOM}(?:\.{_ATOM})+")
 # The service's own sender (FULFILMENT_MAIL_FROM): one mailbox too, whose domain may be a
 # host's bare name (`noreply@localhost`).
-SENDER = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*")
+SENDER = re.compile(rf"{_LOCAL}@{_ATOM}(?:\.{_ATOM})*")
 
 # Control (Cc), format (Cf: zero-width space, bidi overrides, soft hyphen...), surrogate,
 # private-use, unassigned, and line or paragraph separator characters.
