@@ -23,8 +23,18 @@ USERNAME_MAX = 100
 # "mhz"); the stored key has room for three times that (migration 0003).
 USERNAME_KEY_MAX = 300
 EMAIL_MAX = 254
-# Matched with fullmatch: `$` would also accept a final newline.
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# One mailbox: RFC 5322's addr-spec without quotes or a domain literal (letters, digits,
+# `!#$%&'*+/=?^_`{|}~-`, dots and any character beyond ASCII before the @; dot-separated
+# labels of them, at least two, after it). What would make it more than one mailbox, or
+# a mailbox with a name, cannot be in it: no comma, semicolon, colon, angle brackets,
+# quotes, parentheses, brackets, backslash or white space. Matched with fullmatch: `$`
+# would also accept a final newline.
+_ATOM = r'[^\x00-\x20\x7f"(),.:;<>@\[\\\]\s]+'
+_LOCAL = r'[^\x00-\x20\x7f"(),:;<>@\[\\\]\s]+'
+EMAIL = re.compile(rf"{_LOCAL}@{_ATOM}(?:\.{_ATOM})+")
+# The service's own sender (FULFILMENT_MAIL_FROM): one mailbox too, whose domain may be a
+# host's bare name (`noreply@localhost`).
+SENDER = re.compile(rf"{_LOCAL}@{_ATOM}(?:\.{_ATOM})*")
 
 # Control (Cc), format (Cf: zero-width space, bidi overrides, soft hyphen...), surrogate,
 # private-use, unassigned, and line or paragraph separator characters.
@@ -88,6 +98,44 @@ def check_email(emailaddress: str) -> str:
     if len(emailaddress) > EMAIL_MAX or not EMAIL.fullmatch(emailaddress):
         raise ValueError(f"{emailaddress!r} does not look like an e-mail address")
     return emailaddress
+
+
+# What a mail program reads as the start of encoded text (RFC 2047's encoded word,
+# `=?utf-8?q?...?=`), even inside quotes: a name holding one could decode to a line break.
+ENCODED_WORD_START = "=?"
+DisplayNameProblem = Literal["length", "characters", "encoded"]
+
+
+def display_name_problem(name: str) -> DisplayNameProblem | None:
+    """What keeps `name` (trimmed) from being a name mails carry in a header, such as an
+    account's name in From and Subject; None when it is plain text that can."""
+    name = name.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        return "length"
+    if _first_unshowable(name) is not None:
+        return "characters"
+    if ENCODED_WORD_START in name:
+        return "encoded"
+    return None
+
+
+def check_display_name(name: str) -> str:
+    """`name` trimmed when it is plain text a mail's header can carry (no control or
+    invisible characters, line and paragraph separators among them, and nothing a mail
+    program would decode), else ValueError with the reason."""
+    problem = display_name_problem(name)
+    if problem == "length":
+        raise ValueError(f"must be 1-{NAME_MAX} characters")
+    if problem == "characters":
+        hidden = _first_unshowable(name.strip())
+        assert hidden is not None
+        raise ValueError(f"may not contain control or invisible characters ({code_point(hidden)})")
+    if problem == "encoded":
+        raise ValueError(
+            f"may not contain '{ENCODED_WORD_START}', which mail programs read as the start "
+            "of encoded text"
+        )
+    return name.strip()
 
 
 # -- showing and exporting ----------------------------------------------------------------
@@ -257,7 +305,10 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         min_length=3,
         max_length=EMAIL_MAX,
         # OpenAPI adds check_email's pattern (openapi.email_pattern).
-        description="An e-mail address: something@domain.tld, without white space or NUL.",
+        description=(
+            "One e-mail address, name@domain.tld: no display name, list or group, "
+            "and no white space, quotes, brackets or commas."
+        ),
         search_column="search_email",
         cli_option="--email",
         cli_help="The customer's e-mail address.",

@@ -14,6 +14,7 @@ from ..auth import KEYS_CHANGED, SUBDOMAIN, hash_api_key
 from ..clock import as_datetime, utcnow
 from ..db import Connection, Database
 from ..errors import InvalidInput, NotFound
+from ..fields import check_display_name
 from ..wire import PAGE_SIZE, format_datetime
 from . import audit
 from .queries import (
@@ -82,9 +83,7 @@ async def create_account(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(f"'{timezone}' is not a known time zone.") from None
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise InvalidInput("name must be 1-255 characters.")
+    name = check_name(name)
     if await find_account(connection, subdomain) is not None:
         raise InvalidInput(f"An account with subdomain '{subdomain}' exists already.")
     row = await connection.one(
@@ -247,10 +246,12 @@ def check_timezone(timezone: str) -> str:
 
 
 def check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 255 or "\x00" in name:
-        raise InvalidInput("name must be 1-255 characters.")
-    return name
+    """The account's name, trimmed: plain text, since every mail of the account carries it
+    in its From and Subject headers."""
+    try:
+        return check_display_name(name)
+    except ValueError as problem:
+        raise InvalidInput(f"name {problem}.") from None
 
 
 @lru_cache(maxsize=1)

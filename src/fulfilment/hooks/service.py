@@ -79,6 +79,15 @@ async def _address_free(connection: Connection, values: dict[str, Any], idhook: 
         raise HookAddressTaken(values["event"], same.idhook)
 
 
+async def address_in_use(
+    database: Database, principal: Principal, event: str, address: str, idhook: int | None
+) -> bool:
+    """Whether another hook of the account already sends `event` to `address`."""
+    values = {"account_id": principal.account_id, "event": event, "address": address}
+    same = await database.read(lambda connection: connection.one(queries.SAME_ADDRESS, values))
+    return same is not None and same[0] != idhook
+
+
 async def _room_for_one_more(connection: Connection, account_id: int, limit: int) -> None:
     """HookLimitReached when the account already has `limit` active hooks."""
     await connection.one(queries.LOCK_ACCOUNT, {"account_id": account_id})
