@@ -1,8 +1,8 @@
 """Rules for a fulfilment customer's fields (limits, the languages, the text of a username
-and an e-mail address), and how text from the API is shown on a terminal or written to a
-spreadsheet. The server's schemas and the command-line tools (CSV import and export) both
-use them; standard library only, so that the client side can import this module without
-the server's packages."""
+and an e-mail address), how text from the API is shown on a terminal, and the field table.
+The server's schemas and pages and the command-line tools (CSV import and export) all use
+them; standard library only, so that the client side can import this module without the
+server's packages."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def check_email(emailaddress: str) -> str:
     return emailaddress
 
 
-# -- showing and exporting ----------------------------------------------------------------
+# -- showing on a terminal ---------------------------------------------------------------
 
 
 def _escape(character: str) -> str:
@@ -108,22 +108,6 @@ def printable(text: str) -> str:
     if not any(is_unshowable(character) for character in text):
         return text
     return "".join(_escape(c) if is_unshowable(c) else c for c in text)
-
-
-# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
-# Injection"). A cell that starts with quotes before one of them is quoted once more, so
-# that the quote an export adds can always be told apart and taken off again on import.
-_FORMULA = re.compile(r"'*[=+\-@\t\r]")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """`cell` with a single quote in front when a spreadsheet would run it as a formula."""
-    return "'" + cell if _FORMULA.match(cell) else cell
-
-
-def from_spreadsheet_safe(cell: str) -> str:
-    """The value `spreadsheet_safe` was given: the quote it added, taken off."""
-    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell, 1) else cell
 
 
 # -- the field table ----------------------------------------------------------------------

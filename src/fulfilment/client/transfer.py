@@ -19,18 +19,17 @@ import msgspec
 from ..fields import (
     CUSTOMER_FIELDS,
     LANGUAGES,
-    LIST_FIELDS,
     NAME_MAX,
+    OUTPUT_FIELDS,
     PASSWORD_MAX,
     PASSWORD_MIN,
     Field,
     check_email,
     check_username,
-    from_spreadsheet_safe,
-    spreadsheet_safe,
     username_key,
 )
-from . import ApiError, Client, CustomerListItem
+from ..spreadsheet import from_spreadsheet_safe, spreadsheet_safe
+from . import ApiError, Client, Customer, CustomerListItem
 
 # The fields an import sets, by their column, in the order an export writes them.
 IMPORTED = {
@@ -41,8 +40,8 @@ IMPORTED = {
 WRITABLE = tuple(IMPORTED)
 # Columns of an export that an import accepts and leaves alone, so exports can be imported.
 READ_ONLY = tuple(field.csv_name for field in CUSTOMER_FIELDS if field.csv_name and field.read_only)
-# An export writes list pages: the fields of a list item that have a column.
-EXPORTED = {field.csv_name: field.name for field in LIST_FIELDS if field.csv_name is not None}
+# An export writes every field of an answer that has a column, so that it imports whole.
+EXPORTED = {field.csv_name: field.name for field in OUTPUT_FIELDS if field.csv_name is not None}
 TRUE = {"true", "1", "yes", "y"}
 FALSE = {"false", "0", "no", "n"}
 SEPARATORS = re.compile(r"[\s,;]+")
@@ -360,15 +359,37 @@ def write_rows(
 # -- export -------------------------------------------------------------------------------
 
 
+def whole_customers(
+    client: Client, listed: Iterable[CustomerListItem], jobs: int = 1
+) -> Iterator[Customer]:
+    """Each listed customer with every field, read `jobs` at a time, in the list's order:
+    list pages leave out fields (`allowed_shipping_profiles`) that only a GET of one has."""
+    if jobs == 1:
+        for item in listed:
+            yield client.customers.get(item.idfulfilment_customer)
+        return
+    with ThreadPoolExecutor(jobs) as pool:
+        window: deque[Future[Customer]] = deque()
+        for item in listed:
+            window.append(pool.submit(client.customers.get, item.idfulfilment_customer))
+            if len(window) > 2 * jobs:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        # Ids as an import reads them back: separated by semicolons.
+        return ";".join(str(item) for item in value)
     return str(value)
 
 
-def export_csv(customers: Iterable[CustomerListItem], out: IO[str], *, raw: bool = False) -> int:
+def export_csv(customers: Iterable[Customer], out: IO[str], *, raw: bool = False) -> int:
     """Write a header and one row per customer; returns how many. Unless `raw`, a cell a
     spreadsheet would run as a formula gets a leading quote (`read` takes it off again)."""
     writer = csv.writer(out, lineterminator="\n")
@@ -381,7 +402,7 @@ def export_csv(customers: Iterable[CustomerListItem], out: IO[str], *, raw: bool
     return count
 
 
-def export_jsonl(customers: Iterable[CustomerListItem], out: IO[str]) -> int:
+def export_jsonl(customers: Iterable[Customer], out: IO[str]) -> int:
     """Write one JSON object per line and customer; returns how many."""
     encoder = msgspec.json.Encoder()
     count = 0
