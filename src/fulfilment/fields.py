@@ -11,9 +11,17 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-# The portal's languages; the first is a new customer's.
+
+def N_(message: str) -> str:
+    """Mark `message` as a key of the pages' catalogues (portal/translations); it is
+    translated where it is shown."""
+    return message
+
+
+# The portal's languages; the first is a new customer's. Each by its name, in itself.
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
+LANGUAGE_NAMES: dict[str, str] = {"nl": N_("Nederlands"), "en": N_("English")}
 # Counted after trimming the white space around it.
 NAME_MAX = 255
 PASSWORD_MIN = 8
@@ -159,6 +167,13 @@ class Field:
     cli_help: str = ""
     cli_clear: tuple[str, str] | None = None  # (flag, help) of `update` that sends null
     cli_heading: str | None = None  # the column of `fulfilment customers list`
+    # The words of the back office's and the portal's pages, as keys of their catalogues:
+    # the field's label (None: no page shows it), what an empty value reads as, and a hint
+    # under its form field. How a value is shown and typed follows from its kind.
+    label: str | None = None
+    unset_label: str = N_("Not set")
+    hint: str | None = None
+    in_portal: bool = True  # the portal's customer page shows it (with a label)
 
     @property
     def stored_as(self) -> str:
@@ -188,6 +203,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         default=REQUIRED,
         audit_label=None,
         cli_heading="id",
+        label=N_("Number"),
+        in_portal=False,
     ),
     Field(
         "name",
@@ -199,6 +216,7 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--name",
         cli_help="The customer's name.",
         cli_heading="name",
+        label=N_("Name"),
     ),
     Field(
         "can_login",
@@ -207,6 +225,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--can-login/--cannot-login",
         cli_help="Whether the customer may log in to the portal (needs a username and password).",
         cli_heading="login",
+        label=N_("Can log in"),
+        in_portal=False,
     ),
     Field(
         "username",
@@ -222,6 +242,7 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--username",
         cli_help="The portal login name.",
         cli_heading="username",
+        label=N_("Username"),
     ),
     Field(
         "password",
@@ -233,6 +254,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--password",
         cli_help="The portal password (visible to other users of this machine: "
         "prefer --ask-password).",
+        label=N_("Password"),
+        in_portal=False,
     ),
     Field(
         "emailaddress",
@@ -247,6 +270,7 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_help="The customer's e-mail address.",
         cli_clear=("--no-email", "Remove the e-mail address."),
         cli_heading="e-mail",
+        label=N_("E-mail address"),
     ),
     Field(
         "language",
@@ -255,6 +279,7 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--language",
         cli_help="The portal language.",
         cli_heading="lang",
+        label=N_("Language"),
     ),
     Field(
         "idtemplate",
@@ -265,6 +290,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_help="idtemplate.",
         cli_clear=("--no-template", "Remove the template."),
         cli_heading="template",
+        label=N_("Template"),
+        unset_label=N_("The default template"),
     ),
     Field(
         "last_login_at",
@@ -272,6 +299,9 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         nullable=True,
         audit_label=None,
         cli_heading="last login",
+        label=N_("Last login"),
+        unset_label=N_("Never"),
+        in_portal=False,
     ),
     Field(
         "allowed_shipping_profiles",
@@ -287,6 +317,9 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--shipping-profile",
         cli_help="An allowed idshippingprovider_profile; repeat for more (none: all).",
         cli_clear=("--all-shipping-profiles", "Allow every shipping profile."),
+        label=N_("Shipping profiles"),
+        unset_label=N_("All shipping profiles"),
+        hint=N_("None ticked: every shipping profile is allowed."),
     ),
     Field(
         "preferred_idwarehouse",
@@ -297,6 +330,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_help="The preferred idwarehouse.",
         cli_clear=("--no-warehouse", "Use the default warehouse."),
         cli_heading="warehouse",
+        label=N_("Preferred warehouse"),
+        unset_label=N_("The default warehouse"),
     ),
 )
 FIELDS_BY_NAME = {field.name: field for field in CUSTOMER_FIELDS}
@@ -304,3 +339,30 @@ FIELDS_BY_NAME = {field.name: field for field in CUSTOMER_FIELDS}
 WRITABLE_FIELDS = tuple(field for field in CUSTOMER_FIELDS if not field.read_only)
 OUTPUT_FIELDS = tuple(field for field in CUSTOMER_FIELDS if not field.write_only)
 LIST_FIELDS = tuple(field for field in OUTPUT_FIELDS if field.in_list)
+# What the back office's customer page and form, and the portal's page, show, in this order.
+SHOWN_FIELDS = tuple(field for field in OUTPUT_FIELDS if field.label is not None)
+FORM_FIELDS = tuple(field for field in WRITABLE_FIELDS if field.label is not None)
+PORTAL_FIELDS = tuple(field for field in SHOWN_FIELDS if field.in_portal)
+
+
+# -- the event table ----------------------------------------------------------------------
+#
+# Each event a webhook hears, declared once. The constants and the `Event` type of the
+# server (hooks/schemas.py) and of the client (client/_models.py) are written from it by
+# scripts/structs.py; the pages name each event by its label.
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str  # on the wire
+    constant: str  # its name in Python
+    label: str | None  # its words on the pages, as a key of their catalogues
+    subscribed: bool = True  # False: not an event a hook subscribes to (`ping`)
+
+
+EVENTS: tuple[Event, ...] = (
+    Event("fulfilment_customers.created", "CUSTOMER_CREATED", N_("A customer is created")),
+    Event("fulfilment_customers.changed", "CUSTOMER_CHANGED", N_("A customer is changed")),
+    Event("ping", "PING", None, subscribed=False),
+)
+EVENT_LABELS = {event.name: event.label for event in EVENTS if event.label is not None}

@@ -27,7 +27,7 @@ DateTime = Annotated[
     ),
 ]
 
-# -- written by scripts/structs.py from fields.CUSTOMER_FIELDS: do not edit --
+# -- written by scripts/structs.py from the tables of fields.py: do not edit --
 Name = Annotated[str, field_meta("name")]
 Username = Annotated[str, field_meta("username")]
 Password = Annotated[str, field_meta("password")]

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from ..jobs.queue import Queue
 from ..tables import accounts, hook_attempts, hook_deliveries, hook_events, hooks
+from . import schemas
 
 _p = sa.bindparam
 deliveries = hook_deliveries
@@ -120,7 +121,7 @@ FAN_OUT = sa.insert(deliveries).from_select(
 # `ping`, to one hook whatever its state: an event of its own, and its one delivery.
 PING_EVENT = (
     sa.insert(events)
-    .values(account_id=_p("account_id"), event="ping", data="{}", triggered_at=_p("now"))
+    .values(account_id=_p("account_id"), event=schemas.PING, data="{}", triggered_at=_p("now"))
     .returning(events.c.idevent)
 )
 PING = sa.insert(deliveries).from_select(
