@@ -9,39 +9,12 @@ from ..tables import (
     accounts,
     hook_deliveries,
     hook_events,
-    shipping_provider_profiles,
-    shipping_providers,
     staff_users,
-    templates,
-    warehouses,
 )
 from ..tables import fulfilment_customers as customers
 
 _p = sa.bindparam
 
-WAREHOUSES = (
-    sa.select(warehouses.c.idwarehouse, warehouses.c.name)
-    .where(warehouses.c.account_id == _p("account_id"))
-    .order_by(warehouses.c.idwarehouse)
-)
-TEMPLATES = (
-    sa.select(templates.c.idtemplate, templates.c.name, templates.c.is_default)
-    .where(templates.c.account_id == _p("account_id"))
-    .order_by(templates.c.idtemplate)
-)
-PROFILES = (
-    sa.select(
-        shipping_provider_profiles.c.idshippingprovider_profile,
-        shipping_providers.c.name,
-        shipping_provider_profiles.c.name,
-    )
-    .join(
-        shipping_providers,
-        shipping_providers.c.idshippingprovider == shipping_provider_profiles.c.idshippingprovider,
-    )
-    .where(shipping_provider_profiles.c.account_id == _p("account_id"))
-    .order_by(shipping_provider_profiles.c.idshippingprovider_profile)
-)
 # The portal sessions of a customer carry this number; ending them takes the current one.
 CUSTOMER_VERSION = sa.select(customers.c.credentials_version).where(
     customers.c.account_id == _p("account_id"),

@@ -13,8 +13,8 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..fields import (
+    CUSTOMER_FIELDS,
     EVENT_LABELS,
-    FIELDS_BY_NAME,
     FORM_FIELDS,
     LANGUAGE_NAMES,
     LANGUAGES,
@@ -33,7 +33,8 @@ DEFAULT_LANGUAGE = LANGUAGES[0]
 TABLES = {
     "event_labels": EVENT_LABELS,
     "language_names": LANGUAGE_NAMES,
-    "customer_fields": FIELDS_BY_NAME,
+    # The fields a customer's audit trail names, by the name it gives them.
+    "audited_fields": {f.audited_as: f for f in CUSTOMER_FIELDS if f.audited_as is not None},
     "shown_fields": SHOWN_FIELDS,
     "form_fields": FORM_FIELDS,
     "portal_fields": PORTAL_FIELDS,
