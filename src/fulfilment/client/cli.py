@@ -32,6 +32,7 @@ from . import (
     NotFound,
     RateLimited,
     ServerError,
+    export,
     transfer,
 )
 from .terminal import labelled_time, print_table, shown
@@ -478,12 +479,12 @@ def export_command(
         file_format = "jsonl" if output.suffix in {".jsonl", ".ndjson"} else "csv"
     writer: Callable[[Iterator[Customer], IO[str]], int]
     if file_format == "jsonl":
-        writer = transfer.export_jsonl
+        writer = export.export_jsonl
     else:
-        writer = functools.partial(transfer.export_csv, raw=raw)
+        writer = functools.partial(export.export_csv, raw=raw)
     with open_client(url, api_key) as client:
         listed = client.customers.list(search=search)
-        customers = transfer.whole_customers(client, listed, jobs)
+        customers = export.whole_customers(client, listed, jobs)
         if str(output) == "-":
             count = writer(customers, sys.stdout)
         else:
