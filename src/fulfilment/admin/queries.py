@@ -12,32 +12,11 @@ from ..tables import (
     accounts,
     hook_deliveries,
     hook_events,
-    shipping_provider_profiles,
-    shipping_providers,
     staff_users,
-    templates,
-    warehouses,
 )
 from ..tables import fulfilment_customers as customers
 
 _p = sa.bindparam
-
-
-class WarehouseChoice(NamedTuple):
-    idwarehouse: int
-    name: str
-
-
-class TemplateChoice(NamedTuple):
-    idtemplate: int
-    name: str
-    is_default: bool
-
-
-class ProfileChoice(NamedTuple):
-    idshippingprovider_profile: int
-    provider_name: str
-    name: str
 
 
 class VersionRow(NamedTuple):
@@ -53,32 +32,6 @@ class DeliveryDataRow(NamedTuple):
     data: str
 
 
-WAREHOUSES = Query(
-    sa.select(warehouses.c.idwarehouse, warehouses.c.name)
-    .where(warehouses.c.account_id == _p("account_id"))
-    .order_by(warehouses.c.idwarehouse),
-    WarehouseChoice,
-)
-TEMPLATES = Query(
-    sa.select(templates.c.idtemplate, templates.c.name, templates.c.is_default)
-    .where(templates.c.account_id == _p("account_id"))
-    .order_by(templates.c.idtemplate),
-    TemplateChoice,
-)
-PROFILES = Query(
-    sa.select(
-        shipping_provider_profiles.c.idshippingprovider_profile,
-        shipping_providers.c.name.label("provider_name"),
-        shipping_provider_profiles.c.name,
-    )
-    .join(
-        shipping_providers,
-        shipping_providers.c.idshippingprovider == shipping_provider_profiles.c.idshippingprovider,
-    )
-    .where(shipping_provider_profiles.c.account_id == _p("account_id"))
-    .order_by(shipping_provider_profiles.c.idshippingprovider_profile),
-    ProfileChoice,
-)
 # The portal sessions of a customer carry this number; ending them takes the current one.
 CUSTOMER_VERSION = Query(
     sa.select(customers.c.credentials_version).where(

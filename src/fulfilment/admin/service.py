@@ -35,6 +35,7 @@ from ..staff import queries as staff_queries
 from ..staff import service as staff
 from ..staff.service import to_user
 from ..threads import Busy
+from ..web.choices import Choices, read_choices
 from ..web.errors import LoginRefused, TooManyAttempts
 from ..web.throttle import LoginThrottle
 from ..wire import PAGE_SIZE
@@ -225,48 +226,8 @@ async def log_out(database: Database, account: Account, session: StaffSession) -
 # -- customers ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Choices:
-    """What a customer's fields can point at, by name."""
-
-    warehouses: list[tuple[int, str]]
-    templates: list[tuple[int, str, bool]]
-    profiles: list[tuple[int, str, str]]
-
-    def warehouse(self, idwarehouse: int | None) -> str | None:
-        return next((name for id_, name in self.warehouses if id_ == idwarehouse), None)
-
-    def template(self, idtemplate: int | None) -> str | None:
-        return next((name for id_, name, _ in self.templates if id_ == idtemplate), None)
-
-    def default_template(self) -> str | None:
-        return next((name for _, name, default in self.templates if default), None)
-
-    def profile_names(self, ids: list[int]) -> list[str]:
-        names = {id_: f"{provider} · {name}" for id_, provider, name in self.profiles}
-        return [names[id_] for id_ in ids if id_ in names]
-
-
 async def choices(database: Database, account: Account) -> Choices:
-    values = {"account_id": account.id}
-
-    async def read(connection: Connection) -> Choices:
-        return Choices(
-            warehouses=[
-                (row.idwarehouse, row.name)
-                for row in await connection.all(queries.WAREHOUSES, values)
-            ],
-            templates=[
-                (row.idtemplate, row.name, bool(row.is_default))
-                for row in await connection.all(queries.TEMPLATES, values)
-            ],
-            profiles=[
-                (row.idshippingprovider_profile, row.provider_name, row.name)
-                for row in await connection.all(queries.PROFILES, values)
-            ],
-        )
-
-    return await database.read(read)
+    return await database.read(lambda connection: read_choices(connection, account.id))
 
 
 async def customer_page(

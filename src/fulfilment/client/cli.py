@@ -21,7 +21,9 @@ from ..fields import LANGUAGES, REQUIRED, WRITABLE_FIELDS, Field, printable
 from . import (
     Client,
     ClientError,
+    Customer,
     CustomerListItem,
+    export,
     transfer,
 )
 from .command import (
@@ -337,6 +339,13 @@ def _write(
 )
 @click.option("--search", help="Only those whose name, username or e-mail contains this.")
 @click.option(
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Customers read at a time (each is read whole, besides the list pages).",
+)
+@click.option(
     "--raw",
     is_flag=True,
     help="CSV: write values exactly as stored. Without it, a value that starts with = + - @, "
@@ -350,9 +359,13 @@ def export_command(
     output: Path,
     file_format: str | None,
     search: str | None,
+    jobs: int,
     raw: bool,
 ) -> None:
-    """Write every customer as CSV or JSON Lines, page by page.
+    """Write every customer, with every field, as CSV or JSON Lines.
+
+    List pages leave out allowed_shipping_profiles, so each customer is also read on its
+    own (one request per customer, --jobs at a time): an export imports whole.
 
     \b
     CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab or
@@ -361,13 +374,14 @@ def export_command(
     --raw)."""
     if file_format is None:
         file_format = "jsonl" if output.suffix in {".jsonl", ".ndjson"} else "csv"
-    writer: Callable[[Iterator[CustomerListItem], IO[str]], int]
+    writer: Callable[[Iterator[Customer], IO[str]], int]
     if file_format == "jsonl":
-        writer = transfer.export_jsonl
+        writer = export.export_jsonl
     else:
-        writer = functools.partial(transfer.export_csv, raw=raw)
+        writer = functools.partial(export.export_csv, raw=raw)
     with open_client(url, api_key) as client:
-        customers = client.customers.list(search=search)
+        listed = client.customers.list(search=search)
+        customers = export.whole_customers(client, listed, jobs)
         if str(output) == "-":
             count = writer(customers, sys.stdout)
         else:

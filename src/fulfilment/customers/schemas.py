@@ -21,7 +21,7 @@ def field_meta(name: str) -> Meta:
 
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
 
-# -- written by scripts/structs.py from fields.CUSTOMER_FIELDS: do not edit --
+# -- written by scripts/structs.py from the tables of fields.py: do not edit --
 Name = Annotated[str, field_meta("name")]
 Username = Annotated[str, field_meta("username")]
 Password = Annotated[str, field_meta("password")]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ..db import Query
 from ..jobs.queue import Queue
 from ..tables import accounts, hook_attempts, hook_deliveries, hook_events, hooks
+from . import schemas
 
 _p = sa.bindparam
 deliveries = hook_deliveries
@@ -193,7 +194,7 @@ FAN_OUT = sa.insert(deliveries).from_select(
 # `ping`, to one hook whatever its state: an event of its own, and its one delivery.
 PING_EVENT = Query(
     sa.insert(events)
-    .values(account_id=_p("account_id"), event="ping", data="{}", triggered_at=_p("now"))
+    .values(account_id=_p("account_id"), event=schemas.PING, data="{}", triggered_at=_p("now"))
     .returning(events.c.idevent),
     EventIdRow,
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..customers.queries import OBJECT_COLUMNS
 from ..tables import fulfilment_customers as customers
-from ..tables import shipping_provider_profiles, shipping_providers, templates, warehouses
 
 _p = sa.bindparam
 
@@ -24,47 +24,11 @@ LOGIN = sa.select(
 ).where(customers.c.account_id == _p("account_id"), customers.c.username_key == _p("username_key"))
 
 # A session is good while the customer may log in and its credentials are the ones it had.
-SESSION_CUSTOMER = (
-    sa.select(
-        customers.c.name,
-        customers.c.username,
-        customers.c.emailaddress,
-        customers.c.language,
-        customers.c.password_hash,
-        customers.c.allowed_shipping_profiles,
-        warehouses.c.name,
-        templates.c.name,
-    )
-    .select_from(
-        customers.outerjoin(
-            warehouses, warehouses.c.idwarehouse == customers.c.preferred_idwarehouse
-        ).outerjoin(templates, templates.c.idtemplate == customers.c.idtemplate)
-    )
-    .where(
-        *_in_account,
-        customers.c.can_login.is_(True),
-        customers.c.credentials_version == _p("version"),
-    )
-)
-
-DEFAULT_TEMPLATE = (
-    sa.select(templates.c.name)
-    .where(templates.c.account_id == _p("account_id"), templates.c.is_default.is_(True))
-    .order_by(templates.c.idtemplate)
-    .limit(1)
-)
-
-ACCOUNT_PROFILES = (
-    sa.select(
-        shipping_provider_profiles.c.idshippingprovider_profile,
-        shipping_providers.c.name,
-        shipping_provider_profiles.c.name,
-    )
-    .join(
-        shipping_providers,
-        shipping_providers.c.idshippingprovider == shipping_provider_profiles.c.idshippingprovider,
-    )
-    .where(shipping_provider_profiles.c.account_id == _p("account_id"))
+# The password's hash first, then every field an answer has (customers.service.to_customer).
+SESSION_CUSTOMER = sa.select(customers.c.password_hash, *OBJECT_COLUMNS).where(
+    *_in_account,
+    customers.c.can_login.is_(True),
+    customers.c.credentials_version == _p("version"),
 )
 
 # Who a forgotten password is asked for (portal/recovery.py): customers that may log in and

@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from ..accounts.service import Account, find_account
-from ..auth import SUBDOMAIN, host_subdomain
+from ..auth import SUBDOMAIN, host_subdomain, zone
 from ..customers import service as customers
+from ..customers.rows import to_customer
+from ..customers.schemas import Customer
 from ..db import Connection, Database, Row
 from ..fields import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, username_key
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
 from ..threads import Busy
+from ..web.choices import Choices, read_choices
 from ..web.sessions import Session
 from ..web.throttle import LoginThrottle
 from . import queries
@@ -33,9 +34,6 @@ from .errors import (
     Unavailable,
     WrongCurrentPassword,
 )
-
-_profiles = msgspec.json.Decoder(list[int])
-
 
 # -- which account ------------------------------------------------------------------------
 
@@ -116,25 +114,17 @@ async def log_in(
 
 
 @dataclass(frozen=True, slots=True)
-class ShippingProfile:
-    provider: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class CustomerView:
-    """What the warehouse set up for the customer, by name."""
+    """The logged-in customer: what its forms need, and every field of it as the API
+    answers it (the page shows fields.PORTAL_FIELDS), with what its references name."""
 
     name: str
     username: str
     emailaddress: str | None
     language: str
-    warehouse: str | None
-    template: str | None
-    default_template: str | None
-    # Empty: every profile of the account is allowed.
-    shipping_profiles: list[ShippingProfile]
     password_hash: str
+    fields: Customer
+    choices: Choices
 
 
 def _session_key(account: Account, session: Session) -> dict[str, Any]:
@@ -150,30 +140,16 @@ async def current_customer(database: Database, account: Account, session: Sessio
         row = await connection.one(queries.SESSION_CUSTOMER, _session_key(account, session))
         if row is None:
             return None
-        default_template = None
-        if row[7] is None:
-            found = await connection.one(queries.DEFAULT_TEMPLATE, {"account_id": account.id})
-            default_template = found[0] if found is not None else None
-        allowed = _profiles.decode(row[5])
-        profiles: list[ShippingProfile] = []
-        if allowed:
-            known = {
-                profile_id: ShippingProfile(provider, name)
-                for profile_id, provider, name in await connection.all(
-                    queries.ACCOUNT_PROFILES, {"account_id": account.id}
-                )
-            }
-            profiles = [known[profile_id] for profile_id in allowed if profile_id in known]
+        fields = to_customer(row[1:], zone(account.timezone))
+        assert fields.username is not None  # a customer who may log in has one
         return CustomerView(
-            name=row[0],
-            username=row[1],
-            emailaddress=row[2],
-            language=row[3],
-            warehouse=row[6],
-            template=row[7],
-            default_template=default_template,
-            shipping_profiles=profiles,
-            password_hash=row[4],
+            name=fields.name,
+            username=fields.username,
+            emailaddress=fields.emailaddress,
+            language=fields.language,
+            password_hash=row[0],
+            fields=fields,
+            choices=await read_choices(connection, account.id),
         )
 
     customer = await database.read(load)

@@ -62,7 +62,8 @@ hook_deliveries = sa.Table(
     sa.Column("claimed_by", sa.String(64), nullable=True),
     sa.Column("claimed_until", sa.DateTime(), nullable=True),
     sa.Column("finished_at", sa.DateTime(), nullable=True),
-    sa.Index("ix_hook_deliveries_due", "state", "next_attempt_at"),
+    # In the order the engine claims them (jobs/queue.py).
+    sa.Index("ix_hook_deliveries_due", "state", "next_attempt_at", "iddelivery"),
     sa.Index("ix_hook_deliveries_hook", "idhook", "iddelivery"),
     sa.Index("ix_hook_deliveries_claim", "claimed_by"),
     # Retention forgets an event once no delivery refers to it.
@@ -117,7 +118,7 @@ mail_outbox = sa.Table(
     sa.Column("finished_at", sa.DateTime(), nullable=True),
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("created_at", sa.DateTime(), nullable=False),
-    sa.Index("ix_mail_outbox_due", "state", "next_attempt_at"),
+    sa.Index("ix_mail_outbox_due", "state", "next_attempt_at", "id"),
     sa.Index("ix_mail_outbox_claim", "claimed_by"),
     sqlite_autoincrement=True,
 )
