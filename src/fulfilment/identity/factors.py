@@ -15,13 +15,14 @@ import msgspec
 import pyotp
 
 from ..accounts.service import Account
+from ..actors import Actor
 from ..clock import utcnow
-from ..customers.audit import Actor
 from ..db import Connection, Database
 from ..encryption import SecretUnreadable, box_for
+from ..pending_links import void_links
 from . import audit
 from .errors import SecondFactorUnreadable, TooManyAttempts, WrongCode
-from .kinds import Kind, Person, void_links
+from .kinds import Kind, Person
 from .throttle import Throttle
 
 log = logging.getLogger("fulfilment.identity")
@@ -200,5 +201,5 @@ async def reset(
     key = {"account_id": account_id, "id": person.id, "now": utcnow()}
     await connection.execute(kind.statements.reset_factor, key)
     await connection.execute(kind.statements.delete_codes, {"id": person.id})
-    await void_links(connection, kind, account_id, person.id)
+    await void_links(connection, kind.name, account_id, person.id)
     await audit.record(connection, kind, account_id, person, "reset_second_factor", actor)

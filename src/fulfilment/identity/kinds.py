@@ -8,8 +8,6 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from ..clock import utcnow
-from ..db import Connection
 from ..tables import (
     accounts,
     customer_recovery_codes,
@@ -17,7 +15,6 @@ from ..tables import (
     staff_recovery_codes,
     staff_users,
 )
-from ..tables import one_time_tokens as tokens
 
 _p = sa.bindparam
 
@@ -184,22 +181,3 @@ STAFF = Kind(
     Statements(staff_users, "iduser", "active", staff_recovery_codes, accounts.c.require_staff_2fa),
 )
 KINDS = {kind.name: kind for kind in (CUSTOMER, STAFF)}
-
-# A change of credentials voids every link of the person still pending (reset, invitation,
-# e-mail change): one statement for both kinds.
-VOID_LINKS = (
-    sa.update(tokens)
-    .where(
-        tokens.c.account_id == _p("account_id"),
-        tokens.c.subject_type == _p("subject_type"),
-        tokens.c.subject_id == _p("id"),
-        tokens.c.used_at.is_(None),
-    )
-    .values(used_at=_p("now"))
-)
-
-
-async def void_links(connection: Connection, kind: Kind, account_id: int, person_id: int) -> None:
-    """Every pending link of the person stops working (its credentials just changed)."""
-    values = {"account_id": account_id, "subject_type": kind.name, "id": person_id}
-    await connection.execute(VOID_LINKS, {**values, "now": utcnow()})

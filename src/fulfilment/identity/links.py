@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ..accounts.service import Account
+from ..actors import Actor
 from ..clock import utcnow
-from ..customers.audit import Actor
 from ..db import Connection, Database
 from ..errors import CustomerNotFound, InvalidInput, NotFound
 from ..fields import check_email, username_key
@@ -23,6 +23,7 @@ from ..mail.messages import (
     MailKind,
 )
 from ..passwords import hash_password
+from ..pending_links import void_links
 from ..settings import Settings
 from ..web.errors import FieldErrors, PageError
 from . import audit, tokens
@@ -33,7 +34,7 @@ from .errors import (
     TooManyRequests,
     WrongCurrentPassword,
 )
-from .kinds import CUSTOMER, Kind, Person, void_links
+from .kinds import CUSTOMER, Kind, Person
 from .login import check_current_password, new_password_problems
 from .throttle import Throttle
 
@@ -69,16 +70,19 @@ async def mail_link(
     caller's transaction."""
     recipient = to or person.emailaddress
     assert recipient is not None
+    subject = tokens.Subject(account.id, kind.name, person.id)
+    # The token's purpose is the kind of mail.
+    token = await tokens.issue(connection, subject, what.kind, recipient, lifetime)
     await mailer.enqueue_link(
         connection,
-        tokens.Subject(account.id, kind.name, person.id),
+        account.id,
+        token,
         what,
         page(kind, account, name),
         recipient,
         person.language,
         account.name,
         request_base,
-        lifetime,
         username=person.username or "",
     )
 
@@ -151,7 +155,7 @@ async def set_password(
         changes = {"can_login": {"from": False, "to": True}} if turns_on else None
         if turns_on:
             await connection.execute(kind.statements.allow_login, key)
-        await void_links(connection, kind, account.id, person.id)
+        await void_links(connection, kind.name, account.id, person.id)
         action = "accept_invitation" if invited else "set_password"
         await audit.record(
             connection, kind, account.id, person, action, audit.by_self(kind, person), changes
@@ -283,7 +287,7 @@ async def confirm_email(
             "now": utcnow(),
         }
         await connection.execute(kind.statements.set_email, values)
-        await void_links(connection, kind, account.id, person.id)
+        await void_links(connection, kind.name, account.id, person.id)
         changes = {"emailaddress": {"from": person.emailaddress, "to": wanted}}
         actor: Actor = audit.by_self(kind, person)
         await audit.record(connection, kind, account.id, person, "change_email", actor, changes)

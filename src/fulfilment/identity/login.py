@@ -13,6 +13,7 @@ from ..db import Connection, Database
 from ..fields import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, username_key
 from ..observability import LOGIN_FAILURES
 from ..passwords import hash_password, verify_password
+from ..pending_links import void_links
 from ..threads import Busy
 from ..web.errors import FieldErrors, PageError
 from ..web.sessions import Session
@@ -27,7 +28,7 @@ from .errors import (
     TooManyAttempts,
     WrongCurrentPassword,
 )
-from .kinds import Kind, Person, void_links
+from .kinds import Kind, Person
 from .throttle import Throttle
 
 # What a person proved: the first factor, a second factor, or both at once.
@@ -221,7 +222,7 @@ async def change_password(
         await connection.execute(
             statements.set_password, {**values, "password_hash": password_hash, "now": utcnow()}
         )
-        await void_links(connection, kind, account.id, person.id)
+        await void_links(connection, kind.name, account.id, person.id)
         await audit.record(
             connection, kind, account.id, person, "set_password", audit.by_self(kind, person)
         )

@@ -4,7 +4,7 @@ pages, and one request to one account's pages (its session cookie, language and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from jinja2 import Environment
 from starlette.requests import Request
@@ -18,9 +18,6 @@ from .errors import PageError
 from .i18n import negotiate
 from .sessions import Session, SessionSigner, cookie_name
 
-if TYPE_CHECKING:
-    from ..identity.throttle import Throttles
-
 S = TypeVar("S", bound=Session)
 
 
@@ -32,7 +29,6 @@ class Site:
     cookie_path: ClassVar[str]
     settings: Settings
     database: Database
-    throttles: Throttles
     signer: SessionSigner
     environments: dict[str, Environment]
 
