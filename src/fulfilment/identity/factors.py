@@ -190,7 +190,7 @@ async def check_code(
 
 async def codes_left(database: Database, kind: Kind, person: Person) -> int:
     row = await database.read(lambda c: c.one(kind.statements.codes_left, {"id": person.id}))
-    return int(row[0]) if row is not None else 0
+    return int(row.codes) if row is not None else 0
 
 
 async def reset(

@@ -110,8 +110,7 @@ async def _use(
     if used is None:
         raise LinkUnusable()
     key = {"account_id": account.id, "id": used.subject_id}
-    row = await connection.one(kind.statements.locked, key)
-    person = Person(*row) if row is not None else None
+    person = await connection.one(kind.statements.locked, key)
     if person is None or person.username is None:
         raise LinkUnusable()
     return used, person
@@ -175,12 +174,13 @@ async def invite(
 ) -> str:
     """Mail the person a link to choose a password (in the caller's transaction); the
     address it goes to. The person needs a username and an e-mail address."""
-    row = await connection.one(kind.statements.by_id, {"account_id": account.id, "id": person_id})
-    if row is None:
+    person = await connection.one(
+        kind.statements.by_id, {"account_id": account.id, "id": person_id}
+    )
+    if person is None:
         if kind is CUSTOMER:
             raise CustomerNotFound(person_id)
         raise NotFound(f"No {kind.name} {person_id} in account '{account.subdomain}'.")
-    person = Person(*row)
     if kind is not CUSTOMER and not person.may_log_in:
         raise NotFound(f"No active {kind.name} {person_id} in account '{account.subdomain}'.")
     if person.username is None or person.emailaddress is None:
@@ -195,10 +195,10 @@ async def invite(
 async def person_named(connection: Connection, kind: Kind, account: Account, username: str) -> int:
     """The id of the person with this username, or NotFound."""
     key = {"account_id": account.id, "username_key": username_key(username)}
-    row = await connection.one(kind.statements.by_username, key)
-    if row is None:
+    person = await connection.one(kind.statements.by_username, key)
+    if person is None:
         raise NotFound(f"No {kind.name} '{username}' in account '{account.subdomain}'.")
-    return int(row[0])
+    return int(person.id)
 
 
 # -- a new e-mail address ------------------------------------------------------------------

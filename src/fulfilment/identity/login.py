@@ -48,10 +48,6 @@ class LoggedIn:
     stage: Stage
 
 
-def _person(row: object) -> Person | None:
-    return Person(*row) if row is not None else None  # type: ignore[misc]
-
-
 async def check_password(
     database: Database,
     throttle: Throttle,
@@ -78,7 +74,7 @@ async def check_password(
     person: Person | None = None
     if plausible:
         key = {"account_id": account.id, "username_key": username_key(username)}
-        person = _person(await database.read(lambda c: c.one(kind.statements.by_username, key)))
+        person = await database.read(lambda c: c.one(kind.statements.by_username, key))
     try:
         verified = await verify_password(
             person.password_hash if person is not None else None, password if plausible else ""
@@ -96,7 +92,7 @@ async def check_password(
 
 async def second_factor_required(database: Database, kind: Kind, account: Account) -> bool:
     row = await database.read(lambda c: c.one(kind.statements.required, {"account_id": account.id}))
-    return bool(row[0]) if row is not None else False
+    return row is not None and bool(row.required)
 
 
 def has_second_factor(person: Person) -> bool:
@@ -134,7 +130,7 @@ async def session_person(
     if session is None or session.account != account.id or session.person is None:
         raise SessionEnded()
     key = {"account_id": account.id, "id": session.person, "version": session.version}
-    person = _person(await database.read(lambda c: c.one(kind.statements.in_session, key)))
+    person = await database.read(lambda c: c.one(kind.statements.in_session, key))
     if person is None:
         raise SessionEnded()
     return person
@@ -216,7 +212,7 @@ async def change_password(
     values = {"account_id": account.id, "id": person.id, "version": person.version}
 
     async def change(connection: Connection) -> None:
-        current = _person(await connection.one(statements.in_session_locked, values))
+        current = await connection.one(statements.in_session_locked, values)
         if current is None:
             raise SessionEnded()
         await connection.execute(

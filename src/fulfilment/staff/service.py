@@ -18,7 +18,7 @@ from ..db import Connection, Database, Row
 from ..errors import InvalidInput, NotFound
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN, username_key
 from ..identity import factors
-from ..identity.kinds import STAFF, Person
+from ..identity.kinds import STAFF
 from ..pending_links import void_links
 from ..wire import PAGE_SIZE, format_datetime
 from . import queries
@@ -291,9 +291,9 @@ async def reset_second_factor_of(
     """Forget the user's TOTP seed and recovery codes (a lost phone): it sets one up again
     at its next login. Its sessions end and its pending links are void."""
     await _changing(connection, account, iduser)
-    row = await connection.one(STAFF.statements.by_id, {"account_id": account.id, "id": iduser})
-    assert row is not None
-    await factors.reset(connection, STAFF, account.id, Person(*row), actor)
+    person = await connection.one(STAFF.statements.by_id, {"account_id": account.id, "id": iduser})
+    assert person is not None
+    await factors.reset(connection, STAFF, account.id, person, actor)
 
 
 async def create_api_key_by(
