@@ -9,8 +9,8 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from fulfilment.app import create_app
-from fulfilment.customers import queries
 from fulfilment.db import Database
+from fulfilment.identity.kinds import CUSTOMER
 from fulfilment.settings import Settings
 from tests.conftest import _empty_postgres
 from tests.factories import API, CUSTOMERS, Tenant, make_tenant
@@ -39,11 +39,11 @@ def script(tenant: Tenant, database: Database) -> list[tuple[int, bytes]]:
         )
     database.write_sync(
         lambda c: c.execute(
-            queries.SET_LAST_LOGIN,
+            CUSTOMER.statements.last_login,
             {
                 "account_id": tenant.account.id,
                 "id": 5,
-                "last_login_at": datetime(2019, 4, 3, 19, 14, 18),
+                "now": datetime(2019, 4, 3, 19, 14, 18),
             },
         )
     )

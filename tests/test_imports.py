@@ -18,13 +18,12 @@ Graph = dict[str, set[str]]
 
 # Imports between packages that still close a cycle, each to be inverted by the change to
 # its package: the engine's table of job kinds reaching into the packages whose handlers
-# it runs, and the mail command line reaching into both sites' recovery. An edge leaves
-# this list when its import goes (test_waiting_edges_still_exist says when).
+# it runs. An edge leaves this list when its import goes (test_waiting_edges_still_exist
+# says when).
 WAITING_EDGES = {
     ("fulfilment.jobs", "fulfilment.hooks"),
+    ("fulfilment.jobs", "fulfilment.identity"),
     ("fulfilment.jobs", "fulfilment.mail"),
-    ("fulfilment.mail", "fulfilment.admin"),
-    ("fulfilment.mail", "fulfilment.portal"),
 }
 
 

@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     api_keys = KeyCache(key_changes.version)
     key_usage = KeyUsage(database)
     openapi_document = build_openapi()
-    background = jobs.engine(database, key_usage)
+    background = jobs.engine(database, key_usage, shared)
 
     async def openapi(request: Request) -> Response:
         return JsonResponse(openapi_document)

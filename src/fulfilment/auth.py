@@ -20,7 +20,7 @@ from starlette.requests import Request
 from .clock import utcnow
 from .db import Connection, Database, Query
 from .errors import Forbidden, Unauthenticated
-from .tables import accounts, api_keys
+from .tables import accounts, api_keys, staff_users
 
 READ_CHANGE_COUNTER = "SELECT version FROM change_counters WHERE channel = %s"
 
@@ -255,6 +255,8 @@ class AccountIdRow(NamedTuple):
 
 
 _p = sa.bindparam
+# Who is calling: a key that is not revoked, with its account. A key a staff user made
+# works while that user is active (SPEC 6a).
 FIND_KEY = Query(
     sa.select(
         api_keys.c.id,
@@ -265,7 +267,12 @@ FIND_KEY = Query(
         accounts.c.timezone,
     )
     .join(accounts, accounts.c.id == api_keys.c.account_id)
-    .where(api_keys.c.key_hash == _p("key_hash"), api_keys.c.revoked_at.is_(None)),
+    .outerjoin(staff_users, staff_users.c.iduser == api_keys.c.created_by_iduser)
+    .where(
+        api_keys.c.key_hash == _p("key_hash"),
+        api_keys.c.revoked_at.is_(None),
+        sa.or_(api_keys.c.created_by_iduser.is_(None), staff_users.c.active.is_(True)),
+    ),
     KeyRow,
 )
 SUBDOMAIN_TAKEN = Query(

@@ -23,7 +23,7 @@ from .db import Connection, Database
 from .encryption import box_for, rotate
 from .errors import ApiError
 from .hooks.cli import deliver as _hooks_deliver
-from .mail import cli as mail_cli
+from .identity import cli as identity_cli
 from .reference import service as reference
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .settings import Settings, SettingsError
@@ -337,7 +337,7 @@ main.add_command(users_cli)
 # The client's hooks commands, and the operator's `deliver` beside them.
 hooks_cli.hooks.add_command(_hooks_deliver)
 main.add_command(hooks_cli.hooks)
-main.add_command(mail_cli.mail)
+main.add_command(identity_cli.mail)
 
 
 # -- the demo -----------------------------------------------------------------------------

@@ -172,6 +172,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # recipient, and per client address.
     mail_limit_per_recipient: str = "5/hour"
     mail_limit_per_address: str = "20/hour"
+    # How long a mailed invitation to choose a password works: long enough for a new hire
+    # who starts next week.
+    invitation_days: AtLeastOne = 7
 
     def __post_init__(self) -> None:
         # The rules msgspec's constraints cannot say; these run on keyword construction too.

@@ -116,7 +116,12 @@ def test_staff_manage_customers_in_a_browser(
         secret = page.locator(".key code").inner_text().replace(" ", "")
         page.get_by_label("Code", exact=True).fill("000000")
         page.get_by_role("button", name="Turn on").click()
-        expect(page.get_by_role("alert")).to_have_text("The code is not correct.")
+        # The single-field form pattern: a summary linking to the field, the title marked.
+        expect(page.get_by_role("alert")).to_contain_text("The code is not correct.")
+        expect(page.get_by_role("link", name="The code is not correct.")).to_have_attribute(
+            "href", "#code"
+        )
+        expect(page).to_have_title(re.compile(r"^Error: "))
         page.get_by_label("Code", exact=True).fill(pyotp.TOTP(secret).now())
         page.get_by_role("button", name="Turn on").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Recovery codes")

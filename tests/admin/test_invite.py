@@ -107,6 +107,7 @@ def test_an_administrator_invites_a_staff_user_by_mail(
                 account_events.c.subject_name == "els"
             )
         ).all()
-    assert [tuple(event) for event in events] == [("invite", "anna")]
+    # The invitation, and its acceptance by the new user.
+    assert [tuple(event) for event in events] == [("invite", "anna"), ("accept_invitation", "els")]
     audit = client.get(f"{BASE}audit?what=staff_user")
     assert "invited staff user els" in shown_texts(audit.text)

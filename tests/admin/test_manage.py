@@ -209,6 +209,7 @@ def test_staff_users_are_deactivated_made_admin_and_reset_but_one_admin_stays(
         ("staff_user", "create", ""),
         ("staff_user", "create", ""),
         ("staff_user", "update", "anna"),
+        ("staff_user", "enrol_second_factor", "piet"),
         ("staff_user", "reset_second_factor", "anna"),
         ("staff_user", "update", "anna"),
         ("staff_user", "deactivate", "piet"),

@@ -123,7 +123,7 @@ def test_the_metrics_show_the_backlog_by_kind_and_state(
     assert float(gauges['kind="hook",state="pending"']) == 3
     assert set(gauges) == {
         f'kind="{kind}",state="{state}"'
-        for kind in ("hook", "mail")
+        for kind in ("hook", "mail", "password_request")
         for state in ("pending", "done", "failed")
     }
 

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from fulfilment import passwords
 from fulfilment.app import create_app
-from fulfilment.portal import service
+from fulfilment.identity import login as service
 from fulfilment.settings import Settings
 from tests.servers import RedisServer
 

@@ -13,8 +13,11 @@ from click.testing import CliRunner, Result
 
 from fulfilment.accounts import service as accounts
 from fulfilment.cli import main
+from fulfilment.customers.audit import Actor
 from fulfilment.db import Database
 from fulfilment.encryption import box_for
+from fulfilment.identity import factors
+from fulfilment.identity.kinds import STAFF, Person
 from fulfilment.settings import Settings
 from fulfilment.staff import service as staff
 from fulfilment.tables import staff_users
@@ -147,16 +150,28 @@ def test_me_is_the_staff_user_who_made_the_key(
 
 def test_reset_2fa_forgets_the_second_factor(run: Run, tenant: Tenant, settings: Settings) -> None:
     created = json.loads(create(run, tenant, "anna").stdout)
-    secret = staff.new_totp_secret()
+    account = tenant.account
+    secret = ""
+
+    async def person(database: Database) -> Person:
+        key = {"account_id": account.id, "id": created["iduser"]}
+        row = await database.read(lambda c: c.one(STAFF.statements.by_id, key))
+        assert row is not None
+        return Person(*row)
 
     async def enrol() -> tuple[list[str] | None, int]:
+        nonlocal secret
         database = Database(settings)
         await database.start()
         try:
-            codes = await staff.enrol(
-                database, tenant.account.id, created["iduser"], secret, pyotp.TOTP(secret).now()
-            )
-            return codes, await staff.recovery_codes_left(database, created["iduser"])
+            secret = await factors.seed_to_confirm(database, STAFF, account, await person(database))
+            anna = await person(database)
+            actor = Actor("staff", anna.id, "anna")
+            code = pyotp.TOTP(secret).now()
+            assert await factors.enrol(database, STAFF, account, anna, code, actor)
+            anna = await person(database)
+            codes = await factors.take_codes(database, STAFF, account, anna)
+            return codes, await factors.codes_left(database, STAFF, anna)
         finally:
             await database.aclose()
 
@@ -164,7 +179,7 @@ def test_reset_2fa_forgets_the_second_factor(run: Run, tenant: Tenant, settings:
         database = Database(settings)
         await database.start()
         try:
-            return await staff.recovery_codes_left(database, created["iduser"])
+            return await factors.codes_left(database, STAFF, await person(database))
         finally:
             await database.aclose()
 

@@ -84,8 +84,18 @@ def _mailed_path(inbox: Inbox, count: int, base: str) -> str:
     return link.removeprefix(PUBLIC_URL + base)
 
 
-def _portal_visitors(client: TestClient, inbox: Inbox) -> list[Visitor]:
+def _portal_visitors(client: TestClient, tenant: Tenant, inbox: Inbox) -> list[Visitor]:
     base = "/portal/acme/"
+    # Smid has a second factor: its login stops at the code.
+    password = portal.PASSWORD
+    tenant.create_customer(name="Smid", can_login=True, username="smid", password=password)
+    smid = TestClient(client.app)
+    assert portal.log_in(smid, base, "smid", password).status_code == 303
+    totp_secret, _ = admin.enrol(smid, base)
+    at_code = TestClient(client.app)
+    assert portal.log_in(at_code, base, "smid", password).headers["location"] == (
+        f"{base}second-factor"
+    )
     customer = TestClient(client.app)
     assert portal.log_in(customer, base, "jansen", portal.PASSWORD).status_code == 303
     forgot = TestClient(client.app)
@@ -96,12 +106,13 @@ def _portal_visitors(client: TestClient, inbox: Inbox) -> list[Visitor]:
     asked = portal.post_form(
         customer, base, "email", page, current_password=portal.PASSWORD, new_address="n@j.example"
     )
-    assert asked.status_code == 200, asked.text
+    assert asked.status_code == 303, asked.text
     confirm = _mailed_path(inbox, 2, base)
     password = portal.PASSWORD
     return [
         Visitor("anonymous", TestClient(client.app), ["login"], "jansen", password),
         Visitor("logged in", customer, [""], "jansen", password),
+        Visitor("at the code", at_code, ["second-factor"], "smid", password, totp_secret),
         Visitor("from the reset mail", TestClient(client.app), [reset], "jansen", password),
         Visitor("from the address mail", TestClient(client.app), [confirm], "jansen", password),
     ]
@@ -137,7 +148,7 @@ def _office_visitors(
     asked = admin.send(
         anna, "email", page, current_password=admin.PASSWORD, new_address="a@new.example"
     )
-    assert asked.status_code == 200, asked.text
+    assert asked.status_code == 303, asked.text
     confirm = _mailed_path(inbox, 2, base)
     password = admin.PASSWORD
     return [
@@ -241,7 +252,7 @@ def test_every_form_that_changes_something_needs_its_sessions_token(
     assert isinstance(app, Starlette)
     if site == "portal":
         base = request.getfixturevalue("portal_site")
-        visitors = _portal_visitors(client, inbox)
+        visitors = _portal_visitors(client, tenant, inbox)
     else:
         base = request.getfixturevalue("office")
         visitors = _office_visitors(client, tenant, database, inbox)

@@ -66,6 +66,7 @@ class SettingsRow(NamedTuple):
     name: str
     timezone: str
     require_staff_2fa: bool
+    require_portal_2fa: bool
 
 
 class EventRow(NamedTuple):
@@ -179,7 +180,12 @@ KEY_PAGE = Query(
 KEY_LISTED = Query(_KEY_LISTING.where(api_keys.c.id == _p("id")), KeyListingRow)
 # An account's settings, locked while they change (on PostgreSQL; SQLite writes one at a time).
 SETTINGS_FOR_UPDATE = Query(
-    sa.select(accounts.c.name, accounts.c.timezone, accounts.c.require_staff_2fa)
+    sa.select(
+        accounts.c.name,
+        accounts.c.timezone,
+        accounts.c.require_staff_2fa,
+        accounts.c.require_portal_2fa,
+    )
     .where(accounts.c.id == _p("account_id"))
     .with_for_update(),
     SettingsRow,
@@ -187,7 +193,12 @@ SETTINGS_FOR_UPDATE = Query(
 UPDATE_SETTINGS = (
     sa.update(accounts)
     .where(accounts.c.id == _p("account_id"))
-    .values(name=_p("name"), timezone=_p("timezone"), require_staff_2fa=_p("required"))
+    .values(
+        name=_p("name"),
+        timezone=_p("timezone"),
+        require_staff_2fa=_p("required"),
+        require_portal_2fa=_p("portal_required"),
+    )
 )
 
 # -- the account's audit trail -----------------------------------------------------------

@@ -237,6 +237,8 @@ class AccountSettings:
     name: str | None = None
     timezone: str | None = None
     require_second_factor: bool | None = None
+    # The same for the portal's customers.
+    require_portal_second_factor: bool | None = None
 
 
 def check_timezone(timezone: str) -> str:
@@ -271,6 +273,7 @@ async def change_settings(
         "name": row.name,
         "timezone": row.timezone,
         "require_second_factor": bool(row.require_staff_2fa),
+        "require_portal_second_factor": bool(row.require_portal_2fa),
     }
     after = dict(before)
     if changed.name is not None:
@@ -279,6 +282,8 @@ async def change_settings(
         after["timezone"] = check_timezone(changed.timezone)
     if changed.require_second_factor is not None:
         after["require_second_factor"] = changed.require_second_factor
+    if changed.require_portal_second_factor is not None:
+        after["require_portal_second_factor"] = changed.require_portal_second_factor
     differences = {
         field: {"from": before[field], "to": value}
         for field, value in after.items()
@@ -293,6 +298,7 @@ async def change_settings(
             "name": after["name"],
             "timezone": after["timezone"],
             "required": after["require_second_factor"],
+            "portal_required": after["require_portal_second_factor"],
         },
     )
     await audit.record(

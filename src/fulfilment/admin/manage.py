@@ -18,12 +18,13 @@ from ..customers.rules import clean_email, clean_username
 from ..db import Connection, Database
 from ..errors import InvalidInput
 from ..fields import LANGUAGES
+from ..identity import links
+from ..identity.kinds import STAFF
 from ..mail.mailer import Mailer
 from ..passwords import hash_password
 from ..staff import service as staff
 from ..staff.schemas import User
 from ..wire import PAGE_SIZE
-from . import recovery
 from .service import StaffView
 
 KEY_PAGE_SIZE = PAGE_SIZE
@@ -141,7 +142,8 @@ async def invite_user(
         invited = await staff.create_user(
             connection, account, new, unknown_password, actor(user), action="invite"
         )
-        await recovery.invite(connection, mailer, account, invited.username)
+        lifetime = links.invitation_lifetime(database.settings)
+        await links.invite(connection, mailer, STAFF, account, invited.iduser, lifetime)
         return invited
 
     invited = await database.write(create)

@@ -12,15 +12,14 @@ from ..tables import (
     accounts,
     hook_deliveries,
     hook_events,
-    staff_users,
 )
-from ..tables import fulfilment_customers as customers
 
 _p = sa.bindparam
 
 
-class VersionRow(NamedTuple):
-    credentials_version: int
+class RequirementsRow(NamedTuple):
+    require_staff_2fa: bool
+    require_portal_2fa: bool
 
 
 class TotalRow(NamedTuple):
@@ -32,23 +31,12 @@ class DeliveryDataRow(NamedTuple):
     data: str
 
 
-# The portal sessions of a customer carry this number; ending them takes the current one.
-CUSTOMER_VERSION = Query(
-    sa.select(customers.c.credentials_version).where(
-        customers.c.account_id == _p("account_id"),
-        customers.c.idfulfilment_customer == _p("id"),
+# Whether the account requires a second factor of its staff users, and of its customers.
+REQUIREMENTS = Query(
+    sa.select(accounts.c.require_staff_2fa, accounts.c.require_portal_2fa).where(
+        accounts.c.id == _p("account_id")
     ),
-    VersionRow,
-)
-# Logging out ends every session of the staff user: a copied cookie stops working too.
-END_STAFF_SESSIONS = (
-    sa.update(staff_users)
-    .where(
-        staff_users.c.account_id == _p("account_id"),
-        staff_users.c.iduser == _p("id"),
-        staff_users.c.credentials_version == _p("version"),
-    )
-    .values(credentials_version=staff_users.c.credentials_version + 1)
+    RequirementsRow,
 )
 
 # Customers are never deleted, so the account's counter (which numbers them) is their total.

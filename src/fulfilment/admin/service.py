@@ -12,7 +12,6 @@ import msgspec
 
 from ..accounts.service import Account
 from ..auth import Principal, zone
-from ..clock import utcnow
 from ..customers import audit
 from ..customers import queries as customer_queries
 from ..customers import service as customers
@@ -24,23 +23,17 @@ from ..customers.schemas import (
     CustomerUpdate,
 )
 from ..db import Connection, Database
-from ..encryption import SecretUnreadable, box_for
 from ..errors import CustomerNotFound
-from ..fields import PASSWORD_MAX, USERNAME_MAX, username_key
-from ..observability import LOGIN_FAILURES
-from ..passwords import verify_password
+from ..fields import username_key
+from ..identity.kinds import CUSTOMER, Person
+from ..identity.login import has_second_factor
 from ..portal.errors import NoPortalHere
 from ..portal.service import find_portal_account
 from ..staff import queries as staff_queries
-from ..staff import service as staff
 from ..staff.service import to_user
-from ..threads import Busy
 from ..web.choices import Choices, read_choices
-from ..web.errors import LoginRefused, TooManyAttempts
-from ..web.throttle import LoginThrottle
 from ..wire import PAGE_SIZE
 from . import errors, queries
-from .session import StaffSession
 
 log = logging.getLogger(__name__)
 
@@ -54,67 +47,7 @@ async def find_account(database: Database, named: str | None, host: str | None) 
         raise errors.NoBackOfficeHere() from None
 
 
-# -- logging in ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedIn:
-    user: int
-    version: int
-    # "in", "code" (a second factor is set up) or "enrol" (the account requires one).
-    stage: str
-
-
-async def log_in(
-    database: Database,
-    throttle: LoginThrottle,
-    account: Account,
-    username: str,
-    password: str,
-    address: str,
-) -> LoggedIn:
-    """Check username and password, as the portal does: counted before anything is looked
-    at, and every refusal but a throttled one costs one argon2id verification."""
-    retry_after = await throttle.attempt(account.id, username, address)
-    if retry_after is not None:
-        LOGIN_FAILURES.inc()
-        raise TooManyAttempts(retry_after, account)
-    plausible = (
-        0 < len(username) <= USERNAME_MAX
-        and "\x00" not in username
-        and len(password) <= PASSWORD_MAX
-    )
-    row = None
-    if plausible:
-        key = {"account_id": account.id, "username_key": username_key(username)}
-        row = await database.read(lambda c: c.one(staff_queries.LOGIN, key))
-    try:
-        verified = await verify_password(
-            row[2] if row is not None else None, password if plausible else ""
-        )
-    except Busy:
-        LOGIN_FAILURES.inc()
-        raise errors.Unavailable() from None
-    if row is None or not verified or not row[1]:
-        LOGIN_FAILURES.inc()
-        raise LoginRefused()
-    await throttle.succeeded(account.id, username, address)
-    user_id, version, secret = row[0], row[3], row[4]
-    if secret is not None:
-        return LoggedIn(user_id, version, "code")
-    required = await database.read(
-        lambda c: c.one(staff_queries.REQUIRES_SECOND_FACTOR, {"account_id": account.id})
-    )
-    if required is not None and required[0]:
-        return LoggedIn(user_id, version, "enrol")
-    await record_login(database, account, user_id)
-    return LoggedIn(user_id, version, "in")
-
-
-async def record_login(database: Database, account: Account, user_id: int) -> None:
-    await database.write_statement(
-        staff_queries.SET_LAST_LOGIN, {"account_id": account.id, "id": user_id, "now": utcnow()}
-    )
+# -- the logged-in staff user -------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +60,9 @@ class StaffView:
     lastname: str | None
     language: str
     admin: bool
-    # Encrypted (encryption.py); opened only to check a code.
-    totp_secret: str | None
+    second_factor: bool
     requires_second_factor: bool
+    requires_portal_second_factor: bool
 
     @property
     def display_name(self) -> str:
@@ -151,19 +84,14 @@ class StaffView:
         )
 
 
-async def session_user(database: Database, account: Account, session: StaffSession) -> StaffView:
-    """The staff user of a session while it is still good; else SessionEnded."""
-    if session.account != account.id or session.user is None:
-        raise errors.SessionEnded()
-    key = {"account_id": account.id, "id": session.user, "version": session.version}
+async def staff_view(database: Database, account: Account, person: Person) -> StaffView:
+    """The staff user of a session identity/ found good."""
+    key = {"account_id": account.id, "id": person.id}
 
-    async def load(connection: Connection) -> StaffView | None:
-        row = await connection.one(staff_queries.SESSION_USER, key)
-        if row is None:
-            return None
-        required = await connection.one(
-            staff_queries.REQUIRES_SECOND_FACTOR, {"account_id": account.id}
-        )
+    async def load(connection: Connection) -> StaffView:
+        row = await connection.one(staff_queries.GET_USER, key)
+        assert row is not None
+        found = await connection.one(queries.REQUIREMENTS, {"account_id": account.id})
         user = to_user(row, zone(account.timezone))
         return StaffView(
             iduser=user.iduser,
@@ -172,55 +100,12 @@ async def session_user(database: Database, account: Account, session: StaffSessi
             lastname=user.lastname,
             language=user.language,
             admin=user.admin,
-            totp_secret=row[11],
-            requires_second_factor=bool(required[0]) if required is not None else False,
+            second_factor=has_second_factor(person),
+            requires_second_factor=found is not None and bool(found.require_staff_2fa),
+            requires_portal_second_factor=found is not None and bool(found.require_portal_2fa),
         )
 
-    user = await database.read(load)
-    if user is None:
-        raise errors.SessionEnded()
-    return user
-
-
-async def pending_user(database: Database, account: Account, session: StaffSession) -> StaffView:
-    """The user of a session that is between its password and its second factor."""
-    if session.stage not in ("code", "enrol"):
-        raise errors.SessionEnded()
-    return await session_user(database, account, session)
-
-
-async def check_code(
-    database: Database,
-    throttle: LoginThrottle,
-    account: Account,
-    user: StaffView,
-    code: str,
-    address: str,
-) -> None:
-    """The second factor: a TOTP code or a recovery code, counted like a login attempt."""
-    retry_after = await throttle.attempt(account.id, user.username, address)
-    if retry_after is not None:
-        raise TooManyAttempts(retry_after, account)
-    if user.totp_secret is None or len(code) > 64:
-        LOGIN_FAILURES.inc()
-        raise errors.WrongCode()
-    try:
-        secret: str | None = box_for(database).open(user.totp_secret)
-    except SecretUnreadable as unreadable:
-        # The staff user cannot fix this, the operator can: a recovery code still works.
-        log.error("staff user %d's second factor: %s", user.iduser, unreadable)
-        secret = None
-    if not await staff.accept_code(database, account.id, user.iduser, secret, code):
-        LOGIN_FAILURES.inc()
-        raise errors.WrongCode() if secret is not None else errors.SecondFactorUnreadable()
-    await throttle.succeeded(account.id, user.username, address)
-
-
-async def log_out(database: Database, account: Account, session: StaffSession) -> None:
-    if session.user is None or session.version is None:
-        return
-    values = {"account_id": account.id, "id": session.user, "version": session.version}
-    await database.write_statement(queries.END_STAFF_SESSIONS, values)
+    return await database.read(load)
 
 
 # -- customers ----------------------------------------------------------------------------
@@ -303,13 +188,10 @@ async def update(
 
 
 async def end_portal_sessions(database: Database, account: Account, customer_id: int) -> None:
-    """End every portal session of the customer, through the customers service."""
+    """End every portal session of the customer."""
     key = {"account_id": account.id, "id": customer_id}
-    row = await database.read(lambda c: c.one(queries.CUSTOMER_VERSION, key))
-    if row is None:
+    if not await database.write_statement(CUSTOMER.statements.new_credentials, key):
         raise CustomerNotFound(customer_id)
-    # Sessions carry the version; a change since this read has ended them already.
-    await customers.end_sessions(database, account.id, customer_id, row.credentials_version)
 
 
 def generated_password() -> str:

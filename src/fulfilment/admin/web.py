@@ -17,17 +17,19 @@ from starlette.responses import HTMLResponse, Response
 from ..accounts.service import Account
 from ..db import Database
 from ..errors import ApiError, BodyTimeout, NotFound
-from ..fields import LANGUAGES
+from ..identity import login
+from ..identity.errors import SessionEnded
+from ..identity.kinds import STAFF
+from ..identity.throttle import LoginSite, Throttles
 from ..ratelimit import SharedCounters
 from ..settings import Settings
+from ..threads import Busy
 from ..web.errors import FormTooSlow, PageError
-from ..web.i18n import build_environments, negotiate
+from ..web.i18n import build_environments
 from ..web.pages import FORM_MAX_FIELDS, read_form, secure
-from ..web.sessions import SessionSigner, csrf_matches
-from ..web.throttle import LoginThrottle
-from ..web.visits import PageVisit, Site, error_page
+from ..web.sessions import Session, SessionSigner, csrf_matches
+from ..web.visits import PageVisit, error_page
 from . import errors, service
-from .session import StaffSession
 
 log = logging.getLogger("fulfilment.admin")
 HERE = Path(__file__).parent
@@ -35,7 +37,7 @@ COOKIE_PATH = "/admin"
 AREA = "admin"
 
 
-class BackOffice(Site):
+class BackOffice(LoginSite):
     """What the back office keeps for the life of the process."""
 
     area = AREA
@@ -46,7 +48,7 @@ class BackOffice(Site):
     ) -> None:
         self.settings = settings
         self.database = database
-        self.throttle = LoginThrottle(settings, shared, namespace="fulfilment-admin-login")
+        self.throttles = Throttles(settings, "admin", shared)
         # The portal's secret (the portal already warns when it is not set), under a salt
         # of its own: a portal cookie is no back-office cookie.
         secret = settings.portal_secret_key or secrets.token_urlsafe(32)
@@ -54,13 +56,12 @@ class BackOffice(Site):
             secret.encode(),
             settings.portal_session_seconds,
             salt=b"fulfilment back office session cookie",
-            kind=StaffSession,
         )
-        self.environments = build_environments(HERE / "templates")
+        self.environments = build_environments(HERE / "templates", "admin")
 
 
 @dataclass(slots=True)
-class Visit(PageVisit[StaffSession]):
+class Visit(PageVisit[Session]):
     """One request to one account's back office."""
 
     user: service.StaffView | None = None
@@ -75,17 +76,16 @@ class Visit(PageVisit[StaffSession]):
         return self.site.database
 
     def language(self, preferred: str | None = None) -> str:
-        candidates = (preferred, self.user.language if self.user else None)
-        for candidate in (*candidates, self.session.language if self.session else None):
-            if candidate in LANGUAGES:
-                return candidate
-        return negotiate(self.request.headers.get("accept-language"))
+        return PageVisit.language(self, preferred or (self.user.language if self.user else None))
+
+    def extra(self) -> dict[str, Any]:
+        return {"user": self.user}
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """A page in the visitor's language; the session (a new one if there is none) goes
         back with it."""
         language = context.pop("language", None) or self.language()
-        return self.page(template, language, status, user=self.user, **context)
+        return self.page(template, language, status, **context)
 
 
 Handler = Callable[[Visit], Awaitable[Response]]
@@ -121,24 +121,30 @@ def admin_page(
                     base = f"/admin/{account.subdomain}/" if named is not None else "/admin/"
                     cookie = request.cookies.get(office.cookie(account))
                     session = office.signer.loads(cookie)
-                    assert session is None or isinstance(session, StaffSession)
                     visit = Visit(request, office, account, base, session)
                     if logged_in:
                         if session is None or not session.logged_in:
                             return secure(visit.redirect("login"), request)
                         try:
-                            visit.user = await service.session_user(
-                                office.database, account, session
+                            person = await login.session_person(
+                                office.database, STAFF, account, session
                             )
-                        except errors.SessionEnded:
+                        except SessionEnded:
                             ended = visit.redirect("login?notice=ended")
                             visit.keep(ended, visit.new_session(session.language))
                             return secure(ended, request)
+                        if await login.must_enrol(office.database, STAFF, account, person):
+                            # The account requires a second factor: open sessions too.
+                            return secure(visit.redirect("enrol"), request)
+                        visit.user = await service.staff_view(office.database, account, person)
                         if admins_only and not visit.user.admin:
                             raise errors.ForAdminsOnly()
                     response = await handler(visit)
                 except BodyTimeout as error:
                     raise FormTooSlow() from error
+                except Busy as error:
+                    # The password hashing has no room: say so rather than wait.
+                    raise errors.Unavailable() from error
                 except NotFound as error:
                     raise errors.CustomerMissing() from error
                 except ApiError as error:

@@ -40,15 +40,6 @@ class PositionRow(NamedTuple):
     customer_count: int
 
 
-class LinkRow(NamedTuple):
-    """What a change through a link sent by mail checks."""
-
-    can_login: bool
-    username: str | None
-    emailaddress: str | None
-    language: str
-
-
 class TimezoneRow(NamedTuple):
     timezone: str
 
@@ -249,27 +240,6 @@ UPDATE = (
     .returning(*OBJECT_COLUMNS)
 )
 
-SET_LAST_LOGIN = sa.update(customers).where(*_in_account).values(last_login_at=_p("last_login_at"))
-# PostgreSQL: the login time and its audit event in one statement, one round trip.
-_logged_in = SET_LAST_LOGIN.returning(customers.c.idfulfilment_customer).cte("logged_in")
-RECORD_LOGIN = (
-    sa.insert(audit_events)
-    .from_select(
-        _EVENT_COLUMNS,
-        sa.select(
-            _p("account_id", type_=sa.BigInteger),
-            _logged_in.c.idfulfilment_customer,
-            sa.literal("login"),
-            sa.literal("portal"),
-            _logged_in.c.idfulfilment_customer,
-            _p("actor_name", type_=sa.String),
-            sa.literal("{}"),
-            _p("last_login_at", type_=sa.DateTime),
-        ),
-    )
-    .add_cte(_logged_in)
-)
-
 # The audit trail (see audit.py).
 INSERT_EVENT = sa.insert(audit_events).values(
     account_id=_p("account_id"),
@@ -306,58 +276,4 @@ HISTORY_PAGE = Query(
     .limit(_p("limit"))
     .offset(_p("offset")),
     EventRow,
-)
-
-# The portal's own changes. Both only touch a customer whose session is still current, so a
-# password changed or a login switched off through the API in the meantime wins.
-_in_session = (
-    *_in_account,
-    customers.c.credentials_version == _p("version"),
-)
-SET_OWN_PASSWORD = (
-    sa.update(customers)
-    .where(*_in_session, customers.c.can_login.is_(True))
-    .values(
-        password_hash=_p("password_hash"),
-        credentials_version=customers.c.credentials_version + 1,
-        updated_at=_p("updated_at"),
-    )
-)
-END_SESSIONS = (
-    sa.update(customers)
-    .where(*_in_session)
-    .values(credentials_version=customers.c.credentials_version + 1)
-)
-
-# Changes made through a link sent by mail (mail/): what they check, locked; a new password
-# ends every session.
-FOR_LINK = Query(
-    sa.select(
-        customers.c.can_login,
-        customers.c.username,
-        customers.c.emailaddress,
-        customers.c.language,
-    )
-    .where(*_in_account)
-    .with_for_update(),
-    LinkRow,
-)
-SET_PASSWORD_FROM_LINK = (
-    sa.update(customers)
-    .where(*_in_account)
-    .values(
-        password_hash=_p("password_hash"),
-        can_login=_p("can_login"),
-        credentials_version=customers.c.credentials_version + 1,
-        updated_at=_p("updated_at"),
-    )
-)
-SET_EMAIL = (
-    sa.update(customers)
-    .where(*_in_account)
-    .values(
-        emailaddress=_p("emailaddress"),
-        search_email=_p("search_email"),
-        updated_at=_p("updated_at"),
-    )
 )

@@ -10,11 +10,11 @@ from msgspec import UNSET
 
 from ..actors import Actor, encode
 from ..auth import Principal, zone
-from ..clock import utcnow
 from ..db import Connection, Database
 from ..errors import CustomerNotFound, UsernameTaken
 from ..hooks import outbox
 from ..passwords import hash_password
+from ..pending_links import void_links
 from ..wire import PAGE_SIZE
 from . import audit, queries
 from .rows import State, audited, read_state, stored, to_customer, to_list_item
@@ -85,9 +85,10 @@ async def list_customers(
     return [to_list_item(row, timezone) for row in rows]
 
 
-async def _announce_change(connection: Connection, account_id: int, customer_id: int) -> None:
+async def announce_change(connection: Connection, account_id: int, customer_id: int) -> None:
     """The hooks' `customer_changed` for a change whose statement did not answer with the
-    row: the row is read again, in the same transaction."""
+    row (identity/'s changes of credentials): the row is read again, in the same
+    transaction."""
     key = {"account_id": account_id, "id": customer_id}
     row = await connection.one(queries.GET_ONE, key)
     account = await connection.one(queries.ACCOUNT_TIMEZONE, {"account_id": account_id})
@@ -169,9 +170,13 @@ async def update_customer(
         username = sent.get("username")
         if username is not None:
             await check_username_free(connection, account_id, username, customer_id)
-        if "password" in sent or (was_allowed and not state["can_login"]):
+        credentials_changed = "password" in sent or (was_allowed and not state["can_login"])
+        if credentials_changed:
             # Portal sessions carry this number; a new one ends them.
             state["credentials_version"] += 1
+            # And the customer's pending links (a reset, an invitation, a new address) are
+            # void: an invitation never turns a login switched off back on.
+            await void_links(connection, "customer", account_id, customer_id)
         try:
             row = await connection.one(queries.UPDATE, {**stored(state), **key})
         except database.IntegrityError:
@@ -192,133 +197,3 @@ async def update_customer(
         return row
 
     return to_customer(await database.write(update), principal.timezone)
-
-
-# -- the customer's own changes, through the portal ----------------------------------------
-
-
-async def record_login(
-    database: Database, account_id: int, customer_id: int, username: str
-) -> None:
-    """Set the customer's last login and record it in the audit trail."""
-    key = {"account_id": account_id, "id": customer_id}
-    if not database.is_sqlite:
-        values = {**key, "last_login_at": utcnow(), "actor_name": username}
-        await database.write_statement(queries.RECORD_LOGIN, values)
-        return
-
-    async def record(connection: Connection) -> None:
-        await connection.execute(queries.SET_LAST_LOGIN, {**key, "last_login_at": utcnow()})
-        await audit.record(
-            connection,
-            account_id,
-            customer_id,
-            "login",
-            Actor.portal(customer_id, username),
-            {},
-        )
-
-    await database.write(record)
-
-
-async def set_own_password(
-    database: Database,
-    account_id: int,
-    customer_id: int,
-    version: int,
-    username: str,
-    password_hash: str,
-) -> bool:
-    """Set a new password for a customer whose session (credentials `version`) is still
-    current, ending its other sessions; False when it is not."""
-    values = {
-        "account_id": account_id,
-        "id": customer_id,
-        "version": version,
-        "password_hash": password_hash,
-        "updated_at": utcnow(),
-    }
-
-    async def change(connection: Connection) -> bool:
-        if await connection.execute(queries.SET_OWN_PASSWORD, values) != 1:
-            return False
-        await audit.record(
-            connection,
-            account_id,
-            customer_id,
-            "update",
-            Actor.portal(customer_id, username),
-            {"password": audit.PASSWORD_CHANGED},
-        )
-        await _announce_change(connection, account_id, customer_id)
-        return True
-
-    return await database.write(change)
-
-
-async def end_sessions(database: Database, account_id: int, customer_id: int, version: int) -> None:
-    """End every portal session of the customer that has credentials `version`."""
-    key = {"account_id": account_id, "id": customer_id, "version": version}
-    await database.write_statement(queries.END_SESSIONS, key)
-
-
-# -- the customer's own changes, through a link sent by mail -------------------------------
-
-
-async def set_password_from_link(
-    connection: Connection,
-    account_id: int,
-    customer_id: int,
-    sent_to: str,
-    password_hash: str,
-    allow_login: bool,
-) -> str | None:
-    """Set a new password for the customer a link went to, ending every session of it, in
-    the caller's transaction; with `allow_login` (an invitation) it may log in from now on.
-    Returns the username; None when the link no longer fits (the address changed since, or
-    the customer may not log in or has no username)."""
-    key = {"account_id": account_id, "id": customer_id}
-    current = await connection.one(queries.FOR_LINK, key)
-    if current is None or current.username is None or current.emailaddress is None:
-        return None
-    could_login, username, emailaddress = (
-        bool(current.can_login),
-        current.username,
-        current.emailaddress,
-    )
-    if emailaddress.casefold() != sent_to.casefold() or not (could_login or allow_login):
-        return None
-    values = {**key, "password_hash": password_hash, "can_login": True, "updated_at": utcnow()}
-    await connection.execute(queries.SET_PASSWORD_FROM_LINK, values)
-    changed: dict[str, Any] = {"password": audit.PASSWORD_CHANGED}
-    if not could_login:
-        changed["can_login"] = {"from": False, "to": True}
-    actor = Actor.portal(customer_id, username)
-    await audit.record(connection, account_id, customer_id, "update", actor, changed)
-    await _announce_change(connection, account_id, customer_id)
-    return username
-
-
-async def set_email_from_link(
-    connection: Connection, account_id: int, customer_id: int, emailaddress: str
-) -> tuple[str, str | None, str] | None:
-    """Set the e-mail address a link confirmed, in the caller's transaction. Returns the
-    username, the address before and the customer's language; None when it is gone."""
-    key = {"account_id": account_id, "id": customer_id}
-    current = await connection.one(queries.FOR_LINK, key)
-    if current is None or current.username is None:
-        return None
-    username, before = current.username, current.emailaddress
-    values = {
-        **key,
-        "emailaddress": emailaddress,
-        "search_email": emailaddress.casefold(),
-        "updated_at": utcnow(),
-    }
-    await connection.execute(queries.SET_EMAIL, values)
-    changed = audit.changes({"emailaddress": before}, {"emailaddress": emailaddress})
-    if changed:
-        actor = Actor.portal(customer_id, username)
-        await audit.record(connection, account_id, customer_id, "update", actor, changed)
-        await _announce_change(connection, account_id, customer_id)
-    return username, before, current.language

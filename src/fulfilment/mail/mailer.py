@@ -8,7 +8,7 @@ from collections.abc import Callable
 from ..db import Connection
 from ..ratelimit import SharedCounters
 from ..settings import Settings
-from . import outbox, tokens
+from . import outbox
 from .messages import Mail, MailKind, MailWriter
 from .throttle import MailThrottle
 
@@ -43,7 +43,8 @@ class Mailer:
     async def enqueue_link(
         self,
         connection: Connection,
-        subject: tokens.Subject,
+        account_id: int,
+        token: str,
         what: MailKind,
         page: str,
         recipient: str,
@@ -52,13 +53,12 @@ class Mailer:
         request_base: str | None = None,
         **values: str,
     ) -> None:
-        """Issue a one-time token for `subject` (its purpose: the kind of mail) and keep the
-        mail that carries the link to `page` (`/portal/acme/reset`) with it, in the caller's
-        transaction. The page opens in the mail's language."""
-        token = await tokens.issue(connection, subject, what.kind, recipient)
+        """Keep the mail that carries the link to `page` (`/portal/acme/reset`) with its
+        one-time `token`, in the caller's transaction. The page opens in the mail's
+        language."""
         link = self.link(f"{page}?lang={language}&token={token}", request_base)
         mail = self.writer.write(what, language, recipient, account_name, link, **values)
-        await self.enqueue(connection, subject.account_id, mail)
+        await self.enqueue(connection, account_id, mail)
 
     def written(self) -> None:
         """The transaction that wrote mails has committed: send them now."""

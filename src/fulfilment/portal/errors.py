@@ -3,15 +3,11 @@ each with a catalogue message id, its HTTP status and the values the message nam
 
 from __future__ import annotations
 
-from ..web.errors import FieldErrors as FieldErrors
 from ..web.errors import FormExpired as FormExpired
 from ..web.errors import FormTooSlow as FormTooSlow
 from ..web.errors import FormUnreadable as FormUnreadable
-from ..web.errors import LoginRefused as LoginRefused
 from ..web.errors import PageError
 from ..web.errors import PageNotFound as PageNotFound
-from ..web.errors import TooManyAttempts as TooManyAttempts
-from ..web.errors import WrongCurrentPassword as WrongCurrentPassword
 from ..web.i18n import N_
 
 # The portal's errors are pages' errors: one base, so each handler catches both.
@@ -21,31 +17,6 @@ PortalError = PageError
 class NoPortalHere(PortalError):
     status = 404
     message = N_("There is no portal at this address.")
-
-
-class SessionEnded(PortalError):
-    status = 401
-    message = N_("Your session has ended. Please log in again.")
-
-
-class PasswordTooShort(PortalError):
-    field = "new_password"
-    message = N_("The new password must be at least %(min)s characters.")
-
-
-class PasswordTooLong(PortalError):
-    field = "new_password"
-    message = N_("The new password may be at most %(max)s characters.")
-
-
-class PasswordsDiffer(PortalError):
-    field = "new_password_again"
-    message = N_("The new passwords do not match.")
-
-
-class PasswordUnusable(PortalError):
-    field = "new_password"
-    message = N_("The new password contains characters that cannot be used.")
 
 
 class Unavailable(PortalError):

@@ -1,117 +1,63 @@
 """HTTP routes of the portal: `/portal/...` on an account's own host, `/portal/{account}/...`
-on any host. Every answer is an HTML page (or a redirect) with strict security headers."""
+on any host. Every answer is an HTML page (or a redirect) with strict security headers.
+Logging in and the mailed links are identity/'s pages, for customers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN
+from ..fields import PASSWORD_MAX, PASSWORD_MIN
+from ..identity import link_pages, login, pages
+from ..identity.errors import SessionEnded, TooManyAttempts
+from ..identity.kinds import CUSTOMER, Person
+from ..web.errors import FieldErrors, FormExpired, PageError
 from ..web.i18n import N_
 from ..web.pages import read_form, secure
-from ..web.sessions import Session, csrf_matches
-from . import errors, recovery_routes, service
-from .errors import PortalError, SessionEnded
+from ..web.sessions import csrf_matches
+from . import errors, service
 from .web import HERE, Visit, portal_page
 
-NOTICES = {
-    "logged-out": N_("You have been logged out."),
-    "ended": SessionEnded.message,
-    "password-changed": N_("Your password has been changed."),
-    **recovery_routes.NOTICES,
-}
+SITE = pages.SitePages(CUSTOMER, done="")
+NOTICES = {**pages.NOTICES, "password-changed": N_("Your password has been changed.")}
 STYLESHEET = (HERE / "portal.css").read_bytes()
 
 
-# -- pages --------------------------------------------------------------------------------
+def _identity_page(
+    handler: Callable[[Any, pages.SitePages], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """One of identity/'s pages, for the portal's customers."""
 
+    async def page(visit: Visit) -> Response:
+        return await handler(visit, SITE)
 
-@portal_page
-async def login(visit: Visit) -> Response:
-    """The login form (GET) and logging in (POST)."""
-    if visit.request.method == "POST":
-        return await _log_in(visit)
-    chosen = visit.request.query_params.get("lang")
-    chosen = chosen if chosen in LANGUAGES else None
-    session = visit.session
-    if session is not None and session.logged_in:
-        try:
-            await service.current_customer(visit.portal.database, visit.account, session)
-            return visit.redirect("")
-        except SessionEnded:
-            session = visit.new_session(session.language)
-    if session is not None and chosen is not None:
-        session.language = chosen
-    language = visit.language(chosen)
-    notice = NOTICES.get(visit.request.query_params.get("notice", ""))
-    return visit.render("login.html", language, notice=notice, username="")
-
-
-async def _log_in(visit: Visit) -> Response:
-    form = await read_form(visit.request)
-    language = visit.language(form.get("language"))
-    username = form.get("username", "")
-    if not csrf_matches(visit.session, form.get("csrf_token")):
-        visit.session = None
-        error: PortalError = errors.FormExpired()
-        return visit.render("login.html", language, error.status, error=error, username=username)
-    try:
-        logged_in = await service.log_in(
-            visit.portal.database,
-            visit.portal.throttle,
-            visit.account,
-            username,
-            form.get("password", ""),
-            visit.address,
-        )
-    except (errors.LoginRefused, errors.TooManyAttempts) as refused:
-        page = visit.render(
-            "login.html", language, refused.status, error=refused, username=username
-        )
-        if isinstance(refused, errors.TooManyAttempts):
-            page.headers["Retry-After"] = str(refused.retry_after)
-        return page
-    # A new session (and form token) at login: nothing from before it carries over.
-    session = visit.new_session(
-        account=visit.account.id, customer=logged_in.customer, version=logged_in.version
-    )
-    response = visit.redirect("")
-    visit.keep(response, session)
-    return response
-
-
-def _logged_out(visit: Visit, notice: str) -> Response:
-    language = visit.session.language if visit.session else None
-    response = visit.redirect(f"login?notice={notice}")
-    visit.keep(response, visit.new_session(language))
-    return response
+    page.__doc__ = handler.__doc__
+    return portal_page(page)
 
 
 @portal_page
 async def home(visit: Visit) -> Response:
     """The customer's own page."""
-    session = visit.session
-    if session is None or not session.logged_in:
-        return visit.redirect("login")
-    try:
-        customer = await service.current_customer(visit.portal.database, visit.account, session)
-    except SessionEnded:
-        return _logged_out(visit, "ended")
+    found = await pages.current(visit, SITE)
+    if not isinstance(found, Person):
+        return found
     notice = NOTICES.get(visit.request.query_params.get("notice", ""))
-    return _customer_page(visit, customer, notice=notice)
+    return await _customer_page(visit, found, notice=notice)
 
 
-def _customer_page(
+async def _customer_page(
     visit: Visit,
-    customer: service.CustomerView,
+    person: Person,
     status: int = 200,
     notice: str | None = None,
-    error: PortalError | None = None,
+    error: PageError | None = None,
     form_errors: dict[str, Any] | None = None,
 ) -> Response:
+    customer = await service.customer_view(visit.portal.database, visit.account, person.id)
     return visit.render(
         "customer.html",
         customer.language,
@@ -125,71 +71,49 @@ def _customer_page(
     )
 
 
-async def _customer_form(
-    visit: Visit,
-) -> Response | tuple[Session, service.CustomerView, dict[str, str]]:
-    """What the customer page's forms share: a logged-in session, a POST (a link cannot act),
-    the customer as it is now, and the form's token. Any other case is answered here."""
-    session = visit.session
-    if session is None or not session.logged_in:
-        return visit.redirect("login")
-    if visit.request.method == "GET":
-        return visit.redirect("")
-    form = await read_form(visit.request)
-    try:
-        customer = await service.current_customer(visit.portal.database, visit.account, session)
-    except SessionEnded:
-        return _logged_out(visit, "ended")
-    if not csrf_matches(session, form.get("csrf_token")):
-        return _customer_page(visit, customer, 400, error=errors.FormExpired())
-    return session, customer, form
-
-
 @portal_page
 async def change_password(visit: Visit) -> Response:
     """Change the password: the current one, and the new one twice."""
-    checked = await _customer_form(visit)
-    if isinstance(checked, Response):
-        return checked
-    session, customer, form = checked
+    if visit.request.method == "GET":
+        return visit.redirect("")
+    found = await pages.current(visit, SITE)
+    if not isinstance(found, Person):
+        return found
+    form = await read_form(visit.request)
+    if not csrf_matches(visit.session, form.get("csrf_token")):
+        return await _customer_page(visit, found, 400, error=FormExpired())
     try:
-        version = await service.change_password(
+        version = await login.change_password(
             visit.portal.database,
-            visit.portal.throttle,
+            visit.portal.throttles.passwords,
+            CUSTOMER,
             visit.account,
-            session,
+            found,
             form.get("current_password", ""),
             form.get("new_password", ""),
             form.get("new_password_again", ""),
             visit.address,
         )
     except SessionEnded:
-        return _logged_out(visit, "ended")
-    except errors.FieldErrors as refused:
-        return _customer_page(visit, customer, refused.status, form_errors=refused.shown())
-    except PortalError as error:
-        return _customer_page(visit, customer, error.status, error=error)
+        return pages.logged_out(visit, "ended")
+    except FieldErrors as refused:
+        return await _customer_page(visit, found, refused.status, form_errors=refused.shown())
+    except PageError as error:
+        page = await _customer_page(visit, found, error.status, error=error)
+        if isinstance(error, TooManyAttempts):
+            page.headers["Retry-After"] = str(error.retry_after)
+        return page
     # This session goes on under the new credentials, with a new form token; every other
     # session of the customer has ended.
+    session = visit.session
+    assert session is not None
     renewed = visit.new_session(
-        session.language, account=session.account, customer=session.customer, version=version
+        session.language, account=session.account, person=found.id, version=version, stage="in"
     )
     renewed.expires = session.expires
     response = visit.redirect("?notice=password-changed")
     visit.keep(response, renewed)
     return response
-
-
-@portal_page
-async def log_out(visit: Visit) -> Response:
-    """End the customer's sessions and go back to the login form."""
-    checked = await _customer_form(visit)
-    if isinstance(checked, Response):
-        return checked
-    session, customer, _ = checked
-    await service.log_out(visit.portal.database, visit.account, session)
-    session.language = customer.language
-    return _logged_out(visit, "logged-out")
 
 
 @portal_page
@@ -203,14 +127,33 @@ async def stylesheet(request: Request) -> Response:
     return secure(response, request)
 
 
+# identity/'s pages, made once: each is one endpoint under both addresses.
+login_page = _identity_page(pages.log_in)
+second_factor_page = _identity_page(pages.second_factor)
+enrol_page = _identity_page(pages.enrol)
+recovery_codes_page = _identity_page(pages.recovery_codes)
+log_out_page = _identity_page(pages.log_out)
+forgot_page = _identity_page(link_pages.ask_reset)
+reset_page = _identity_page(link_pages.reset)
+change_email_page = _identity_page(link_pages.change_email)
+confirm_email_page = _identity_page(link_pages.confirm_email)
+
+
 def _pages(prefix: str) -> list[Route]:
+    both = ["GET", "POST"]
     return [
         Route(f"{prefix}/", home, methods=["GET"]),
-        Route(f"{prefix}/login", login, methods=["GET", "POST"]),
+        Route(f"{prefix}/login", login_page, methods=both),
+        Route(f"{prefix}/second-factor", second_factor_page, methods=both),
+        Route(f"{prefix}/enrol", enrol_page, methods=both),
+        Route(f"{prefix}/recovery-codes", recovery_codes_page, methods=["GET"]),
         # GET (a typed or bookmarked address) leads back to the customer's page.
-        Route(f"{prefix}/password", change_password, methods=["GET", "POST"]),
-        Route(f"{prefix}/logout", log_out, methods=["GET", "POST"]),
-        *recovery_routes.pages(prefix),
+        Route(f"{prefix}/password", change_password, methods=both),
+        Route(f"{prefix}/logout", log_out_page, methods=both),
+        Route(f"{prefix}/forgot", forgot_page, methods=both),
+        Route(f"{prefix}/reset", reset_page, methods=both),
+        Route(f"{prefix}/email", change_email_page, methods=both),
+        Route(f"{prefix}/email/confirm", confirm_email_page, methods=both),
     ]
 
 

@@ -17,14 +17,14 @@ from starlette.responses import HTMLResponse, Response
 from ..accounts.service import Account
 from ..db import Database
 from ..errors import ApiError, BodyTimeout
-from ..fields import LANGUAGES
+from ..identity.throttle import LoginSite, Throttles
 from ..ratelimit import SharedCounters
 from ..settings import Settings
-from ..web.i18n import build_environments, negotiate
+from ..threads import Busy
+from ..web.i18n import build_environments
 from ..web.pages import secure
 from ..web.sessions import Session, SessionSigner
-from ..web.throttle import LoginThrottle
-from ..web.visits import PageVisit, Site, error_page
+from ..web.visits import PageVisit, error_page
 from . import errors, service
 from .errors import PortalError
 
@@ -33,7 +33,7 @@ HERE = Path(__file__).parent
 COOKIE_PATH = "/portal"
 
 
-class Portal(Site):
+class Portal(LoginSite):
     """What the portal keeps for the life of the process."""
 
     area = "portal"
@@ -44,7 +44,7 @@ class Portal(Site):
     ) -> None:
         self.settings = settings
         self.database = database
-        self.throttle = LoginThrottle(settings, shared)
+        self.throttles = Throttles(settings, "portal", shared)
         secret = settings.portal_secret_key
         if secret is None:
             log.warning(
@@ -54,7 +54,7 @@ class Portal(Site):
         self.signer = SessionSigner(
             (secret or secrets.token_urlsafe(32)).encode(), settings.portal_session_seconds
         )
-        self.environments = build_environments(HERE / "templates")
+        self.environments = build_environments(HERE / "templates", "portal")
 
 
 @dataclass(slots=True)
@@ -65,12 +65,6 @@ class Visit(PageVisit[Session]):
     def portal(self) -> Portal:
         assert isinstance(self.site, Portal)
         return self.site
-
-    def language(self, preferred: str | None = None) -> str:
-        for candidate in (preferred, self.session.language if self.session else None):
-            if candidate in LANGUAGES:
-                return candidate
-        return negotiate(self.request.headers.get("accept-language"))
 
     def render(
         self, template: str, language: str, status: int = 200, **context: Any
@@ -101,6 +95,9 @@ def portal_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 response = await handler(Visit(request, portal, account, base, session))
             except BodyTimeout as error:
                 raise errors.FormTooSlow() from error
+            except Busy as error:
+                # The password hashing has no room: say so rather than wait.
+                raise errors.Unavailable() from error
             except ApiError as error:
                 # The shared throttle store is down: say so, in a page.
                 log.warning("portal: %s", error.message)

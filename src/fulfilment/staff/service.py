@@ -1,36 +1,29 @@
 """The rules of staff users: creating them (the command line), reading them (the users API
-and the back office), deactivating them, and their second factor: TOTP codes, each good
-once, and ten one-time recovery codes stored only as hashes."""
+and the back office) and deactivating them. Logging in, second factors and mailed links
+are identity/'s."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pyotp
-
 from ..accounts import audit
 from ..accounts.service import Account, create_api_key
 from ..actors import Actor
-from ..auth import Principal, zone
+from ..auth import KEYS_CHANGED, Principal, zone
 from ..clock import utcnow
 from ..customers.rules import clean_email, clean_username
 from ..db import Connection, Database, Row
-from ..encryption import box_for
 from ..errors import InvalidInput, NotFound
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN, username_key
+from ..identity import factors
+from ..identity.kinds import STAFF
+from ..pending_links import void_links
 from ..wire import PAGE_SIZE, format_datetime
 from . import queries
 from .schemas import User
 
-RECOVERY_CODES = 10
-# Ten characters of an alphabet without look-alikes (no 0/O, 1/I/L): about 50 bits each.
-_RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 NAME_MAX = 255
 
 
@@ -258,6 +251,9 @@ async def deactivate_user(
         await _another_admin_stays(connection, account, iduser)
     values = {"account_id": account.id, "id": iduser, "now": utcnow()}
     await connection.execute(queries.DEACTIVATE, values)
+    await void_links(connection, STAFF.name, account.id, iduser)
+    # The keys the user made stop working: every worker's key cache reads them again.
+    await connection.notify(KEYS_CHANGED)
     await _record(connection, account, actor, row, "deactivate")
 
 
@@ -270,6 +266,7 @@ async def reactivate_user(
         return
     values = {"account_id": account.id, "id": iduser, "now": utcnow()}
     await connection.execute(queries.REACTIVATE, values)
+    await connection.notify(KEYS_CHANGED)
     await _record(connection, account, actor, row, "reactivate")
 
 
@@ -291,14 +288,12 @@ async def set_admin(
 async def reset_second_factor_of(
     connection: Connection, account: Account, iduser: int, actor: Actor
 ) -> None:
-    """Forget the user's TOTP seed and recovery codes (a lost phone): it enrols again at
-    its next login. Its sessions end."""
-    row = await _changing(connection, account, iduser)
-    await connection.execute(
-        queries.RESET_SECOND_FACTOR, {"account_id": account.id, "id": iduser, "now": utcnow()}
-    )
-    await connection.execute(queries.DELETE_RECOVERY_CODES, {"id": iduser})
-    await _record(connection, account, actor, row, "reset_second_factor")
+    """Forget the user's TOTP seed and recovery codes (a lost phone): it sets one up again
+    at its next login. Its sessions end and its pending links are void."""
+    await _changing(connection, account, iduser)
+    person = await connection.one(STAFF.statements.by_id, {"account_id": account.id, "id": iduser})
+    assert person is not None
+    await factors.reset(connection, STAFF, account.id, person, actor)
 
 
 async def create_api_key_by(
@@ -363,88 +358,3 @@ async def key_creator(database: Database, principal: Principal) -> User:
     if row is None:
         raise NotFound("This API key was not created by a staff user.")
     return to_user(row, principal.timezone)
-
-
-# -- the second factor --------------------------------------------------------------------
-
-
-def new_totp_secret() -> str:
-    return pyotp.random_base32()
-
-
-def provisioning_uri(secret: str, username: str, issuer: str) -> str:
-    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
-
-
-def matching_step(secret: str, code: str, now: float | None = None) -> int | None:
-    """The time step whose code `code` is, allowing one step of clock drift either way."""
-    code = code.strip().replace(" ", "")
-    if not (len(code) == 6 and code.isascii() and code.isdigit()):
-        return None
-    totp = pyotp.TOTP(secret)
-    current = totp.timecode(time.time() if now is None else now)
-    for step in (current - 1, current, current + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
-
-
-def recovery_hash(code: str) -> str:
-    normalised = code.strip().replace("-", "").replace(" ", "").upper()
-    return hashlib.sha256(normalised.encode("utf-8", "replace")).hexdigest()
-
-
-def new_recovery_codes() -> list[str]:
-    codes = ["".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10)) for _ in range(10)]
-    return [f"{code[:5]}-{code[5:]}" for code in codes]
-
-
-async def enrol(
-    database: Database, account_id: int, iduser: int, secret: str, code: str
-) -> list[str] | None:
-    """Store the TOTP seed once a code from it is right, with ten new recovery codes,
-    which are returned (shown once); None when the code is wrong."""
-    step = matching_step(secret, code)
-    if step is None:
-        return None
-    codes = new_recovery_codes()
-
-    async def store(connection: Connection) -> bool:
-        changed = await connection.execute(
-            queries.ENROL_SECOND_FACTOR,
-            {
-                "account_id": account_id,
-                "id": iduser,
-                "secret": box_for(database).seal(secret),
-                "step": step,
-                "now": utcnow(),
-            },
-        )
-        if changed != 1:
-            return False
-        await connection.execute(queries.DELETE_RECOVERY_CODES, {"id": iduser})
-        for recovery in codes:
-            await connection.execute(
-                queries.INSERT_RECOVERY_CODE, {"id": iduser, "code_hash": recovery_hash(recovery)}
-            )
-        return True
-
-    return codes if await database.write(store) else None
-
-
-async def accept_code(
-    database: Database, account_id: int, iduser: int, secret: str | None, code: str
-) -> bool:
-    """A TOTP code or one of the recovery codes; each is good once. Without the TOTP seed
-    (None: it cannot be read), a recovery code only."""
-    step = matching_step(secret, code) if secret is not None else None
-    if step is not None:
-        accepted = {"account_id": account_id, "id": iduser, "step": step}
-        return await database.write_statement(queries.ACCEPT_STEP, accepted) == 1
-    used = {"id": iduser, "code_hash": recovery_hash(code)}
-    return await database.write_statement(queries.USE_RECOVERY_CODE, used) == 1
-
-
-async def recovery_codes_left(database: Database, iduser: int) -> int:
-    row = await database.read(lambda c: c.one(queries.RECOVERY_CODES_LEFT, {"id": iduser}))
-    return int(row[0]) if row is not None else 0

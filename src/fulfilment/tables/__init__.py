@@ -10,7 +10,14 @@ from .customer_data import (
     fulfilment_customers,
 )
 from .deliveries import hook_attempts, hook_deliveries, hook_events, hooks, mail_outbox
-from .people import one_time_tokens, shown_once, staff_recovery_codes, staff_users
+from .people import (
+    customer_recovery_codes,
+    one_time_tokens,
+    password_requests,
+    shown_once,
+    staff_recovery_codes,
+    staff_users,
+)
 from .reference_data import shipping_provider_profiles, shipping_providers, templates, warehouses
 from .tenancy import account_events, accounts, api_keys, change_counters
 
@@ -22,6 +29,7 @@ __all__ = [
     "api_keys",
     "audit_events",
     "change_counters",
+    "customer_recovery_codes",
     "customer_search",
     "declared",
     "fulfilment_customers",
@@ -32,6 +40,7 @@ __all__ = [
     "mail_outbox",
     "metadata",
     "one_time_tokens",
+    "password_requests",
     "shipping_provider_profiles",
     "shipping_providers",
     "shown_once",

@@ -44,6 +44,10 @@ fulfilment_customers = sa.Table(
     sa.Column("last_login_at", sa.DateTime(), nullable=True),
     # Bumped whenever the password changes or login is switched off: ends portal sessions.
     sa.Column("credentials_version", sa.Integer(), nullable=False, server_default="0"),
+    # The second factor, as staff users have it (identity/factors.py).
+    sa.Column("totp_secret", sa.String(128), nullable=True),
+    sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    sa.Column("factor_pending", sa.Text(), nullable=True),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("updated_at", sa.DateTime(), nullable=False),
     sa.UniqueConstraint("account_id", "position"),

@@ -1,4 +1,5 @@
-"""Staff users and their recovery codes, links that work once, and secrets shown once."""
+"""Staff users and portal customers' recovery codes, links that work once, secrets shown
+once, and forgotten passwords asked for."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ staff_users = sa.Table(
     sa.Column("totp_secret", sa.String(128), nullable=True),
     # The last TOTP time step accepted: a code is good once.
     sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    # Encrypted: the TOTP seed being set up until a code confirms it, then the new recovery
+    # codes until the page that shows them once has read them (identity/factors.py).
+    sa.Column("factor_pending", sa.Text(), nullable=True),
     # Bumped by a new password, deactivation or a reset of the second factor: ends sessions.
     sa.Column("credentials_version", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_login_at", sa.DateTime(), nullable=True),
@@ -47,6 +51,26 @@ staff_recovery_codes = sa.Table(
         "iduser",
         Id,
         sa.ForeignKey("staff_users.iduser", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# The same for portal customers.
+customer_recovery_codes = sa.Table(
+    "customer_recovery_codes",
+    metadata,
+    primary_id("id"),
+    sa.Column(
+        "idfulfilment_customer",
+        Id,
+        sa.ForeignKey(
+            "fulfilment_customers.idfulfilment_customer",
+            ondelete="CASCADE",
+            name="fk_customer_recovery_codes_customer",
+        ),
         nullable=False,
         index=True,
     ),
@@ -93,4 +117,31 @@ shown_once = sa.Table(
     sa.Column("payload", sa.Text(), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Index("ix_shown_once_created_at", "created_at"),
+)
+
+
+# A forgotten password asked for (identity/forgot.py): a job of the engine, so that the
+# answer to the visitor costs the same whether or not the name is known. The identifier is
+# emptied once the job has run.
+password_requests = sa.Table(
+    "password_requests",
+    metadata,
+    primary_id("id"),
+    account_column(),
+    # customer or staff: whose login the request is for.
+    sa.Column("person_kind", sa.String(16), nullable=False),
+    sa.Column("identifier", sa.Text(), nullable=False),
+    sa.Column("request_base", sa.String(2048), nullable=True),
+    # The engine's columns (jobs/queue.py).
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", sa.DateTime(), nullable=True),
+    sa.Column("finished_at", sa.DateTime(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_password_requests_due", "state", "next_attempt_at"),
+    sa.Index("ix_password_requests_claim", "claimed_by"),
+    sqlite_autoincrement=True,
 )

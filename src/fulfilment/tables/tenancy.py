@@ -17,6 +17,8 @@ accounts = sa.Table(
     sa.Column("customer_count", sa.BigInteger(), nullable=False, server_default="0"),
     # Every staff user must log in to the back office with a second factor (TOTP).
     sa.Column("require_staff_2fa", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # Every portal customer must log in with a second factor (a TOTP or a passkey).
+    sa.Column("require_portal_2fa", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sqlite_autoincrement=True,
 )

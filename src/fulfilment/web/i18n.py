@@ -20,6 +20,7 @@ from ..fields import (
     LANGUAGES,
     PORTAL_FIELDS,
     SHOWN_FIELDS,
+    Field,
 )
 from ..fields import N_ as N_  # the mark of the pages' messages, for the pages' modules
 from .times import time_element
@@ -28,13 +29,21 @@ TRANSLATIONS = Path(__file__).parents[1] / "portal" / "translations"
 DEFAULT_LANGUAGE = LANGUAGES[0]
 
 
+# The fields a customer's audit trail names, by the name it gives them; and its second
+# factor (identity/), which is no field of the wire but is set up and reset.
+AUDITED_FIELDS = {
+    **{field.audited_as: field for field in CUSTOMER_FIELDS if field.audited_as is not None},
+    "second_factor": Field(
+        "second_factor", "flag", csv_column=None, label=N_("Two-step verification")
+    ),
+}
+
 # What every page may read of the field and event tables (fields.py): which fields it
 # shows, and the catalogue keys of their words.
 TABLES = {
     "event_labels": EVENT_LABELS,
     "language_names": LANGUAGE_NAMES,
-    # The fields a customer's audit trail names, by the name it gives them.
-    "audited_fields": {f.audited_as: f for f in CUSTOMER_FIELDS if f.audited_as is not None},
+    "audited_fields": AUDITED_FIELDS,
     "shown_fields": SHOWN_FIELDS,
     "form_fields": FORM_FIELDS,
     "portal_fields": PORTAL_FIELDS,
@@ -58,9 +67,10 @@ def load_translations(language: str) -> Translations:
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 
 
-def build_environments(templates: Path) -> dict[str, Environment]:
-    """One environment per language over a site's templates and the ones both sites
-    share (the form macros)."""
+def build_environments(templates: Path, site: str) -> dict[str, Environment]:
+    """One environment per language over a site's templates (`site`: portal or admin)
+    and, where the site has none of its own, the ones both sites share (the form macros,
+    the pages of logging in)."""
     environments: dict[str, Environment] = {}
     for language in LANGUAGES:
         environment = Environment(
@@ -74,6 +84,7 @@ def build_environments(templates: Path) -> dict[str, Environment]:
             load_translations(language), newstyle=True
         )
         environment.filters["when"] = time_element
+        environment.globals["site"] = site
         environment.globals.update(TABLES)
         environments[language] = environment
     return environments

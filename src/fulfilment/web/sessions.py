@@ -21,20 +21,24 @@ def cookie_name(account_id: int, area: str = "portal") -> str:
 
 
 class Session(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A visitor's session; `customer` is set once it has logged in."""
+    """A visitor's session; `person` (a customer or a staff user) is set once its password
+    (or passkey) was right, and `stage` says what the login still needs (identity/login.py):
+    "code", "enrol", or "in" once logged in."""
 
     csrf: str
     expires: int
     language: str | None = None
     account: int | None = None
-    customer: int | None = None
-    # The customer's credentials_version at login: a new password, `can_login: false` or a
-    # logout bumps the stored one, and every session that carries the old number ends.
+    person: int | None = None
+    # The person's credentials_version at login: any change of credentials (a new password,
+    # `can_login: false`, deactivation, a logout...) bumps the stored one, and every session
+    # that carries the old number ends.
     version: int | None = None
+    stage: str | None = None
 
     @property
     def logged_in(self) -> bool:
-        return self.customer is not None
+        return self.person is not None and self.stage == "in"
 
 
 class _SessionJson:

@@ -17,7 +17,6 @@ from ..settings import Settings
 from .errors import PageError
 from .i18n import negotiate
 from .sessions import Session, SessionSigner, cookie_name
-from .throttle import LoginThrottle
 
 S = TypeVar("S", bound=Session)
 
@@ -30,7 +29,6 @@ class Site:
     cookie_path: ClassVar[str]
     settings: Settings
     database: Database
-    throttle: LoginThrottle
     signer: SessionSigner
     environments: dict[str, Environment]
 
@@ -51,6 +49,19 @@ class PageVisit(Generic[S]):
     @property
     def address(self) -> str:
         return self.request.client.host if self.request.client else "unknown"
+
+    def language(self, preferred: str | None = None) -> str:
+        """The page's language: `preferred` when it is one, else the session's, else the
+        browser's."""
+        for candidate in (preferred, self.session.language if self.session else None):
+            if candidate in LANGUAGES:
+                return candidate
+        return negotiate(self.request.headers.get("accept-language"))
+
+    def extra(self) -> dict[str, Any]:
+        """What every page of the site is rendered with besides (the back office: its
+        user)."""
+        return {}
 
     def page(self, template: str, language: str, status: int, **context: Any) -> HTMLResponse:
         """`template` in `language`; the session (a new one if there is none) goes back with
@@ -75,6 +86,7 @@ class PageVisit(Generic[S]):
             section=self.request.url.path[len(self.base) :].split("/")[0],
             failed=_failed(context),
             csrf_token=session.csrf,
+            **self.extra(),
             **context,
         )
         response = HTMLResponse(html, status_code=status)

@@ -1,4 +1,4 @@
-"""`fulfilment mail ...`: mails sent from the command line (invitations)."""
+"""`fulfilment mail ...`: mails sent from the command line (invitations to log in)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..errors import ApiError
 from ..settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from .mailer import Mailer
+    from ..mail.mailer import Mailer
 
 
 @click.group(name="mail")
@@ -22,19 +22,26 @@ def mail() -> None:
     """Mails: invitations. The running service sends them (see FULFILMENT_SMTP_URL)."""
 
 
-def _mail_from_cli(work: Callable[[Connection, Mailer], Coroutine[Any, Any, str]]) -> str:
-    """Run `work` in one transaction with a Mailer; errors become messages."""
+def _mail_from_cli(work: Callable[[Connection, Mailer, Settings], Coroutine[Any, Any, str]]) -> str:
+    """Run `work` in one transaction with a Mailer; errors become messages. Links in mails
+    start with FULFILMENT_PUBLIC_URL: without it, nothing is mailed."""
     try:
         settings = Settings.from_env()
         database = Database(settings)
     except (SettingsError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    from .mailer import Mailer
+    if settings.public_url is None:
+        database.close()
+        raise click.ClickException(
+            "FULFILMENT_PUBLIC_URL is not set: links in mails start with the service's "
+            "public address (https://portal.example.com)"
+        )
+    from ..mail.mailer import Mailer
 
     mailer = Mailer(settings)
     try:
         migrate.require_head(database)
-        return database.write_sync(lambda connection: work(connection, mailer))
+        return database.write_sync(lambda connection: work(connection, mailer, settings))
     except (migrate.MigrationStopped, migrate.SchemaBehind) as stopped:
         raise click.ClickException(str(stopped)) from None
     except ApiError as error:
@@ -49,14 +56,18 @@ def _mail_from_cli(work: Callable[[Connection, Mailer], Coroutine[Any, Any, str]
 def invite_customer(subdomain: str, idfulfilment_customer: int) -> None:
     """Mail a customer a link to choose a portal password; following it lets the customer
     log in. The customer needs a username and an e-mail address; the link works once,
-    for an hour."""
+    for FULFILMENT_INVITATION_DAYS days (7)."""
     # Imported here: `fulfilment serve` must not load prometheus_client before it chooses
     # where the workers keep their metrics.
-    from ..portal import recovery
+    from . import links
+    from .kinds import CUSTOMER
 
-    async def send(connection: Connection, mailer: Mailer) -> str:
+    async def send(connection: Connection, mailer: Mailer, settings: Settings) -> str:
         account = await accounts.get_account(connection, subdomain)
-        return await recovery.invite(connection, mailer, account, idfulfilment_customer)
+        lifetime = links.invitation_lifetime(settings)
+        return await links.invite(
+            connection, mailer, CUSTOMER, account, idfulfilment_customer, lifetime
+        )
 
     click.echo(f"invitation mailed to {_mail_from_cli(send)}", err=True)
 
@@ -66,11 +77,14 @@ def invite_customer(subdomain: str, idfulfilment_customer: int) -> None:
 @click.argument("username")
 def invite_user(subdomain: str, username: str) -> None:
     """Mail an active staff user a link to choose a back-office password; the link works
-    once, for an hour."""
-    from ..admin import recovery
+    once, for FULFILMENT_INVITATION_DAYS days (7)."""
+    from . import links
+    from .kinds import STAFF
 
-    async def send(connection: Connection, mailer: Mailer) -> str:
+    async def send(connection: Connection, mailer: Mailer, settings: Settings) -> str:
         account = await accounts.get_account(connection, subdomain)
-        return await recovery.invite(connection, mailer, account, username)
+        person_id = await links.person_named(connection, STAFF, account, username)
+        lifetime = links.invitation_lifetime(settings)
+        return await links.invite(connection, mailer, STAFF, account, person_id, lifetime)
 
     click.echo(f"invitation mailed to {_mail_from_cli(send)}", err=True)

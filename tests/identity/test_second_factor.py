@@ -1,0 +1,129 @@
+"""Second factors, on both sites: their own guess counters, the seed kept server-side, the
+requirement reaching open sessions, and customers setting one up too."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import pyotp
+import sqlalchemy as sa
+from msgspec.structs import replace
+from starlette.testclient import TestClient
+
+from fulfilment.app import create_app
+from fulfilment.settings import Settings
+from fulfilment.tables import fulfilment_customers, staff_users
+
+from .helpers import Site
+
+
+def test_a_correct_password_does_not_refill_the_second_factor_guesses(site: Site) -> None:
+    assert site.log_in().status_code == 303
+    site.enrol()
+    site.client.cookies.clear()
+    answers = []
+    # Each round re-enters the (correct) password, then guesses a code: the password's
+    # success must not wipe the codes' counters (5 per person and address).
+    for _ in range(7):
+        assert site.log_in().headers["location"] == f"{site.base}second-factor"
+        answers.append(site.send_code("000000").status_code)
+    assert answers == [401] * 5 + [429] * 2
+
+
+def test_the_codes_ceiling_per_person_holds_across_addresses(
+    site: Site, settings: Settings
+) -> None:
+    assert site.log_in().status_code == 303
+    secret, _ = site.enrol()
+    limited = replace(settings, portal_login_limit_per_username="8/15 minutes")
+    with TestClient(create_app(limited), client=("192.0.2.1", 5000)) as first:
+        second = TestClient(first.app, client=("192.0.2.2", 5000))
+        site.log_in(client=first)
+        assert [site.send_code("000000", first).status_code for _ in range(6)] == [401] * 5 + [429]
+        site.log_in(client=second)
+        answers = [site.send_code("000000", second).status_code for _ in range(4)]
+        # Five from the first address, three from the second: the person's ceiling of 8.
+        assert answers == [401, 401, 401, 429]
+        # Even the right code waits now: the counters are the person's, not the guesser's.
+        assert site.send_code(pyotp.TOTP(secret).now(), second).status_code == 429
+
+
+def test_the_seed_being_set_up_is_kept_encrypted_on_the_server(site: Site) -> None:
+    assert site.log_in().status_code == 303
+    page = site.client.get(f"{site.base}enrol")
+    assert page.status_code == 200
+    secret = page.text.split("<code>")[1].split("</code>")[0].replace(" ", "")
+    cookies = list(site.client.cookies.values())
+    assert all(secret not in cookie for cookie in cookies)
+    signer = (
+        site.client.app.state.portal if site.name == "portal" else site.client.app.state.back_office
+    ).signer
+    [session] = [signer.loads(cookie) for cookie in cookies if signer.loads(cookie)]
+    assert session.person == site.person_id
+    assert secret not in msgspec.json.encode(session).decode()
+    table = fulfilment_customers if site.name == "portal" else staff_users
+    with site.database.engine.connect() as connection:
+        stored = connection.execute(sa.select(table.c.factor_pending)).scalars().all()
+    kept = [value for value in stored if value]
+    assert len(kept) == 1
+    assert secret not in kept[0]
+    # The same seed on a second look: the one kept is the one a code must come from.
+    again = site.client.get(f"{site.base}enrol").text
+    assert secret in again.replace(" ", "")
+
+
+def test_requiring_a_second_factor_reaches_open_sessions(site: Site) -> None:
+    assert site.log_in().status_code == 303
+    assert site.client.get(site.base, follow_redirects=False).status_code in (200, 303)
+    site.require_second_factor()
+    # The next request of the session already open leads to setting one up.
+    answer = site.client.get(f"{site.base}email", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"{site.base}enrol"
+    page = site.client.get(f"{site.base}enrol")
+    assert "requires two-step verification" in page.text
+    site.enrol()
+    assert site.client.get(f"{site.base}email").status_code == 200
+
+
+def test_a_login_asks_for_the_second_factor_once_set_up(site: Site) -> None:
+    assert site.log_in().status_code == 303
+    secret, codes = site.enrol()
+    site.client.cookies.clear()
+    assert site.log_in().headers["location"] == f"{site.base}second-factor"
+    # Not logged in between the password and the code.
+    assert site.client.get(f"{site.base}email", follow_redirects=False).status_code == 303
+    # The set-up used the current time step's code: the next step's is good once.
+    assert site.send_code(pyotp.TOTP(secret).at(time.time() + 30)).status_code == 303
+    assert site.client.get(f"{site.base}email").status_code == 200
+    site.client.cookies.clear()
+    site.log_in()
+    assert site.send_code(codes[0]).status_code == 303
+    # The second factor's set-up is in the person's audit trail.
+    assert any("second_factor" in action for action in site.audit_actions())
+
+
+def test_a_wrong_code_is_shown_in_the_form_pattern(site: Site) -> None:
+    assert site.log_in().status_code == 303
+    site.enrol()
+    site.client.cookies.clear()
+    site.log_in()
+    wrong = site.send_code("123")
+    assert wrong.status_code == 401
+    assert "<title>Error: " in wrong.text
+    assert '<a href="#code">' in wrong.text
+    assert 'id="code-error"' in wrong.text
+    assert 'aria-invalid="true"' in wrong.text
+
+
+def test_a_wrong_code_while_setting_up_is_shown_in_the_form_pattern(site: Site) -> None:
+    assert site.log_in().status_code == 303
+    page = site.client.get(f"{site.base}enrol")
+    wrong = site.send("enrol", page, code="000000")
+    assert wrong.status_code == 400
+    assert "<title>Error: " in wrong.text
+    assert '<a href="#code">' in wrong.text
+    assert 'id="code-error"' in wrong.text
+    # Nothing was turned on: the page still offers the same key.
+    assert site.client.get(f"{site.base}enrol").status_code == 200
