@@ -22,7 +22,7 @@ from urllib.parse import quote
 import psycopg
 import sqlalchemy as sa
 
-from . import admin, hooks, logins, processes
+from . import admin, ceiling, hooks, logins, processes
 from .fill import (
     COMMON_WORD,
     LOGIN_USERNAME,
@@ -430,6 +430,8 @@ class Bench:
             for case in CASES[:3]:
                 if self.chosen(case.name):
                     report.rows.append(self.run_case(filled, case))
+            if backend == "sqlite" and self.chosen(ceiling.CASE):
+                report.rows.append(ceiling.run(self, filled, report))
             if self.chosen("search"):
                 report.rows += self.run_search(filled, report)
             if self.chosen("fairness"):
@@ -445,7 +447,7 @@ class Bench:
                 report.rows.append(self.run_logins(filled, report))
             if self.chosen("admin"):
                 report.rows += self.run_admin(filled, report)
-            if self.chosen("hooks"):
+            if self.chosen("hooks") or self.chosen("hooks delivery"):
                 report.rows += hooks.run(self, filled, report)
             report.load_after = processes.load_average()
         return report
@@ -641,7 +643,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="a case name, 'search', 'fairness', 'remote', 'memory', 'logins', 'admin' or 'hooks'",
+        help="a case name (or 'GET one vs ceiling'), 'search', 'fairness', 'remote', 'memory', "
+        "'logins', 'admin', 'hooks' or 'hooks delivery' (the delivery rounds alone)",
     )
     options = parser.parse_args()
     for tool in ("wrk", "taskset"):

@@ -1,7 +1,8 @@
 """Write the msgspec structs of a fulfilment customer from the field table
-(fulfilment.fields.CUSTOMER_FIELDS): the server's in customers/schemas.py, the client's in
-client/_models.py, each between two marker lines. Typed classes in the source rather than
-classes built at import, so that mypy and editors know every field.
+(fulfilment.fields.CUSTOMER_FIELDS), and the webhook events' names from the event table
+(fulfilment.fields.EVENTS): the server's in customers/schemas.py and hooks/schemas.py, the
+client's in client/_models.py, each between two marker lines. Typed classes and literals in
+the source rather than built at import, so that mypy and editors know every one.
 
     python scripts/structs.py           # rewrite the marked parts
     python scripts/structs.py --check   # write nothing; fail when one is out of date"""
@@ -18,6 +19,7 @@ from generated import ROOT, ruff, write_or_check
 sys.path.insert(0, str(ROOT / "src"))
 
 from fulfilment.fields import (
+    EVENTS,
     LIST_FIELDS,
     OUTPUT_FIELDS,
     REQUIRED,
@@ -26,7 +28,7 @@ from fulfilment.fields import (
 )
 
 PACKAGE = ROOT / "src" / "fulfilment"
-BEGIN = "# -- written by scripts/structs.py from fields.CUSTOMER_FIELDS: do not edit --\n"
+BEGIN = "# -- written by scripts/structs.py from the tables of fields.py: do not edit --\n"
 END = "# -- end of what scripts/structs.py writes --\n"
 REGION = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
 
@@ -105,7 +107,7 @@ def _answer(types: dict[str, str]) -> Callable[[Field], str]:
 
 def server() -> str:
     """The server's structs; its answers take their fields by position too, in the order
-    of the columns queries.py selects for them (see service._Reader)."""
+    of the columns queries.py selects for them (see rows.Reader)."""
 
     def create(field: Field) -> str:
         if field.write_only:
@@ -197,9 +199,28 @@ def client() -> str:
     )
 
 
+def _event_names(*, subscribed_only: bool) -> str:
+    """A constant per event, and `EVENTS`: those a hook subscribes to."""
+    shown = [event for event in EVENTS if event.subscribed or not subscribed_only]
+    constants = "".join(f"{event.constant} = {event.name!r}\n" for event in shown)
+    subscribed = [event.constant for event in EVENTS if event.subscribed]
+    items = ", ".join(subscribed) + ("," if len(subscribed) == 1 else "")
+    return f"{constants}# The events a hook subscribes to.\nEVENTS = ({items})\n"
+
+
+def server_events() -> str:
+    names = ", ".join(repr(event.name) for event in EVENTS if event.subscribed)
+    return _event_names(subscribed_only=False) + f"Event = Literal[{names}]\n"
+
+
+def client_with_events() -> str:
+    return client() + "\n\n" + _event_names(subscribed_only=True)
+
+
 TARGETS = {
     PACKAGE / "customers" / "schemas.py": server,
-    PACKAGE / "client" / "_models.py": client,
+    PACKAGE / "hooks" / "schemas.py": server_events,
+    PACKAGE / "client" / "_models.py": client_with_events,
 }
 
 

@@ -112,6 +112,8 @@ def test_errors_are_messages_not_tracebacks(run) -> None:  # type: ignore[no-unt
         run("accounts", "create", "Acme again", "--subdomain", "acme"),
         run("accounts", "create", "Bad", "--subdomain", "Not Valid!"),
         run("accounts", "create", "Bad", "--subdomain", "zoned", "--timezone", "Mars/Olympus"),
+        run("accounts", "create", "Bad\nBcc: evil@x.test", "--subdomain", "broken"),
+        run("accounts", "create", "=?utf-8?q?x=0ABcc:_evil@x.test?=", "--subdomain", "encoded"),
         run("apikeys", "create", "--account", "nobody"),
         run("warehouses", "create", "--account", "acme", "--name", "   "),
         run("apikeys", "create", "--account", "acme", "--fulfilment-customer", "424242"),
@@ -119,6 +121,8 @@ def test_errors_are_messages_not_tracebacks(run) -> None:  # type: ignore[no-unt
         assert result.exit_code == 1
         assert "Error:" in result.output
         assert "Traceback" not in result.output
+    broken = run("accounts", "create", "Bad\u2028BV", "--subdomain", "broken")
+    assert "name may not contain control or invisible characters (U+2028)." in broken.output
 
 
 def test_api_keys_are_printed_alone_and_can_be_revoked(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -202,11 +206,12 @@ def test_serve_answers_over_tcp(tmp_path: Path) -> None:
         # What a client of `http://acme.localhost:{port}/api/v1/` sends; *.localhost names
         # need not resolve on every machine, so connect to the address directly.
         host = {"Host": f"acme.localhost:{port}"}
-        deadline = time.monotonic() + 20
+        # Waits for the server to listen: a condition, with a limit only a broken start hits.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 answer = httpx.post(
-                    url, json={"name": "Over TCP"}, auth=(key, "X"), headers=host, timeout=2
+                    url, json={"name": "Over TCP"}, auth=(key, "X"), headers=host, timeout=30
                 )
                 break
             except httpx.TransportError:
@@ -219,4 +224,8 @@ def test_serve_answers_over_tcp(tmp_path: Path) -> None:
         assert httpx.get(url, auth=(key, "X"), headers=other).status_code == 200
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

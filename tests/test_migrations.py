@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -10,13 +12,32 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
+from starlette.testclient import TestClient
 
 from fulfilment import migrate
+from fulfilment.app import create_app
 from fulfilment.cli import main
 from fulfilment.db import Database
 from fulfilment.migrate import MigrationStopped
+from fulfilment.settings import Settings
 from fulfilment.tables import SEARCH_INDEX, declared, fulfilment_customers, metadata
 from tests.factories import Tenant, fullwidth
+
+
+@pytest.fixture(autouse=True)
+def back_at_head(database: Database) -> Iterator[None]:
+    """Each test leaves the schema at the head, even when it fails half-way: on
+    PostgreSQL the database is shared by the tests of one process."""
+    yield
+    migrate.upgrade(database)
+
+
+@pytest.fixture
+def stop_service(client: TestClient) -> Callable[[], None]:
+    """Stops the test's service: migrations run while no instance runs. A running engine
+    would claim the rows under test and, on SQLite, hold the write lock the migration's
+    DDL waits for."""
+    return lambda: client.__exit__(None, None, None)
 
 
 def empty(database: Database) -> None:
@@ -80,10 +101,13 @@ def _keys(database: Database) -> dict[str, str]:
         return {username: key for username, key in rows if username is not None}
 
 
-def test_upgrading_normalises_the_stored_username_keys(database: Database, tenant: Tenant) -> None:
+def test_upgrading_normalises_the_stored_username_keys(
+    database: Database, tenant: Tenant, stop_service: Callable[[], None]
+) -> None:
     tenant.create_customer(name="Composed", username="\u00c9mile")
     tenant.create_customer(name="Wide", username=fullwidth("WIDE"))
     tenant.create_customer(name="Plain", username="Plain")
+    stop_service()
     migrate.downgrade(database, "0003")
     assert _keys(database) == {
         "\u00c9mile": "\u00e9mile",
@@ -101,13 +125,14 @@ def test_upgrading_normalises_the_stored_username_keys(database: Database, tenan
 
 
 def test_upgrading_stops_on_usernames_that_become_the_same(
-    database: Database, tenant: Tenant, other_tenant: Tenant
+    database: Database, tenant: Tenant, other_tenant: Tenant, stop_service: Callable[[], None]
 ) -> None:
     partners = tenant.create_customer(name="Partners", username="partners")
     wide = tenant.create_customer(name="Wide", username="other")
     tenant.create_customer(name="Accent", username="\u00e9mile")
     combining = tenant.create_customer(name="Combining", username="emile2")
     elsewhere = other_tenant.create_customer(name="Elsewhere", username="elsewhere")
+    stop_service()
     migrate.downgrade(database, "0003")
     # What an older version let in: look-alikes, each with its case-folded key.
     for customer, username in [
@@ -145,10 +170,11 @@ def test_upgrading_stops_on_usernames_that_become_the_same(
 
 
 def test_a_stopped_upgrade_is_a_readable_message_on_the_command_line(
-    database: Database, database_url: str, tenant: Tenant
+    database: Database, database_url: str, tenant: Tenant, stop_service: Callable[[], None]
 ) -> None:
     tenant.create_customer(name="Partners", username="partners")
     wide = tenant.create_customer(name="Wide", username="wide")
+    stop_service()
     migrate.downgrade(database, "0003")
     _set_username(
         database,
@@ -175,7 +201,7 @@ def migrate_version(connection: sa.Connection) -> str:
 
 
 def test_waiting_deliveries_keep_their_payload_across_the_event_table(
-    database: Database, tenant: Tenant
+    database: Database, settings: Settings, tenant: Tenant, stop_service: Callable[[], None]
 ) -> None:
     hook = tenant.post(
         "/api/v1/hooks",
@@ -186,6 +212,7 @@ def test_waiting_deliveries_keep_their_payload_across_the_event_table(
         },
     ).json()
     created = tenant.create_customer(name="Waiting")
+    stop_service()
     migrate.downgrade(database, "0012")
     with database.engine.connect() as connection:
         [(idhook, data)] = connection.execute(sa.text("SELECT idhook, data FROM hook_deliveries"))
@@ -202,14 +229,16 @@ def test_waiting_deliveries_keep_their_payload_across_the_event_table(
         )
     assert (event, json.loads(data)) == ("fulfilment_customers.created", created)
     # New events are numbered after the moved ones.
-    tenant.create_customer(name="After")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        replace(tenant, client=client).create_customer(name="After")
     with database.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM hook_events")).scalar_one() == 2
 
 
 def test_mails_keep_their_state_across_the_engine_columns(
-    database: Database, tenant: Tenant
+    database: Database, tenant: Tenant, stop_service: Callable[[], None]
 ) -> None:
+    stop_service()
     migrate.downgrade(database, "0013")
     insert = sa.text(
         "INSERT INTO mail_outbox (account_id, kind, recipient, sender_name, subject, attempts, "

@@ -18,12 +18,14 @@ def test_variables_become_typed_values() -> None:
             "FULFILMENT_LOG_LEVEL": "debug",
             "FULFILMENT_REDIS_URL": "",  # empty is unset
             "FULFILMENT_PORTAL_SECURE_COOKIES": "always",
+            "FULFILMENT_MAIL_FROM": "noreply@localhost",
         }
     )
 
     assert (settings.pool_size, settings.access_log) == (7, True)
     assert (settings.sqlite_synchronous, settings.log_level) == ("NORMAL", "DEBUG")
     assert (settings.redis_url, settings.portal_secure_cookies) == (None, "always")
+    assert settings.mail_from == "noreply@localhost"
 
 
 def test_keyword_overrides_win_over_the_environment() -> None:
@@ -48,6 +50,8 @@ def test_keyword_overrides_win_over_the_environment() -> None:
         ("FORWARDED_ALLOW_IPS", "10.0.0.1, proxy", "'proxy' is neither"),
         ("DATABASE_URL", "mysql://db/x", "FULFILMENT_DATABASE_URL must be a `sqlite:///path`"),
         ("REDIS_URL", "http://cache", "FULFILMENT_REDIS_URL must be a `redis://`"),
+        ("MAIL_FROM", "noreply,x@w.test", "FULFILMENT_MAIL_FROM must be an e-mail address, not"),
+        ("MAIL_FROM", "Acme <noreply@w.test>", "FULFILMENT_MAIL_FROM must be an e-mail address"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(

@@ -11,15 +11,16 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from starlette.requests import Request
 
-from .accounts.queries import FIND_KEY, RECORD_KEY_USED, SUBDOMAIN_TAKEN
 from .clock import utcnow
-from .db import Connection, Database, Row
+from .db import Connection, Database, Query
 from .errors import Forbidden, Unauthenticated
+from .tables import accounts, api_keys, staff_users
 
 READ_CHANGE_COUNTER = "SELECT version FROM change_counters WHERE channel = %s"
 
@@ -240,7 +241,54 @@ class KeyUsage:
             log.warning("could not record when API keys were last used (%s)", error)
 
 
-async def _find_key(connection: Connection, key_hash: str) -> Row | None:
+class KeyRow(NamedTuple):
+    id: int
+    account_id: int
+    idfulfilment_customer: int | None
+    name: str
+    subdomain: str
+    timezone: str
+
+
+class AccountIdRow(NamedTuple):
+    id: int
+
+
+_p = sa.bindparam
+# Who is calling: a key that is not revoked, with its account. A key a staff user made
+# works while that user is active (SPEC 6a).
+FIND_KEY = Query(
+    sa.select(
+        api_keys.c.id,
+        api_keys.c.account_id,
+        api_keys.c.idfulfilment_customer,
+        api_keys.c.name,
+        accounts.c.subdomain,
+        accounts.c.timezone,
+    )
+    .join(accounts, accounts.c.id == api_keys.c.account_id)
+    .outerjoin(staff_users, staff_users.c.iduser == api_keys.c.created_by_iduser)
+    .where(
+        api_keys.c.key_hash == _p("key_hash"),
+        api_keys.c.revoked_at.is_(None),
+        sa.or_(api_keys.c.created_by_iduser.is_(None), staff_users.c.active.is_(True)),
+    ),
+    KeyRow,
+)
+SUBDOMAIN_TAKEN = Query(
+    sa.select(accounts.c.id).where(accounts.c.subdomain == _p("subdomain")), AccountIdRow
+)
+RECORD_KEY_USED = (
+    sa.update(api_keys)
+    .where(
+        api_keys.c.id == _p("id"),
+        sa.or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < _p("before")),
+    )
+    .values(last_used_at=_p("at"))
+)
+
+
+async def _find_key(connection: Connection, key_hash: str) -> KeyRow | None:
     return await connection.one(FIND_KEY, {"key_hash": key_hash})
 
 
@@ -258,15 +306,14 @@ async def authenticate(
         row = await database.read(lambda c: _find_key(c, key_hash))
         if row is None:
             raise Unauthenticated("Unknown or revoked API key.")
-        key_id, account_id, idfulfilment_customer, key_name, subdomain, timezone = row
         principal = Principal(
-            key_id,
+            row.id,
             key_hash[:24],
-            key_name,
-            account_id,
-            subdomain,
-            zone(timezone),
-            idfulfilment_customer,
+            row.name,
+            row.account_id,
+            row.subdomain,
+            zone(row.timezone),
+            row.idfulfilment_customer,
         )
         keys.store(key_hash, principal, version)
     requested = host_subdomain(request.headers.get("host"))

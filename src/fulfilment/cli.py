@@ -23,7 +23,7 @@ from .db import Connection, Database
 from .encryption import box_for, rotate
 from .errors import ApiError
 from .hooks.cli import deliver as _hooks_deliver
-from .mail import cli as mail_cli
+from .identity import cli as identity_cli
 from .reference import service as reference
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .settings import Settings, SettingsError
@@ -337,7 +337,7 @@ main.add_command(users_cli)
 # The client's hooks commands, and the operator's `deliver` beside them.
 hooks_cli.hooks.add_command(_hooks_deliver)
 main.add_command(hooks_cli.hooks)
-main.add_command(mail_cli.mail)
+main.add_command(identity_cli.mail)
 
 
 # -- the demo -----------------------------------------------------------------------------
@@ -349,7 +349,7 @@ main.add_command(mail_cli.mail)
 def demo(host: str, port: int) -> None:
     """Migrate the database if needed, set up (or reuse) the `demo` account with a staff
     user and a few customers, and print how to reach each part with a new API key."""
-    from .accounts import demo as demo_account
+    from . import demo as demo_account
 
     with _database() as database:
         migrate.upgrade(database)

@@ -1,8 +1,8 @@
 """Rules for a fulfilment customer's fields (limits, the languages, the text of a username
-and an e-mail address), and how text from the API is shown on a terminal or written to a
-spreadsheet. The server's schemas and the command-line tools (CSV import and export) both
-use them; standard library only, so that the client side can import this module without
-the server's packages."""
+and an e-mail address), how text from the API is shown on a terminal, and the field table.
+The server's schemas and pages and the command-line tools (CSV import and export) all use
+them; standard library only, so that the client side can import this module without the
+server's packages."""
 
 from __future__ import annotations
 
@@ -11,9 +11,17 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-# The portal's languages; the first is a new customer's.
+
+def N_(message: str) -> str:
+    """Mark `message` as a key of the pages' catalogues (portal/translations); it is
+    translated where it is shown."""
+    return message
+
+
+# The portal's languages; the first is a new customer's. Each by its name, in itself.
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
+LANGUAGE_NAMES: dict[str, str] = {"nl": N_("Nederlands"), "en": N_("English")}
 # Counted after trimming the white space around it.
 NAME_MAX = 255
 PASSWORD_MIN = 8
@@ -23,8 +31,18 @@ USERNAME_MAX = 100
 # "mhz"); the stored key has room for three times that (migration 0003).
 USERNAME_KEY_MAX = 300
 EMAIL_MAX = 254
-# Matched with fullmatch: `$` would also accept a final newline.
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# One mailbox: RFC 5322's addr-spec without quotes or a domain literal (letters, digits,
+# `!#$%&'*+/=?^_`{|}~-`, dots and any character beyond ASCII before the @; dot-separated
+# labels of them, at least two, after it). What would make it more than one mailbox, or
+# a mailbox with a name, cannot be in it: no comma, semicolon, colon, angle brackets,
+# quotes, parentheses, brackets, backslash or white space. Matched with fullmatch: `$`
+# would also accept a final newline.
+_ATOM = r'[^\x00-\x20\x7f"(),.:;<>@\[\\\]\s]+'
+_LOCAL = r'[^\x00-\x20\x7f"(),:;<>@\[\\\]\s]+'
+EMAIL = re.compile(rf"{_LOCAL}@{_ATOM}(?:\.{_ATOM})+")
+# The service's own sender (FULFILMENT_MAIL_FROM): one mailbox too, whose domain may be a
+# host's bare name (`noreply@localhost`).
+SENDER = re.compile(rf"{_LOCAL}@{_ATOM}(?:\.{_ATOM})*")
 
 # Control (Cc), format (Cf: zero-width space, bidi overrides, soft hyphen...), surrogate,
 # private-use, unassigned, and line or paragraph separator characters.
@@ -90,7 +108,45 @@ def check_email(emailaddress: str) -> str:
     return emailaddress
 
 
-# -- showing and exporting ----------------------------------------------------------------
+# What a mail program reads as the start of encoded text (RFC 2047's encoded word,
+# `=?utf-8?q?...?=`), even inside quotes: a name holding one could decode to a line break.
+ENCODED_WORD_START = "=?"
+DisplayNameProblem = Literal["length", "characters", "encoded"]
+
+
+def display_name_problem(name: str) -> DisplayNameProblem | None:
+    """What keeps `name` (trimmed) from being a name mails carry in a header, such as an
+    account's name in From and Subject; None when it is plain text that can."""
+    name = name.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        return "length"
+    if _first_unshowable(name) is not None:
+        return "characters"
+    if ENCODED_WORD_START in name:
+        return "encoded"
+    return None
+
+
+def check_display_name(name: str) -> str:
+    """`name` trimmed when it is plain text a mail's header can carry (no control or
+    invisible characters, line and paragraph separators among them, and nothing a mail
+    program would decode), else ValueError with the reason."""
+    problem = display_name_problem(name)
+    if problem == "length":
+        raise ValueError(f"must be 1-{NAME_MAX} characters")
+    if problem == "characters":
+        hidden = _first_unshowable(name.strip())
+        assert hidden is not None
+        raise ValueError(f"may not contain control or invisible characters ({code_point(hidden)})")
+    if problem == "encoded":
+        raise ValueError(
+            f"may not contain '{ENCODED_WORD_START}', which mail programs read as the start "
+            "of encoded text"
+        )
+    return name.strip()
+
+
+# -- showing on a terminal ---------------------------------------------------------------
 
 
 def _escape(character: str) -> str:
@@ -108,22 +164,6 @@ def printable(text: str) -> str:
     if not any(is_unshowable(character) for character in text):
         return text
     return "".join(_escape(c) if is_unshowable(c) else c for c in text)
-
-
-# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
-# Injection"). A cell that starts with quotes before one of them is quoted once more, so
-# that the quote an export adds can always be told apart and taken off again on import.
-_FORMULA = re.compile(r"'*[=+\-@\t\r]")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """`cell` with a single quote in front when a spreadsheet would run it as a formula."""
-    return "'" + cell if _FORMULA.match(cell) else cell
-
-
-def from_spreadsheet_safe(cell: str) -> str:
-    """The value `spreadsheet_safe` was given: the quote it added, taken off."""
-    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell, 1) else cell
 
 
 # -- the field table ----------------------------------------------------------------------
@@ -175,6 +215,13 @@ class Field:
     cli_help: str = ""
     cli_clear: tuple[str, str] | None = None  # (flag, help) of `update` that sends null
     cli_heading: str | None = None  # the column of `fulfilment customers list`
+    # The words of the back office's and the portal's pages, as keys of their catalogues:
+    # the field's label (None: no page shows it), what an empty value reads as, and a hint
+    # under its form field. How a value is shown and typed follows from its kind.
+    label: str | None = None
+    unset_label: str = N_("Not set")
+    hint: str | None = None
+    in_portal: bool = True  # the portal's customer page shows it (with a label)
 
     @property
     def stored_as(self) -> str:
@@ -204,6 +251,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         default=REQUIRED,
         audit_label=None,
         cli_heading="id",
+        label=N_("Number"),
+        in_portal=False,
     ),
     Field(
         "name",
@@ -215,6 +264,7 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--name",
         cli_help="The customer's name.",
         cli_heading="name",
+        label=N_("Name"),
     ),
     Field(
         "can_login",
@@ -223,6 +273,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--can-login/--cannot-login",
         cli_help="Whether the customer may log in to the portal (needs a username and password).",
         cli_heading="login",
+        label=N_("Can log in"),
+        in_portal=False,
     ),
     Field(
         "username",
@@ -238,6 +290,7 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--username",
         cli_help="The portal login name.",
         cli_heading="username",
+        label=N_("Username"),
     ),
     Field(
         "password",
@@ -249,6 +302,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--password",
         cli_help="The portal password (visible to other users of this machine: "
         "prefer --ask-password).",
+        label=N_("Password"),
+        in_portal=False,
     ),
     Field(
         "emailaddress",
@@ -257,12 +312,16 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         min_length=3,
         max_length=EMAIL_MAX,
         # OpenAPI adds check_email's pattern (openapi.email_pattern).
-        description="An e-mail address: something@domain.tld, without white space or NUL.",
+        description=(
+            "One e-mail address, name@domain.tld: no display name, list or group, "
+            "and no white space, quotes, brackets or commas."
+        ),
         search_column="search_email",
         cli_option="--email",
         cli_help="The customer's e-mail address.",
         cli_clear=("--no-email", "Remove the e-mail address."),
         cli_heading="e-mail",
+        label=N_("E-mail address"),
     ),
     Field(
         "language",
@@ -271,6 +330,7 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--language",
         cli_help="The portal language.",
         cli_heading="lang",
+        label=N_("Language"),
     ),
     Field(
         "idtemplate",
@@ -281,6 +341,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_help="idtemplate.",
         cli_clear=("--no-template", "Remove the template."),
         cli_heading="template",
+        label=N_("Template"),
+        unset_label=N_("The default template"),
     ),
     Field(
         "last_login_at",
@@ -288,6 +350,9 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         nullable=True,
         audit_label=None,
         cli_heading="last login",
+        label=N_("Last login"),
+        unset_label=N_("Never"),
+        in_portal=False,
     ),
     Field(
         "allowed_shipping_profiles",
@@ -303,6 +368,9 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_option="--shipping-profile",
         cli_help="An allowed idshippingprovider_profile; repeat for more (none: all).",
         cli_clear=("--all-shipping-profiles", "Allow every shipping profile."),
+        label=N_("Shipping profiles"),
+        unset_label=N_("All shipping profiles"),
+        hint=N_("None ticked: every shipping profile is allowed."),
     ),
     Field(
         "preferred_idwarehouse",
@@ -313,6 +381,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
         cli_help="The preferred idwarehouse.",
         cli_clear=("--no-warehouse", "Use the default warehouse."),
         cli_heading="warehouse",
+        label=N_("Preferred warehouse"),
+        unset_label=N_("The default warehouse"),
     ),
 )
 FIELDS_BY_NAME = {field.name: field for field in CUSTOMER_FIELDS}
@@ -320,3 +390,30 @@ FIELDS_BY_NAME = {field.name: field for field in CUSTOMER_FIELDS}
 WRITABLE_FIELDS = tuple(field for field in CUSTOMER_FIELDS if not field.read_only)
 OUTPUT_FIELDS = tuple(field for field in CUSTOMER_FIELDS if not field.write_only)
 LIST_FIELDS = tuple(field for field in OUTPUT_FIELDS if field.in_list)
+# What the back office's customer page and form, and the portal's page, show, in this order.
+SHOWN_FIELDS = tuple(field for field in OUTPUT_FIELDS if field.label is not None)
+FORM_FIELDS = tuple(field for field in WRITABLE_FIELDS if field.label is not None)
+PORTAL_FIELDS = tuple(field for field in SHOWN_FIELDS if field.in_portal)
+
+
+# -- the event table ----------------------------------------------------------------------
+#
+# Each event a webhook hears, declared once. The constants and the `Event` type of the
+# server (hooks/schemas.py) and of the client (client/_models.py) are written from it by
+# scripts/structs.py; the pages name each event by its label.
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str  # on the wire
+    constant: str  # its name in Python
+    label: str | None  # its words on the pages, as a key of their catalogues
+    subscribed: bool = True  # False: not an event a hook subscribes to (`ping`)
+
+
+EVENTS: tuple[Event, ...] = (
+    Event("fulfilment_customers.created", "CUSTOMER_CREATED", N_("A customer is created")),
+    Event("fulfilment_customers.changed", "CUSTOMER_CHANGED", N_("A customer is changed")),
+    Event("ping", "PING", None, subscribed=False),
+)
+EVENT_LABELS = {event.name: event.label for event in EVENTS if event.label is not None}

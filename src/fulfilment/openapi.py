@@ -17,11 +17,12 @@ from .customers.schemas import (
 )
 from .errors import ERROR_TABLE, ErrorBody
 from .fields import EMAIL, WRITABLE_FIELDS, is_unshowable
+from .hooks import openapi as hooks
 from .hooks.schemas import Hook, HookCreate, HookDelivery, HookPayload, HookUpdate
 from .openapi_examples import add_examples
+from .openapi_parts import OFFSET, SEARCH, errors, json_answer, list_of, path_id, ref
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .staff.schemas import User
-from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
 
 _STRUCTS = (
     Customer,
@@ -90,59 +91,6 @@ def _with_email_rule(components: dict[str, Any]) -> None:
                     choice["pattern"] = pattern
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in statuses}
-
-
-_OFFSET = {
-    "name": "offset",
-    "in": "query",
-    "required": False,
-    "description": (
-        "Skip this many objects; pages hold at most 100. Stop at a shorter page. "
-        "An empty value counts as 0."
-    ),
-    "schema": {
-        "anyOf": [
-            {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
-            {"type": "string", "maxLength": 0},
-        ],
-        "default": 0,
-    },
-}
-_SEARCH = {
-    "name": "search",
-    "in": "query",
-    "required": False,
-    "description": "Case-insensitive part of the name, username or e-mail address; no NUL.",
-    "schema": {"type": "string", "maxLength": MAX_SEARCH_LENGTH, "pattern": "^[^\\u0000]*$"},
-}
-
-
-def _id(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-        # The console fills it in; after `make run` the first customer, warehouse and staff
-        # user have this id.
-        "example": 1,
-    }
-
-
-def _list(item: str) -> dict[str, Any]:
-    return {"type": "array", "items": _ref(item), "maxItems": 100}
-
-
 _ACTIVE = {
     "name": "active",
     "in": "query",
@@ -161,10 +109,10 @@ def _users_paths() -> dict[str, Any]:
                 "operationId": "listUsers",
                 "summary": "List staff users",
                 "tags": tags,
-                "parameters": [_OFFSET, _ACTIVE],
+                "parameters": [OFFSET, _ACTIVE],
                 "responses": {
-                    "200": _json(_list("User"), "A page, ordered by id."),
-                    **_errors(400, 401, 403, 429),
+                    "200": json_answer(list_of("User"), "A page, ordered by id."),
+                    **errors(400, 401, 403, 429),
                 },
             }
         },
@@ -175,20 +123,20 @@ def _users_paths() -> dict[str, Any]:
                 "description": "404 for a key created on the command line.",
                 "tags": tags,
                 "responses": {
-                    "200": _json(_ref("User"), "The user."),
-                    **_errors(401, 403, 404, 429),
+                    "200": json_answer(ref("User"), "The user."),
+                    **errors(401, 403, 404, 429),
                 },
             }
         },
         "/api/v1/users/{iduser}": {
-            "parameters": [_id("iduser")],
+            "parameters": [path_id("iduser")],
             "get": {
                 "operationId": "getUser",
                 "summary": "Get one staff user",
                 "tags": tags,
                 "responses": {
-                    "200": _json(_ref("User"), "The user."),
-                    **_errors(401, 403, 404, 429),
+                    "200": json_answer(ref("User"), "The user."),
+                    **errors(401, 403, 404, 429),
                 },
             },
         },
@@ -196,14 +144,13 @@ def _users_paths() -> dict[str, Any]:
 
 
 def build_openapi() -> dict[str, Any]:
-    from .hooks import openapi as hooks  # it builds on this module's helpers
 
     _, components = msgspec.json.schema_components(
         _STRUCTS, ref_template="#/components/schemas/{name}"
     )
     _with_email_rule(components)
-    read_errors = _errors(401, 403, 404, 429)
-    write_errors = _errors(400, 401, 403, 404, 413, 429)
+    read_errors = errors(401, 403, 404, 429)
+    write_errors = errors(400, 401, 403, 404, 413, 429)
     customers_path = "/api/v1/fulfilment/customers"
     paths: dict[str, Any] = {
         customers_path: {
@@ -211,10 +158,10 @@ def build_openapi() -> dict[str, Any]:
                 "operationId": "listFulfilmentCustomers",
                 "summary": "List fulfilment customers",
                 "tags": ["Fulfilment customers"],
-                "parameters": [_OFFSET, _SEARCH],
+                "parameters": [OFFSET, SEARCH],
                 "responses": {
-                    "200": _json(_list("CustomerListItem"), "A page, ordered by id."),
-                    **_errors(400, 401, 403, 429),
+                    "200": json_answer(list_of("CustomerListItem"), "A page, ordered by id."),
+                    **errors(400, 401, 403, 429),
                 },
             },
             "post": {
@@ -223,11 +170,11 @@ def build_openapi() -> dict[str, Any]:
                 "tags": ["Fulfilment customers"],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("CustomerCreate")}},
+                    "content": {"application/json": {"schema": ref("CustomerCreate")}},
                 },
                 "responses": {
                     "200": {
-                        **_json(_ref("Customer"), "The new customer."),
+                        **json_answer(ref("Customer"), "The new customer."),
                         "links": {
                             "GetCreatedCustomer": {
                                 "operationId": "getFulfilmentCustomer",
@@ -248,12 +195,15 @@ def build_openapi() -> dict[str, Any]:
             },
         },
         customers_path + "/{idfulfilment_customer}": {
-            "parameters": [_id("idfulfilment_customer")],
+            "parameters": [path_id("idfulfilment_customer")],
             "get": {
                 "operationId": "getFulfilmentCustomer",
                 "summary": "Get one fulfilment customer",
                 "tags": ["Fulfilment customers"],
-                "responses": {"200": _json(_ref("Customer"), "The customer."), **read_errors},
+                "responses": {
+                    "200": json_answer(ref("Customer"), "The customer."),
+                    **read_errors,
+                },
             },
             "put": {
                 "operationId": "updateFulfilmentCustomer",
@@ -261,16 +211,16 @@ def build_openapi() -> dict[str, Any]:
                 "tags": ["Fulfilment customers"],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("CustomerUpdate")}},
+                    "content": {"application/json": {"schema": ref("CustomerUpdate")}},
                 },
                 "responses": {
-                    "200": _json(_ref("Customer"), "The updated customer."),
+                    "200": json_answer(ref("Customer"), "The updated customer."),
                     **write_errors,
                 },
             },
         },
         customers_path + "/{idfulfilment_customer}/history": {
-            "parameters": [_id("idfulfilment_customer")],
+            "parameters": [path_id("idfulfilment_customer")],
             "get": {
                 "operationId": "getFulfilmentCustomerHistory",
                 "summary": "The audit trail of a fulfilment customer, oldest first",
@@ -280,10 +230,10 @@ def build_openapi() -> dict[str, Any]:
                     '`"changed"`.'
                 ),
                 "tags": ["Fulfilment customers"],
-                "parameters": [_OFFSET],
+                "parameters": [OFFSET],
                 "responses": {
-                    "200": _json(_list("AuditEvent"), "A page of events, by id."),
-                    **_errors(400, 401, 403, 404, 429),
+                    "200": json_answer(list_of("AuditEvent"), "A page of events, by id."),
+                    **errors(400, 401, 403, 404, 429),
                 },
             },
         },
@@ -292,22 +242,22 @@ def build_openapi() -> dict[str, Any]:
                 "operationId": "listWarehouses",
                 "summary": "List warehouses",
                 "tags": ["Reference data"],
-                "parameters": [_OFFSET],
+                "parameters": [OFFSET],
                 "responses": {
-                    "200": _json(_list("Warehouse"), "A page, ordered by id."),
-                    **_errors(400, 401, 429),
+                    "200": json_answer(list_of("Warehouse"), "A page, ordered by id."),
+                    **errors(400, 401, 429),
                 },
             }
         },
         "/api/v1/warehouses/{idwarehouse}": {
-            "parameters": [_id("idwarehouse")],
+            "parameters": [path_id("idwarehouse")],
             "get": {
                 "operationId": "getWarehouse",
                 "summary": "Get one warehouse",
                 "tags": ["Reference data"],
                 "responses": {
-                    "200": _json(_ref("Warehouse"), "The warehouse."),
-                    **_errors(401, 404, 429),
+                    "200": json_answer(ref("Warehouse"), "The warehouse."),
+                    **errors(401, 404, 429),
                 },
             },
         },
@@ -316,10 +266,10 @@ def build_openapi() -> dict[str, Any]:
                 "operationId": "listTemplates",
                 "summary": "List templates",
                 "tags": ["Reference data"],
-                "parameters": [_OFFSET],
+                "parameters": [OFFSET],
                 "responses": {
-                    "200": _json(_list("Template"), "A page, ordered by id."),
-                    **_errors(400, 401, 429),
+                    "200": json_answer(list_of("Template"), "A page, ordered by id."),
+                    **errors(400, 401, 429),
                 },
             }
         },
@@ -328,10 +278,10 @@ def build_openapi() -> dict[str, Any]:
                 "operationId": "listShippingProviders",
                 "summary": "List shipping providers and their profiles",
                 "tags": ["Reference data"],
-                "parameters": [_OFFSET],
+                "parameters": [OFFSET],
                 "responses": {
-                    "200": _json(_list("ShippingProvider"), "A page, ordered by id."),
-                    **_errors(400, 401, 429),
+                    "200": json_answer(list_of("ShippingProvider"), "A page, ordered by id."),
+                    **errors(400, 401, 429),
                 },
             }
         },
@@ -343,7 +293,7 @@ def build_openapi() -> dict[str, Any]:
         codes = "; ".join(
             f"error_code {code}: {when}" for s, code, when in ERROR_TABLE if s == status
         )
-        error_responses[f"Error{status}"] = _json(_ref("ErrorBody"), codes)
+        error_responses[f"Error{status}"] = json_answer(ref("ErrorBody"), codes)
     document = {
         "openapi": "3.1.0",
         "info": {

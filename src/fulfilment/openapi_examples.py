@@ -6,18 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
-_CUSTOMER = {
-    "idfulfilment_customer": 12,
-    "name": "Tulip Trading Ltd",
-    "can_login": True,
-    "username": "tuliptrading",
-    "emailaddress": "orders@tuliptrading.example",
-    "language": "en",
-    "idtemplate": 1,
-    "last_login_at": "2026-12-03 09:41:07",
-    "allowed_shipping_profiles": [2, 1],
-    "preferred_idwarehouse": 1,
-}
+from .fields import LIST_FIELDS, OUTPUT_FIELDS, Field
+
+
+def _every_field(example: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
+    """`example` with every field of `fields`, in their order: a field it does not show
+    (a new one) has its default, null where it may be."""
+    return {f.name: example.get(f.name, None if f.nullable else f.default) for f in fields}
+
+
+_CUSTOMER = _every_field(
+    {
+        "idfulfilment_customer": 12,
+        "name": "Tulip Trading Ltd",
+        "can_login": True,
+        "username": "tuliptrading",
+        "emailaddress": "orders@tuliptrading.example",
+        "language": "en",
+        "idtemplate": 1,
+        "last_login_at": "2026-12-03 09:41:07",
+        "allowed_shipping_profiles": [2, 1],
+        "preferred_idwarehouse": 1,
+    },
+    OUTPUT_FIELDS,
+)
 _HOOK = {
     "idhook": 3,
     "name": "CRM sync",
@@ -32,9 +44,7 @@ _HOOK = {
 # schema name -> an example of it
 OBJECTS: dict[str, Any] = {
     "Customer": _CUSTOMER,
-    "CustomerListItem": {
-        name: value for name, value in _CUSTOMER.items() if name != "allowed_shipping_profiles"
-    },
+    "CustomerListItem": _every_field(_CUSTOMER, LIST_FIELDS),
     "CustomerCreate": {
         "name": "Tulip Trading Ltd",
         "can_login": True,

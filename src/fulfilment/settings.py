@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from limits import RateLimitItem, parse
 
+from .fields import SENDER
+
 DEFAULT_DATABASE_URL = "sqlite:///var/fulfilment.sqlite3"
 # A limit set to one of these is switched off.
 DISABLED = frozenset({"", "0", "off", "none"})
@@ -35,7 +37,7 @@ MIN_KEY_LENGTH = 32
 DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^(sqlite|postgres|postgresql)(\+\w+)?://")]
 RedisUrl = Annotated[str, msgspec.Meta(pattern=r"^(redis|rediss|unix)://")]
 SmtpUrl = Annotated[str, msgspec.Meta(pattern=r"^smtps?://[^/?#]*[^@/?#:][^/?#]*(/?\?.*)?$")]
-MailAddress = Annotated[str, msgspec.Meta(pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+$")]
+MailAddress = Annotated[str, msgspec.Meta(pattern=rf"^(?:{SENDER.pattern})\Z")]
 PublicUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^/?#\s]+/?$")]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

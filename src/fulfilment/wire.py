@@ -7,11 +7,12 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import anyio
 import msgspec
+from msgspec import Meta
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -26,6 +27,16 @@ MAX_SEARCH_LENGTH = 255
 JSON_TYPE = "application/json; charset=utf-8"
 
 _encoder = msgspec.json.Encoder()
+
+
+# A moment on the wire (see format_datetime).
+DateTime = Annotated[
+    str,
+    Meta(
+        pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
+        description="`YYYY-MM-DD HH:MM:SS` in the account's time zone.",
+    ),
+]
 
 
 # An answer of the API is data, never a page: a browser that opens one runs nothing in it

@@ -116,7 +116,12 @@ def test_staff_manage_customers_in_a_browser(
         secret = page.locator(".key code").inner_text().replace(" ", "")
         page.get_by_label("Code", exact=True).fill("000000")
         page.get_by_role("button", name="Turn on").click()
-        expect(page.get_by_role("alert")).to_have_text("The code is not correct.")
+        # The single-field form pattern: a summary linking to the field, the title marked.
+        expect(page.get_by_role("alert")).to_contain_text("The code is not correct.")
+        expect(page.get_by_role("link", name="The code is not correct.")).to_have_attribute(
+            "href", "#code"
+        )
+        expect(page).to_have_title(re.compile(r"^Error: "))
         page.get_by_label("Code", exact=True).fill(pyotp.TOTP(secret).now())
         page.get_by_role("button", name="Turn on").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Recovery codes")
@@ -155,7 +160,7 @@ def test_staff_manage_customers_in_a_browser(
         page.get_by_label("Username", exact=True).fill("tulp")
         page.get_by_label("E-mail address").fill("not an address")
         page.get_by_label("Language").select_option("en")
-        page.get_by_label("Can log in to the portal").check()
+        page.get_by_label("Can log in", exact=True).check()
         page.get_by_label("Generate a password (shown once)").check()
         page.get_by_label("Preferred warehouse").select_option(label="Main")
         page.get_by_label("PostNL · Signature").check()
@@ -265,10 +270,10 @@ def test_staff_manage_customers_in_a_browser(
         _fits(page, 390)
         _words(page, "nl", data)
         _shot(page, folder, "26-phone-new-customer-refused")
-        # The keyboard reaches the form: Tab from the name field goes on to the username.
+        # The keyboard reaches the form: Tab from the name field goes on to the next field.
         page.get_by_label("Naam", exact=True).focus()
         page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.id") == "username"
+        assert page.evaluate("document.activeElement.id") == "can_login"
     finally:
         phone.close()
 

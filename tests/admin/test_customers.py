@@ -60,7 +60,7 @@ def test_create_with_a_field_error_then_edit_and_see_the_history(
         "password": "tulp password",
         "preferred_idwarehouse": str(tenant.warehouse),
         "idtemplate": str(tenant.template),
-        f"profile_{tenant.profiles[1]}": "1",
+        f"allowed_shipping_profiles_{tenant.profiles[1]}": "1",
     }
     refused = send(client, "customers/new", form, **fields)
     assert refused.status_code == 400

@@ -298,3 +298,37 @@ def test_a_webhook_past_the_accounts_limit_is_refused_with_a_clear_page(
             "deactivate one first." in shown_texts(second.text)
         )
         assert len(tenant.get(f"{API}/hooks").json()) == 1
+
+
+def test_the_hook_forms_report_every_problem_in_one_round(
+    client: TestClient, tenant: Tenant, anna: User, receiver: Receiver, database: Database
+) -> None:
+    log_in(client, "anna")
+    page = client.get(f"{BASE}hooks")
+    every = send(client, "hooks/new", page, name=" ", event="ping", address="ftp://x")
+    assert every.status_code == 400
+    for field in ("name", "event", "address"):
+        assert f'id="{field}-error"' in every.text, field
+    assert every.text.count('aria-invalid="true"') == 3
+    made = send(client, "hooks/new", page, name="Shop", event=EVENTS[0], address=receiver.url)
+    assert made.status_code == 303
+    idhook = made.headers["location"].split("hooks/")[1].split("?")[0]
+
+    # A taken address is found beside a bad name, not after it is fixed.
+    taken = send(client, "hooks/new", page, name="", event=EVENTS[0], address=receiver.url)
+    texts = shown_texts(taken.text)
+    assert taken.status_code == 400
+    assert "Enter a name of at most 255 characters." in texts
+    assert "This account already has a webhook for this event at this address." in texts
+    other = send(client, "hooks/new", page, name="Other", event=EVENTS[1], address=receiver.url)
+    assert other.status_code == 303
+
+    hook_page = client.get(f"{BASE}hooks/{idhook}")
+    edited = send(client, f"hooks/{idhook}/edit", hook_page, name="", address="ftp://x")
+    assert edited.status_code == 400
+    assert 'id="name-error"' in edited.text
+    assert 'id="address-error"' in edited.text
+    # Its own address is not "taken"; the same address of another event's hook is allowed.
+    kept = send(client, f"hooks/{idhook}/edit", hook_page, name="Shop 2", address=receiver.url)
+    assert kept.status_code == 303
+    assert [event for event, _ in _hook_events(database)] == ["create", "create", "update"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fulfilment.accounts import demo
+from fulfilment import demo
 from fulfilment.db import Database
 from fulfilment.settings import Settings
 from tests.live import LiveServer, live_server

@@ -7,8 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from fulfilment.client import Client
-from tests.live import LiveAccount, LiveServer
+from tests.live import LiveAccount
 
 from .conftest import Run
 
@@ -41,7 +40,7 @@ def source_rows(account: LiveAccount) -> list[dict[str, str]]:
 
 
 def test_import_and_export_ten_thousand_customers(
-    run: Run, server: LiveServer, account: LiveAccount, tmp_path: Path
+    run: Run, account: LiveAccount, tmp_path: Path
 ) -> None:
     rows = source_rows(account)
     source = tmp_path / "customers.csv"
@@ -75,9 +74,10 @@ def test_import_and_export_ten_thousand_customers(
     ids = [int(row["idfulfilment_customer"]) for row in exported]
     for wanted, got, line in zip(rows, exported, lines, strict=True):
         for name in HEADER:
-            if name == "allowed_shipping_profiles":
-                continue
             assert got[name] == wanted[name], (name, wanted, got)
+            if name == "allowed_shipping_profiles":
+                assert line[name] == [int(part) for part in wanted[name].split(";") if part]
+                continue
             assert line[name] == (
                 int(wanted[name]) if wanted[name] and name.startswith(("id", "preferred"))
                 else wanted[name] or (None if name != "language" else "nl")
@@ -85,9 +85,3 @@ def test_import_and_export_ten_thousand_customers(
         assert got["can_login"] == "false"
         assert line["can_login"] is False
         assert got["last_login_at"] == ""
-
-    with Client(server.url, api_key=account.key) as client:
-        for number in range(0, COUNT, 11 * 91):
-            customer = client.customers.get(ids[number])
-            assert customer.allowed_shipping_profiles == [account.profiles[1], account.profiles[0]]
-        assert client.customers.get(ids[1]).allowed_shipping_profiles == []

@@ -52,6 +52,10 @@ VALUE_VIOLATIONS: list[tuple[dict[str, Any], str]] = [
     ({"emailaddress": "not an address"}, "emailaddress"),
     ({"emailaddress": "nobody@nowhere"}, "emailaddress"),
     ({"emailaddress": ""}, "emailaddress"),
+    # One mailbox: no list, no group, no name.
+    ({"emailaddress": "root,victim@acme.test"}, "emailaddress"),
+    ({"emailaddress": "team: victim@acme.test;"}, "emailaddress"),
+    ({"emailaddress": "Root <root@acme.test>"}, "emailaddress"),
     ({"idtemplate": 987654}, "idtemplate"),
     ({"preferred_idwarehouse": 987654}, "preferred_idwarehouse"),
     ({"allowed_shipping_profiles": [987654]}, "allowed_shipping_profiles"),

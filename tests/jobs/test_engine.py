@@ -8,6 +8,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
@@ -19,9 +20,9 @@ from fulfilment.jobs.handler import Places
 from fulfilment.mail import handler as mail
 from fulfilment.mail import outbox
 from fulfilment.mail.messages import PASSWORD_RESET, MailWriter
-from fulfilment.tables import mail_outbox, one_time_tokens
+from fulfilment.tables import hook_deliveries, hook_events, mail_outbox, one_time_tokens
 from tests.factories import Tenant
-from tests.hooks.helpers import CREATED, HOOKS, create_hook, stored_deliveries
+from tests.hooks.helpers import CHANGED, CREATED, HOOKS, create_hook, stored_deliveries
 from tests.hooks.receiver import Receiver
 
 
@@ -153,3 +154,40 @@ def test_a_job_that_finds_no_place_in_its_lease_goes_back_unattempted(
     assert receiver.requests == []
     log = tenant.get(f"{HOOKS}/{delivery['idhook']}/deliveries").json()
     assert log[0]["attempts"] == []
+
+
+def _estimated_pending(database: Database) -> int:
+    with database.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM hook_deliveries WHERE state = 'pending'"
+        ).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_backlog_written_in_a_burst_is_analysed_before_the_claims_read_it(
+    tenant: Tenant, database: Database, receiver: Receiver, client: TestClient
+) -> None:
+    client.portal.call(client.app.state.jobs.stop)  # type: ignore[attr-defined, union-attr]
+    hook = create_hook(tenant, receiver.url, CHANGED)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE hook_deliveries")  # the planner sees none
+        now = utcnow()
+        idevent = connection.execute(
+            sa.insert(hook_events)
+            .values(account_id=tenant.account.id, event=CHANGED, data="{}", triggered_at=now)
+            .returning(hook_events.c.idevent)
+        ).scalar_one()
+        row = {"account_id": tenant.account.id, "idhook": hook["idhook"], "idevent": idevent}
+        row |= {"state": "pending", "attempts": 0, "next_attempt_at": now}
+        connection.execute(sa.insert(hook_deliveries), [row] * 3000)
+    assert _estimated_pending(database) < 1500
+
+    async def refresh() -> None:
+        await database.start()
+        await Engine(database, [HookDeliveries(database)]).refresh_backlog()
+        await database.aclose()
+
+    asyncio.run(refresh())
+
+    assert _estimated_pending(database) > 2000

@@ -16,11 +16,11 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from fulfilment.clock import utcnow
 from fulfilment.db import Database
 from fulfilment.identity.kinds import CUSTOMER
-from fulfilment.passkeys import ceremony
-from fulfilment.passkeys.errors import PasskeyNameInvalid, PasskeyRefused
-from fulfilment.passkeys.parties import RelyingParty, relying_party_id
+from fulfilment.identity.passkeys import ceremony
+from fulfilment.identity.passkeys.errors import PasskeyNameInvalid, PasskeyRefused
 from fulfilment.staff import service as staff
 from fulfilment.tables import account_events, passkey_challenges, passkeys
+from fulfilment.web.relying_party import RelyingParty, relying_party_id
 from tests.admin.conftest import make_user
 from tests.factories import Tenant
 from tests.portal.helpers import PASSWORD, form_token, log_in

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
@@ -24,8 +24,11 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 # Where the pages' words are: the portal, the back office, what both share, the pages
-# of logging in (identity/), and passkeys.
-SOURCES = [PACKAGE / name for name in ("portal", "admin", "web", "identity", "passkeys")]
+# of logging in (identity/, passkeys too); and the field and event tables, whose words
+# the pages show by their keys.
+SOURCES = [PACKAGE / name for name in ("portal", "admin", "web", "identity")]
+TABLES = PACKAGE / "fields.py"
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 
 
 def _used_message_ids() -> set[str]:
@@ -36,10 +39,11 @@ def _used_message_ids() -> set[str]:
         found = extract_from_dir(
             source,
             method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
-            keywords={**DEFAULT_KEYWORDS, "N_": None},
+            keywords=KEYWORDS,
         )
         used |= {message for _, _, message, _, _ in found if isinstance(message, str)}
-    return used
+    tables = extract_from_file("python", TABLES, keywords=KEYWORDS)
+    return used | {message for _, message, _, _ in tables if isinstance(message, str)}
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)

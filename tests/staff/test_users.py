@@ -86,12 +86,13 @@ def test_bad_input_is_refused_with_a_reason(run: Run, tenant: Tenant) -> None:
     short = create(run, tenant, "kees", password="short")
     assert short.exit_code == 1
     assert "password must be 8 to 1024 characters" in short.output
-    bad_mail = run(
-        "users", "create", "--account", tenant.account.subdomain, "--username", "x",
-        "--email", "not-an-address", "--password-stdin", input="long enough\n",
-    )  # fmt: skip
-    assert bad_mail.exit_code == 1
-    assert "does not look like an e-mail address" in bad_mail.output
+    for address in ("not-an-address", "root,victim@acme.test", "Root <root@acme.test>"):
+        bad_mail = run(
+            "users", "create", "--account", tenant.account.subdomain, "--username", "x",
+            "--email", address, "--password-stdin", input="long enough\n",
+        )  # fmt: skip
+        assert bad_mail.exit_code == 1
+        assert f"emailaddress {address!r} does not look like an e-mail address" in bad_mail.output
     assert tenant.get(f"{API}/users").json() == []
 
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from ..actors import Actor, encode
 from ..clock import utcnow
-from ..customers.audit import Actor, encode
 from ..db import Connection, Database
 from ..wire import format_datetime
 from .queries import EVENTS_PAGE, INSERT_ACCOUNT_EVENT
@@ -115,13 +115,13 @@ async def log_page(
     rows = await database.read(lambda c: c.all(EVENTS_PAGE, values))
     return [
         LogEntry(
-            subject=row[0],
-            subject_id=row[1],
-            subject_name=row[2],
-            action=row[3],
-            actor=Actor(row[4], row[5], row[6]),
-            changes=_changes.decode(row[7]),
-            occurred_at=format_datetime(row[8], timezone) or "",
+            subject=row.subject,
+            subject_id=row.subject_id,
+            subject_name=row.subject_name,
+            action=row.action,
+            actor=Actor(row.actor_type, row.actor_id, row.actor_name),
+            changes=_changes.decode(row.changes),
+            occurred_at=format_datetime(row.occurred_at, timezone) or "",
         )
         for row in rows
     ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from ..db import Query
 from ..tables import (
     account_events,
     accounts,
@@ -17,31 +19,77 @@ from ..tables import (
 
 _p = sa.bindparam
 
-# Who is calling: a key that is not revoked, with its account. A key a staff user made
-# works while that user is active (SPEC 6a).
-FIND_KEY = (
-    sa.select(
-        api_keys.c.id,
-        api_keys.c.account_id,
-        api_keys.c.idfulfilment_customer,
-        api_keys.c.name,
-        accounts.c.subdomain,
-        accounts.c.timezone,
-    )
-    .join(accounts, accounts.c.id == api_keys.c.account_id)
-    .outerjoin(staff_users, staff_users.c.iduser == api_keys.c.created_by_iduser)
-    .where(
-        api_keys.c.key_hash == sa.bindparam("key_hash"),
-        api_keys.c.revoked_at.is_(None),
-        sa.or_(api_keys.c.created_by_iduser.is_(None), staff_users.c.active.is_(True)),
-    )
-)
-SUBDOMAIN_TAKEN = sa.select(accounts.c.id).where(accounts.c.subdomain == sa.bindparam("subdomain"))
+# SQLite's times are text (see clock.as_datetime).
+Moment = datetime | str
 
-FIND_ACCOUNT = sa.select(
-    accounts.c.id, accounts.c.subdomain, accounts.c.name, accounts.c.timezone
-).where(accounts.c.subdomain == _p("subdomain"))
-INSERT_ACCOUNT = (
+
+class AccountRow(NamedTuple):
+    id: int
+    subdomain: str
+    name: str
+    timezone: str
+
+
+class IdRow(NamedTuple):
+    id: int
+
+
+class RevokedRow(NamedTuple):
+    id: int
+    account_id: int
+    name: str
+
+
+class KeyRow(NamedTuple):
+    id: int
+    name: str
+    key_prefix: str
+    idfulfilment_customer: int | None
+    created_at: Moment | None
+    revoked_at: Moment | None
+    last_used_at: Moment | None
+
+
+class KeyListingRow(NamedTuple):
+    id: int
+    name: str
+    key_prefix: str
+    idfulfilment_customer: int | None
+    customer_name: str | None
+    created_by: str | None
+    created_at: Moment
+    last_used_at: Moment | None
+    revoked_at: Moment | None
+
+
+class SettingsRow(NamedTuple):
+    name: str
+    timezone: str
+    require_staff_2fa: bool
+    require_portal_2fa: bool
+
+
+class EventRow(NamedTuple):
+    """An entry of the account's audit log."""
+
+    subject: str
+    subject_id: int
+    subject_name: str
+    action: str
+    actor_type: str
+    actor_id: int
+    actor_name: str
+    changes: str
+    occurred_at: Moment
+
+
+FIND_ACCOUNT = Query(
+    sa.select(accounts.c.id, accounts.c.subdomain, accounts.c.name, accounts.c.timezone).where(
+        accounts.c.subdomain == _p("subdomain")
+    ),
+    AccountRow,
+)
+INSERT_ACCOUNT = Query(
     sa.insert(accounts)
     .values(
         subdomain=_p("subdomain"),
@@ -50,13 +98,14 @@ INSERT_ACCOUNT = (
         customer_count=0,
         created_at=_p("created_at"),
     )
-    .returning(accounts.c.id)
+    .returning(accounts.c.id),
+    IdRow,
 )
 CUSTOMER_IN_ACCOUNT = sa.select(fulfilment_customers.c.idfulfilment_customer).where(
     fulfilment_customers.c.account_id == _p("account_id"),
     fulfilment_customers.c.idfulfilment_customer == _p("id"),
 )
-INSERT_KEY = (
+INSERT_KEY = Query(
     sa.insert(api_keys)
     .values(
         account_id=_p("account_id"),
@@ -67,9 +116,10 @@ INSERT_KEY = (
         created_at=_p("created_at"),
         created_by_iduser=_p("created_by_iduser"),
     )
-    .returning(api_keys.c.id)
+    .returning(api_keys.c.id),
+    IdRow,
 )
-REVOKE_KEY = (
+REVOKE_KEY = Query(
     sa.update(api_keys)
     .where(
         api_keys.c.account_id == _p("account_id"),
@@ -77,15 +127,17 @@ REVOKE_KEY = (
         api_keys.c.revoked_at.is_(None),
     )
     .values(revoked_at=_p("revoked_at"))
-    .returning(api_keys.c.id, api_keys.c.account_id, api_keys.c.name)
+    .returning(api_keys.c.id, api_keys.c.account_id, api_keys.c.name),
+    RevokedRow,
 )
-REVOKE_KEY_BY_HASH = (
+REVOKE_KEY_BY_HASH = Query(
     sa.update(api_keys)
     .where(api_keys.c.key_hash == _p("key_hash"), api_keys.c.revoked_at.is_(None))
     .values(revoked_at=_p("revoked_at"))
-    .returning(api_keys.c.id, api_keys.c.account_id, api_keys.c.name)
+    .returning(api_keys.c.id, api_keys.c.account_id, api_keys.c.name),
+    RevokedRow,
 )
-LIST_KEYS = (
+LIST_KEYS = Query(
     sa.select(
         api_keys.c.id,
         api_keys.c.name,
@@ -96,7 +148,8 @@ LIST_KEYS = (
         api_keys.c.last_used_at,
     )
     .where(api_keys.c.account_id == _p("account_id"))
-    .order_by(api_keys.c.id)
+    .order_by(api_keys.c.id),
+    KeyRow,
 )
 # The back office's list of keys: who made each, and the customer a scoped one is for.
 _KEY_LISTING = (
@@ -105,8 +158,8 @@ _KEY_LISTING = (
         api_keys.c.name,
         api_keys.c.key_prefix,
         api_keys.c.idfulfilment_customer,
-        fulfilment_customers.c.name,
-        staff_users.c.username,
+        fulfilment_customers.c.name.label("customer_name"),
+        staff_users.c.username.label("created_by"),
         api_keys.c.created_at,
         api_keys.c.last_used_at,
         api_keys.c.revoked_at,
@@ -118,14 +171,15 @@ _KEY_LISTING = (
     .outerjoin(staff_users, staff_users.c.iduser == api_keys.c.created_by_iduser)
     .where(api_keys.c.account_id == _p("account_id"))
 )
-KEY_PAGE = (
+KEY_PAGE = Query(
     _KEY_LISTING.order_by(api_keys.c.revoked_at.is_not(None), api_keys.c.id.desc())
     .limit(_p("limit"))
-    .offset(_p("offset"))
+    .offset(_p("offset")),
+    KeyListingRow,
 )
-KEY_LISTED = _KEY_LISTING.where(api_keys.c.id == _p("id"))
+KEY_LISTED = Query(_KEY_LISTING.where(api_keys.c.id == _p("id")), KeyListingRow)
 # An account's settings, locked while they change (on PostgreSQL; SQLite writes one at a time).
-SETTINGS_FOR_UPDATE = (
+SETTINGS_FOR_UPDATE = Query(
     sa.select(
         accounts.c.name,
         accounts.c.timezone,
@@ -133,7 +187,8 @@ SETTINGS_FOR_UPDATE = (
         accounts.c.require_portal_2fa,
     )
     .where(accounts.c.id == _p("account_id"))
-    .with_for_update()
+    .with_for_update(),
+    SettingsRow,
 )
 UPDATE_SETTINGS = (
     sa.update(accounts)
@@ -144,16 +199,6 @@ UPDATE_SETTINGS = (
         require_staff_2fa=_p("required"),
         require_portal_2fa=_p("portal_required"),
     )
-)
-
-# A key used since the last time, unless another worker wrote its time less than a minute ago.
-RECORD_KEY_USED = (
-    sa.update(api_keys)
-    .where(
-        api_keys.c.id == _p("id"),
-        sa.or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < _p("before")),
-    )
-    .values(last_used_at=_p("at"))
 )
 
 # -- the account's audit trail -----------------------------------------------------------
@@ -232,11 +277,11 @@ _both = sa.union_all(sa.select(_customer_events), sa.select(_account_events)).su
 _newest_first = (_both.c.occurred_at.desc(), _both.c.subject, _both.c.id.desc())
 _page = sa.select(_both).order_by(*_newest_first).limit(_p("limit")).offset(_p("offset")).subquery()
 # The account's audit log: customer changes and account changes together, newest first.
-EVENTS_PAGE = (
+EVENTS_PAGE = Query(
     sa.select(
         _page.c.subject,
         _page.c.subject_id,
-        sa.func.coalesce(fulfilment_customers.c.name, _page.c.subject_name),
+        sa.func.coalesce(fulfilment_customers.c.name, _page.c.subject_name).label("subject_name"),
         _page.c.action,
         _page.c.actor_type,
         _page.c.actor_id,
@@ -251,5 +296,6 @@ EVENTS_PAGE = (
             fulfilment_customers.c.idfulfilment_customer == _page.c.subject_id,
         ),
     )
-    .order_by(_page.c.occurred_at.desc(), _page.c.subject, _page.c.id.desc())
+    .order_by(_page.c.occurred_at.desc(), _page.c.subject, _page.c.id.desc()),
+    EventRow,
 )

@@ -9,11 +9,12 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from ..actors import Actor
 from ..auth import KEYS_CHANGED, SUBDOMAIN, hash_api_key
 from ..clock import as_datetime, utcnow
-from ..customers.audit import Actor
-from ..db import Connection, Database, Row
+from ..db import Connection, Database
 from ..errors import InvalidInput, NotFound
+from ..fields import check_display_name
 from ..wire import PAGE_SIZE, format_datetime
 from . import audit
 from .queries import (
@@ -28,6 +29,7 @@ from .queries import (
     REVOKE_KEY_BY_HASH,
     SETTINGS_FOR_UPDATE,
     UPDATE_SETTINGS,
+    KeyListingRow,
 )
 
 KEY_PREFIX = "fk_"
@@ -57,7 +59,7 @@ class ApiKeyInfo:
 async def find_account(connection: Connection, subdomain: str) -> Account | None:
     """The account with `subdomain`, or None."""
     row = await connection.one(FIND_ACCOUNT, {"subdomain": subdomain.lower()})
-    return Account(*row) if row is not None else None
+    return Account(row.id, row.subdomain, row.name, row.timezone) if row is not None else None
 
 
 async def get_account(connection: Connection, subdomain: str) -> Account:
@@ -81,9 +83,7 @@ async def create_account(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(f"'{timezone}' is not a known time zone.") from None
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise InvalidInput("name must be 1-255 characters.")
+    name = check_name(name)
     if await find_account(connection, subdomain) is not None:
         raise InvalidInput(f"An account with subdomain '{subdomain}' exists already.")
     row = await connection.one(
@@ -91,7 +91,7 @@ async def create_account(
         {"subdomain": subdomain, "name": name, "timezone": timezone, "created_at": utcnow()},
     )
     assert row is not None
-    return Account(row[0], subdomain, name, timezone)
+    return Account(row.id, subdomain, name, timezone)
 
 
 def new_api_key() -> str:
@@ -135,8 +135,8 @@ async def create_api_key(
     )
     assert row is not None
     changes = {"name": name, "idfulfilment_customer": idfulfilment_customer}
-    await audit.record(connection, account.id, actor, "api_key", row[0], name, "create", changes)
-    return row[0], key
+    await audit.record(connection, account.id, actor, "api_key", row.id, name, "create", changes)
+    return row.id, key
 
 
 async def revoke_api_key(
@@ -148,7 +148,7 @@ async def revoke_api_key(
     )
     if row is None:
         raise NotFound(f"No active API key {key_id} in account '{account.subdomain}'.")
-    await audit.record(connection, account.id, actor, "api_key", row[0], row[2], "revoke")
+    await audit.record(connection, account.id, actor, "api_key", row.id, row.name, "revoke")
     await connection.notify(KEYS_CHANGED)
 
 
@@ -159,14 +159,24 @@ async def revoke_api_key_by_value(connection: Connection, key: str) -> None:
     )
     if row is None:
         raise NotFound("No active API key matches that key.")
-    await audit.record(connection, row[1], audit.COMMAND_LINE, "api_key", row[0], row[2], "revoke")
+    await audit.record(
+        connection, row.account_id, audit.COMMAND_LINE, "api_key", row.id, row.name, "revoke"
+    )
     await connection.notify(KEYS_CHANGED)
 
 
 async def list_api_keys(connection: Connection, account: Account) -> list[ApiKeyInfo]:
     """The account's keys, revoked ones included (never the keys themselves)."""
     return [
-        ApiKeyInfo(row[0], row[1], row[2], row[3], *(as_datetime(value) for value in row[4:7]))
+        ApiKeyInfo(
+            row.id,
+            row.name,
+            row.key_prefix,
+            row.idfulfilment_customer,
+            as_datetime(row.created_at),
+            as_datetime(row.revoked_at),
+            as_datetime(row.last_used_at),
+        )
         for row in await connection.all(LIST_KEYS, {"account_id": account.id})
     ]
 
@@ -186,17 +196,17 @@ class KeyListing:
     revoked_at: str | None
 
 
-def _listing(row: Row, zone: ZoneInfo) -> KeyListing:
+def _listing(row: KeyListingRow, zone: ZoneInfo) -> KeyListing:
     return KeyListing(
-        id=row[0],
-        name=row[1],
-        prefix=row[2],
-        idfulfilment_customer=row[3],
-        customer_name=row[4],
-        created_by=row[5],
-        created_at=format_datetime(row[6], zone) or "",
-        last_used_at=format_datetime(row[7], zone),
-        revoked_at=format_datetime(row[8], zone),
+        id=row.id,
+        name=row.name,
+        prefix=row.key_prefix,
+        idfulfilment_customer=row.idfulfilment_customer,
+        customer_name=row.customer_name,
+        created_by=row.created_by,
+        created_at=format_datetime(row.created_at, zone) or "",
+        last_used_at=format_datetime(row.last_used_at, zone),
+        revoked_at=format_datetime(row.revoked_at, zone),
     )
 
 
@@ -238,10 +248,12 @@ def check_timezone(timezone: str) -> str:
 
 
 def check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 255 or "\x00" in name:
-        raise InvalidInput("name must be 1-255 characters.")
-    return name
+    """The account's name, trimmed: plain text, since every mail of the account carries it
+    in its From and Subject headers."""
+    try:
+        return check_display_name(name)
+    except ValueError as problem:
+        raise InvalidInput(f"name {problem}.") from None
 
 
 @lru_cache(maxsize=1)
@@ -257,11 +269,11 @@ async def change_settings(
     row = await connection.one(SETTINGS_FOR_UPDATE, {"account_id": account.id})
     if row is None:
         raise NotFound(f"No account '{account.subdomain}'.")
-    before = {
-        "name": row[0],
-        "timezone": row[1],
-        "require_second_factor": bool(row[2]),
-        "require_portal_second_factor": bool(row[3]),
+    before: dict[str, Any] = {
+        "name": row.name,
+        "timezone": row.timezone,
+        "require_second_factor": bool(row.require_staff_2fa),
+        "require_portal_second_factor": bool(row.require_portal_2fa),
     }
     after = dict(before)
     if changed.name is not None:

@@ -132,9 +132,10 @@ async def _save(visit: Visit, customer_id: int | None) -> Response:
     # whether there is one, so only a create is checked here for "can log in".
     has_password = password is not None or customer_id is not None
     values = form.body(choices, password, has_password)
-    unchecked_username = values is None and "username" not in form.errors and form.username
+    username = str(form.values.get("username") or "")
+    unchecked_username = values is None and "username" not in form.errors and username
     if unchecked_username and await service.username_taken(
-        visit.database, visit.account, form.username, customer_id
+        visit.database, visit.account, username, customer_id
     ):
         form.refuse_taken_username()
     if values is not None:

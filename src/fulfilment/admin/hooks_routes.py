@@ -14,7 +14,7 @@ from starlette.routing import Route
 from ..encryption import box_for
 from ..errors import HookAddressTaken, HookLimitReached, HookNotFound, InvalidInput
 from ..hooks import service as hooks
-from ..hooks.schemas import EVENTS, HookCreate, HookUpdate
+from ..hooks.schemas import EVENTS, Address, Hook, HookCreate, HookName, HookUpdate
 from ..web.i18n import N_
 from ..wire import PAGE_SIZE
 from . import confirm, errors, once, service
@@ -37,15 +37,45 @@ PROBLEMS = {
 }
 
 
-def _problem(error: InvalidInput | msgspec.ValidationError) -> dict[str, str]:
-    """The field a refusal of the hooks service (or of its schema) is about."""
-    if isinstance(error, HookAddressTaken):
-        return {"address": PROBLEMS["taken"]}
-    message = str(error.message if isinstance(error, InvalidInput) else error)
-    for field in ("event", "address", "name"):
-        if message.startswith(field) or f"$.{field}" in message:
-            return {field: PROBLEMS[field]}
-    return {"name": PROBLEMS["name"]}
+async def _problems(visit: Visit, typed: dict[str, str], idhook: int | None) -> dict[str, str]:
+    """Each field of the hook form that cannot be used, with its words: all of them at
+    once, each by the rule the hooks service applies (`typed` holds an `event` on a new
+    hook; a hook keeps the event it was made for)."""
+    assert visit.user is not None
+    principal = visit.user.principal(visit.account)
+    problems: dict[str, str] = {}
+    try:
+        hooks.clean_name(msgspec.convert(typed["name"], HookName))
+    except (InvalidInput, msgspec.ValidationError):
+        problems["name"] = PROBLEMS["name"]
+    if idhook is None:
+        event = typed["event"]
+        if event not in EVENTS:
+            problems["event"] = PROBLEMS["event"]
+    else:
+        event = (await _found(visit, idhook)).event
+    allow_private = visit.database.settings.hooks_allow_private
+    try:
+        address = await hooks.clean_address(
+            msgspec.convert(typed["address"], Address), allow_private
+        )
+    except (InvalidInput, msgspec.ValidationError):
+        problems["address"] = PROBLEMS["address"]
+    else:
+        if "event" not in problems and await hooks.address_in_use(
+            visit.database, principal, event, address, idhook
+        ):
+            problems["address"] = PROBLEMS["taken"]
+    return problems
+
+
+async def _found(visit: Visit, idhook: int) -> Hook:
+    """The hook `idhook` of the account; the page for a missing hook when there is none."""
+    assert visit.user is not None
+    try:
+        return await hooks.get_hook(visit.database, visit.user.principal(visit.account), idhook)
+    except HookNotFound:
+        raise errors.HookMissing() from None
 
 
 def _hook_id(visit: Visit) -> int:
@@ -92,17 +122,23 @@ async def new_hook(visit: Visit) -> Response:
         "address": form.get("address", "").strip(),
     }
     secret = secrets.token_urlsafe(32) if form.get("sign") == "1" else None
-    try:
+    problems = await _problems(visit, typed, None)
+    if not problems:
         body = msgspec.convert({**typed, "secret": secret}, HookCreate)
-        hook = await hooks.create_hook(
-            visit.database, visit.user.principal(visit.account), body, box_for(visit.database)
-        )
-    except HookLimitReached as full:
-        raise errors.HookLimit(limit=full.limit) from None
-    except (InvalidInput, msgspec.ValidationError) as refused:
-        values = {**typed, "sign": secret is not None}
-        return await _list_page(visit, 400, form=values, form_errors=_problem(refused))
-    return await _saved(visit, hook.idhook, secret)
+        try:
+            hook = await hooks.create_hook(
+                visit.database, visit.user.principal(visit.account), body, box_for(visit.database)
+            )
+        except HookLimitReached as full:
+            raise errors.HookLimit(limit=full.limit) from None
+        except HookAddressTaken:  # by another request since the check
+            problems = {"address": PROBLEMS["taken"]}
+        except InvalidInput:  # the address's host resolves elsewhere since the check
+            problems = {"address": PROBLEMS["address"]}
+        else:
+            return await _saved(visit, hook.idhook, secret)
+    values = {**typed, "sign": secret is not None}
+    return await _list_page(visit, 400, form=values, form_errors=problems)
 
 
 async def _saved(visit: Visit, idhook: int, secret: str | None) -> Response:
@@ -116,11 +152,7 @@ async def _saved(visit: Visit, idhook: int, secret: str | None) -> Response:
 
 
 async def _hook_page(visit: Visit, idhook: int, status: int = 200, **context: Any) -> Response:
-    assert visit.user is not None
-    try:
-        hook = await hooks.get_hook(visit.database, visit.user.principal(visit.account), idhook)
-    except HookNotFound:
-        raise errors.HookMissing() from None
+    hook = await _found(visit, idhook)
     context.setdefault("form", {"name": hook.name, "address": hook.address})
     context.setdefault("form_errors", {})
     context.setdefault("secret", None)
@@ -140,11 +172,7 @@ async def hook(visit: Visit) -> Response:
 
 
 async def _confirm(visit: Visit, idhook: int, confirmation: confirm.Confirmation) -> Response:
-    assert visit.user is not None
-    try:
-        found = await hooks.get_hook(visit.database, visit.user.principal(visit.account), idhook)
-    except HookNotFound:
-        raise errors.HookMissing() from None
+    found = await _found(visit, idhook)
     return confirm.ask(visit, confirm.about(confirmation, idhook, found.name))
 
 
@@ -157,20 +185,23 @@ async def edit_hook(visit: Visit) -> Response:
         return visit.redirect(f"hooks/{idhook}")
     form = await posted_form(visit)
     typed = {"name": form.get("name", "").strip(), "address": form.get("address", "").strip()}
-    try:
+    problems = await _problems(visit, typed, idhook)
+    if not problems:
+        principal = visit.user.principal(visit.account)
         body = msgspec.convert(typed, HookUpdate)
-        await hooks.update_hook(
-            visit.database,
-            visit.user.principal(visit.account),
-            idhook,
-            body,
-            box_for(visit.database),
-        )
-    except HookNotFound:
-        raise errors.HookMissing() from None
-    except (InvalidInput, msgspec.ValidationError) as refused:
-        return await _hook_page(visit, idhook, 400, form=typed, form_errors=_problem(refused))
-    return visit.redirect(f"hooks/{idhook}?notice=hook-saved")
+        try:
+            await hooks.update_hook(
+                visit.database, principal, idhook, body, box_for(visit.database)
+            )
+        except HookNotFound:
+            raise errors.HookMissing() from None
+        except HookAddressTaken:  # by another request since the check
+            problems = {"address": PROBLEMS["taken"]}
+        except InvalidInput:  # the address's host resolves elsewhere since the check
+            problems = {"address": PROBLEMS["address"]}
+        else:
+            return visit.redirect(f"hooks/{idhook}?notice=hook-saved")
+    return await _hook_page(visit, idhook, 400, form=typed, form_errors=problems)
 
 
 @admin_page(admins_only=True)

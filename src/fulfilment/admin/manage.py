@@ -12,9 +12,9 @@ from typing import Any
 from ..accounts import audit
 from ..accounts import service as accounts
 from ..accounts.service import Account, AccountSettings, KeyListing
+from ..actors import Actor
 from ..auth import zone
-from ..customers.audit import Actor
-from ..customers.service import clean_email, clean_username
+from ..customers.rules import clean_email, clean_username
 from ..db import Connection, Database
 from ..errors import InvalidInput
 from ..fields import LANGUAGES

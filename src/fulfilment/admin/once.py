@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import sqlalchemy as sa
 
 from ..accounts.service import Account
 from ..clock import utcnow
-from ..db import Connection, Database
+from ..db import Connection, Database, Query
 from ..encryption import box_for
 from ..tables import shown_once
 from .service import StaffView
@@ -34,8 +34,14 @@ KEEP = sa.insert(shown_once).values(
     payload=_p("payload"),
     created_at=_p("now"),
 )
+
+
 # Deleting is reading: of two loads of the page, one shows the secret.
-TAKE = (
+class TakenRow(NamedTuple):
+    payload: str  # sealed
+
+
+TAKE = Query(
     sa.delete(shown_once)
     .where(
         shown_once.c.token_hash == _p("token_hash"),
@@ -45,7 +51,8 @@ TAKE = (
         shown_once.c.object_id == _p("object_id"),
         shown_once.c.created_at >= _p("before"),
     )
-    .returning(shown_once.c.payload)
+    .returning(shown_once.c.payload),
+    TakenRow,
 )
 
 
@@ -109,5 +116,5 @@ async def take(
     row = await database.write(lambda c: c.one(TAKE, values))
     if row is None:
         return None
-    payload: dict[str, Any] = msgspec.json.decode(box_for(database).open(row[0]))
+    payload: dict[str, Any] = msgspec.json.decode(box_for(database).open(row.payload))
     return payload

@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..accounts.service import AccountSettings, check_name, check_timezone, known_timezones
+from ..accounts.service import AccountSettings, check_timezone, known_timezones
 from ..errors import InvalidInput
+from ..fields import DisplayNameProblem, display_name_problem
 from ..identity import factors, link_pages, login, pages, passkey_pages
 from ..identity.kinds import STAFF
 from ..web import passkey_script
@@ -91,6 +92,14 @@ SETTINGS_PROBLEMS = {
     "name": N_("Enter a name of at most 255 characters."),
     "timezone": N_("Choose a time zone from the list, such as Europe/Amsterdam."),
 }
+# Why a name mails cannot carry was refused, in words for the person who typed it.
+NAME_PROBLEMS: dict[DisplayNameProblem, str] = {
+    "length": SETTINGS_PROBLEMS["name"],
+    "characters": N_(
+        "The name may not contain line breaks, tabs or other control or invisible characters."
+    ),
+    "encoded": N_("The name may not contain =? (mail programs read it as encoded text)."),
+}
 
 
 @admin_page()
@@ -114,19 +123,17 @@ async def settings(visit: Visit) -> Response:
     )
     # Each field checked by the account's own rule, so that both errors show at once.
     problems: dict[str, str] = {}
-    for field, check in (("name", check_name), ("timezone", check_timezone)):
-        typed = form.get(field)
+    if changed.name is not None:
+        name_problem = display_name_problem(changed.name)
+        if name_problem is not None:
+            problems["name"] = NAME_PROBLEMS[name_problem]
+    if changed.timezone is not None:
         try:
-            if typed is not None:
-                check(typed)
+            check_timezone(changed.timezone)
         except InvalidInput:
-            problems[field] = SETTINGS_PROBLEMS[field]
+            problems["timezone"] = SETTINGS_PROBLEMS["timezone"]
     if not problems:
-        try:
-            await manage.change_settings(visit.database, visit.account, visit.user, changed)
-        except InvalidInput as refused:
-            field = "timezone" if refused.message.startswith("timezone") else "name"
-            problems[field] = SETTINGS_PROBLEMS[field]
+        await manage.change_settings(visit.database, visit.account, visit.user, changed)
     if problems:
         values = {
             "name": form.get("name", ""),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import msgspec
 
@@ -32,6 +31,7 @@ from ..portal.errors import NoPortalHere
 from ..portal.service import find_portal_account
 from ..staff import queries as staff_queries
 from ..staff.service import to_user
+from ..web.choices import Choices, read_choices
 from ..wire import PAGE_SIZE
 from . import errors, queries
 
@@ -84,11 +84,6 @@ class StaffView:
         )
 
 
-class _Requirements(NamedTuple):
-    staff: bool
-    portal: bool
-
-
 async def staff_view(database: Database, account: Account, person: Person) -> StaffView:
     """The staff user of a session identity/ found good."""
     key = {"account_id": account.id, "id": person.id}
@@ -97,7 +92,6 @@ async def staff_view(database: Database, account: Account, person: Person) -> St
         row = await connection.one(staff_queries.GET_USER, key)
         assert row is not None
         found = await connection.one(queries.REQUIREMENTS, {"account_id": account.id})
-        required = _Requirements(*found) if found is not None else _Requirements(False, False)
         user = to_user(row, zone(account.timezone))
         return StaffView(
             iduser=user.iduser,
@@ -107,8 +101,8 @@ async def staff_view(database: Database, account: Account, person: Person) -> St
             language=user.language,
             admin=user.admin,
             second_factor=has_second_factor(person),
-            requires_second_factor=bool(required.staff),
-            requires_portal_second_factor=bool(required.portal),
+            requires_second_factor=found is not None and bool(found.require_staff_2fa),
+            requires_portal_second_factor=found is not None and bool(found.require_portal_2fa),
         )
 
     return await database.read(load)
@@ -117,46 +111,8 @@ async def staff_view(database: Database, account: Account, person: Person) -> St
 # -- customers ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Choices:
-    """What a customer's fields can point at, by name."""
-
-    warehouses: list[tuple[int, str]]
-    templates: list[tuple[int, str, bool]]
-    profiles: list[tuple[int, str, str]]
-
-    def warehouse(self, idwarehouse: int | None) -> str | None:
-        return next((name for id_, name in self.warehouses if id_ == idwarehouse), None)
-
-    def template(self, idtemplate: int | None) -> str | None:
-        return next((name for id_, name, _ in self.templates if id_ == idtemplate), None)
-
-    def default_template(self) -> str | None:
-        return next((name for _, name, default in self.templates if default), None)
-
-    def profile_names(self, ids: list[int]) -> list[str]:
-        names = {id_: f"{provider} · {name}" for id_, provider, name in self.profiles}
-        return [names[id_] for id_ in ids if id_ in names]
-
-
 async def choices(database: Database, account: Account) -> Choices:
-    values = {"account_id": account.id}
-
-    async def read(connection: Connection) -> Choices:
-        return Choices(
-            warehouses=[
-                (row[0], row[1]) for row in await connection.all(queries.WAREHOUSES, values)
-            ],
-            templates=[
-                (row[0], row[1], bool(row[2]))
-                for row in await connection.all(queries.TEMPLATES, values)
-            ],
-            profiles=[
-                (row[0], row[1], row[2]) for row in await connection.all(queries.PROFILES, values)
-            ],
-        )
-
-    return await database.read(read)
+    return await database.read(lambda connection: read_choices(connection, account.id))
 
 
 async def customer_page(
@@ -172,7 +128,7 @@ async def username_taken(
     checked beside the form's other fields, so that every error shows in one round."""
     key = {"account_id": account.id, "username_key": username_key(username)}
     row = await database.read(lambda c: c.one(customer_queries.USERNAME_OWNER, key))
-    return row is not None and row[0] != customer_id
+    return row is not None and row.idfulfilment_customer != customer_id
 
 
 async def delivery_customers(
@@ -183,19 +139,19 @@ async def delivery_customers(
     values = {"account_id": account.id, "id": idhook, "offset": offset, "limit": PAGE_SIZE}
     rows = await database.read(lambda c: c.all(queries.DELIVERY_DATA, values))
     found: dict[int, tuple[int, str]] = {}
-    for iddelivery, data in rows:
+    for row in rows:
         try:
-            about = msgspec.json.decode(data)
+            about = msgspec.json.decode(row.data)
         except msgspec.DecodeError:
             continue
         if isinstance(about, dict) and isinstance(about.get("idfulfilment_customer"), int):
-            found[iddelivery] = (about["idfulfilment_customer"], str(about.get("name", "")))
+            found[row.iddelivery] = (about["idfulfilment_customer"], str(about.get("name", "")))
     return found
 
 
 async def customer_total(database: Database, account: Account) -> int:
     row = await database.read(lambda c: c.one(queries.CUSTOMER_TOTAL, {"account_id": account.id}))
-    return int(row[0]) if row is not None else 0
+    return int(row.customer_count) if row is not None else 0
 
 
 async def customer(

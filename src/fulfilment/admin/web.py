@@ -20,7 +20,7 @@ from ..errors import ApiError, BodyTimeout, NotFound
 from ..identity import login
 from ..identity.errors import SessionEnded
 from ..identity.kinds import STAFF
-from ..identity.throttle import Throttles
+from ..identity.throttle import LoginSite, Throttles
 from ..ratelimit import SharedCounters
 from ..settings import Settings
 from ..threads import Busy
@@ -28,7 +28,7 @@ from ..web.errors import FormTooSlow, PageError
 from ..web.i18n import build_environments
 from ..web.pages import FORM_MAX_FIELDS, read_form, secure
 from ..web.sessions import Session, SessionSigner, csrf_matches
-from ..web.visits import PageVisit, Site, error_page
+from ..web.visits import PageVisit, error_page
 from . import errors, service
 
 log = logging.getLogger("fulfilment.admin")
@@ -37,7 +37,7 @@ COOKIE_PATH = "/admin"
 AREA = "admin"
 
 
-class BackOffice(Site):
+class BackOffice(LoginSite):
     """What the back office keeps for the life of the process."""
 
     area = AREA

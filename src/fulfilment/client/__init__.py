@@ -26,8 +26,6 @@ from ._errors import (
     UnexpectedResponse,
 )
 from ._hook_models import (
-    CUSTOMER_CHANGED,
-    CUSTOMER_CREATED,
     Hook,
     HookAttempt,
     HookCreate,
@@ -35,6 +33,9 @@ from ._hook_models import (
     HookUpdate,
 )
 from ._models import (
+    CUSTOMER_CHANGED,
+    CUSTOMER_CREATED,
+    EVENTS,
     UNSET,
     AuditActor,
     AuditEvent,
@@ -55,6 +56,7 @@ from ._sync import Client
 __all__ = [
     "CUSTOMER_CHANGED",
     "CUSTOMER_CREATED",
+    "EVENTS",
     "PAGE_SIZE",
     "UNSET",
     "ApiError",

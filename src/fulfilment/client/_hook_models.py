@@ -6,17 +6,12 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 __all__ = [
-    "CUSTOMER_CHANGED",
-    "CUSTOMER_CREATED",
     "Hook",
     "HookAttempt",
     "HookCreate",
     "HookDelivery",
     "HookUpdate",
 ]
-
-CUSTOMER_CREATED = "fulfilment_customers.created"
-CUSTOMER_CHANGED = "fulfilment_customers.changed"
 
 
 class Hook(msgspec.Struct, kw_only=True, frozen=True):

@@ -13,6 +13,9 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 __all__ = [
+    "CUSTOMER_CHANGED",
+    "CUSTOMER_CREATED",
+    "EVENTS",
     "UNSET",
     "AuditActor",
     "AuditEvent",
@@ -30,7 +33,7 @@ __all__ = [
 ]
 
 
-# -- written by scripts/structs.py from fields.CUSTOMER_FIELDS: do not edit --
+# -- written by scripts/structs.py from the tables of fields.py: do not edit --
 
 
 class CustomerListItem(msgspec.Struct, kw_only=True, frozen=True):
@@ -108,6 +111,12 @@ class CustomerFields(TypedDict, total=False):
     idtemplate: int | None
     allowed_shipping_profiles: Sequence[int]
     preferred_idwarehouse: int | None
+
+
+CUSTOMER_CREATED = "fulfilment_customers.created"
+CUSTOMER_CHANGED = "fulfilment_customers.changed"
+# The events a hook subscribes to.
+EVENTS = (CUSTOMER_CREATED, CUSTOMER_CHANGED)
 
 
 # -- end of what scripts/structs.py writes --

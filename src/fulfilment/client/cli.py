@@ -9,144 +9,42 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, ParamSpec, TypeVar
 
 import click
 import msgspec
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
-from rich.text import Text
 
-from ..fields import LANGUAGES, LIST_FIELDS, REQUIRED, WRITABLE_FIELDS, Field, printable
+from ..fields import LANGUAGES, REQUIRED, WRITABLE_FIELDS, Field, printable
 from . import (
-    ApiError,
-    AuthenticationError,
     Client,
     ClientError,
     Customer,
     CustomerListItem,
-    Forbidden,
-    NotFound,
-    RateLimited,
-    ServerError,
+    export,
     transfer,
 )
-from .terminal import labelled_time, print_table, shown
+from .command import (
+    BAD_ROWS,
+    COLUMNS,
+    EXIT_CODES,
+    REFUSED,
+    USAGE,
+    Failure,
+    cell,
+    connection,
+    open_client,
+    print_customer,
+    reports_errors,
+    stderr,
+)
+from .terminal import print_table
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-OK = 0
-REFUSED = 1  # the API refused the request (400, 405, 413...), or rows failed while writing
-USAGE = 2  # bad options or arguments (click's own code), or a file that cannot be read
-NOT_FOUND = 3
-NOT_ALLOWED = 4  # 401 or 403: the key is wrong, revoked, or may not do this
-UNAVAILABLE = 5  # no answer, a 5xx, or still rate limited after the retries
-BAD_ROWS = 6  # import: the file has bad rows, and nothing was written
-EXIT_CODES = f"""\b
-Exit codes:
-  {OK}  done
-  {REFUSED}  the API refused the request (or, on import, rows failed while writing)
-  {USAGE}  bad options, arguments or file
-  {NOT_FOUND}  no such customer
-  {NOT_ALLOWED}  the API key is wrong, revoked, or may not do this
-  {UNAVAILABLE}  the server cannot be reached, failed, or kept rate limiting
-  {BAD_ROWS}  import: the file has bad rows; nothing was written"""
-
-# Lines whole however wide the terminal is, or when there is none: a message is read by
-# scripts too.
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class Failure(click.ClickException):
-    """An error a person can act on, with the exit code scripts rely on."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        # click reads the code from the instance; its stub declares a class variable.
-        self.exit_code = exit_code  # type: ignore[misc]
-
-
-def exit_code(error: ClientError) -> int:
-    if isinstance(error, NotFound):
-        return NOT_FOUND
-    if isinstance(error, AuthenticationError | Forbidden):
-        return NOT_ALLOWED
-    if isinstance(error, ServerError | RateLimited) or not isinstance(error, ApiError):
-        return UNAVAILABLE
-    return REFUSED
-
-
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Client errors become one readable line on standard error and an exit code."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except ClientError as error:
-            raise Failure(printable(str(error)), exit_code(error)) from None
-        except transfer.FileProblem as error:
-            raise Failure(printable(str(error)), USAGE) from None
-
-    return run
-
-
-def connection(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`--url` and `--api-key` (or their environment variables) on every command."""
-    command = click.option(
-        "--api-key",
-        envvar="FULFILMENT_API_KEY",
-        required=True,
-        show_envvar=True,
-        help="The API key (sent as the Basic auth user name).",
-    )(command)
-    return click.option(
-        "--url",
-        envvar="FULFILMENT_URL",
-        required=True,
-        show_envvar=True,
-        help="The API's base URL, e.g. http://127.0.0.1:8000/api/v1/ or "
-        "https://acme.example.com/api/v1/.",
-    )(command)
-
-
-@contextmanager
-def open_client(url: str, api_key: str) -> Iterator[Client]:
-    try:
-        client = Client(url, api_key=api_key)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--url") from None
-    with client:
-        yield client
-
-
-# -- output -------------------------------------------------------------------------------
-
 _encoder = msgspec.json.Encoder()
-# The columns of `list`: field name -> heading.
-COLUMNS = {field.name: field.cli_heading for field in LIST_FIELDS if field.cli_heading}
-
-
-def cell(item: msgspec.Struct, name: str, time_zone: str | None) -> Text:
-    """One field of an answer for a table: a date-time labelled with its zone."""
-    value = getattr(item, name)
-    if name.endswith("_at"):
-        return labelled_time(value, time_zone)
-    return shown(value)
-
-
-def print_customer(customer: Customer, as_json: bool, time_zone: str | None) -> None:
-    if as_json:
-        click.echo(msgspec.json.format(_encoder.encode(customer), indent=2).decode())
-        return
-    table = Table(show_header=False, box=None)
-    for name in customer.__struct_fields__:
-        table.add_row(name, cell(customer, name, time_zone))
-    print_table(table)
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -441,6 +339,13 @@ def _write(
 )
 @click.option("--search", help="Only those whose name, username or e-mail contains this.")
 @click.option(
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Customers read at a time (each is read whole, besides the list pages).",
+)
+@click.option(
     "--raw",
     is_flag=True,
     help="CSV: write values exactly as stored. Without it, a value that starts with = + - @, "
@@ -454,9 +359,13 @@ def export_command(
     output: Path,
     file_format: str | None,
     search: str | None,
+    jobs: int,
     raw: bool,
 ) -> None:
-    """Write every customer as CSV or JSON Lines, page by page.
+    """Write every customer, with every field, as CSV or JSON Lines.
+
+    List pages leave out allowed_shipping_profiles, so each customer is also read on its
+    own (one request per customer, --jobs at a time): an export imports whole.
 
     \b
     CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab or
@@ -465,13 +374,14 @@ def export_command(
     --raw)."""
     if file_format is None:
         file_format = "jsonl" if output.suffix in {".jsonl", ".ndjson"} else "csv"
-    writer: Callable[[Iterator[CustomerListItem], IO[str]], int]
+    writer: Callable[[Iterator[Customer], IO[str]], int]
     if file_format == "jsonl":
-        writer = transfer.export_jsonl
+        writer = export.export_jsonl
     else:
-        writer = functools.partial(transfer.export_csv, raw=raw)
+        writer = functools.partial(export.export_csv, raw=raw)
     with open_client(url, api_key) as client:
-        customers = client.customers.list(search=search)
+        listed = client.customers.list(search=search)
+        customers = export.whole_customers(client, listed, jobs)
         if str(output) == "-":
             count = writer(customers, sys.stdout)
         else:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..fields import printable
-from .cli import EXIT_CODES, connection, open_client, reports_errors
+from .command import EXIT_CODES, connection, open_client, reports_errors
 from .terminal import labelled_time, print_table, shown
 
 _encoder = msgspec.json.Encoder()

@@ -9,8 +9,8 @@ import click
 import msgspec
 from rich.table import Table
 
-from . import CUSTOMER_CHANGED, CUSTOMER_CREATED, Hook
-from .cli import EXIT_CODES, cell, connection, open_client, reports_errors
+from . import EVENTS, Hook
+from .command import EXIT_CODES, cell, connection, open_client, reports_errors
 from .terminal import labelled_time, print_table, shown
 
 _encoder = msgspec.json.Encoder()
@@ -53,7 +53,7 @@ def list_command(url: str, api_key: str, as_json: bool) -> None:
 @hooks.command(name="create", epilog=EXIT_CODES)
 @connection
 @click.option("--name", required=True, help="A name to recognise the hook by.")
-@click.option("--event", required=True, type=click.Choice([CUSTOMER_CREATED, CUSTOMER_CHANGED]))
+@click.option("--event", required=True, type=click.Choice(EVENTS))
 @click.option("--address", required=True, help="The http(s) URL deliveries are POSTed to.")
 @click.option(
     "--secret",

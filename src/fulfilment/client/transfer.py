@@ -1,5 +1,5 @@
-"""Bulk import and export of fulfilment customers through the client: reading and checking
-CSV rows, planning creates and updates, and writing CSV or JSON Lines.
+"""Bulk import of fulfilment customers through the client: reading and checking CSV rows,
+planning creates and updates, and sending them (export.py writes them out again).
 
 Nothing here knows about the server's code; it works against any server the client does."""
 
@@ -12,25 +12,21 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-import msgspec
+from typing import Any
 
 from ..fields import (
     CUSTOMER_FIELDS,
     LANGUAGES,
-    LIST_FIELDS,
     NAME_MAX,
     PASSWORD_MAX,
     PASSWORD_MIN,
     Field,
     check_email,
     check_username,
-    from_spreadsheet_safe,
-    spreadsheet_safe,
     username_key,
 )
-from . import ApiError, Client, CustomerListItem
+from ..spreadsheet import from_spreadsheet_safe
+from . import ApiError, Client
 
 # The fields an import sets, by their column, in the order an export writes them.
 IMPORTED = {
@@ -41,8 +37,6 @@ IMPORTED = {
 WRITABLE = tuple(IMPORTED)
 # Columns of an export that an import accepts and leaves alone, so exports can be imported.
 READ_ONLY = tuple(field.csv_name for field in CUSTOMER_FIELDS if field.csv_name and field.read_only)
-# An export writes list pages: the fields of a list item that have a column.
-EXPORTED = {field.csv_name: field.name for field in LIST_FIELDS if field.csv_name is not None}
 TRUE = {"true", "1", "yes", "y"}
 FALSE = {"false", "0", "no", "n"}
 SEPARATORS = re.compile(r"[\s,;]+")
@@ -355,38 +349,3 @@ def write_rows(
                 continue
             if not on_row(done, outcome.result()):
                 stopped = True
-
-
-# -- export -------------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def export_csv(customers: Iterable[CustomerListItem], out: IO[str], *, raw: bool = False) -> int:
-    """Write a header and one row per customer; returns how many. Unless `raw`, a cell a
-    spreadsheet would run as a formula gets a leading quote (`read` takes it off again)."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORTED)
-    shown = _cell if raw else (lambda value: spreadsheet_safe(_cell(value)))
-    count = 0
-    for customer in customers:
-        writer.writerow([shown(getattr(customer, name)) for name in EXPORTED.values()])
-        count += 1
-    return count
-
-
-def export_jsonl(customers: Iterable[CustomerListItem], out: IO[str]) -> int:
-    """Write one JSON object per line and customer; returns how many."""
-    encoder = msgspec.json.Encoder()
-    count = 0
-    for customer in customers:
-        out.write(encoder.encode(customer).decode())
-        out.write("\n")
-        count += 1
-    return count

@@ -3,18 +3,18 @@ Events are written in the same transaction as the change they describe."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from ..actors import Actor, encode
 from ..auth import Principal
 from ..clock import utcnow
 from ..db import Connection, Database
 from ..errors import CustomerNotFound
 from ..fields import CUSTOMER_FIELDS
 from ..wire import PAGE_SIZE, format_datetime
-from .queries import CUSTOMER_EXISTS, HISTORY_PAGE, INSERT_EVENT
+from .queries import CUSTOMER_EXISTS, HISTORY_PAGE, INSERT_EVENT, EventRow
 from .schemas import AuditActor, AuditEvent
 
 PASSWORD_CHANGED = "changed"  # noqa: S105 - a marker, not a password
@@ -22,28 +22,6 @@ PASSWORD_CHANGED = "changed"  # noqa: S105 - a marker, not a password
 _changes = msgspec.json.Decoder(dict[str, Any])
 # The labels of write-only fields (the password): the trail only says that they changed.
 _SECRET = frozenset(field.audited_as for field in CUSTOMER_FIELDS if field.write_only)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who made a change: an API key, a staff user in the back office, or the customer
-    itself through the portal."""
-
-    type: str
-    id: int
-    name: str
-
-    @classmethod
-    def api_key(cls, principal: Principal) -> Actor:
-        """The caller behind `principal`: its API key, or the staff user of the back office
-        that acts through it."""
-        if principal.staff_user is not None:
-            return cls("staff", *principal.staff_user)
-        return cls("api_key", principal.api_key_id, principal.api_key_name)
-
-    @classmethod
-    def portal(cls, customer_id: int, username: str) -> Actor:
-        return cls("portal", customer_id, username)
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -55,11 +33,6 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
             continue
         changed[field] = PASSWORD_CHANGED if field in _SECRET else {"from": old, "to": value}
     return changed
-
-
-def encode(changed: dict[str, Any]) -> str:
-    """The stored form of an event's changes."""
-    return msgspec.json.encode(changed).decode()
 
 
 async def record(
@@ -90,18 +63,18 @@ async def history(
 ) -> list[AuditEvent]:
     key = {"account_id": principal.account_id, "id": customer_id or 0}
 
-    async def read(connection: Connection) -> list[Any]:
+    async def read(connection: Connection) -> list[EventRow]:
         if await connection.one(CUSTOMER_EXISTS, key) is None:
             raise CustomerNotFound(customer_id or 0)
         return await connection.all(HISTORY_PAGE, {**key, "offset": offset, "limit": PAGE_SIZE})
 
     return [
         AuditEvent(
-            id=row[0],
-            action=row[1],
-            occurred_at=format_datetime(row[2], principal.timezone) or "",
-            actor=AuditActor(type=row[3], id=row[4], name=row[5]),
-            changes=_changes.decode(row[6]),
+            id=row.id,
+            action=row.action,
+            occurred_at=format_datetime(row.occurred_at, principal.timezone) or "",
+            actor=AuditActor(type=row.actor_type, id=row.actor_id, name=row.actor_name),
+            changes=_changes.decode(row.changes),
         )
         for row in await database.read(read)
     ]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal, NamedTuple
+
 import sqlalchemy as sa
 
+from ..db import Query
 from ..fields import CUSTOMER_FIELDS, LIST_FIELDS, OUTPUT_FIELDS, WRITABLE_FIELDS
 from ..tables import (
     accounts,
@@ -18,6 +22,37 @@ from ..tables import (
 )
 
 _p = sa.bindparam
+
+
+class OwnerRow(NamedTuple):
+    idfulfilment_customer: int
+
+
+class FoundRow(NamedTuple):
+    id: int
+
+
+class ProfileIdRow(NamedTuple):
+    idshippingprovider_profile: int
+
+
+class PositionRow(NamedTuple):
+    customer_count: int
+
+
+class TimezoneRow(NamedTuple):
+    timezone: str
+
+
+class EventRow(NamedTuple):
+    id: int
+    action: Literal["create", "update", "login"]
+    occurred_at: datetime | str  # SQLite's is text (see wire.format_datetime)
+    actor_type: Literal["api_key", "staff", "portal"]
+    actor_id: int
+    actor_name: str
+    changes: str
+
 
 # The columns of a single-object answer and of a list item, in wire order (fields.py).
 OBJECT_COLUMNS = tuple(customers.c[field.stored_as] for field in OUTPUT_FIELDS)
@@ -89,28 +124,42 @@ GET_FOR_UPDATE = (
     .with_for_update()
 )
 
-USERNAME_OWNER = sa.select(customers.c.idfulfilment_customer).where(
-    customers.c.account_id == _p("account_id"), customers.c.username_key == _p("username_key")
+USERNAME_OWNER = Query(
+    sa.select(customers.c.idfulfilment_customer).where(
+        customers.c.account_id == _p("account_id"),
+        customers.c.username_key == _p("username_key"),
+    ),
+    OwnerRow,
 )
 
-TEMPLATE_EXISTS = sa.select(templates.c.idtemplate).where(
-    templates.c.account_id == _p("account_id"), templates.c.idtemplate == _p("id")
+TEMPLATE_EXISTS = Query(
+    sa.select(templates.c.idtemplate.label("id")).where(
+        templates.c.account_id == _p("account_id"), templates.c.idtemplate == _p("id")
+    ),
+    FoundRow,
 )
-WAREHOUSE_EXISTS = sa.select(warehouses.c.idwarehouse).where(
-    warehouses.c.account_id == _p("account_id"), warehouses.c.idwarehouse == _p("id")
+WAREHOUSE_EXISTS = Query(
+    sa.select(warehouses.c.idwarehouse.label("id")).where(
+        warehouses.c.account_id == _p("account_id"), warehouses.c.idwarehouse == _p("id")
+    ),
+    FoundRow,
 )
-ACCOUNT_PROFILES = sa.select(shipping_provider_profiles.c.idshippingprovider_profile).where(
-    shipping_provider_profiles.c.account_id == _p("account_id")
+ACCOUNT_PROFILES = Query(
+    sa.select(shipping_provider_profiles.c.idshippingprovider_profile).where(
+        shipping_provider_profiles.c.account_id == _p("account_id")
+    ),
+    ProfileIdRow,
 )
 
 # Taking the next position locks the account row first, so on PostgreSQL ids are drawn in
 # the same order as positions and both orders agree.
-NEXT_POSITION = (
+_NEXT_POSITION = (
     sa.update(accounts)
     .where(accounts.c.id == _p("account_id"))
     .values(customer_count=accounts.c.customer_count + 1)
     .returning(accounts.c.customer_count)
 )
+NEXT_POSITION = Query(_NEXT_POSITION, PositionRow)
 
 _WRITABLE = (
     *(field.stored_as for field in WRITABLE_FIELDS),
@@ -135,7 +184,7 @@ INSERT = (
 # PostgreSQL: the three writes of a create in one statement (data-modifying CTEs), one
 # round trip instead of three: the next position, the row, and its audit event. SQLite has
 # no writes inside WITH and runs NEXT_POSITION, INSERT and audit.INSERT_EVENT in turn.
-_next_position = NEXT_POSITION.cte("next_position")
+_next_position = _NEXT_POSITION.cte("next_position")
 _inserted = (
     sa.insert(customers)
     .from_select(
@@ -180,6 +229,10 @@ _audited = (
 )
 INSERT_AUDITED = sa.select(*(_inserted.c[c.name] for c in OBJECT_COLUMNS)).add_cte(_audited)
 
+ACCOUNT_TIMEZONE = Query(
+    sa.select(accounts.c.timezone).where(accounts.c.id == _p("account_id")), TimezoneRow
+)
+
 UPDATE = (
     sa.update(customers)
     .where(*_in_account)
@@ -198,11 +251,14 @@ INSERT_EVENT = sa.insert(audit_events).values(
     changes=_p("changes"),
     occurred_at=_p("occurred_at"),
 )
-CUSTOMER_EXISTS = sa.select(customers.c.idfulfilment_customer).where(
-    customers.c.account_id == _p("account_id"),
-    customers.c.idfulfilment_customer == _p("id"),
+CUSTOMER_EXISTS = Query(
+    sa.select(customers.c.idfulfilment_customer).where(
+        customers.c.account_id == _p("account_id"),
+        customers.c.idfulfilment_customer == _p("id"),
+    ),
+    OwnerRow,
 )
-HISTORY_PAGE = (
+HISTORY_PAGE = Query(
     sa.select(
         audit_events.c.id,
         audit_events.c.action,
@@ -218,5 +274,6 @@ HISTORY_PAGE = (
     )
     .order_by(audit_events.c.id)
     .limit(_p("limit"))
-    .offset(_p("offset"))
+    .offset(_p("offset")),
+    EventRow,
 )

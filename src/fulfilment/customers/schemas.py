@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from ..fields import FIELDS_BY_NAME, Language
+from ..wire import DateTime
 
 
 def field_meta(name: str) -> Meta:
@@ -19,15 +20,8 @@ def field_meta(name: str) -> Meta:
 
 
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
-DateTime = Annotated[
-    str,
-    Meta(
-        pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
-        description="`YYYY-MM-DD HH:MM:SS` in the account's time zone.",
-    ),
-]
 
-# -- written by scripts/structs.py from fields.CUSTOMER_FIELDS: do not edit --
+# -- written by scripts/structs.py from the tables of fields.py: do not edit --
 Name = Annotated[str, field_meta("name")]
 Username = Annotated[str, field_meta("username")]
 Password = Annotated[str, field_meta("password")]

@@ -7,9 +7,13 @@ up the event loop (postgres.py). On SQLite, a local file, the connection's corou
 complete without ever suspending: short indexed reads run to completion on the event loop
 itself, where they cost least, long reads on threads of their own, and writes on the one
 writer thread, which commits those waiting together (sqlite.py, group_commit.py). The
-command line runs the same units on blocking connections (`write_sync`)."""
+command line runs the same units on blocking connections (`write_sync`).
+
+A `Query` pairs a statement with the NamedTuple its rows become (rows.py): declare it
+beside the statement, and `connection.one`/`all` hand back rows read by name."""
 
 from .database import Database, database_url
+from .rows import Query
 from .sqlite import ChangeMarker
 from .units import AsyncConnection, Connection, Params, Row, Work, run_to_completion
 
@@ -19,6 +23,7 @@ __all__ = [
     "Connection",
     "Database",
     "Params",
+    "Query",
     "Row",
     "Work",
     "database_url",

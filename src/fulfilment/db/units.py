@@ -1,17 +1,21 @@
 """Units of work and the connections they run on: statements compiled once per dialect,
-run on the driver, rows handed back as the driver gives them."""
+run on the driver; the rows of a `Query` handed back as its named row type."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar, overload
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
+from .rows import Query, R
+
 T = TypeVar("T")
+# The rows of a bare statement, as the driver gives them: for code not yet declaring a
+# `Query`. Typed code reads a Query's rows by name.
 Row = tuple[Any, ...]
 Params = Mapping[str, Any]
 # A unit of work: a coroutine function run on one connection (see Database).
@@ -89,15 +93,32 @@ class Connection:
         # Channels to signal when the open transaction commits (SQLite).
         self._signals: list[str] | None = None
 
-    async def one(self, statement: ClauseElement, values: Params) -> Row | None:
-        compiled = self._database.compiled(statement)
-        row: Row | None = self.raw.execute(compiled.sql, compiled.parameters(values)).fetchone()
-        return row
+    @overload
+    async def one(self, statement: Query[R], values: Params) -> R | None: ...
+    @overload
+    async def one(self, statement: ClauseElement, values: Params) -> Row | None: ...
+    async def one(self, statement: Query[NamedTuple] | ClauseElement, values: Params) -> object:
+        """The first row, or None: a `Query`'s as its row type."""
+        if isinstance(statement, Query):
+            return statement.one(self._fetch(statement.statement, values).fetchone())
+        return self._fetch(statement, values).fetchone()
 
-    async def all(self, statement: ClauseElement, values: Params) -> list[Row]:
-        compiled = self._database.compiled(statement)
-        rows: list[Row] = self.raw.execute(compiled.sql, compiled.parameters(values)).fetchall()
+    @overload
+    async def all(self, statement: Query[R], values: Params) -> list[R]: ...
+    @overload
+    async def all(self, statement: ClauseElement, values: Params) -> list[Row]: ...
+    async def all(
+        self, statement: Query[NamedTuple] | ClauseElement, values: Params
+    ) -> Sequence[object]:
+        """Every row: a `Query`'s as its row type."""
+        if isinstance(statement, Query):
+            return statement.all(self._fetch(statement.statement, values).fetchall())
+        rows: list[Row] = self._fetch(statement, values).fetchall()
         return rows
+
+    def _fetch(self, statement: ClauseElement, values: Params) -> Any:
+        compiled = self._database.compiled(statement)
+        return self.raw.execute(compiled.sql, compiled.parameters(values))
 
     async def execute(self, statement: ClauseElement, values: Params) -> int:
         compiled = self._database.compiled(statement)
@@ -183,17 +204,34 @@ class AsyncConnection(Connection):
         self.answered += 1
         return cursor
 
-    async def one(self, statement: ClauseElement, values: Params) -> Row | None:
-        compiled = self._database.compiled(statement)
-        cursor = await self._execute(compiled.sql, compiled.parameters(values))
-        row: Row | None = await cursor.fetchone()
-        return row
+    @overload
+    async def one(self, statement: Query[R], values: Params) -> R | None: ...
+    @overload
+    async def one(self, statement: ClauseElement, values: Params) -> Row | None: ...
+    async def one(self, statement: Query[NamedTuple] | ClauseElement, values: Params) -> object:
+        if isinstance(statement, Query):
+            cursor = await self._run(statement.statement, values)
+            return statement.one(await cursor.fetchone())
+        cursor = await self._run(statement, values)
+        return await cursor.fetchone()
 
-    async def all(self, statement: ClauseElement, values: Params) -> list[Row]:
-        compiled = self._database.compiled(statement)
-        cursor = await self._execute(compiled.sql, compiled.parameters(values))
+    @overload
+    async def all(self, statement: Query[R], values: Params) -> list[R]: ...
+    @overload
+    async def all(self, statement: ClauseElement, values: Params) -> list[Row]: ...
+    async def all(
+        self, statement: Query[NamedTuple] | ClauseElement, values: Params
+    ) -> Sequence[object]:
+        if isinstance(statement, Query):
+            cursor = await self._run(statement.statement, values)
+            return statement.all(await cursor.fetchall())
+        cursor = await self._run(statement, values)
         rows: list[Row] = await cursor.fetchall()
         return rows
+
+    async def _run(self, statement: ClauseElement, values: Params) -> Any:
+        compiled = self._database.compiled(statement)
+        return await self._execute(compiled.sql, compiled.parameters(values))
 
     async def execute(self, statement: ClauseElement, values: Params) -> int:
         compiled = self._database.compiled(statement)

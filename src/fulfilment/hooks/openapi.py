@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import openapi as doc
+from .. import openapi_parts as parts
 from .attempts import TIMEOUT_SECONDS
 from .handler import RETRY_SCHEDULE
 from .schemas import EVENTS, PING
@@ -16,7 +16,7 @@ HOOK = "/api/v1/hooks/{idhook}"
 
 
 def _hook_answer(description: str) -> dict[str, Any]:
-    return doc._json(doc._ref("Hook"), description)
+    return parts.json_answer(parts.ref("Hook"), description)
 
 
 def _operation(operation_id: str, summary: str, answer: dict[str, Any], *errors: int) -> Any:
@@ -24,12 +24,12 @@ def _operation(operation_id: str, summary: str, answer: dict[str, Any], *errors:
         "operationId": operation_id,
         "summary": summary,
         "tags": TAGS,
-        "responses": {"200": answer, **doc._errors(*errors)},
+        "responses": {"200": answer, **parts.errors(*errors)},
     }
 
 
 def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": doc._ref(name)}}}
+    return {"required": True, "content": {"application/json": {"schema": parts.ref(name)}}}
 
 
 def paths() -> dict[str, Any]:
@@ -41,13 +41,13 @@ def paths() -> dict[str, Any]:
                 **_operation(
                     "listHooks",
                     "List hooks",
-                    doc._json(doc._list("Hook"), "A page, ordered by id."),
+                    parts.json_answer(parts.list_of("Hook"), "A page, ordered by id."),
                     400,
                     401,
                     403,
                     429,
                 ),
-                "parameters": [doc._OFFSET],
+                "parameters": [parts.OFFSET],
             },
             "post": {
                 **_operation(
@@ -65,7 +65,7 @@ def paths() -> dict[str, Any]:
             },
         },
         HOOK: {
-            "parameters": [doc._id("idhook")],
+            "parameters": [parts.path_id("idhook")],
             "get": _operation("getHook", "Get one hook", _hook_answer("The hook."), *read_errors),
             "put": {
                 **_operation(
@@ -84,7 +84,7 @@ def paths() -> dict[str, Any]:
             ),
         },
         HOOK + "/reactivate": {
-            "parameters": [doc._id("idhook")],
+            "parameters": [parts.path_id("idhook")],
             "post": _operation(
                 "reactivateHook",
                 "Activate a hook again; its waiting deliveries resume",
@@ -93,7 +93,7 @@ def paths() -> dict[str, Any]:
             ),
         },
         HOOK + "/test": {
-            "parameters": [doc._id("idhook")],
+            "parameters": [parts.path_id("idhook")],
             "post": _operation(
                 "testHook",
                 "Send the event `ping` (data `{}`) to an active hook",
@@ -103,16 +103,16 @@ def paths() -> dict[str, Any]:
             ),
         },
         HOOK + "/deliveries": {
-            "parameters": [doc._id("idhook")],
+            "parameters": [parts.path_id("idhook")],
             "get": {
                 **_operation(
                     "listHookDeliveries",
                     "The hook's deliveries, newest first, with every attempt",
-                    doc._json(doc._list("HookDelivery"), "A page, newest first."),
+                    parts.json_answer(parts.list_of("HookDelivery"), "A page, newest first."),
                     400,
                     *read_errors,
                 ),
-                "parameters": [doc._OFFSET],
+                "parameters": [parts.OFFSET],
             },
         },
     }

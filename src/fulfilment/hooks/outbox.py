@@ -4,14 +4,10 @@ rolled-back one never has."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from zoneinfo import ZoneInfo
-
 import msgspec
 
 from ..clock import utcnow
-from ..customers import queries as customer_queries
-from ..db import Connection, Row
+from ..db import Connection
 from . import queries
 from .schemas import CUSTOMER_CHANGED, CUSTOMER_CREATED
 
@@ -30,7 +26,7 @@ async def announce(connection: Connection, account_id: int, event: str, data: ob
     }
     recorded = await connection.one(queries.NEW_EVENT, values)
     if recorded is not None:
-        await connection.execute(queries.FAN_OUT, {**values, "idevent": recorded[0]})
+        await connection.execute(queries.FAN_OUT, {**values, "idevent": recorded.idevent})
 
 
 async def customer_created(connection: Connection, account_id: int, customer: object) -> None:
@@ -39,19 +35,3 @@ async def customer_created(connection: Connection, account_id: int, customer: ob
 
 async def customer_changed(connection: Connection, account_id: int, customer: object) -> None:
     await announce(connection, account_id, CUSTOMER_CHANGED, customer)
-
-
-async def customer_changed_by_id(
-    connection: Connection,
-    account_id: int,
-    customer_id: int,
-    to_customer: Callable[[Row, ZoneInfo], object],
-) -> None:
-    """`customer_changed` for a change whose statement did not answer with the row: the
-    row is read again, in the same transaction, and shown with `to_customer`."""
-    key = {"account_id": account_id, "id": customer_id}
-    row = await connection.one(customer_queries.GET_ONE, key)
-    zone = await connection.one(queries.ACCOUNT_TIMEZONE, {"account_id": account_id})
-    assert row is not None
-    assert zone is not None
-    await customer_changed(connection, account_id, to_customer(row, ZoneInfo(zone[0])))

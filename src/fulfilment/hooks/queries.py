@@ -2,16 +2,75 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal, NamedTuple
+
 import sqlalchemy as sa
 
+from ..db import Query
 from ..jobs.queue import Queue
 from ..tables import accounts, hook_attempts, hook_deliveries, hook_events, hooks
+from . import schemas
 
 _p = sa.bindparam
 deliveries = hook_deliveries
 attempts = hook_attempts
 events = hook_events
 _with_event = deliveries.join(events, events.c.idevent == deliveries.c.idevent)
+
+
+class HookRow(NamedTuple):
+    idhook: int
+    name: str
+    event: str
+    address: str
+    active: bool
+    secret: str | None  # sealed
+    created_at: datetime | str  # SQLite's are text (see wire.format_datetime)
+    updated_at: datetime | str
+
+
+class HookIdRow(NamedTuple):
+    idhook: int
+
+
+class AccountIdRow(NamedTuple):
+    id: int
+
+
+class CountRow(NamedTuple):
+    active_hooks: int
+
+
+class ChangingRow(NamedTuple):
+    """What an update of a hook starts from."""
+
+    name: str
+    address: str
+    secret: str | None
+    event: str
+
+
+class EventIdRow(NamedTuple):
+    idevent: int
+
+
+class DeliveryRow(NamedTuple):
+    iddelivery: int
+    event: str
+    triggered_at: datetime | str
+    state: Literal["pending", "delivered", "failed"]
+    next_attempt_at: datetime | str | None
+
+
+class AttemptRow(NamedTuple):
+    iddelivery: int
+    attempted_at: datetime | str
+    status: int | None
+    duration_ms: int
+    error: str | None
+    response: str | None
+
 
 # Column order of a hook's answer. The (encrypted) secret itself, not `secret IS NOT NULL`:
 # SQLite 3.40 answers that wrongly in an INSERT's RETURNING.
@@ -27,26 +86,36 @@ HOOK_COLUMNS = (
 )
 _in_account = (hooks.c.account_id == _p("account_id"), hooks.c.idhook == _p("id"))
 
-GET_ONE = sa.select(*HOOK_COLUMNS).where(*_in_account)
-PAGE = (
+GET_ONE = Query(sa.select(*HOOK_COLUMNS).where(*_in_account), HookRow)
+PAGE = Query(
     sa.select(*HOOK_COLUMNS)
     .where(hooks.c.account_id == _p("account_id"))
     .order_by(hooks.c.idhook)
     .limit(_p("limit"))
-    .offset(_p("offset"))
+    .offset(_p("offset")),
+    HookRow,
 )
-SAME_ADDRESS = sa.select(hooks.c.idhook).where(
-    hooks.c.account_id == _p("account_id"),
-    hooks.c.event == _p("event"),
-    hooks.c.address == _p("address"),
+SAME_ADDRESS = Query(
+    sa.select(hooks.c.idhook).where(
+        hooks.c.account_id == _p("account_id"),
+        hooks.c.event == _p("event"),
+        hooks.c.address == _p("address"),
+    ),
+    HookIdRow,
 )
 # The account's row, locked while its hooks are counted: two requests that each add a hook
 # are counted one after the other (PostgreSQL; SQLite writes one at a time anyway).
-LOCK_ACCOUNT = sa.select(accounts.c.id).where(accounts.c.id == _p("account_id")).with_for_update()
-ACTIVE_COUNT = sa.select(sa.func.count()).where(
-    hooks.c.account_id == _p("account_id"), hooks.c.active.is_(True)
+LOCK_ACCOUNT = Query(
+    sa.select(accounts.c.id).where(accounts.c.id == _p("account_id")).with_for_update(),
+    AccountIdRow,
 )
-INSERT = (
+ACTIVE_COUNT = Query(
+    sa.select(sa.func.count().label("active_hooks")).where(
+        hooks.c.account_id == _p("account_id"), hooks.c.active.is_(True)
+    ),
+    CountRow,
+)
+INSERT = Query(
     sa.insert(hooks)
     .values(
         account_id=_p("account_id"),
@@ -58,14 +127,16 @@ INSERT = (
         created_at=_p("now"),
         updated_at=_p("now"),
     )
-    .returning(*HOOK_COLUMNS)
+    .returning(*HOOK_COLUMNS),
+    HookRow,
 )
-FOR_UPDATE = (
+FOR_UPDATE = Query(
     sa.select(hooks.c.name, hooks.c.address, hooks.c.secret, hooks.c.event)
     .where(*_in_account)
-    .with_for_update()
+    .with_for_update(),
+    ChangingRow,
 )
-UPDATE = (
+UPDATE = Query(
     sa.update(hooks)
     .where(*_in_account)
     .values(
@@ -74,13 +145,15 @@ UPDATE = (
         secret=_p("secret"),
         updated_at=_p("now"),
     )
-    .returning(*HOOK_COLUMNS)
+    .returning(*HOOK_COLUMNS),
+    HookRow,
 )
-SET_ACTIVE = (
+SET_ACTIVE = Query(
     sa.update(hooks)
     .where(*_in_account)
     .values(active=_p("active"), deactivated_because=_p("because"), updated_at=_p("now"))
-    .returning(*HOOK_COLUMNS)
+    .returning(*HOOK_COLUMNS),
+    HookRow,
 )
 
 # -- the outbox ---------------------------------------------------------------------------
@@ -91,7 +164,7 @@ _active_on_event = (
     hooks.c.event == _p("event"),
     hooks.c.active.is_(True),
 )
-NEW_EVENT = (
+NEW_EVENT = Query(
     sa.insert(events)
     .from_select(
         ["account_id", "event", "data", "triggered_at"],
@@ -102,7 +175,8 @@ NEW_EVENT = (
             _p("now", type_=sa.DateTime),
         ).where(sa.exists().where(*_active_on_event)),
     )
-    .returning(events.c.idevent)
+    .returning(events.c.idevent),
+    EventIdRow,
 )
 # One delivery of the event for each active hook of the account on it, in one statement.
 _DELIVERY_COLUMNS = ["account_id", "idhook", "idevent", "state", "attempts", "next_attempt_at"]
@@ -118,10 +192,11 @@ FAN_OUT = sa.insert(deliveries).from_select(
     ).where(*_active_on_event),
 )
 # `ping`, to one hook whatever its state: an event of its own, and its one delivery.
-PING_EVENT = (
+PING_EVENT = Query(
     sa.insert(events)
-    .values(account_id=_p("account_id"), event="ping", data="{}", triggered_at=_p("now"))
-    .returning(events.c.idevent)
+    .values(account_id=_p("account_id"), event=schemas.PING, data="{}", triggered_at=_p("now"))
+    .returning(events.c.idevent),
+    EventIdRow,
 )
 PING = sa.insert(deliveries).from_select(
     _DELIVERY_COLUMNS,
@@ -134,11 +209,9 @@ PING = sa.insert(deliveries).from_select(
         _p("now", type_=sa.DateTime),
     ).where(*_in_account),
 )
-ACCOUNT_TIMEZONE = sa.select(accounts.c.timezone).where(accounts.c.id == _p("account_id"))
-
 # -- the delivery log ---------------------------------------------------------------------
 
-DELIVERY_PAGE = (
+DELIVERY_PAGE = Query(
     sa.select(
         deliveries.c.iddelivery,
         events.c.event,
@@ -150,9 +223,10 @@ DELIVERY_PAGE = (
     .where(deliveries.c.idhook == _p("id"))
     .order_by(deliveries.c.iddelivery.desc())
     .limit(_p("limit"))
-    .offset(_p("offset"))
+    .offset(_p("offset")),
+    DeliveryRow,
 )
-ATTEMPTS_OF = (
+ATTEMPTS_OF = Query(
     sa.select(
         attempts.c.iddelivery,
         attempts.c.attempted_at,
@@ -171,7 +245,8 @@ ATTEMPTS_OF = (
             .scalar_subquery()
         )
     )
-    .order_by(attempts.c.idattempt.desc())
+    .order_by(attempts.c.idattempt.desc()),
+    AttemptRow,
 )
 
 # -- the engine's kind ----------------------------------------------------------------------

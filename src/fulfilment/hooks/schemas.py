@@ -7,14 +7,19 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from ..customers.schemas import DateTime
+from ..wire import DateTime
 
+# -- written by scripts/structs.py from the tables of fields.py: do not edit --
 CUSTOMER_CREATED = "fulfilment_customers.created"
 CUSTOMER_CHANGED = "fulfilment_customers.changed"
 PING = "ping"
+# The events a hook subscribes to.
 EVENTS = (CUSTOMER_CREATED, CUSTOMER_CHANGED)
-
 Event = Literal["fulfilment_customers.created", "fulfilment_customers.changed"]
+
+
+# -- end of what scripts/structs.py writes --
+
 HookName = Annotated[str, Meta(min_length=1, max_length=255)]
 Address = Annotated[
     str,

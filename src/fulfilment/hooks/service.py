@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from msgspec import UNSET
 
 from ..accounts import audit
+from ..actors import Actor
 from ..auth import Principal
 from ..clock import utcnow
-from ..customers.audit import Actor
-from ..db import Connection, Database, Row
+from ..db import Connection, Database
 from ..encryption import SecretBox
 from ..errors import HookAddressTaken, HookLimitReached, HookNotFound, InvalidInput
 from ..wire import PAGE_SIZE, format_datetime
@@ -21,16 +21,16 @@ from . import addresses, queries
 from .schemas import Hook, HookAttempt, HookCreate, HookDelivery, HookUpdate
 
 
-def to_hook(row: Row, timezone: ZoneInfo) -> Hook:
+def to_hook(row: queries.HookRow, timezone: ZoneInfo) -> Hook:
     return Hook(
-        idhook=row[0],
-        name=row[1],
-        event=row[2],
-        address=row[3],
-        active=bool(row[4]),
-        secret=row[5] is not None,
-        created_at=format_datetime(row[6], timezone) or "",
-        updated_at=format_datetime(row[7], timezone) or "",
+        idhook=row.idhook,
+        name=row.name,
+        event=row.event,
+        address=row.address,
+        active=bool(row.active),
+        secret=row.secret is not None,
+        created_at=format_datetime(row.created_at, timezone) or "",
+        updated_at=format_datetime(row.updated_at, timezone) or "",
     )
 
 
@@ -75,15 +75,24 @@ def _key(principal: Principal, idhook: int | None) -> dict[str, Any]:
 
 async def _address_free(connection: Connection, values: dict[str, Any], idhook: int | None) -> None:
     same = await connection.one(queries.SAME_ADDRESS, values)
-    if same is not None and same[0] != idhook:
-        raise HookAddressTaken(values["event"], same[0])
+    if same is not None and same.idhook != idhook:
+        raise HookAddressTaken(values["event"], same.idhook)
+
+
+async def address_in_use(
+    database: Database, principal: Principal, event: str, address: str, idhook: int | None
+) -> bool:
+    """Whether another hook of the account already sends `event` to `address`."""
+    values = {"account_id": principal.account_id, "event": event, "address": address}
+    same = await database.read(lambda connection: connection.one(queries.SAME_ADDRESS, values))
+    return same is not None and same[0] != idhook
 
 
 async def _room_for_one_more(connection: Connection, account_id: int, limit: int) -> None:
     """HookLimitReached when the account already has `limit` active hooks."""
     await connection.one(queries.LOCK_ACCOUNT, {"account_id": account_id})
     count = await connection.one(queries.ACTIVE_COUNT, {"account_id": account_id})
-    if count is not None and count[0] >= limit:
+    if count is not None and count.active_hooks >= limit:
         raise HookLimitReached(limit)
 
 
@@ -113,7 +122,7 @@ async def create_hook(
         "now": utcnow(),
     }
 
-    async def insert(connection: Connection) -> Row:
+    async def insert(connection: Connection) -> queries.HookRow:
         await _room_for_one_more(
             connection, principal.account_id, database.settings.hooks_per_account
         )
@@ -128,8 +137,8 @@ async def create_hook(
         if values["secret"] is not None:
             changes["secret"] = audit.SECRET_CHANGED
         await audit.record(
-            connection, principal.account_id, Actor.api_key(principal), "hook", row[0],
-            row[1], "create", changes,
+            connection, principal.account_id, Actor.api_key(principal), "hook", row.idhook,
+            row.name, "create", changes,
         )  # fmt: skip
         return row
 
@@ -154,35 +163,35 @@ async def update_hook(
     if body.secret is not UNSET:
         secret = box.seal(_text("secret", body.secret)) if body.secret is not None else None
 
-    async def update(connection: Connection) -> Row:
+    async def update(connection: Connection) -> queries.HookRow:
         current = await connection.one(queries.FOR_UPDATE, key)
         if current is None:
             raise HookNotFound(key["id"])
         values = {
             **key,
-            "name": current[0] if name is UNSET else name,
-            "address": current[1] if address is UNSET else address,
-            "secret": current[2] if secret is UNSET else secret,
-            "event": current[3],
+            "name": current.name if name is UNSET else name,
+            "address": current.address if address is UNSET else address,
+            "secret": current.secret if secret is UNSET else secret,
+            "event": current.event,
             "now": utcnow(),
         }
         await _address_free(connection, values, key["id"])
         try:
             row = await connection.one(queries.UPDATE, values)
         except database.IntegrityError:
-            raise HookAddressTaken(current[3]) from None
+            raise HookAddressTaken(current.event) from None
         assert row is not None
         changes: dict[str, Any] = {
-            field: {"from": current[index], "to": values[field]}
-            for index, field in ((0, "name"), (1, "address"))
-            if current[index] != values[field]
+            field: {"from": before, "to": values[field]}
+            for field, before in (("name", current.name), ("address", current.address))
+            if before != values[field]
         }
-        if current[2] != values["secret"]:
+        if current.secret != values["secret"]:
             changes["secret"] = audit.SECRET_CHANGED
         if changes:
             await audit.record(
-                connection, principal.account_id, Actor.api_key(principal), "hook", row[0],
-                row[1], "update", changes,
+                connection, principal.account_id, Actor.api_key(principal), "hook", row.idhook,
+                row.name, "update", changes,
             )  # fmt: skip
         return row
 
@@ -200,19 +209,19 @@ async def set_active(
         "now": utcnow(),
     }
 
-    async def change(connection: Connection) -> Row:
+    async def change(connection: Connection) -> queries.HookRow:
         before = await connection.one(queries.GET_ONE, _key(principal, idhook))
-        if active and before is not None and not before[4]:
+        if active and before is not None and not before.active:
             await _room_for_one_more(
                 connection, principal.account_id, database.settings.hooks_per_account
             )
         row = await connection.one(queries.SET_ACTIVE, values)
         if before is None or row is None:
             raise HookNotFound(values["id"])
-        if bool(before[4]) != active:
+        if bool(before.active) != active:
             await audit.record(
-                connection, principal.account_id, Actor.api_key(principal), "hook", row[0],
-                row[1], "reactivate" if active else "deactivate",
+                connection, principal.account_id, Actor.api_key(principal), "hook", row.idhook,
+                row.name, "reactivate" if active else "deactivate",
             )  # fmt: skip
         return row
 
@@ -223,16 +232,16 @@ async def test_hook(database: Database, principal: Principal, idhook: int | None
     """Send the event `ping` (data `{}`) to an active hook."""
     key = _key(principal, idhook)
 
-    async def ping(connection: Connection) -> Row:
+    async def ping(connection: Connection) -> queries.HookRow:
         row = await connection.one(queries.GET_ONE, key)
         if row is None:
             raise HookNotFound(key["id"])
-        if not row[4]:
+        if not row.active:
             raise InvalidInput(f"Hook {key['id']} is not active: reactivate it first.")
         now = utcnow()
         event = await connection.one(queries.PING_EVENT, {**key, "now": now})
         assert event is not None
-        await connection.execute(queries.PING, {**key, "now": now, "idevent": event[0]})
+        await connection.execute(queries.PING, {**key, "now": now, "idevent": event.idevent})
         return row
 
     return to_hook(await database.write(ping), principal.timezone)
@@ -245,7 +254,9 @@ async def deliveries(
     key = _key(principal, idhook)
     page = {"id": key["id"], "offset": offset, "limit": PAGE_SIZE}
 
-    async def read(connection: Connection) -> tuple[list[Row], list[Row]]:
+    async def read(
+        connection: Connection,
+    ) -> tuple[list[queries.DeliveryRow], list[queries.AttemptRow]]:
         if await connection.one(queries.GET_ONE, key) is None:
             raise HookNotFound(key["id"])
         return (
@@ -256,25 +267,27 @@ async def deliveries(
     rows, attempt_rows = await database.read(read)
     zone = principal.timezone
     attempts: dict[int, list[HookAttempt]] = defaultdict(list)
-    for row in attempt_rows:
-        attempts[row[0]].append(
+    for attempt in attempt_rows:
+        attempts[attempt.iddelivery].append(
             HookAttempt(
-                attempted_at=format_datetime(row[1], zone) or "",
-                status=row[2],
-                duration_ms=row[3],
-                error=row[4],
-                response=row[5],
+                attempted_at=format_datetime(attempt.attempted_at, zone) or "",
+                status=attempt.status,
+                duration_ms=attempt.duration_ms,
+                error=attempt.error,
+                response=attempt.response,
             )
         )
     return [
         HookDelivery(
-            iddelivery=row[0],
-            webhook_id=webhook_id(row[0]),
-            event=row[1],
-            event_triggered_at=format_datetime(row[2], zone) or "",
-            state=row[3],
-            next_attempt_at=format_datetime(row[4], zone) if row[3] == "pending" else None,
-            attempts=attempts.get(row[0], []),
+            iddelivery=row.iddelivery,
+            webhook_id=webhook_id(row.iddelivery),
+            event=row.event,
+            event_triggered_at=format_datetime(row.triggered_at, zone) or "",
+            state=row.state,
+            next_attempt_at=(
+                format_datetime(row.next_attempt_at, zone) if row.state == "pending" else None
+            ),
+            attempts=attempts.get(row.iddelivery, []),
         )
         for row in rows
     ]

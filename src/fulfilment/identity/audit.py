@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..accounts import audit as account_audit
+from ..actors import Actor
 from ..clock import utcnow
 from ..customers import audit as customer_audit
-from ..customers.audit import Actor
-from ..customers.service import to_customer
+from ..customers.service import announce_change
 from ..db import Connection
-from ..hooks import outbox
 from .kinds import CUSTOMER, Kind, Person
 
 CHANGED = "changed"
@@ -52,7 +51,7 @@ async def record(
         return
     changed = _CUSTOMER_CHANGES[action] or changes or {}
     await customer_audit.record(connection, account_id, person.id, "update", actor, changed)
-    await outbox.customer_changed_by_id(connection, account_id, person.id, to_customer)
+    await announce_change(connection, account_id, person.id)
 
 
 async def logged_in(connection: Connection, kind: Kind, account_id: int, person: Person) -> None:

@@ -15,14 +15,15 @@ import msgspec
 import pyotp
 
 from ..accounts.service import Account
+from ..actors import Actor
 from ..clock import utcnow
-from ..customers.audit import Actor
 from ..db import Connection, Database
 from ..encryption import SecretUnreadable, box_for
-from ..passkeys import ceremony as passkeys
+from ..pending_links import void_links
 from . import audit
 from .errors import SecondFactorUnreadable, TooManyAttempts, WrongCode
-from .kinds import Kind, Person, void_links
+from .kinds import Kind, Person
+from .passkeys import ceremony as passkeys
 from .throttle import Throttle
 
 log = logging.getLogger("fulfilment.identity")
@@ -190,7 +191,7 @@ async def check_code(
 
 async def codes_left(database: Database, kind: Kind, person: Person) -> int:
     row = await database.read(lambda c: c.one(kind.statements.codes_left, {"id": person.id}))
-    return int(row[0]) if row is not None else 0
+    return int(row.codes) if row is not None else 0
 
 
 async def reset(
@@ -203,5 +204,5 @@ async def reset(
     await connection.execute(kind.statements.reset_factor, key)
     await connection.execute(kind.statements.delete_codes, {"id": person.id})
     await passkeys.forget_all(connection, kind, account_id, person.id)
-    await void_links(connection, kind, account_id, person.id)
+    await void_links(connection, kind.name, account_id, person.id)
     await audit.record(connection, kind, account_id, person, "reset_second_factor", actor)

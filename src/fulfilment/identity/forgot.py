@@ -8,13 +8,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from ..accounts.service import Account
 from ..clock import utcnow
-from ..db import Connection, Database
+from ..db import Connection, Database, Query
 from ..fields import EMAIL_MAX, username_key
 from ..jobs.handler import Finished, Handler, Places
 from ..jobs.queue import Queue
@@ -45,7 +45,23 @@ ASK = sa.insert(requests).values(
     next_attempt_at=_p("now"),
     created_at=_p("now"),
 )
-CLAIMED = (
+
+
+class Request(NamedTuple):
+    """A forgotten password asked for, as the engine claimed it."""
+
+    id: int
+    account_id: int
+    attempts: int
+    person_kind: str
+    identifier: str
+    request_base: str | None
+    subdomain: str
+    account_name: str
+    timezone: str
+
+
+CLAIMED = Query(
     sa.select(
         requests.c.id,
         requests.c.account_id,
@@ -54,11 +70,12 @@ CLAIMED = (
         requests.c.identifier,
         requests.c.request_base,
         accounts.c.subdomain,
-        accounts.c.name,
+        accounts.c.name.label("account_name"),
         accounts.c.timezone,
     )
     .join(accounts, accounts.c.id == requests.c.account_id)
-    .where(requests.c.claimed_by == _p("claim"))
+    .where(requests.c.claimed_by == _p("claim")),
+    Request,
 )
 # Once a request has run, what was typed is not kept.
 FORGET_IDENTIFIER = (
@@ -115,7 +132,7 @@ async def recipients(
         return []
     statements = kind.statements
     key = {"account_id": account_id, "username_key": username_key(identifier)}
-    found = [Person(*row) for row in await connection.all(statements.recoverable_by_username, key)]
+    found = await connection.all(statements.recoverable_by_username, key)
     if "@" in identifier:
         values = {
             "account_id": account_id,
@@ -123,22 +140,8 @@ async def recipients(
             "emailaddress": identifier.lower(),
             "limit": SHARED_ADDRESS_MAX,
         }
-        rows = await connection.all(statements.recoverable_by_email, values)
-        found += [Person(*row) for row in rows]
+        found += await connection.all(statements.recoverable_by_email, values)
     return list({person.id: person for person in found}.values())[:SHARED_ADDRESS_MAX]
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    id: int
-    account_id: int
-    attempts: int
-    person_kind: str
-    identifier: str
-    request_base: str | None
-    subdomain: str
-    account_name: str
-    timezone: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,7 @@ class PasswordRequests(Handler):
         return RETRY_SCHEDULE[attempts_made - 1]
 
     async def load(self, connection: Connection, claim: str) -> Sequence[Request]:
-        return [Request(*row) for row in await connection.all(CLAIMED, {"claim": claim})]
+        return await connection.all(CLAIMED, {"claim": claim})
 
     async def run(self, job: Request, places: Places, lease_end: float) -> Done:
         account = Account(job.account_id, job.subdomain, job.account_name, job.timezone)

@@ -8,8 +8,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from ..clock import utcnow
-from ..db import Connection
+from ..db import Query
 from ..tables import (
     accounts,
     customer_recovery_codes,
@@ -17,7 +16,6 @@ from ..tables import (
     staff_recovery_codes,
     staff_users,
 )
-from ..tables import one_time_tokens as tokens
 
 _p = sa.bindparam
 
@@ -38,6 +36,14 @@ class Person(NamedTuple):
     factor_pending: str | None
 
 
+class CodesRow(NamedTuple):
+    codes: int
+
+
+class RequiredRow(NamedTuple):
+    required: bool
+
+
 class Statements:
     """The statements of one kind's table, built once (each is compiled once per dialect)."""
 
@@ -53,28 +59,34 @@ class Statements:
         person_id = c[id_column]
         allowed = c[may_log_in]
         self.table = table
+        # Labelled as Person's fields, whichever the table's names.
         columns = (
-            person_id,
+            person_id.label("id"),
             c.username,
             c.emailaddress,
             c.language,
-            allowed,
+            allowed.label("may_log_in"),
             c.password_hash,
-            c.credentials_version,
+            c.credentials_version.label("version"),
             c.totp_secret,
             c.factor_pending,
         )
         in_account = (c.account_id == _p("account_id"), person_id == _p("id"))
-        self.by_username = sa.select(*columns).where(
-            c.account_id == _p("account_id"), c.username_key == _p("username_key")
+        self.by_username = Query(
+            sa.select(*columns).where(
+                c.account_id == _p("account_id"), c.username_key == _p("username_key")
+            ),
+            Person,
         )
-        self.by_id = sa.select(*columns).where(*in_account)
-        self.locked = self.by_id.with_for_update()
+        by_id = sa.select(*columns).where(*in_account)
+        self.by_id = Query(by_id, Person)
+        self.locked = Query(by_id.with_for_update(), Person)
         # A session is good while the person may log in and has the credentials it had.
-        self.in_session = sa.select(*columns).where(
+        in_session = sa.select(*columns).where(
             *in_account, allowed.is_(True), c.credentials_version == _p("version")
         )
-        self.in_session_locked = self.in_session.with_for_update()
+        self.in_session = Query(in_session, Person)
+        self.in_session_locked = Query(in_session.with_for_update(), Person)
         # Who a forgotten password is mailed to: people who may log in and have an address.
         recoverable = (
             c.account_id == _p("account_id"),
@@ -82,8 +94,9 @@ class Statements:
             c.emailaddress.is_not(None),
             c.username.is_not(None),
         )
-        self.recoverable_by_username = sa.select(*columns).where(
-            *recoverable, c.username_key == _p("username_key")
+        self.recoverable_by_username = Query(
+            sa.select(*columns).where(*recoverable, c.username_key == _p("username_key")),
+            Person,
         )
         # Customers by the indexed column their search uses (casefold()), staff users by
         # lower() of the address; callers give both values.
@@ -92,11 +105,12 @@ class Statements:
             if "search_email" in c
             else sa.func.lower(c.emailaddress) == _p("emailaddress")
         )
-        self.recoverable_by_email = (
+        self.recoverable_by_email = Query(
             sa.select(*columns)
             .where(*recoverable, same_address)
             .order_by(person_id)
-            .limit(_p("limit"))
+            .limit(_p("limit")),
+            Person,
         )
         # Every change of credentials goes through this: the sessions that carry the
         # version before it end.
@@ -153,8 +167,13 @@ class Statements:
         self.insert_code = sa.insert(codes).values({id_column: _p("id"), "code_hash": _p("hash")})
         # A recovery code works once: the one statement that finds it also removes it.
         self.use_code = sa.delete(codes).where(owner == _p("id"), codes.c.code_hash == _p("hash"))
-        self.codes_left = sa.select(sa.func.count()).where(owner == _p("id"))
-        self.required = sa.select(required).where(accounts.c.id == _p("account_id"))
+        self.codes_left = Query(
+            sa.select(sa.func.count().label("codes")).where(owner == _p("id")), CodesRow
+        )
+        self.required = Query(
+            sa.select(required.label("required")).where(accounts.c.id == _p("account_id")),
+            RequiredRow,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,22 +203,3 @@ STAFF = Kind(
     Statements(staff_users, "iduser", "active", staff_recovery_codes, accounts.c.require_staff_2fa),
 )
 KINDS = {kind.name: kind for kind in (CUSTOMER, STAFF)}
-
-# A change of credentials voids every link of the person still pending (reset, invitation,
-# e-mail change): one statement for both kinds.
-VOID_LINKS = (
-    sa.update(tokens)
-    .where(
-        tokens.c.account_id == _p("account_id"),
-        tokens.c.subject_type == _p("subject_type"),
-        tokens.c.subject_id == _p("id"),
-        tokens.c.used_at.is_(None),
-    )
-    .values(used_at=_p("now"))
-)
-
-
-async def void_links(connection: Connection, kind: Kind, account_id: int, person_id: int) -> None:
-    """Every pending link of the person stops working (its credentials just changed)."""
-    values = {"account_id": account_id, "subject_type": kind.name, "id": person_id}
-    await connection.execute(VOID_LINKS, {**values, "now": utcnow()})

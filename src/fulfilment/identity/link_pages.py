@@ -16,6 +16,7 @@ from . import forgot, links
 from .errors import LinkUnusable, TooManyAttempts, TooManyRequests
 from .kinds import Person
 from .pages import SitePages, Visit, current, mailer_of, with_retry_after
+from .throttle import throttles_of
 
 
 async def ask_reset(visit: Visit, site: SitePages) -> Response:
@@ -132,7 +133,7 @@ async def change_email(visit: Visit, site: SitePages) -> Response:
             await links.ask_email_change(
                 visit.site.database,
                 mailer_of(visit),
-                visit.site.throttles.passwords,
+                throttles_of(visit).passwords,
                 site.kind,
                 visit.account,
                 person,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ..accounts.service import Account
+from ..actors import Actor
 from ..clock import utcnow
-from ..customers.audit import Actor
 from ..db import Connection, Database
 from ..errors import CustomerNotFound, InvalidInput, NotFound
 from ..fields import check_email, username_key
@@ -23,6 +23,7 @@ from ..mail.messages import (
     MailKind,
 )
 from ..passwords import hash_password
+from ..pending_links import void_links
 from ..settings import Settings
 from ..web.errors import FieldErrors, PageError
 from . import audit, tokens
@@ -33,7 +34,7 @@ from .errors import (
     TooManyRequests,
     WrongCurrentPassword,
 )
-from .kinds import CUSTOMER, Kind, Person, void_links
+from .kinds import CUSTOMER, Kind, Person
 from .login import check_current_password, new_password_problems
 from .throttle import Throttle
 
@@ -69,16 +70,19 @@ async def mail_link(
     caller's transaction."""
     recipient = to or person.emailaddress
     assert recipient is not None
+    subject = tokens.Subject(account.id, kind.name, person.id)
+    # The token's purpose is the kind of mail.
+    token = await tokens.issue(connection, subject, what.kind, recipient, lifetime)
     await mailer.enqueue_link(
         connection,
-        tokens.Subject(account.id, kind.name, person.id),
+        account.id,
+        token,
         what,
         page(kind, account, name),
         recipient,
         person.language,
         account.name,
         request_base,
-        lifetime,
         username=person.username or "",
     )
 
@@ -106,8 +110,7 @@ async def _use(
     if used is None:
         raise LinkUnusable()
     key = {"account_id": account.id, "id": used.subject_id}
-    row = await connection.one(kind.statements.locked, key)
-    person = Person(*row) if row is not None else None
+    person = await connection.one(kind.statements.locked, key)
     if person is None or person.username is None:
         raise LinkUnusable()
     return used, person
@@ -151,7 +154,7 @@ async def set_password(
         changes = {"can_login": {"from": False, "to": True}} if turns_on else None
         if turns_on:
             await connection.execute(kind.statements.allow_login, key)
-        await void_links(connection, kind, account.id, person.id)
+        await void_links(connection, kind.name, account.id, person.id)
         action = "accept_invitation" if invited else "set_password"
         await audit.record(
             connection, kind, account.id, person, action, audit.by_self(kind, person), changes
@@ -171,12 +174,13 @@ async def invite(
 ) -> str:
     """Mail the person a link to choose a password (in the caller's transaction); the
     address it goes to. The person needs a username and an e-mail address."""
-    row = await connection.one(kind.statements.by_id, {"account_id": account.id, "id": person_id})
-    if row is None:
+    person = await connection.one(
+        kind.statements.by_id, {"account_id": account.id, "id": person_id}
+    )
+    if person is None:
         if kind is CUSTOMER:
             raise CustomerNotFound(person_id)
         raise NotFound(f"No {kind.name} {person_id} in account '{account.subdomain}'.")
-    person = Person(*row)
     if kind is not CUSTOMER and not person.may_log_in:
         raise NotFound(f"No active {kind.name} {person_id} in account '{account.subdomain}'.")
     if person.username is None or person.emailaddress is None:
@@ -191,10 +195,10 @@ async def invite(
 async def person_named(connection: Connection, kind: Kind, account: Account, username: str) -> int:
     """The id of the person with this username, or NotFound."""
     key = {"account_id": account.id, "username_key": username_key(username)}
-    row = await connection.one(kind.statements.by_username, key)
-    if row is None:
+    person = await connection.one(kind.statements.by_username, key)
+    if person is None:
         raise NotFound(f"No {kind.name} '{username}' in account '{account.subdomain}'.")
-    return int(row[0])
+    return int(person.id)
 
 
 # -- a new e-mail address ------------------------------------------------------------------
@@ -283,7 +287,7 @@ async def confirm_email(
             "now": utcnow(),
         }
         await connection.execute(kind.statements.set_email, values)
-        await void_links(connection, kind, account.id, person.id)
+        await void_links(connection, kind.name, account.id, person.id)
         changes = {"emailaddress": {"from": person.emailaddress, "to": wanted}}
         actor: Actor = audit.by_self(kind, person)
         await audit.record(connection, kind, account.id, person, "change_email", actor, changes)

@@ -12,8 +12,8 @@ from ..clock import utcnow
 from ..db import Connection, Database
 from ..fields import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, username_key
 from ..observability import LOGIN_FAILURES
-from ..passkeys import ceremony as passkeys
 from ..passwords import hash_password, verify_password
+from ..pending_links import void_links
 from ..threads import Busy
 from ..web.errors import FieldErrors, PageError
 from ..web.sessions import Session
@@ -28,7 +28,8 @@ from .errors import (
     TooManyAttempts,
     WrongCurrentPassword,
 )
-from .kinds import Kind, Person, void_links
+from .kinds import Kind, Person
+from .passkeys import ceremony as passkeys
 from .throttle import Throttle
 
 # What a person proved: the first factor, a second factor, or both at once.
@@ -46,10 +47,6 @@ class LoggedIn:
     person: int
     version: int
     stage: Stage
-
-
-def _person(row: object) -> Person | None:
-    return Person(*row) if row is not None else None  # type: ignore[misc]
 
 
 async def check_password(
@@ -78,7 +75,7 @@ async def check_password(
     person: Person | None = None
     if plausible:
         key = {"account_id": account.id, "username_key": username_key(username)}
-        person = _person(await database.read(lambda c: c.one(kind.statements.by_username, key)))
+        person = await database.read(lambda c: c.one(kind.statements.by_username, key))
     try:
         verified = await verify_password(
             person.password_hash if person is not None else None, password if plausible else ""
@@ -96,7 +93,7 @@ async def check_password(
 
 async def second_factor_required(database: Database, kind: Kind, account: Account) -> bool:
     row = await database.read(lambda c: c.one(kind.statements.required, {"account_id": account.id}))
-    return bool(row[0]) if row is not None else False
+    return row is not None and bool(row.required)
 
 
 def has_second_factor(person: Person) -> bool:
@@ -134,7 +131,7 @@ async def session_person(
     if session is None or session.account != account.id or session.person is None:
         raise SessionEnded()
     key = {"account_id": account.id, "id": session.person, "version": session.version}
-    person = _person(await database.read(lambda c: c.one(kind.statements.in_session, key)))
+    person = await database.read(lambda c: c.one(kind.statements.in_session, key))
     if person is None:
         raise SessionEnded()
     return person
@@ -220,13 +217,13 @@ async def change_password(
     values = {"account_id": account.id, "id": person.id, "version": person.version}
 
     async def change(connection: Connection) -> None:
-        current = _person(await connection.one(statements.in_session_locked, values))
+        current = await connection.one(statements.in_session_locked, values)
         if current is None:
             raise SessionEnded()
         await connection.execute(
             statements.set_password, {**values, "password_hash": password_hash, "now": utcnow()}
         )
-        await void_links(connection, kind, account.id, person.id)
+        await void_links(connection, kind.name, account.id, person.id)
         await audit.record(
             connection, kind, account.id, person, "set_password", audit.by_self(kind, person)
         )

@@ -21,6 +21,7 @@ from ..web.visits import PageVisit
 from . import audit, factors, login
 from .errors import LoginRefused, SessionEnded, TooManyAttempts, TooManyRequests, WrongCode
 from .kinds import Kind, Person
+from .throttle import throttles_of
 
 NOTICES = {
     "logged-out": N_("You have been logged out."),
@@ -131,7 +132,7 @@ async def log_in(visit: Visit, site: SitePages) -> Response:
     try:
         person = await login.check_password(
             database,
-            visit.site.throttles.passwords,
+            throttles_of(visit).passwords,
             kind,
             visit.account,
             username,
@@ -172,7 +173,7 @@ async def second_factor(visit: Visit, site: SitePages) -> Response:
     try:
         factor = await factors.check_code(
             database,
-            visit.site.throttles.codes,
+            throttles_of(visit).codes,
             kind,
             visit.account,
             person,
@@ -249,7 +250,7 @@ async def recovery_codes(visit: Visit, site: SitePages) -> Response:
     codes = await factors.take_codes(visit.site.database, site.kind, visit.account, found)
     if codes is None:
         return visit.redirect(site.done)
-    return visit.page("recovery.html", found.language, 200, codes=codes, done=site.done)
+    return visit.page("recovery.html", found.language, 200, codes=codes)
 
 
 async def log_out(visit: Visit, site: SitePages) -> Response:

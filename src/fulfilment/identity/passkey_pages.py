@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from ..passkeys import ceremony
-from ..passkeys.errors import PasskeyMissing, PasskeyRefused
-from ..passkeys.parties import Owner
 from ..web.errors import FormExpired, PageError
 from ..web.i18n import N_
 from ..web.pages import read_form
@@ -17,6 +14,9 @@ from ..web.sessions import csrf_matches
 from . import login, pages
 from .kinds import Person
 from .pages import SitePages, Visit
+from .passkeys import ceremony
+from .passkeys.errors import PasskeyMissing, PasskeyRefused
+from .passkeys.parties import Owner
 
 NOTICES = {
     "passkey-added": N_("The passkey has been added."),

@@ -7,10 +7,12 @@ live in this process, or in Redis when one is configured (the API's rate-limit m
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from ..fields import username_key
 from ..ratelimit import Limit, SharedCounters
 from ..settings import Settings, limit_item
+from ..web.visits import PageVisit, Site
 
 
 def _person(kind: str, account_id: int, username: str) -> str:
@@ -82,3 +84,15 @@ class Throttles:
         namespace = f"fulfilment-{site}-login"
         self.passwords = Throttle(settings, shared, namespace)
         self.codes = Throttle(settings, shared, f"{namespace}-code", per_address=False)
+
+
+class LoginSite(Site):
+    """A set of pages whose visitors log in: its throttles live as long as the process."""
+
+    throttles: Throttles
+
+
+def throttles_of(visit: PageVisit[Any]) -> Throttles:
+    site = visit.site
+    assert isinstance(site, LoginSite)
+    return site.throttles

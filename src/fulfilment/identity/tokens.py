@@ -7,10 +7,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
+
+import sqlalchemy as sa
 
 from ..clock import utcnow
-from ..db import Connection, Row
-from ..mail import queries
+from ..db import Connection, Query
+from ..tables import one_time_tokens as tokens
 
 # How long each kind of link works unless told (an invitation: FULFILMENT_INVITATION_DAYS).
 LIFETIMES = {
@@ -31,13 +34,40 @@ class Subject:
     id: int
 
 
-@dataclass(frozen=True, slots=True)
-class Redeemed:
+class Redeemed(NamedTuple):
     """What a usable token stands for."""
 
     purpose: str
     subject_id: int
     emailaddress: str
+
+
+_p = sa.bindparam
+INSERT = sa.insert(tokens).values(
+    account_id=_p("account_id"),
+    purpose=_p("purpose"),
+    subject_type=_p("subject_type"),
+    subject_id=_p("subject_id"),
+    token_hash=_p("token_hash"),
+    emailaddress=_p("emailaddress"),
+    created_at=_p("now"),
+    expires_at=_p("expires_at"),
+)
+_usable = (
+    tokens.c.token_hash == _p("token_hash"),
+    tokens.c.account_id == _p("account_id"),
+    tokens.c.subject_type == _p("subject_type"),
+    # One purpose, or either of two (a password set through a reset or an invitation).
+    tokens.c.purpose.in_([_p("purpose"), _p("or_purpose")]),
+    tokens.c.used_at.is_(None),
+    tokens.c.expires_at > _p("now"),
+)
+_columns = (tokens.c.purpose, tokens.c.subject_id, tokens.c.emailaddress)
+PEEK = Query(sa.select(*_columns).where(*_usable), Redeemed)
+# Using a token is one statement: of two requests with the same link, one gets the row.
+USE = Query(
+    sa.update(tokens).where(*_usable).values(used_at=_p("now")).returning(*_columns), Redeemed
+)
 
 
 def _hash(token: str) -> str:
@@ -57,7 +87,7 @@ async def issue(
     token = secrets.token_urlsafe(32)
     now = utcnow()
     await connection.execute(
-        queries.TOKEN_INSERT,
+        INSERT,
         {
             "account_id": subject.account_id,
             "purpose": purpose,
@@ -85,10 +115,6 @@ def _key(
     }
 
 
-def _redeemed(row: Row | None) -> Redeemed | None:
-    return Redeemed(row[0], row[1], row[2]) if row is not None else None
-
-
 def _plausible(token: str) -> bool:
     return 0 < len(token) <= TOKEN_MAX
 
@@ -104,7 +130,7 @@ async def peek(
     if not _plausible(token):
         return None
     key = _key(account_id, subject_type, token, purposes)
-    return _redeemed(await connection.one(queries.TOKEN_PEEK, key))
+    return await connection.one(PEEK, key)
 
 
 async def use(
@@ -118,4 +144,4 @@ async def use(
     if not _plausible(token):
         return None
     key = _key(account_id, subject_type, token, purposes)
-    return _redeemed(await connection.one(queries.TOKEN_USE, key))
+    return await connection.one(USE, key)

@@ -84,5 +84,11 @@ class Queue:
         )
         # (state, count) of the table's jobs, for the metrics.
         self.backlog = sa.select(c.state, sa.func.count()).group_by(c.state)
+        # PostgreSQL's estimate of the pending jobs, and the statement that renews it (the
+        # table's name is the schema's own).
+        self.estimate = sa.text(
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table.name} WHERE state = '{PENDING}'"  # noqa: S608
+        )
+        self.analyse = sa.text(f"ANALYZE {table.name}")
         # Finished jobs past the window (`before`).
         self.forget = sa.delete(table).where(c.state != PENDING, c.finished_at < _p("before"))

@@ -4,10 +4,8 @@ lead, and a nudge for the worker once a mail is written."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 from ..db import Connection
-from ..identity import tokens
 from ..ratelimit import SharedCounters
 from ..settings import Settings
 from . import outbox
@@ -45,23 +43,22 @@ class Mailer:
     async def enqueue_link(
         self,
         connection: Connection,
-        subject: tokens.Subject,
+        account_id: int,
+        token: str,
         what: MailKind,
         page: str,
         recipient: str,
         language: str,
         account_name: str,
         request_base: str | None = None,
-        lifetime: timedelta | None = None,
         **values: str,
     ) -> None:
-        """Issue a one-time token for `subject` (its purpose: the kind of mail) and keep the
-        mail that carries the link to `page` (`/portal/acme/reset`) with it, in the caller's
-        transaction. The page opens in the mail's language."""
-        token = await tokens.issue(connection, subject, what.kind, recipient, lifetime)
+        """Keep the mail that carries the link to `page` (`/portal/acme/reset`) with its
+        one-time `token`, in the caller's transaction. The page opens in the mail's
+        language."""
         link = self.link(f"{page}?lang={language}&token={token}", request_base)
         mail = self.writer.write(what, language, recipient, account_name, link, **values)
-        await self.enqueue(connection, subject.account_id, mail)
+        await self.enqueue(connection, account_id, mail)
 
     def written(self) -> None:
         """The transaction that wrote mails has committed: send them now."""

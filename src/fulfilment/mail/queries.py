@@ -1,4 +1,5 @@
-"""The statements behind the mail outbox and one-time tokens, compiled once per dialect."""
+"""The statements behind the mail outbox and the retention of one-time tokens, compiled
+once per dialect."""
 
 from __future__ import annotations
 
@@ -47,27 +48,3 @@ FORGET_MAILS = QUEUE.forget
 FORGET_TOKENS = sa.delete(tokens).where(
     sa.or_(tokens.c.used_at < _p("before"), tokens.c.expires_at < _p("before"))
 )
-
-TOKEN_INSERT = sa.insert(tokens).values(
-    account_id=_p("account_id"),
-    purpose=_p("purpose"),
-    subject_type=_p("subject_type"),
-    subject_id=_p("subject_id"),
-    token_hash=_p("token_hash"),
-    emailaddress=_p("emailaddress"),
-    created_at=_p("now"),
-    expires_at=_p("expires_at"),
-)
-_usable = (
-    tokens.c.token_hash == _p("token_hash"),
-    tokens.c.account_id == _p("account_id"),
-    tokens.c.subject_type == _p("subject_type"),
-    # One purpose, or either of two (a password set through a reset or an invitation).
-    tokens.c.purpose.in_([_p("purpose"), _p("or_purpose")]),
-    tokens.c.used_at.is_(None),
-    tokens.c.expires_at > _p("now"),
-)
-_token_columns = (tokens.c.purpose, tokens.c.subject_id, tokens.c.emailaddress)
-TOKEN_PEEK = sa.select(*_token_columns).where(*_usable)
-# Using a token is one statement: of two requests with the same link, one gets the row.
-TOKEN_USE = sa.update(tokens).where(*_usable).values(used_at=_p("now")).returning(*_token_columns)

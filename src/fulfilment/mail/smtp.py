@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from ..fields import ENCODED_WORD_START, check_email, is_unshowable
 from ..settings import Settings
 
 log = logging.getLogger("fulfilment.mail")
@@ -64,15 +65,33 @@ class SmtpServer:
         )
 
 
+def header_text(text: str) -> str:
+    """`text` as plain text for a header, which the email package's policy then encodes:
+    what the service checks before it stores a name passes unchanged. A name stored before
+    that check has each control or invisible character (a line break) turned into a space
+    and each `=?` broken up, since a mail program would decode an encoded word it starts
+    (`=?utf-8?q?=0ABcc:...?=`) into a line of its own."""
+    shown = "".join(" " if is_unshowable(character) else character for character in text)
+    return shown.replace(ENCODED_WORD_START, "= ?").strip()
+
+
+def mailbox(address: str) -> Address:
+    """`address` as one mailbox; ValueError for anything else (a list, a group, a name)."""
+    local, _, domain = check_email(address).partition("@")
+    # From its parts: Address(addr_spec=...) refuses a local part beyond ASCII (RFC 6531),
+    # which the rule allows and SMTPUTF8 carries.
+    return Address(username=local, domain=domain)
+
+
 def compose(mail: Outgoing, sender: str) -> EmailMessage:
     """The message: plain text, and the same as simple HTML (no remote images)."""
     message = EmailMessage()
-    local, _, domain = sender.partition("@")
-    message["From"] = Address(mail.sender_name, local, domain)
-    message["To"] = mail.recipient
-    message["Subject"] = mail.subject
+    local, _, domain = sender.partition("@")  # one mailbox (settings.MailAddress)
+    message["From"] = Address(header_text(mail.sender_name), local, domain)
+    message["To"] = mailbox(mail.recipient)
+    message["Subject"] = header_text(mail.subject)
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=domain or None)
+    message["Message-ID"] = make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body_text)
     message.add_alternative(mail.body_html, subtype="html")
@@ -108,8 +127,11 @@ class Sender:
             return
         server = self.server
         try:
+            # The envelope names the one recipient: never read from the headers.
             await aiosmtplib.send(
                 message,
+                sender=self.sender,
+                recipients=[mail.recipient],
                 hostname=server.host,
                 port=server.port,
                 username=server.username,

@@ -4,17 +4,16 @@ Logging in and everything else about credentials is identity/'s."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
-
-import msgspec
 
 from ..accounts.service import Account, find_account
-from ..auth import SUBDOMAIN, host_subdomain
+from ..auth import SUBDOMAIN, host_subdomain, zone
+from ..customers import queries as customer_queries
+from ..customers.rows import to_customer
+from ..customers.schemas import Customer
 from ..db import Connection, Database
+from ..web.choices import Choices, read_choices
 from . import queries
 from .errors import NoPortalHere
-
-_profiles = msgspec.json.Decoder(list[int])
 
 
 async def find_portal_account(database: Database, named: str | None, host: str | None) -> Account:
@@ -38,75 +37,39 @@ async def find_portal_account(database: Database, named: str | None, host: str |
 
 
 @dataclass(frozen=True, slots=True)
-class ShippingProfile:
-    provider: str
-    name: str
-
-
-class _CustomerRow(NamedTuple):
-    name: str
-    username: str
-    emailaddress: str | None
-    language: str
-    allowed_shipping_profiles: str
-    warehouse: str | None
-    template: str | None
-    second_factor: bool
-
-
-class _ProfileRow(NamedTuple):
-    id: int
-    provider: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class CustomerView:
-    """What the warehouse set up for the customer, by name."""
+    """The logged-in customer: what its forms need, and every field of it as the API
+    answers it (the page shows fields.PORTAL_FIELDS), with what its references name."""
 
     name: str
     username: str
     emailaddress: str | None
     language: str
-    warehouse: str | None
-    template: str | None
-    default_template: str | None
-    # Empty: every profile of the account is allowed.
-    shipping_profiles: list[ShippingProfile]
+    fields: Customer
+    choices: Choices
     second_factor: bool
 
 
 async def customer_view(database: Database, account: Account, customer_id: int) -> CustomerView:
-    """The customer's page: its details and what the warehouse set up for it, by name."""
+    """The customer's page, once identity/ has checked its session: its details and what
+    the warehouse set up for it, by name."""
     key = {"account_id": account.id, "id": customer_id}
 
     async def load(connection: Connection) -> CustomerView:
-        found = await connection.one(queries.CUSTOMER_PAGE, key)
-        assert found is not None
-        row = _CustomerRow(*found)
-        default_template = None
-        if row.template is None:
-            default = await connection.one(queries.DEFAULT_TEMPLATE, {"account_id": account.id})
-            default_template = str(default[0]) if default is not None else None
-        allowed = _profiles.decode(row.allowed_shipping_profiles)
-        profiles: list[ShippingProfile] = []
-        if allowed:
-            rows = await connection.all(queries.ACCOUNT_PROFILES, {"account_id": account.id})
-            known = {
-                profile.id: ShippingProfile(profile.provider, profile.name)
-                for profile in (_ProfileRow(*found) for found in rows)
-            }
-            profiles = [known[profile_id] for profile_id in allowed if profile_id in known]
+        row = await connection.one(customer_queries.GET_ONE, key)
+        factor = await connection.one(queries.SECOND_FACTOR, key)
+        assert row is not None
+        assert factor is not None
+        fields = to_customer(row, zone(account.timezone))
+        assert fields.username is not None  # a customer who may log in has one
         return CustomerView(
-            name=row.name,
-            username=row.username,
-            emailaddress=row.emailaddress,
-            language=row.language,
-            warehouse=row.warehouse,
-            template=row.template,
-            default_template=default_template,
-            shipping_profiles=profiles,
-            second_factor=row.second_factor,
+            name=fields.name,
+            username=fields.username,
+            emailaddress=fields.emailaddress,
+            language=fields.language,
+            fields=fields,
+            choices=await read_choices(connection, account.id),
+            second_factor=bool(factor.second_factor),
         )
 
     return await database.read(load)

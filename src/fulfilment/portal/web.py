@@ -17,14 +17,14 @@ from starlette.responses import HTMLResponse, Response
 from ..accounts.service import Account
 from ..db import Database
 from ..errors import ApiError, BodyTimeout
-from ..identity.throttle import Throttles
+from ..identity.throttle import LoginSite, Throttles
 from ..ratelimit import SharedCounters
 from ..settings import Settings
 from ..threads import Busy
 from ..web.i18n import build_environments
 from ..web.pages import secure
 from ..web.sessions import Session, SessionSigner
-from ..web.visits import PageVisit, Site, error_page
+from ..web.visits import PageVisit, error_page
 from . import errors, service
 from .errors import PortalError
 
@@ -33,7 +33,7 @@ HERE = Path(__file__).parent
 COOKIE_PATH = "/portal"
 
 
-class Portal(Site):
+class Portal(LoginSite):
     """What the portal keeps for the life of the process."""
 
     area = "portal"

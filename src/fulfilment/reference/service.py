@@ -5,30 +5,44 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..auth import Principal
-from ..db import Connection, Database, Row
+from ..db import Connection, Database
 from ..errors import InvalidInput, NotFound
 from ..wire import PAGE_SIZE
 from . import queries
 from .schemas import ShippingProfile, ShippingProvider, Template, Warehouse
 
 
-def _warehouse(row: Row) -> Warehouse:
+def _warehouse(row: queries.WarehouseRow) -> Warehouse:
     return Warehouse(
-        idwarehouse=row[0],
-        name=row[1],
-        accept_orders=bool(row[2]),
-        counts_for_general_stock=bool(row[3]),
-        priority=row[4],
-        active=bool(row[5]),
+        idwarehouse=row.idwarehouse,
+        name=row.name,
+        accept_orders=bool(row.accept_orders),
+        counts_for_general_stock=bool(row.counts_for_general_stock),
+        priority=row.priority,
+        active=bool(row.active),
     )
 
 
-def _template(row: Row) -> Template:
-    return Template(idtemplate=row[0], name=row[1], default=bool(row[2]))
+def _template(row: queries.TemplateRow) -> Template:
+    return Template(idtemplate=row.idtemplate, name=row.name, default=bool(row.is_default))
 
 
-def _profile(row: Row) -> ShippingProfile:
-    return ShippingProfile(idshippingprovider_profile=row[0], name=row[1], active=bool(row[2]))
+def _profile(row: queries.ProfileRow | queries.ProviderProfileRow) -> ShippingProfile:
+    return ShippingProfile(
+        idshippingprovider_profile=row.idshippingprovider_profile,
+        name=row.name,
+        active=bool(row.active),
+    )
+
+
+def _provider(row: queries.ProviderRow, profiles: list[ShippingProfile]) -> ShippingProvider:
+    return ShippingProvider(
+        idshippingprovider=row.idshippingprovider,
+        name=row.name,
+        provider=row.provider,
+        active=bool(row.active),
+        profiles=profiles,
+    )
 
 
 def _page(principal: Principal, offset: int) -> dict[str, int]:
@@ -65,31 +79,24 @@ async def list_shipping_providers(
 ) -> list[ShippingProvider]:
     """One page of the account's shipping providers, with their profiles."""
 
-    async def read(connection: Connection) -> tuple[list[Row], list[Row]]:
+    async def read(
+        connection: Connection,
+    ) -> tuple[list[queries.ProviderRow], list[queries.ProviderProfileRow]]:
         providers = await connection.all(queries.PROVIDER_PAGE, _page(principal, offset))
         if not providers:
             return providers, []
         bounds = {
             "account_id": principal.account_id,
-            "first": providers[0][0],
-            "last": providers[-1][0],
+            "first": providers[0].idshippingprovider,
+            "last": providers[-1].idshippingprovider,
         }
         return providers, await connection.all(queries.PROFILES_OF_PROVIDERS, bounds)
 
     providers, profile_rows = await database.read(read)
     profiles: dict[int, list[ShippingProfile]] = defaultdict(list)
     for row in profile_rows:
-        profiles[row[0]].append(_profile(row[1:]))
-    return [
-        ShippingProvider(
-            idshippingprovider=row[0],
-            name=row[1],
-            provider=row[2],
-            active=bool(row[3]),
-            profiles=profiles.get(row[0], []),
-        )
-        for row in providers
-    ]
+        profiles[row.idshippingprovider].append(_profile(row))
+    return [_provider(row, profiles.get(row.idshippingprovider, [])) for row in providers]
 
 
 # -- creating, from the command line ------------------------------------------------------
@@ -161,17 +168,11 @@ async def create_shipping_provider(
             queries.INSERT_PROFILE,
             {
                 "account_id": account_id,
-                "idshippingprovider": row[0],
+                "idshippingprovider": row.idshippingprovider,
                 "name": _required("profile", profile),
                 "active": True,
             },
         )
         for profile in profiles
     ]
-    return ShippingProvider(
-        idshippingprovider=row[0],
-        name=row[1],
-        provider=row[2],
-        active=bool(row[3]),
-        profiles=[_profile(profile) for profile in created if profile is not None],
-    )
+    return _provider(row, [_profile(profile) for profile in created if profile is not None])

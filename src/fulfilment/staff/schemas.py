@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from ..customers.schemas import DateTime
 from ..fields import Language
+from ..wire import DateTime
 
 
 class User(msgspec.Struct, kw_only=True):

@@ -10,15 +10,16 @@ from zoneinfo import ZoneInfo
 
 from ..accounts import audit
 from ..accounts.service import Account, create_api_key
+from ..actors import Actor
 from ..auth import KEYS_CHANGED, Principal, zone
 from ..clock import utcnow
-from ..customers.audit import Actor
-from ..customers.service import clean_email, clean_username
+from ..customers.rules import clean_email, clean_username
 from ..db import Connection, Database, Row
 from ..errors import InvalidInput, NotFound
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN, username_key
 from ..identity import factors
-from ..identity.kinds import STAFF, Person, void_links
+from ..identity.kinds import STAFF
+from ..pending_links import void_links
 from ..wire import PAGE_SIZE, format_datetime
 from . import queries
 from .schemas import User
@@ -250,7 +251,7 @@ async def deactivate_user(
         await _another_admin_stays(connection, account, iduser)
     values = {"account_id": account.id, "id": iduser, "now": utcnow()}
     await connection.execute(queries.DEACTIVATE, values)
-    await void_links(connection, STAFF, account.id, iduser)
+    await void_links(connection, STAFF.name, account.id, iduser)
     # The keys the user made stop working: every worker's key cache reads them again.
     await connection.notify(KEYS_CHANGED)
     await _record(connection, account, actor, row, "deactivate")
@@ -290,9 +291,9 @@ async def reset_second_factor_of(
     """Forget the user's TOTP seed and recovery codes (a lost phone): it sets one up again
     at its next login. Its sessions end and its pending links are void."""
     await _changing(connection, account, iduser)
-    row = await connection.one(STAFF.statements.by_id, {"account_id": account.id, "id": iduser})
-    assert row is not None
-    await factors.reset(connection, STAFF, account.id, Person(*row), actor)
+    person = await connection.one(STAFF.statements.by_id, {"account_id": account.id, "id": iduser})
+    assert person is not None
+    await factors.reset(connection, STAFF, account.id, person, actor)
 
 
 async def create_api_key_by(

@@ -12,16 +12,42 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ..fields import LANGUAGES
+from ..fields import (
+    CUSTOMER_FIELDS,
+    EVENT_LABELS,
+    FORM_FIELDS,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    PORTAL_FIELDS,
+    SHOWN_FIELDS,
+    Field,
+)
+from ..fields import N_ as N_  # the mark of the pages' messages, for the pages' modules
 from .times import time_element
 
 TRANSLATIONS = Path(__file__).parents[1] / "portal" / "translations"
 DEFAULT_LANGUAGE = LANGUAGES[0]
 
 
-def N_(message: str) -> str:
-    """Mark `message` for the catalogues; it is translated where it is shown."""
-    return message
+# The fields a customer's audit trail names, by the name it gives them; and its second
+# factor (identity/), which is no field of the wire but is set up and reset.
+AUDITED_FIELDS = {
+    **{field.audited_as: field for field in CUSTOMER_FIELDS if field.audited_as is not None},
+    "second_factor": Field(
+        "second_factor", "flag", csv_column=None, label=N_("Two-step verification")
+    ),
+}
+
+# What every page may read of the field and event tables (fields.py): which fields it
+# shows, and the catalogue keys of their words.
+TABLES = {
+    "event_labels": EVENT_LABELS,
+    "language_names": LANGUAGE_NAMES,
+    "audited_fields": AUDITED_FIELDS,
+    "shown_fields": SHOWN_FIELDS,
+    "form_fields": FORM_FIELDS,
+    "portal_fields": PORTAL_FIELDS,
+}
 
 
 def catalogue_path(language: str) -> Path:
@@ -59,6 +85,7 @@ def build_environments(templates: Path, site: str) -> dict[str, Environment]:
         )
         environment.filters["when"] = time_element
         environment.globals["site"] = site
+        environment.globals.update(TABLES)
         environments[language] = environment
     return environments
 

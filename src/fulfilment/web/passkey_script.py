@@ -7,10 +7,9 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import passkeys
 from .pages import secure
 
-SCRIPT = (Path(passkeys.__file__).parent / "passkey.js").read_bytes()
+SCRIPT = (Path(__file__).parent / "passkey.js").read_bytes()
 
 
 async def script(request: Request) -> Response:

@@ -4,7 +4,7 @@ pages, and one request to one account's pages (its session cookie, language and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from jinja2 import Environment
 from starlette.requests import Request
@@ -13,15 +13,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ..accounts.service import Account
 from ..db import Database
 from ..fields import LANGUAGES
-from ..passkeys.parties import RelyingParty, relying_party_id
 from ..settings import Settings
 from .errors import PageError
 from .i18n import negotiate
 from .pages import allow_script
+from .relying_party import RelyingParty, relying_party_id
 from .sessions import Session, SessionSigner, cookie_name
-
-if TYPE_CHECKING:
-    from ..identity.throttle import Throttles
 
 S = TypeVar("S", bound=Session)
 
@@ -36,7 +33,6 @@ class Site:
     passkey_templates: ClassVar[frozenset[str]] = frozenset({"login.html", "passkeys.html"})
     settings: Settings
     database: Database
-    throttles: Throttles
     signer: SessionSigner
     environments: dict[str, Environment]
 

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ..admin.service import generated_password
-from ..auth import Principal, hash_api_key
-from ..customers import service as customers
-from ..customers.schemas import CustomerCreate
-from ..db import Connection, Database
-from ..passwords import hash_password_sync
-from ..reference import service as reference
-from ..staff import service as staff
-from . import service as accounts
+from .accounts import service as accounts
+from .admin.service import generated_password
+from .auth import Principal, hash_api_key
+from .customers import service as customers
+from .customers.schemas import CustomerCreate
+from .db import Connection, Database
+from .passwords import hash_password_sync
+from .reference import service as reference
+from .staff import service as staff
 
 DEMO_SUBDOMAIN = "demo"
 STAFF_USERNAME = "demo"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 import sqlalchemy as sa
 
-from ..tables import passkey_challenges as challenges
-from ..tables import passkeys
+from ...db import Query
+from ...tables import passkey_challenges as challenges
+from ...tables import passkeys
 
 _p = sa.bindparam
 
@@ -39,13 +43,33 @@ _challenge = (
 # Answering a challenge deletes it: the one deletion that finds it wins, every other
 # answer with the same challenge finds nothing. Read first, deleted in the same
 # transaction.
-CHALLENGE = sa.select(challenges.c.user_handle).where(*_challenge)
+
+
+class Challenge(NamedTuple):
+    user_handle: str | None
+
+
+CHALLENGE = Query(sa.select(challenges.c.user_handle).where(*_challenge), Challenge)
 TAKE_CHALLENGE = sa.delete(challenges).where(*_challenge)
 DELETE_EXPIRED_CHALLENGES = sa.delete(challenges).where(challenges.c.expires_at <= _p("now"))
 
 # -- passkeys ------------------------------------------------------------------------------
 
-PERSON_PASSKEYS = (
+
+class PersonPasskey(NamedTuple):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    credential_id: str
+    user_handle: str
+
+
+class PasskeyId(NamedTuple):
+    id: int
+
+
+PERSON_PASSKEYS = Query(
     sa.select(
         passkeys.c.id,
         passkeys.c.name,
@@ -55,9 +79,10 @@ PERSON_PASSKEYS = (
         passkeys.c.user_handle,
     )
     .where(*_of_person)
-    .order_by(passkeys.c.id)
+    .order_by(passkeys.c.id),
+    PersonPasskey,
 )
-ANY_PASSKEY = sa.select(passkeys.c.id).where(*_of_person).limit(1)
+ANY_PASSKEY = Query(sa.select(passkeys.c.id).where(*_of_person).limit(1), PasskeyId)
 INSERT_PASSKEY = sa.insert(passkeys).values(
     account_id=_p("account_id"),
     person_type=_p("person_type"),
@@ -69,20 +94,36 @@ INSERT_PASSKEY = sa.insert(passkeys).values(
     name=_p("name"),
     created_at=_p("created_at"),
 )
-CREDENTIAL_TAKEN = sa.select(passkeys.c.id).where(passkeys.c.credential_id == _p("credential_id"))
+CREDENTIAL_TAKEN = Query(
+    sa.select(passkeys.c.id).where(passkeys.c.credential_id == _p("credential_id")), PasskeyId
+)
 # A login's passkey: named by the credential, within the account and the kind of person
 # the page logs in.
-LOGIN_PASSKEY = sa.select(
-    passkeys.c.id,
-    passkeys.c.person_id,
-    passkeys.c.public_key,
-    passkeys.c.user_handle,
-    passkeys.c.sign_count,
-    passkeys.c.name,
-).where(
-    passkeys.c.credential_id == _p("credential_id"),
-    passkeys.c.account_id == _p("account_id"),
-    passkeys.c.person_type == _p("person_type"),
+
+
+class LoginPasskey(NamedTuple):
+    id: int
+    person_id: int
+    public_key: str
+    user_handle: str
+    sign_count: int
+    name: str
+
+
+LOGIN_PASSKEY = Query(
+    sa.select(
+        passkeys.c.id,
+        passkeys.c.person_id,
+        passkeys.c.public_key,
+        passkeys.c.user_handle,
+        passkeys.c.sign_count,
+        passkeys.c.name,
+    ).where(
+        passkeys.c.credential_id == _p("credential_id"),
+        passkeys.c.account_id == _p("account_id"),
+        passkeys.c.person_type == _p("person_type"),
+    ),
+    LoginPasskey,
 )
 # The counter moves on only from the value the check was made against: of two logins with
 # the same answer at once, one finds the row changed.
@@ -93,5 +134,13 @@ USE_PASSKEY = (
 )
 # A reset of the second factor (a lost phone) forgets the person's passkeys too.
 DELETE_PERSON_PASSKEYS = sa.delete(passkeys).where(*_of_person)
-PASSKEY_NAME = sa.select(passkeys.c.name).where(*_of_person, passkeys.c.id == _p("id"))
+
+
+class PasskeyName(NamedTuple):
+    name: str
+
+
+PASSKEY_NAME = Query(
+    sa.select(passkeys.c.name).where(*_of_person, passkeys.c.id == _p("id")), PasskeyName
+)
 DELETE_PASSKEY = sa.delete(passkeys).where(*_of_person, passkeys.c.id == _p("id"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..web.errors import PageError
-from ..web.i18n import N_
+from ...web.errors import PageError
+from ...web.i18n import N_
 
 
 class PasskeyRefused(PageError):

@@ -1,33 +1,12 @@
-"""Who takes part in a passkey ceremony: the passkeys' owner (a person of either kind), and
-the site, whose
-relying-party id is the domain the account's own host and the shared host have in common,
-so that a passkey made on one works on the other."""
+"""The site a passkey ceremony runs on, whose relying-party id is the domain the account's
+own host and the shared host have in common, so that a passkey made on one works on the
+other."""
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-from ..customers.audit import Actor
-
-# What the audit trail calls a person of each kind when it acts.
-ACTORS = {"customer": "portal", "staff": "staff"}
-
-
-@dataclass(frozen=True, slots=True)
-class Owner:
-    """Whose passkeys: a portal customer (`type` "customer", `id` its idfulfilment_customer)
-    or a staff user ("staff", its iduser) of an account, as identity/kinds.py names them."""
-
-    account_id: int
-    type: str
-    id: int
-    username: str
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(ACTORS[self.type], self.id, self.username)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,13 +29,14 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from ..accounts import audit
-from ..clock import as_datetime, utcnow
-from ..db import Connection, Database
-from ..identity.kinds import Kind, Person
+from ...accounts import audit
+from ...clock import as_datetime, utcnow
+from ...db import Connection, Database
+from ...web.relying_party import RelyingParty
+from ..kinds import Kind, Person
 from . import queries
 from .errors import PasskeyLimit, PasskeyNameInvalid, PasskeyRefused
-from .parties import Owner, RelyingParty
+from .parties import Owner
 
 # How long a ceremony may take, from the options to the answer.
 CEREMONY_SECONDS = 300
@@ -142,7 +143,7 @@ async def _take_challenge(
         row = await connection.one(queries.CHALLENGE, values)
         if row is None or await connection.execute(queries.TAKE_CHALLENGE, values) != 1:
             return False, None
-        return True, row[0]
+        return True, row.user_handle
 
     taken, handle = await database.write(take)
     if not taken:
@@ -162,7 +163,9 @@ async def has_passkey(database: Database, kind: Kind, account_id: int, person_id
 async def passkeys_of(database: Database, person: Owner) -> list[Passkey]:
     rows = await database.read(lambda c: c.all(queries.PERSON_PASSKEYS, _owner(person)))
     return [
-        Passkey(row[0], row[1], as_datetime(row[2]) or utcnow(), as_datetime(row[3]))
+        Passkey(
+            row.id, row.name, as_datetime(row.created_at) or utcnow(), as_datetime(row.last_used_at)
+        )
         for row in rows
     ]
 
@@ -180,7 +183,7 @@ async def registration_options(
     if len(rows) >= MAX_PASSKEYS:
         raise PasskeyLimit(max=MAX_PASSKEYS)
     # One handle per person: an authenticator keeps one passkey per site and handle.
-    handle = rows[0][5] if rows else bytes_to_base64url(secrets.token_bytes(32))
+    handle = rows[0].user_handle if rows else bytes_to_base64url(secrets.token_bytes(32))
     options = generate_registration_options(
         rp_id=relying.id,
         rp_name=relying.name,
@@ -194,7 +197,7 @@ async def registration_options(
             user_verification=VERIFICATION,
         ),
         exclude_credentials=[
-            PublicKeyCredentialDescriptor(id=base64url_to_bytes(row[4])) for row in rows
+            PublicKeyCredentialDescriptor(id=base64url_to_bytes(row.credential_id)) for row in rows
         ],
     )
     await _keep_challenge(
@@ -286,7 +289,7 @@ async def remove(database: Database, person: Owner, passkey_id: int) -> bool:
         row = await connection.one(queries.PASSKEY_NAME, values)
         if row is None or await connection.execute(queries.DELETE_PASSKEY, values) != 1:
             return False
-        await _audit(connection, person, "passkey_remove", row[0])
+        await _audit(connection, person, "passkey_remove", row.name)
         return True
 
     return await database.write(delete)
@@ -342,13 +345,12 @@ async def authenticate(
 
     await _take_challenge(database, challenge, account_id, "login", kind.name, None, session_token)
     key = {"credential_id": credential_id, "account_id": account_id, "person_type": kind.name}
-    row = await database.read(lambda c: c.one(queries.LOGIN_PASSKEY, key))
-    if row is None:
+    passkey = await database.read(lambda c: c.one(queries.LOGIN_PASSKEY, key))
+    if passkey is None:
         raise PasskeyRefused()
-    passkey_id, person_id, public_key, handle, count, name = row
     response = credential.get("response")
     returned_handle = response.get("userHandle") if isinstance(response, dict) else None
-    if returned_handle is not None and returned_handle != handle:
+    if returned_handle is not None and returned_handle != passkey.user_handle:
         raise PasskeyRefused()
     try:
         verified = verify_authentication_response(
@@ -356,27 +358,26 @@ async def authenticate(
             expected_challenge=challenge,
             expected_rp_id=relying.id,
             expected_origin=relying.origin,
-            credential_public_key=base64url_to_bytes(public_key),
-            credential_current_sign_count=count,
+            credential_public_key=base64url_to_bytes(passkey.public_key),
+            credential_current_sign_count=passkey.sign_count,
             require_user_verification=True,
         )
     except (WebAuthnException, KeyError, TypeError, ValueError):
         # A bad signature, or a counter that did not move on: a copied authenticator.
         raise PasskeyRefused() from None
-    used = {"id": passkey_id, "old_count": count, "new_count": verified.new_sign_count}
+    used = {"id": passkey.id, "old_count": passkey.sign_count, "new_count": verified.new_sign_count}
 
     async def record(connection: Connection) -> Person | None:
         # The counter moves on from the value checked, or the login is refused: of two
         # answers checked at once, only one gets here first.
         if await connection.execute(queries.USE_PASSKEY, {**used, "now": utcnow()}) != 1:
             return None
-        values = {"account_id": account_id, "id": person_id}
-        row = await connection.one(kind.statements.by_id, values)
-        person = Person(*row) if row is not None else None
+        values = {"account_id": account_id, "id": passkey.person_id}
+        person = await connection.one(kind.statements.by_id, values)
         if person is None or not person.may_log_in:
             return None
         owner = Owner(account_id, kind.name, person.id, person.username or "")
-        await _audit(connection, owner, "passkey_login", name)
+        await _audit(connection, owner, "passkey_login", passkey.name)
         return person
 
     person = await database.write(record)

@@ -1,4 +1,4 @@
-"""`fulfilment mail ...`: mails sent from the command line (invitations)."""
+"""`fulfilment mail ...`: mails sent from the command line (invitations to log in)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..errors import ApiError
 from ..settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from .mailer import Mailer
+    from ..mail.mailer import Mailer
 
 
 @click.group(name="mail")
@@ -36,7 +36,7 @@ def _mail_from_cli(work: Callable[[Connection, Mailer, Settings], Coroutine[Any,
             "FULFILMENT_PUBLIC_URL is not set: links in mails start with the service's "
             "public address (https://portal.example.com)"
         )
-    from .mailer import Mailer
+    from ..mail.mailer import Mailer
 
     mailer = Mailer(settings)
     try:
@@ -59,8 +59,8 @@ def invite_customer(subdomain: str, idfulfilment_customer: int) -> None:
     for FULFILMENT_INVITATION_DAYS days (7)."""
     # Imported here: `fulfilment serve` must not load prometheus_client before it chooses
     # where the workers keep their metrics.
-    from ..identity import links
-    from ..identity.kinds import CUSTOMER
+    from . import links
+    from .kinds import CUSTOMER
 
     async def send(connection: Connection, mailer: Mailer, settings: Settings) -> str:
         account = await accounts.get_account(connection, subdomain)
@@ -78,8 +78,8 @@ def invite_customer(subdomain: str, idfulfilment_customer: int) -> None:
 def invite_user(subdomain: str, username: str) -> None:
     """Mail an active staff user a link to choose a back-office password; the link works
     once, for FULFILMENT_INVITATION_DAYS days (7)."""
-    from ..identity import links
-    from ..identity.kinds import STAFF
+    from . import links
+    from .kinds import STAFF
 
     async def send(connection: Connection, mailer: Mailer, settings: Settings) -> str:
         account = await accounts.get_account(connection, subdomain)

@@ -1,0 +1,61 @@
+"""The building blocks of the OpenAPI document's paths, shared by every resource's part:
+references to components, JSON answers, error answers and the common parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in statuses}
+
+
+OFFSET = {
+    "name": "offset",
+    "in": "query",
+    "required": False,
+    "description": (
+        "Skip this many objects; pages hold at most 100. Stop at a shorter page. "
+        "An empty value counts as 0."
+    ),
+    "schema": {
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+            {"type": "string", "maxLength": 0},
+        ],
+        "default": 0,
+    },
+}
+SEARCH = {
+    "name": "search",
+    "in": "query",
+    "required": False,
+    "description": "Case-insensitive part of the name, username or e-mail address; no NUL.",
+    "schema": {"type": "string", "maxLength": MAX_SEARCH_LENGTH, "pattern": "^[^\\u0000]*$"},
+}
+
+
+def path_id(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        # The console fills it in; after `make run` the first customer, warehouse and staff
+        # user have this id.
+        "example": 1,
+    }
+
+
+def list_of(item: str) -> dict[str, Any]:
+    return {"type": "array", "items": ref(item), "maxItems": 100}

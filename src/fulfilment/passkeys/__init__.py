@@ -1,2 +1,0 @@
-"""Passkeys (WebAuthn): the ceremonies that register one and log in with one, for any
-person who logs in (a portal customer or a staff user), and the script that runs them."""
