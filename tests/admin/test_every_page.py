@@ -20,9 +20,11 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from fulfilment.db import Database
-from fulfilment.tables import staff_users
+from fulfilment.tables import passkeys, staff_users
 from tests.factories import Tenant
 from tests.hooks.helpers import CREATED
+from tests.passkeys.harness import SHARED_HOST, at, own_host
+from tests.passkeys.harness import new_context as passkey_context
 from tests.portal import helpers as portal
 
 from .conftest import make_user
@@ -105,7 +107,7 @@ def _log_in(page: Page, address: str, username: str, password: str, button: str)
     page.goto(address)
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
-    page.get_by_role("button", name=button).click()
+    page.get_by_role("button", name=button, exact=True).click()
 
 
 def _prepared(tenant: Tenant, database: Database) -> dict[str, Any]:
@@ -353,3 +355,54 @@ def test_the_styles_that_carry_meaning(
             context.close()
     hooks = tenant.get("/api/v1/hooks").json()
     assert sorted(hook["name"] for hook in hooks) == ["Shop 1366", "Shop 390", "Webshop"]
+
+
+@pytest.mark.timeout(600)
+def test_the_passkey_pages_pass_axe_at_both_widths(
+    server: str, tenant: Tenant, browser: Browser, database: Database
+) -> None:
+    """The pages that offer passkeys, where passkeys work (a host name, not an address),
+    with the script on: the forms shown, their errors, a list of passkeys, a refusal."""
+    make_user(database, tenant, "anna", firstname="Anna", language="en", admin=True)
+    tenant.create_customer(name="Jansen", username="jansen", can_login=True,
+                           password=portal.PASSWORD, language="nl")  # fmt: skip
+    office = at(server, SHARED_HOST) + "/admin/acme/"
+    portal_base = at(server, own_host()) + "/portal/"
+    found: list[str] = []
+    seen: list[str] = []
+    for width in WIDTHS:
+        context, page, authenticator = passkey_context(
+            browser, viewport={"width": width, "height": 900}, locale="en-GB"
+        )
+        check = partial(_checked, page, width, found, seen)
+        try:
+            for base, username, password, button, add, log_out in (
+                (office, "anna", PASSWORD, "Log in", "Add a passkey", "Log out"),
+                (portal_base, "jansen", portal.PASSWORD, "Log in", "Passkey toevoegen",
+                 "Uitloggen"),
+            ):  # fmt: skip
+                page.goto(base + "login")
+                expect(page.locator("form[data-passkey='login'] button")).to_be_visible()
+                check()
+                _log_in(page, base + "login", username, password, button)
+                page.goto(base + "passkeys")
+                check()
+                page.locator("form[data-passkey='register'] button").click()
+                expect(page.locator("#passkey_name")).to_have_attribute("aria-invalid", "true")
+                check()
+                page.locator("#passkey_name").fill(f"Laptop {width}")
+                page.get_by_role("button", name=add).click()
+                expect(page.locator(".passkeys li")).to_have_count(1)
+                check()
+                page.goto(base)
+                page.get_by_role("button", name=log_out).click()
+                # A passkey the service no longer has: the refusal.
+                database.write_sync(lambda c: c.execute(sa.delete(passkeys), {}))
+                page.locator("form[data-passkey='login'] button").click()
+                expect(page.get_by_role("alert")).to_be_visible()
+                check()
+                authenticator.clear()
+        finally:
+            context.close()
+    assert found == []
+    assert len(seen) == 2 * 2 * 5

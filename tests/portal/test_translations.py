@@ -23,10 +23,10 @@ PACKAGE = Path(fulfilment.__file__).parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-# Where the pages' words are: the portal, the back office, what both share, and the
-# pages of logging in (identity/); and the field and event tables, whose words the pages
-# show by their keys.
-SOURCES = [PACKAGE / "portal", PACKAGE / "admin", PACKAGE / "web", PACKAGE / "identity"]
+# Where the pages' words are: the portal, the back office, what both share, the pages
+# of logging in (identity/, passkeys too); and the field and event tables, whose words
+# the pages show by their keys.
+SOURCES = [PACKAGE / name for name in ("portal", "admin", "web", "identity")]
 TABLES = PACKAGE / "fields.py"
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 

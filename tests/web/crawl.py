@@ -35,6 +35,8 @@ class _PageParser(HTMLParser):
         self.links: list[str] = []
         self.forms: list[Form] = []
         self._form: Form | None = None
+        # A form whose script first POSTs to another address (the passkey options).
+        self._options: str | None = None
         self._select: str | None = None
         self._first_option: str | None = None
         self._textarea: str | None = None
@@ -47,6 +49,8 @@ class _PageParser(HTMLParser):
             action = urljoin(self.page, values.get("action") or self.page)
             self._form = Form(self.page, action, values.get("method", "get").lower())
             self.forms.append(self._form)
+            options = values.get("data-options")
+            self._options = urljoin(self.page, options) if options else None
         elif self._form is not None and tag in {"input", "button"}:
             self._field(tag, values)
         elif self._form is not None and tag == "select":
@@ -80,6 +84,10 @@ class _PageParser(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
+            if self._form is not None and self._options is not None:
+                # What the script sends there: the form's token.
+                token = {"csrf_token": self._form.fields.get("csrf_token", "")}
+                self.forms.append(Form(self.page, self._options, "post", token))
             self._form = None
         elif tag == "select":
             self._select = None

@@ -19,10 +19,11 @@ from starlette.applications import Starlette
 from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
+from fulfilment.clock import utcnow
 from fulfilment.db import Database
 from fulfilment.staff import service as staff
 from fulfilment.staff.schemas import User
-from fulfilment.tables import metadata
+from fulfilment.tables import metadata, passkeys
 from tests.admin import helpers as admin
 from tests.admin.conftest import make_user
 from tests.factories import Tenant
@@ -224,13 +225,26 @@ def _try_forged(visitor: Visitor, form: Form, base: str, database: Database) -> 
         assert _stored(database) == before, where
 
 
+def _with_passkey(database: Database, tenant: Tenant, kind: str, person_id: int) -> None:
+    """A passkey of the person, so that its page shows the form that removes it."""
+    values = {
+        "account_id": tenant.account.id, "person_type": kind, "person_id": person_id,
+        "credential_id": f"{kind}-{person_id}", "public_key": "AAAA", "user_handle": "BBBB",
+        "sign_count": 0, "name": "Phone", "created_at": utcnow(),
+    }  # fmt: skip
+    database.write_sync(lambda c: c.execute(sa.insert(passkeys).values(**values), {}))
+
+
 @pytest.fixture
-def office(tenant: Tenant, anna: User, piet: User) -> str:
+def office(tenant: Tenant, database: Database, anna: User, piet: User) -> str:
+    for user in (anna, piet):
+        _with_passkey(database, tenant, "staff", user.iduser)
     return admin.BASE
 
 
 @pytest.fixture
-def portal_site(tenant: Tenant, jansen: dict[str, Any]) -> str:
+def portal_site(tenant: Tenant, database: Database, jansen: dict[str, Any]) -> str:
+    _with_passkey(database, tenant, "customer", jansen["idfulfilment_customer"])
     return "/portal/acme/"
 
 

@@ -13,8 +13,9 @@ from starlette.routing import Route
 from ..accounts.service import AccountSettings, check_timezone, known_timezones
 from ..errors import InvalidInput
 from ..fields import DisplayNameProblem, display_name_problem
-from ..identity import factors, link_pages, login, pages
+from ..identity import factors, link_pages, login, pages, passkey_pages
 from ..identity.kinds import STAFF
+from ..web import passkey_script
 from ..web.errors import FormExpired, PageNotFound
 from ..web.i18n import N_
 from ..web.pages import secure
@@ -165,6 +166,11 @@ forgot_page = _identity_page(link_pages.ask_reset)
 reset_page = _identity_page(link_pages.reset)
 change_email_page = _identity_page(link_pages.change_email, True)
 confirm_email_page = _identity_page(link_pages.confirm_email)
+passkeys_page = _identity_page(passkey_pages.manage, True)
+passkey_options_page = _identity_page(passkey_pages.registration_options, True)
+remove_passkey_page = _identity_page(passkey_pages.remove, True)
+passkey_login_options_page = _identity_page(passkey_pages.login_options)
+passkey_login_page = _identity_page(passkey_pages.log_in)
 
 
 def _pages(prefix: str) -> list[Route]:
@@ -181,12 +187,18 @@ def _pages(prefix: str) -> list[Route]:
         Route(f"{prefix}/email", change_email_page, methods=both),
         Route(f"{prefix}/email/confirm", confirm_email_page, methods=both),
         Route(f"{prefix}/settings", settings, methods=both),
+        Route(f"{prefix}/passkeys", passkeys_page, methods=both),
+        Route(f"{prefix}/passkeys/options", passkey_options_page, methods=["POST"]),
+        Route(f"{prefix}/passkeys/{{passkey:int}}/remove", remove_passkey_page, methods=both),
+        Route(f"{prefix}/passkey/login-options", passkey_login_options_page, methods=["POST"]),
+        Route(f"{prefix}/passkey/login", passkey_login_page, methods=both),
         *customer_routes.pages(prefix),
     ]
 
 
 routes: list[Route] = [
     Route("/admin/admin.css", stylesheet, methods=["GET"]),
+    Route("/admin/passkey.js", passkey_script.script, methods=["GET"]),
     *_pages("/admin"),
     *manage_routes.pages("/admin"),
     *hooks_routes.pages("/admin"),

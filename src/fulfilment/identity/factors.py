@@ -23,6 +23,7 @@ from ..pending_links import void_links
 from . import audit
 from .errors import SecondFactorUnreadable, TooManyAttempts, WrongCode
 from .kinds import Kind, Person
+from .passkeys import ceremony as passkeys
 from .throttle import Throttle
 
 log = logging.getLogger("fulfilment.identity")
@@ -197,9 +198,11 @@ async def reset(
     connection: Connection, kind: Kind, account_id: int, person: Person, actor: Actor
 ) -> None:
     """Forget the person's second factor (a lost phone), in the caller's transaction: it
-    sets one up again at its next login, its sessions end and its pending links are void."""
+    sets one up again at its next login, its sessions end and its pending links are void.
+    Its passkeys go too: the lost phone may hold one."""
     key = {"account_id": account_id, "id": person.id, "now": utcnow()}
     await connection.execute(kind.statements.reset_factor, key)
     await connection.execute(kind.statements.delete_codes, {"id": person.id})
+    await passkeys.forget_all(connection, kind, account_id, person.id)
     await void_links(connection, kind.name, account_id, person.id)
     await audit.record(connection, kind, account_id, person, "reset_second_factor", actor)

@@ -29,6 +29,7 @@ from .errors import (
     WrongCurrentPassword,
 )
 from .kinds import Kind, Person
+from .passkeys import ceremony as passkeys
 from .throttle import Throttle
 
 # What a person proved: the first factor, a second factor, or both at once.
@@ -138,8 +139,12 @@ async def session_person(
 
 async def must_enrol(database: Database, kind: Kind, account: Account, person: Person) -> bool:
     """Whether the account requires a second factor this person has not set up: checked at
-    every request, so a new requirement reaches sessions already open."""
-    return not has_second_factor(person) and await second_factor_required(database, kind, account)
+    every request, so a new requirement reaches sessions already open. A passkey counts:
+    it is both factors (a session of a person with one and no TOTP comes from a passkey,
+    or from before the requirement)."""
+    if has_second_factor(person) or not await second_factor_required(database, kind, account):
+        return False
+    return not await passkeys.has_passkey(database, kind, account.id, person.id)
 
 
 def check_new_password(new_password: str, again: str) -> None:

@@ -12,9 +12,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..fields import PASSWORD_MAX, PASSWORD_MIN
-from ..identity import link_pages, login, pages
+from ..identity import link_pages, login, pages, passkey_pages
 from ..identity.errors import SessionEnded, TooManyAttempts
 from ..identity.kinds import CUSTOMER, Person
+from ..web import passkey_script
 from ..web.errors import FieldErrors, FormExpired, PageError
 from ..web.i18n import N_
 from ..web.pages import read_form, secure
@@ -137,6 +138,11 @@ forgot_page = _identity_page(link_pages.ask_reset)
 reset_page = _identity_page(link_pages.reset)
 change_email_page = _identity_page(link_pages.change_email)
 confirm_email_page = _identity_page(link_pages.confirm_email)
+passkeys_page = _identity_page(passkey_pages.manage)
+passkey_options_page = _identity_page(passkey_pages.registration_options)
+remove_passkey_page = _identity_page(passkey_pages.remove)
+passkey_login_options_page = _identity_page(passkey_pages.login_options)
+passkey_login_page = _identity_page(passkey_pages.log_in)
 
 
 def _pages(prefix: str) -> list[Route]:
@@ -154,12 +160,18 @@ def _pages(prefix: str) -> list[Route]:
         Route(f"{prefix}/reset", reset_page, methods=both),
         Route(f"{prefix}/email", change_email_page, methods=both),
         Route(f"{prefix}/email/confirm", confirm_email_page, methods=both),
+        Route(f"{prefix}/passkeys", passkeys_page, methods=both),
+        Route(f"{prefix}/passkeys/options", passkey_options_page, methods=["POST"]),
+        Route(f"{prefix}/passkeys/{{passkey:int}}/remove", remove_passkey_page, methods=both),
+        Route(f"{prefix}/passkey/login-options", passkey_login_options_page, methods=["POST"]),
+        Route(f"{prefix}/passkey/login", passkey_login_page, methods=both),
     ]
 
 
 # Plain routes, no Mount: the API keeps the app's only Mount (/api/v1).
 routes: list[Route] = [
     Route("/portal/portal.css", stylesheet, methods=["GET"]),
+    Route("/portal/passkey.js", passkey_script.script, methods=["GET"]),
     *_pages("/portal"),
     *_pages("/portal/{account}"),
     Route("/portal/{account}/{rest:path}", not_found, methods=["GET", "POST"]),

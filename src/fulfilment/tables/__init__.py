@@ -13,6 +13,8 @@ from .deliveries import hook_attempts, hook_deliveries, hook_events, hooks, mail
 from .people import (
     customer_recovery_codes,
     one_time_tokens,
+    passkey_challenges,
+    passkeys,
     password_requests,
     shown_once,
     staff_recovery_codes,
@@ -40,6 +42,8 @@ __all__ = [
     "mail_outbox",
     "metadata",
     "one_time_tokens",
+    "passkey_challenges",
+    "passkeys",
     "password_requests",
     "shipping_provider_profiles",
     "shipping_providers",

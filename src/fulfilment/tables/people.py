@@ -1,5 +1,5 @@
 """Staff users and portal customers' recovery codes, links that work once, secrets shown
-once, and forgotten passwords asked for."""
+once, passkeys and their ceremonies' challenges, and forgotten passwords asked for."""
 
 from __future__ import annotations
 
@@ -144,4 +144,52 @@ password_requests = sa.Table(
     sa.Index("ix_password_requests_due", "state", "next_attempt_at"),
     sa.Index("ix_password_requests_claim", "claimed_by"),
     sqlite_autoincrement=True,
+)
+
+
+# A person's passkeys (WebAuthn credentials): `person_type` + `person_id` name whose, as in
+# one_time_tokens (`customer`: an idfulfilment_customer; `staff`: an iduser). The public key
+# is what checks its signatures; nothing secret is kept.
+passkeys = sa.Table(
+    "passkeys",
+    metadata,
+    primary_id("id"),
+    account_column(),
+    sa.Column("person_type", sa.String(16), nullable=False),
+    sa.Column("person_id", Id, nullable=False),
+    # base64url, as the browser names it; at most 1023 bytes (WebAuthn's limit).
+    sa.Column("credential_id", sa.String(1400), nullable=False, unique=True),
+    # The COSE public key, base64url.
+    sa.Column("public_key", sa.Text(), nullable=False),
+    # The handle the authenticator keeps with a discoverable credential (base64url): one
+    # per person, so that a login names whose passkey answered.
+    sa.Column("user_handle", sa.String(128), nullable=False),
+    # The authenticator's signature counter at its last use: a lower or equal one later
+    # means a copy of the authenticator (0 forever: one that keeps no counter).
+    sa.Column("sign_count", sa.BigInteger(), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("last_used_at", sa.DateTime(), nullable=True),
+    sa.Index("ix_passkeys_person", "account_id", "person_type", "person_id"),
+    sqlite_autoincrement=True,
+)
+
+# The challenges of passkey ceremonies under way: each good once (deleted when answered)
+# and for a few minutes. Only a SHA-256 of the challenge is kept.
+passkey_challenges = sa.Table(
+    "passkey_challenges",
+    metadata,
+    sa.Column("challenge_hash", sa.String(64), primary_key=True),
+    account_column(),
+    # "register" (a person adds a passkey) or "login".
+    sa.Column("purpose", sa.String(16), nullable=False),
+    # Who registers, or which kind of person may log in with it ("customer", "staff").
+    sa.Column("person_type", sa.String(16), nullable=False),
+    sa.Column("person_id", Id, nullable=True),
+    # The user handle a registration gives the authenticator, kept with the passkey.
+    sa.Column("user_handle", sa.String(128), nullable=True),
+    # SHA-256 of the asking session's form token: the answer must come from that browser.
+    sa.Column("session_hash", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_passkey_challenges_expires_at", "expires_at"),
 )

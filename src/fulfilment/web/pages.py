@@ -13,11 +13,15 @@ from . import errors
 # A field longer than this, or a form with more fields, is not read.
 FORM_LIMIT_BYTES = 16 * 1024
 FORM_MAX_FIELDS = 20
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+# A page with the passkey ceremony: the service's own script file, and its requests to the
+# service; still no inline script and nothing from elsewhere.
+SCRIPTED_POLICY = PAGE_POLICY + "; script-src 'self'; connect-src 'self'"
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
+    "Content-Security-Policy": PAGE_POLICY,
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
@@ -27,10 +31,20 @@ SECURITY_HEADERS = {
 
 
 def secure(response: Response, request: Request) -> Response:
+    """The security headers on `response`; a page that runs the passkey script keeps the
+    policy that allows it (`allow_script`)."""
+    scripted = response.headers.get("Content-Security-Policy") == SCRIPTED_POLICY
     response.headers.update(SECURITY_HEADERS)
+    if scripted:
+        response.headers["Content-Security-Policy"] = SCRIPTED_POLICY
     # Strict-Transport-Security is added to every answer over HTTPS, at the edge (edge.py).
     response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def allow_script(response: Response) -> None:
+    """Let the page run the service's own script files (the passkey ceremony)."""
+    response.headers["Content-Security-Policy"] = SCRIPTED_POLICY
 
 
 async def read_form(request: Request, max_fields: int = FORM_MAX_FIELDS) -> dict[str, str]:

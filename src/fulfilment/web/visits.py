@@ -16,6 +16,8 @@ from ..fields import LANGUAGES
 from ..settings import Settings
 from .errors import PageError
 from .i18n import negotiate
+from .pages import allow_script
+from .relying_party import RelyingParty, relying_party_id
 from .sessions import Session, SessionSigner, cookie_name
 
 S = TypeVar("S", bound=Session)
@@ -27,6 +29,8 @@ class Site:
 
     area: ClassVar[str]
     cookie_path: ClassVar[str]
+    # The pages that offer passkeys, and so run the passkey script.
+    passkey_templates: ClassVar[frozenset[str]] = frozenset({"login.html", "passkeys.html"})
     settings: Settings
     database: Database
     signer: SessionSigner
@@ -67,6 +71,8 @@ class PageVisit(Generic[S]):
         """`template` in `language`; the session (a new one if there is none) goes back with
         it."""
         session = self.session or self.new_session(language)
+        relying = self.relying_party()
+        context.setdefault("passkeys_here", relying is not None)
         context.setdefault("notice", None)
         context.setdefault("error", None)
         context.setdefault("form_errors", {})
@@ -90,8 +96,22 @@ class PageVisit(Generic[S]):
             **context,
         )
         response = HTMLResponse(html, status_code=status)
+        if relying is not None and template in self.site.passkey_templates:
+            allow_script(response)
         self.keep(response, session)
         return response
+
+    def relying_party(self) -> RelyingParty | None:
+        """The site passkeys are made for and used on at this address; None at an address
+        passkeys cannot work on (an IP address)."""
+        url = self.request.url
+        host = url.hostname or ""
+        relying_id = relying_party_id(host, self.account.subdomain, self.site.settings.public_url)
+        if relying_id is None:
+            return None
+        default_port = {"http": 80, "https": 443}.get(url.scheme)
+        port = f":{url.port}" if url.port is not None and url.port != default_port else ""
+        return RelyingParty(relying_id, f"{url.scheme}://{host.lower()}{port}", self.account.name)
 
     def redirect(self, path: str) -> RedirectResponse:
         # 303: the browser follows a form's POST with a GET.
