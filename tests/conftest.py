@@ -20,6 +20,7 @@ from fulfilment.settings import Settings
 from fulfilment.tables import metadata
 
 from .factories import Tenant, make_tenant
+from .mail.smtp import Inbox, smtp_server
 from .servers import ENCRYPTION_KEY, PgBouncer, RedisServer
 
 POSTGRES_SERVER_URL = os.environ.get(
@@ -130,6 +131,19 @@ def tenant(database: Database, client: TestClient) -> Tenant:
 @pytest.fixture
 def other_tenant(database: Database, client: TestClient) -> Tenant:
     return make_tenant(database, client, "globex")
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    """What the test's SMTP server received."""
+    return Inbox()
+
+
+@pytest.fixture
+def smtp_port(inbox: Inbox) -> Iterator[int]:
+    """A plain SMTP server of the test's own, delivering to `inbox`."""
+    with smtp_server(inbox) as port:
+        yield port
 
 
 @pytest.fixture

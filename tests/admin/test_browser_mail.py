@@ -4,14 +4,12 @@ sets a new password, and the user logs in with it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, expect
 
 from fulfilment.settings import Settings
 from fulfilment.staff.schemas import User
-from tests.mail.smtp import Inbox, link_in, smtp_server
+from tests.mail.smtp import Inbox, link_in
 from tests.portal.helpers import untranslated
 from tests.portal.test_browser import SCREENSHOTS
 from tests.portal.test_browser_mail import server
@@ -20,17 +18,6 @@ from tests.servers import free_port
 __all__ = ["server"]
 
 NEW_PASSWORD = "set from the mail"
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_port(inbox: Inbox) -> Iterator[int]:
-    with smtp_server(inbox) as port:
-        yield port
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ account's audit log, by the administrator who sent it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -16,24 +15,13 @@ from fulfilment.settings import Settings
 from fulfilment.staff.schemas import User
 from fulfilment.tables import account_events, staff_users
 from tests.factories import API, Tenant
-from tests.mail.smtp import Inbox, link_in, smtp_server, text_of
+from tests.mail.smtp import Inbox, link_in, text_of
 from tests.portal.helpers import form_token, shown_texts, untranslated
 
 from .helpers import BASE, log_in, send
 
 CHOSEN = "chosen from the invitation"
 DATES = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_port(inbox: Inbox) -> Iterator[int]:
-    with smtp_server(inbox) as port:
-        yield port
 
 
 @pytest.fixture

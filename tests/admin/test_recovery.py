@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,23 +16,12 @@ from fulfilment.settings import Settings
 from fulfilment.staff import service as staff
 from fulfilment.staff.schemas import User
 from tests.factories import Tenant
-from tests.mail.smtp import Inbox, link_in, smtp_server, text_of
+from tests.mail.smtp import Inbox, link_in, text_of
 from tests.portal.helpers import form_token, untranslated
 
 from .helpers import BASE, PASSWORD, log_in, send
 
 NEW_PASSWORD = "chosen from the mail"
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_port(inbox: Inbox) -> Iterator[int]:
-    with smtp_server(inbox) as port:
-        yield port
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ back-office staff user) and both backends, with mails going to a real SMTP serve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,24 +15,12 @@ from fulfilment.staff import service as staff
 from fulfilment.staff.schemas import User
 from tests.admin.conftest import anna, piet  # noqa: F401
 from tests.factories import Tenant
-from tests.mail.smtp import Inbox, smtp_server
 from tests.portal.conftest import jansen  # noqa: F401
 from tests.servers import ENCRYPTION_KEY
 
 from .helpers import PASSWORD, Site
 
 PUBLIC_URL = "https://portal.example.com"
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_port(inbox: Inbox) -> Iterator[int]:
-    with smtp_server(inbox) as port:
-        yield port
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,10 @@ from fulfilment.accounts import service as accounts
 from fulfilment.db import Database
 from tests.servers import Certificate, make_certificate
 
-from .smtp import Inbox, smtp_server
-
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
     return make_certificate(tmp_path_factory.mktemp("smtp-tls"))
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_port(inbox: Inbox) -> Iterator[int]:
-    """A plain SMTP server delivering to `inbox`."""
-    with smtp_server(inbox) as port:
-        yield port
 
 
 @pytest.fixture

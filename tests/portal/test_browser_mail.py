@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from fulfilment.settings import Settings
 from tests.factories import CUSTOMERS, Tenant
-from tests.mail.smtp import Inbox, link_in, smtp_server, text_of
+from tests.mail.smtp import Inbox, link_in, text_of
 from tests.servers import ENCRYPTION_KEY, free_port
 
 from .helpers import PASSWORD, untranslated
@@ -46,17 +46,6 @@ TEXTS = {
     "sent": "We hebben een link naar uw nieuwe adres gestuurd.",
     "changed": "Uw e-mailadres is gewijzigd. Log opnieuw in.",
 }
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_port(inbox: Inbox) -> Iterator[int]:
-    with smtp_server(inbox) as port:
-        yield port
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,23 +21,12 @@ from fulfilment.settings import Settings
 from fulfilment.tables import mail_outbox, one_time_tokens, password_requests
 from tests.factories import CUSTOMERS, Tenant
 from tests.hooks.helpers import CHANGED, HOOKS, stored_deliveries
-from tests.mail.smtp import Inbox, link_in, smtp_server, text_of
+from tests.mail.smtp import Inbox, link_in, text_of
 
 from .helpers import PASSWORD, form_token, log_in, post_form, untranslated
 
 BASE = "/portal/acme/"
 NEW_PASSWORD = "chosen from a link"
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_port(inbox: Inbox) -> Iterator[int]:
-    with smtp_server(inbox) as port:
-        yield port
 
 
 @pytest.fixture

@@ -3,29 +3,15 @@ office's staff users, on an account whose mails go to a real SMTP server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from fulfilment.settings import Settings
 from tests.admin.conftest import anna, piet  # noqa: F401
-from tests.mail.smtp import Inbox, smtp_server
 from tests.portal.conftest import jansen  # noqa: F401
 from tests.servers import ENCRYPTION_KEY
 
 # Where people reach the service; every test client here sends another Host.
 PUBLIC_URL = "https://portal.example.com"
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_port(inbox: Inbox) -> Iterator[int]:
-    with smtp_server(inbox) as port:
-        yield port
 
 
 @pytest.fixture
