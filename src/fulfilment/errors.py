@@ -50,6 +50,18 @@ class InvalidInput(ApiError):
     code = INVALID_PARAMETERS
 
 
+def storable(field: str, value: str) -> str:
+    """`value`, when a database can store it: InvalidInput naming `field` for lone
+    surrogates and NUL characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{field} contains characters that are not valid Unicode.") from None
+    if "\x00" in value:
+        raise InvalidInput(f"{field} may not contain NUL characters.")
+    return value
+
+
 class InvalidJson(ApiError):
     status = 400
     code = INVALID_JSON

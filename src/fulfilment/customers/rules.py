@@ -9,26 +9,15 @@ from typing import Any
 from msgspec import UNSET
 
 from ..db import Connection
-from ..errors import InvalidInput, UsernameTaken
+from ..errors import InvalidInput, UsernameTaken, storable
 from ..fields import NAME_MAX, WRITABLE_FIELDS, check_email, check_username, username_key
 from . import queries
 from .schemas import CustomerCreate, CustomerUpdate
 
 
-def _text(field: str, value: str) -> str:
-    """Refuse strings a database cannot store: lone surrogates and NUL characters."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{field} contains characters that are not valid Unicode.") from None
-    if "\x00" in value:
-        raise InvalidInput(f"{field} may not contain NUL characters.")
-    return value
-
-
 def clean_name(name: str) -> str:
     """The name, checked: not empty, at most NAME_MAX characters, storable."""
-    name = _text("name", name).strip()
+    name = storable("name", name).strip()
     if not name:
         raise InvalidInput("name may not be empty.")
     if len(name) > NAME_MAX:
@@ -40,7 +29,7 @@ def _checked(field: str, value: str | None, check: Callable[[str], str]) -> str 
     """`value` when it is storable and passes `check` (fields.py's rule); None stays None."""
     if value is None:
         return None
-    _text(field, value)
+    storable(field, value)
     try:
         return check(value)
     except ValueError as problem:
@@ -59,7 +48,7 @@ def clean_email(emailaddress: str | None) -> str | None:
 
 def clean_password(password: str) -> str:
     """The password, checked that a database can store it."""
-    return _text("password", password)
+    return storable("password", password)
 
 
 def unique_in_order(ids: list[int]) -> list[int]:

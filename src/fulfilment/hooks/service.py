@@ -15,7 +15,7 @@ from ..auth import Principal
 from ..clock import utcnow
 from ..db import Connection, Database
 from ..encryption import SecretBox
-from ..errors import HookAddressTaken, HookLimitReached, HookNotFound, InvalidInput
+from ..errors import HookAddressTaken, HookLimitReached, HookNotFound, InvalidInput, storable
 from ..wire import PAGE_SIZE, format_datetime
 from . import addresses, queries
 from .schemas import Hook, HookAttempt, HookCreate, HookDelivery, HookUpdate
@@ -39,18 +39,8 @@ def webhook_id(iddelivery: int) -> str:
     return f"msg_{iddelivery}"
 
 
-def _text(field: str, value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{field} contains characters that are not valid Unicode.") from None
-    if "\x00" in value:
-        raise InvalidInput(f"{field} may not contain NUL characters.")
-    return value
-
-
 def clean_name(name: str) -> str:
-    name = _text("name", name).strip()
+    name = storable("name", name).strip()
     if not name:
         raise InvalidInput("name may not be empty.")
     return name
@@ -59,7 +49,7 @@ def clean_name(name: str) -> str:
 async def clean_address(address: str, allow_private: bool) -> str:
     """The address, checked against SSRF (see addresses.py); its host resolved off the
     event loop."""
-    address = _text("address", address).strip()
+    address = storable("address", address).strip()
     try:
         await addresses.check(address, allow_private)
     except addresses.AddressRefused as refused:
@@ -118,7 +108,7 @@ async def create_hook(
         "name": clean_name(body.name),
         "event": body.event,
         "address": await clean_address(body.address, database.settings.hooks_allow_private),
-        "secret": box.seal(_text("secret", body.secret)) if body.secret is not None else None,
+        "secret": box.seal(storable("secret", body.secret)) if body.secret is not None else None,
         "now": utcnow(),
     }
 
@@ -161,7 +151,7 @@ async def update_hook(
     )
     secret: str | Any | None = UNSET
     if body.secret is not UNSET:
-        secret = box.seal(_text("secret", body.secret)) if body.secret is not None else None
+        secret = box.seal(storable("secret", body.secret)) if body.secret is not None else None
 
     async def update(connection: Connection) -> queries.HookRow:
         current = await connection.one(queries.FOR_UPDATE, key)
