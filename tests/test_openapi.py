@@ -107,22 +107,30 @@ def _policy(answer: httpx.Response) -> dict[str, str]:
     }
 
 
-def test_only_the_console_may_run_scripts_and_only_its_own(tenant: Tenant) -> None:
+def test_only_the_console_and_the_login_pages_run_scripts_and_only_their_own(
+    tenant: Tenant,
+) -> None:
+    """The API console, and the login pages for their passkey ceremony, run the service's
+    own scripts; every other answer runs none."""
     client = tenant.client
-    for path in ("/docs", "/docs/console.js", "/docs/swagger-ui-bundle.js"):
-        policy = _policy(client.get(path))
-        assert policy["default-src"] == "'none'"
-        assert policy["script-src"] == "'self'"
-        assert "unsafe" not in str(policy)
-        assert policy["connect-src"] == "'self'"
+    scripted = [client.get(path) for path in ("/docs", "/docs/console.js")]
+    scripted += [client.get("/docs/swagger-ui-bundle.js")]
+    scripted += [client.get("/portal/acme/login"), client.get("/admin/acme/login")]
+    for answer in scripted:
+        policy = _policy(answer)
+        assert policy["default-src"] == "'none'", answer.url
+        assert policy["script-src"] == "'self'", answer.url
+        assert "unsafe" not in str(policy), answer.url
+        assert policy["connect-src"] == "'self'", answer.url
     answers = [
         tenant.get(CUSTOMERS),
         tenant.get(CUSTOMERS + "/999"),
         client.get(CUSTOMERS),
         client.get("/api/v1/openapi.json"),
-        client.get("/portal/acme/login"),
-        client.get("/admin/acme/login"),
+        client.get("/portal/acme/forgot"),
+        client.get("/admin/acme/forgot"),
     ]
+    assert [answer.status_code for answer in answers[-2:]] == [200, 200]
     for answer in answers:
         policy = _policy(answer)
         assert policy["default-src"] == "'none'", answer.url
