@@ -12,25 +12,6 @@ class NoBackOfficeHere(PageError):
     message = N_("There is no back office at this address.")
 
 
-class SessionEnded(PageError):
-    status = 401
-    message = N_("Your session has ended. Please log in again.")
-
-
-class WrongCode(PageError):
-    status = 401
-    message = N_("The code is not correct.")
-
-
-class SecondFactorUnreadable(PageError):
-    status = 503
-    message = N_(
-        "Your code cannot be checked: the server cannot read the key stored for it. "
-        "Log in with a recovery code, or ask the service's operator to check its "
-        "encryption keys."
-    )
-
-
 class AdminsOnly(PageError):
     status = 403
     message = N_("Only administrators can change these settings.")
