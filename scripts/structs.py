@@ -1,6 +1,6 @@
 """Write the msgspec structs of a fulfilment customer from the field table
 (fulfilment.fields.CUSTOMER_FIELDS), and the webhook events' names from the event table
-(fulfilment.fields.EVENTS): the server's in customers/schemas.py and hooks/schemas.py, the
+(fulfilment.events.EVENTS): the server's in customers/schemas.py and hooks/schemas.py, the
 client's in client/_models.py, and the named rows of the customers' statements in
 customers/queries.py, each between two marker lines. Typed classes and literals in
 the source rather than built at import, so that mypy and editors know every one.
@@ -19,8 +19,8 @@ from generated import ROOT, ruff, write_or_check
 
 sys.path.insert(0, str(ROOT / "src"))
 
+from fulfilment.events import EVENTS
 from fulfilment.fields import (
-    EVENTS,
     LIST_FIELDS,
     OUTPUT_FIELDS,
     REQUIRED,
