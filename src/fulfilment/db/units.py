@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from .rows import Query, R
 
 T = TypeVar("T")
-Params = Mapping[str, Any]
+Params = Mapping[str, object]
 # A unit of work: a coroutine function run on one connection (see Database).
 Work = Callable[["Connection"], Coroutine[Any, Any, T]]
 

@@ -9,7 +9,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -249,7 +249,7 @@ class Sender:
         body = delivery.body()
         headers = signing.headers(secret, webhook_id(delivery.iddelivery), int(time.time()), body)
         headers["Host"] = route.host
-        extensions: dict[str, Any] = {"timeout": self._timeouts}
+        extensions: dict[str, object] = {"timeout": self._timeouts}
         if target.scheme == "https":
             extensions["sni_hostname"] = target.host
         # The transport itself, not a client around it: a client's work (redirects, cookies,
