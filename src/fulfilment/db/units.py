@@ -16,7 +16,7 @@ from .rows import Query, R
 T = TypeVar("T")
 Params = Mapping[str, object]
 # A unit of work: a coroutine function run on one connection (see Database).
-Work = Callable[["Connection"], Coroutine[Any, Any, T]]
+Work = Callable[["Connection"], Coroutine[object, None, T]]
 
 # PostgreSQL's NOTIFY, and a counter for the processes that cannot LISTEN (see KeyChanges):
 # one statement, in the transaction of the change it signals.
@@ -41,7 +41,7 @@ class Owner(Protocol):
         """Tell the other processes that something on `channel` changed (SQLite)."""
 
 
-def run_to_completion(unit: Coroutine[Any, Any, T]) -> T:
+def run_to_completion(unit: Coroutine[object, None, T]) -> T:
     """Drive a unit of work on a blocking connection, whose coroutines never suspend."""
     try:
         unit.send(None)
