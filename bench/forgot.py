@@ -65,7 +65,8 @@ _PENDING = sa.select(
 
 def _idle(database: Database) -> bool:
     """No request nor mail is waiting: nothing runs in the background during a try."""
-    return database.read_sync(lambda c: c.one(_PENDING, {}))[0] == 0  # type: ignore[index]
+    with database.engine.connect() as connection:
+        return connection.execute(_PENDING).scalar_one() == 0
 
 
 def measure(url: str, tries: int) -> tuple[float, float]:

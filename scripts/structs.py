@@ -1,7 +1,8 @@
 """Write the msgspec structs of a fulfilment customer from the field table
 (fulfilment.fields.CUSTOMER_FIELDS), and the webhook events' names from the event table
-(fulfilment.fields.EVENTS): the server's in customers/schemas.py and hooks/schemas.py, the
-client's in client/_models.py, each between two marker lines. Typed classes and literals in
+(fulfilment.events.EVENTS): the server's in customers/schemas.py and hooks/schemas.py, the
+client's in client/_models.py, and the named rows of the customers' statements in
+customers/queries.py, each between two marker lines. Typed classes and literals in
 the source rather than built at import, so that mypy and editors know every one.
 
     python scripts/structs.py           # rewrite the marked parts
@@ -18,8 +19,8 @@ from generated import ROOT, ruff, write_or_check
 
 sys.path.insert(0, str(ROOT / "src"))
 
+from fulfilment.events import EVENTS
 from fulfilment.fields import (
-    EVENTS,
     LIST_FIELDS,
     OUTPUT_FIELDS,
     REQUIRED,
@@ -53,6 +54,16 @@ SERVER_OUT = {
     "datetime": "DateTime",
 }
 CLIENT_OUT = {**SERVER_OUT, "language": "str", "datetime": "str"}
+# As a column stores it: SQLite's flags are 0 and 1 and its datetimes text (see
+# wire.format_datetime), the references a JSON array, and the password its hash (None: no
+# password).
+STORED = {
+    **SERVER_OUT,
+    "language": "str",
+    "references": "str",
+    "password": "str | None",
+    "datetime": "datetime | str",
+}
 CLIENT_IN = {**CLIENT_OUT, "references": "Sequence[int]"}
 
 
@@ -146,6 +157,32 @@ def server() -> str:
     )
 
 
+def rows() -> str:
+    """The named rows of the customers' statements (queries.py), a field per column."""
+
+    def column(field: Field) -> str:
+        return _nullable(field, STORED[field.kind])
+
+    def named_tuple(name: str, doc: str, fields: tuple[Field, ...], tail: str = "") -> str:
+        body = "".join(f"    {field.stored_as}: {column(field)}\n" for field in fields)
+        return f'\n\nclass {name}(NamedTuple):\n    """{doc}"""\n\n{body}{tail}'
+
+    return "".join(
+        [
+            named_tuple(
+                "CustomerRow", "A customer's answer: GET one, INSERT and UPDATE.", OUTPUT_FIELDS
+            ),
+            named_tuple("CustomerListRow", "A customer in a list page.", LIST_FIELDS),
+            named_tuple(
+                "CustomerStateRow",
+                "What a change starts from: the writable fields and the credentials' version.",
+                WRITABLE_FIELDS,
+                "    credentials_version: int\n",
+            ),
+        ]
+    )
+
+
 def _left_out() -> str:
     return ", ".join(f"`{f.name}`" for f in OUTPUT_FIELDS if f not in LIST_FIELDS)
 
@@ -219,6 +256,7 @@ def client_with_events() -> str:
 
 TARGETS = {
     PACKAGE / "customers" / "schemas.py": server,
+    PACKAGE / "customers" / "queries.py": rows,
     PACKAGE / "hooks" / "schemas.py": server_events,
     PACKAGE / "client" / "_models.py": client_with_events,
 }

@@ -6,25 +6,34 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 
-from fulfilment.db import Connection, Database, run_to_completion
+from fulfilment.db import Connection, Database, Query, run_to_completion
 from fulfilment.errors import ServiceUnavailable
 from fulfilment.settings import Settings
 from fulfilment.tables import accounts
 
-COUNT = sa.select(sa.func.count()).select_from(accounts)
+
+class Count(NamedTuple):
+    accounts: int
+
+
+class Slept(NamedTuple):
+    slept: None
+
+
+COUNT = Query(sa.select(sa.func.count().label("accounts")).select_from(accounts), Count)
 INSERT = sa.insert(accounts).values(
     subdomain=sa.bindparam("subdomain"), name="x", timezone="UTC", created_at=sa.func.now()
 )
 
 
 def sleeping(seconds: float) -> Callable[[Connection], Coroutine[Any, Any, Any]]:
-    statement = sa.select(sa.func.pg_sleep(seconds))
+    statement = Query(sa.select(sa.func.pg_sleep(seconds).label("slept")), Slept)
 
     async def work(connection: Connection) -> Any:
         return await connection.one(statement, {})

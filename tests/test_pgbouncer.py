@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import psycopg
@@ -25,7 +26,7 @@ from starlette.testclient import TestClient
 
 from fulfilment.accounts import service as accounts
 from fulfilment.app import create_app
-from fulfilment.db import Connection, Database, Row
+from fulfilment.db import Connection, Database, Query
 from fulfilment.settings import Settings
 from tests.conftest import POSTGRES_SERVER_URL, _empty_postgres
 from tests.factories import make_tenant, status_within
@@ -37,8 +38,20 @@ CUSTOMERS = "/api/v1/fulfilment/customers"
 PASSWORD = "correct horse 1"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 ENCRYPTION_KEY = "k" * 32
-SLEEP = sa.select(sa.func.pg_sleep(3))
-SHOW_TIMEOUT = sa.select(sa.func.current_setting("statement_timeout"))
+
+
+class Slept(NamedTuple):
+    slept: None
+
+
+class Setting(NamedTuple):
+    value: str
+
+
+SLEEP = Query(sa.select(sa.func.pg_sleep(3).label("slept")), Slept)
+SHOW_TIMEOUT = Query(
+    sa.select(sa.func.current_setting("statement_timeout").label("value")), Setting
+)
 
 
 @pytest.fixture
@@ -88,10 +101,10 @@ def test_a_statement_time_limit_is_set_per_transaction_through_pgbouncer(
         Settings(database_url=pgbouncer.url(postgres_database), statement_timeout_seconds=1)
     )
 
-    async def sleep(connection: Connection) -> Row | None:
+    async def sleep(connection: Connection) -> Slept | None:
         return await connection.one(SLEEP, {})
 
-    async def timeout(connection: Connection) -> Row | None:
+    async def timeout(connection: Connection) -> Setting | None:
         return await connection.one(SHOW_TIMEOUT, {})
 
     async def scenario() -> tuple[float, str, str]:
@@ -113,7 +126,7 @@ def test_a_statement_time_limit_is_set_per_transaction_through_pgbouncer(
                 other_client = connection.exec_driver_sql("SHOW statement_timeout").scalar_one()
             engine.dispose()
             assert session_value is not None
-            return ended_after, session_value[0], other_client
+            return ended_after, session_value.value, other_client
         finally:
             await database.aclose()
 

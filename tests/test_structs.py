@@ -10,7 +10,8 @@ from fulfilment.client import EVENTS as CLIENT_EVENTS
 from fulfilment.client import Customer as ClientCustomer
 from fulfilment.client import CustomerFields, CustomerListItem
 from fulfilment.customers.schemas import Customer, CustomerCreate, CustomerUpdate
-from fulfilment.fields import EVENTS, LIST_FIELDS, OUTPUT_FIELDS, WRITABLE_FIELDS
+from fulfilment.events import EVENTS
+from fulfilment.fields import LIST_FIELDS, OUTPUT_FIELDS, WRITABLE_FIELDS
 from fulfilment.hooks import schemas as hook_schemas
 from tests.generated import ROOT, check, copy_of_the_tree
 

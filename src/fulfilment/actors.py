@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
@@ -32,6 +32,6 @@ class Actor:
         return cls("portal", customer_id, username)
 
 
-def encode(changed: dict[str, Any]) -> str:
+def encode(changed: Mapping[str, object]) -> str:
     """The stored form of an event's changes."""
     return msgspec.json.encode(changed).decode()

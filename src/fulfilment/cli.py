@@ -7,7 +7,7 @@ import secrets
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 import msgspec
@@ -48,7 +48,7 @@ def _database() -> Iterator[Database]:
 
 
 def _in_transaction(
-    work: Callable[[Connection], Coroutine[Any, Any, T]], *, upgrade: bool = False
+    work: Callable[[Connection], Coroutine[object, None, T]], *, upgrade: bool = False
 ) -> T:
     """Run `work` in one transaction; API errors become messages. The schema must be at
     this version's head: it is brought there first only with `upgrade` (the demo's setup),

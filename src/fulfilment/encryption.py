@@ -13,11 +13,11 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
-from .db import Connection, Database
+from .db import Connection, Database, Query
 from .tables import accounts, hooks, staff_users
 
 if TYPE_CHECKING:
@@ -135,6 +135,13 @@ def box_for(database: Database) -> SecretBox:
 # -- rotation -----------------------------------------------------------------------------
 
 
+class SecretRow(NamedTuple):
+    id: int
+    secret: str
+    name: str
+    subdomain: str
+
+
 @dataclass(frozen=True)
 class _Stored:
     """Where one kind of secret is kept, and how to name a row of it to an operator."""
@@ -144,12 +151,18 @@ class _Stored:
     name: sa.Column[Any]
     described: str  # formatted with the row's `name` and its account's `subdomain`
 
-    def rows(self) -> sa.Select[Any]:
-        return (
-            sa.select(self.row, self.secret, self.name, accounts.c.subdomain)
+    def rows(self) -> Query[SecretRow]:
+        return Query(
+            sa.select(
+                self.row.label("id"),
+                self.secret.label("secret"),
+                self.name.label("name"),
+                accounts.c.subdomain,
+            )
             .join(accounts, accounts.c.id == self.secret.table.c.account_id)
             .where(self.secret.is_not(None))
-            .order_by(self.row)
+            .order_by(self.row),
+            SecretRow,
         )
 
     def replace(self) -> sa.Update:
@@ -188,15 +201,19 @@ async def rotate(box: SecretBox, connection: Connection) -> Rotation:
     """Store every secret that an old key opens again with the current key."""
     done = Rotation()
     for stored in STORED:
-        for row, old, name, subdomain in await connection.all(stored.rows(), {}):
+        for row in await connection.all(stored.rows(), {}):
             try:
-                new = box.resealed(old)
+                new = box.resealed(row.secret)
             except SecretUnreadable:
-                done.unreadable.append(stored.described.format(name=name, subdomain=subdomain))
+                done.unreadable.append(
+                    stored.described.format(name=row.name, subdomain=row.subdomain)
+                )
                 continue
             if new is None:
                 done.current += 1
                 continue
-            await connection.execute(stored.replace(), {"id": row, "old": old, "new": new})
+            await connection.execute(
+                stored.replace(), {"id": row.id, "old": row.secret, "new": new}
+            )
             done.resealed += 1
     return done

@@ -1,5 +1,6 @@
 """Rules for a fulfilment customer's fields (limits, the languages, the text of a username
-and an e-mail address), how text from the API is shown on a terminal, and the field table.
+and an e-mail address), how text from the API is shown on a terminal, and the field table
+(the event table is events.py).
 The server's schemas and pages and the command-line tools (CSV import and export) all use
 them; standard library only, so that the client side can import this module without the
 server's packages."""
@@ -394,26 +395,3 @@ LIST_FIELDS = tuple(field for field in OUTPUT_FIELDS if field.in_list)
 SHOWN_FIELDS = tuple(field for field in OUTPUT_FIELDS if field.label is not None)
 FORM_FIELDS = tuple(field for field in WRITABLE_FIELDS if field.label is not None)
 PORTAL_FIELDS = tuple(field for field in SHOWN_FIELDS if field.in_portal)
-
-
-# -- the event table ----------------------------------------------------------------------
-#
-# Each event a webhook hears, declared once. The constants and the `Event` type of the
-# server (hooks/schemas.py) and of the client (client/_models.py) are written from it by
-# scripts/structs.py; the pages name each event by its label.
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    name: str  # on the wire
-    constant: str  # its name in Python
-    label: str | None  # its words on the pages, as a key of their catalogues
-    subscribed: bool = True  # False: not an event a hook subscribes to (`ping`)
-
-
-EVENTS: tuple[Event, ...] = (
-    Event("fulfilment_customers.created", "CUSTOMER_CREATED", N_("A customer is created")),
-    Event("fulfilment_customers.changed", "CUSTOMER_CHANGED", N_("A customer is changed")),
-    Event("ping", "PING", None, subscribed=False),
-)
-EVENT_LABELS = {event.name: event.label for event in EVENTS if event.label is not None}

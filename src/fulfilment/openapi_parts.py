@@ -3,7 +3,7 @@ references to components, JSON answers, error answers and the common parameters.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
 
@@ -12,11 +12,11 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def json_answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
+def json_answer(schema: Mapping[str, object], description: str) -> dict[str, object]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def errors(*statuses: int) -> dict[str, Any]:
+def errors(*statuses: int) -> dict[str, object]:
     return {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in statuses}
 
 
@@ -45,7 +45,7 @@ SEARCH = {
 }
 
 
-def path_id(name: str) -> dict[str, Any]:
+def path_id(name: str) -> dict[str, object]:
     return {
         "name": name,
         "in": "path",
@@ -57,5 +57,5 @@ def path_id(name: str) -> dict[str, Any]:
     }
 
 
-def list_of(item: str) -> dict[str, Any]:
+def list_of(item: str) -> dict[str, object]:
     return {"type": "array", "items": ref(item), "maxItems": 100}

@@ -126,9 +126,10 @@ def test_keys_are_created_shown_once_listed_and_revoked(
         ).scalar_one()
     assert used is not None
 
-    key_id = database.read_sync(
-        lambda c: c.one(sa.select(api_keys.c.id).where(api_keys.c.name == "Webshop"), {})
-    )[0]
+    with database.engine.connect() as connection:
+        key_id = connection.execute(
+            sa.select(api_keys.c.id).where(api_keys.c.name == "Webshop")
+        ).scalar_one()
     # Revoking asks first, on a page of its own (no script needed), naming the key.
     assert f'href="{BASE}keys/{key_id}/revoke"' in listing.text
     question = client.get(f"{BASE}keys/{key_id}/revoke")

@@ -30,14 +30,13 @@ def _events(database: Database, subject: str) -> list[tuple[Any, ...]]:
         .where(events.c.subject == subject, events.c.action.like("passkey_%"))
         .order_by(events.c.id)
     )
-    return database.read_sync(lambda c: c.all(statement, {}))
+    with database.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(statement)]
 
 
 def _sign_count(database: Database) -> int:
-    statement = sa.select(passkeys.c.sign_count)
-    rows = database.read_sync(lambda c: c.all(statement, {}))
-    assert len(rows) == 1
-    return int(rows[0][0])
+    with database.engine.connect() as connection:
+        return int(connection.execute(sa.select(passkeys.c.sign_count)).scalar_one())
 
 
 def _passkey_login(page: Page) -> Request:
@@ -214,7 +213,8 @@ def test_a_staff_user_logs_in_with_a_passkey_instead_of_both_factors(
         page.get_by_role("button", name="Remove passkey Phone").click()
         # Without a passkey, the account's requirement reaches her open session at once.
         expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step verification")
-        assert database.read_sync(lambda c: c.all(sa.select(passkeys.c.id), {})) == []
+        with database.engine.connect() as connection:
+            assert connection.execute(sa.select(passkeys.c.id)).all() == []
         page.goto(own + "login")
         _passkey_login(page)
         expect(page.get_by_role("alert")).to_have_text(REFUSED)

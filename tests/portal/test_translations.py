@@ -27,7 +27,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # of logging in (identity/, passkeys too); and the field and event tables, whose words
 # the pages show by their keys.
 SOURCES = [PACKAGE / name for name in ("portal", "admin", "web", "identity")]
-TABLES = PACKAGE / "fields.py"
+TABLES = [PACKAGE / "fields.py", PACKAGE / "events.py"]
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 
 
@@ -42,8 +42,10 @@ def _used_message_ids() -> set[str]:
             keywords=KEYWORDS,
         )
         used |= {message for _, _, message, _, _ in found if isinstance(message, str)}
-    tables = extract_from_file("python", TABLES, keywords=KEYWORDS)
-    return used | {message for _, message, _, _ in tables if isinstance(message, str)}
+    for table in TABLES:
+        found_in_table = extract_from_file("python", table, keywords=KEYWORDS)
+        used |= {message for _, message, _, _ in found_in_table if isinstance(message, str)}
+    return used
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)

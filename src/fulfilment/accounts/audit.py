@@ -4,8 +4,8 @@ with every customer change, newest first."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -25,7 +25,7 @@ SECRET_CHANGED = "changed"  # noqa: S105 - a marker, not a secret
 SUBJECTS = ("customer", "api_key", "hook", "staff_user", "settings")
 LOG_PAGE_SIZE = 50
 
-_changes = msgspec.json.Decoder(dict[str, Any])
+_changes = msgspec.json.Decoder(dict[str, object])
 
 
 async def record(
@@ -36,7 +36,7 @@ async def record(
     subject_id: int | None,
     subject_name: str,
     action: str,
-    changes: dict[str, Any] | None = None,
+    changes: Mapping[str, object] | None = None,
 ) -> None:
     """One change to the account, by `actor`, in the caller's transaction."""
     await connection.execute(
@@ -90,7 +90,7 @@ class LogEntry:
     subject_name: str
     action: str
     actor: Actor
-    changes: dict[str, Any]
+    changes: dict[str, object]
     occurred_at: str
 
 

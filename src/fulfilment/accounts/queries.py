@@ -101,9 +101,12 @@ INSERT_ACCOUNT = Query(
     .returning(accounts.c.id),
     IdRow,
 )
-CUSTOMER_IN_ACCOUNT = sa.select(fulfilment_customers.c.idfulfilment_customer).where(
-    fulfilment_customers.c.account_id == _p("account_id"),
-    fulfilment_customers.c.idfulfilment_customer == _p("id"),
+CUSTOMER_IN_ACCOUNT = Query(
+    sa.select(fulfilment_customers.c.idfulfilment_customer.label("id")).where(
+        fulfilment_customers.c.account_id == _p("account_id"),
+        fulfilment_customers.c.idfulfilment_customer == _p("id"),
+    ),
+    IdRow,
 )
 INSERT_KEY = Query(
     sa.insert(api_keys)

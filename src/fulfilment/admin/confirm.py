@@ -5,7 +5,6 @@ holds the one form that does it (POST); the page it came from only links to it."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.responses import Response
 
@@ -22,7 +21,7 @@ class Confirmation:
     consequence: str
     button: str
     back: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)
 
 
 def ask(visit: Visit, confirmation: Confirmation) -> Response:

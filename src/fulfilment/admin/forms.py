@@ -28,7 +28,7 @@ from ..web.i18n import N_
 # As many fields as a form of an account with many shipping profiles can have.
 MAX_FIELDS = 2000
 
-FieldError = tuple[str, dict[str, Any]]
+FieldError = tuple[str, dict[str, object]]
 # The fields typed in, not ticked or chosen: the password is typed apart (never shown again).
 TYPED = ("name", "username", "email", "text")
 CHOOSE = N_("Choose one from the list.")
@@ -60,7 +60,7 @@ class CustomerForm:
     """The form's values as typed (strings; a flag as a bool, a list of references as the
     ids ticked), the password typed apart, and the errors found in them."""
 
-    values: dict[str, Any] = field(
+    values: dict[str, object] = field(
         default_factory=lambda: {f.name: _blank(f) for f in FORM_FIELDS if not f.write_only}
     )
     password: str = ""
@@ -79,7 +79,7 @@ class CustomerForm:
 
     @classmethod
     def read(cls, form: dict[str, str], choices: Choices) -> CustomerForm:
-        values: dict[str, Any] = {}
+        values: dict[str, object] = {}
         for declared in FORM_FIELDS:
             if declared.kind == "flag":
                 values[declared.name] = form.get(declared.name) == "1"
@@ -160,11 +160,11 @@ class CustomerForm:
 
     def body(
         self, choices: Choices, password: str | None, has_password: bool
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, object] | None:
         """The fields for the customers service, or None when a field is refused (see
         `errors`). `password`: the new one, if any; `has_password`: whether the customer
         will have one."""
-        body: dict[str, Any] = {}
+        body: dict[str, object] = {}
         for declared in FORM_FIELDS:  # in the form's order, so that its errors are too
             if not declared.write_only:
                 body[declared.name] = self._value(declared, choices)
@@ -206,9 +206,9 @@ class CustomerForm:
         self._refuse("name", N_("This value cannot be used."))
 
 
-def create_body(values: dict[str, Any]) -> CustomerCreate:
+def create_body(values: dict[str, object]) -> CustomerCreate:
     return msgspec.convert(values, CustomerCreate)
 
 
-def update_body(values: dict[str, Any]) -> CustomerUpdate:
+def update_body(values: dict[str, object]) -> CustomerUpdate:
     return msgspec.convert(values, CustomerUpdate)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from ..accounts import audit
 from ..accounts import service as accounts
@@ -156,7 +155,7 @@ async def invite_user(
 
 async def change_settings(
     database: Database, account: Account, user: StaffView, changed: AccountSettings
-) -> dict[str, Any]:
+) -> dict[str, object]:
     return await database.write(
         lambda c: accounts.change_settings(c, account, changed, actor(user))
     )

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import msgspec
 import sqlalchemy as sa
@@ -66,7 +67,7 @@ async def keep(
     user: StaffView,
     kind: str,
     object_id: int,
-    payload: dict[str, Any],
+    payload: Mapping[str, object],
 ) -> str:
     """Seal `payload` for `user`'s next look at `kind` `object_id`; the token to ask for
     it with."""
@@ -100,7 +101,7 @@ async def take(
     kind: str,
     object_id: int,
     token: str | None,
-) -> dict[str, Any] | None:
+) -> dict[str, object] | None:
     """The payload kept under `token` for this user, kind and object, once; None when
     there is none (shown already, too old, or somebody else's)."""
     if not token or len(token) > 64:
@@ -116,5 +117,5 @@ async def take(
     row = await database.write(lambda c: c.one(TAKE, values))
     if row is None:
         return None
-    payload: dict[str, Any] = msgspec.json.decode(box_for(database).open(row.payload))
+    payload: dict[str, object] = msgspec.json.decode(box_for(database).open(row.payload))
     return payload

@@ -78,7 +78,7 @@ class Visit(PageVisit[Session]):
     def language(self, preferred: str | None = None) -> str:
         return PageVisit.language(self, preferred or (self.user.language if self.user else None))
 
-    def extra(self) -> dict[str, Any]:
+    def extra(self) -> dict[str, object]:
         return {"user": self.user}
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:

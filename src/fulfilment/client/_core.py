@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -175,8 +175,8 @@ def log_retry(method: str, path: str, reason: str, wait: float) -> None:
     log.warning("%s %s: %s; retrying in %.1f s", method, path, reason, wait)
 
 
-def page_params(offset: int, **filters: str | None) -> dict[str, Any]:
+def page_params(offset: int, **filters: str | None) -> dict[str, object]:
     """The query of one page: its offset, and each filter that is given."""
-    params: dict[str, Any] = {"offset": offset}
+    params: dict[str, object] = {"offset": offset}
     params.update((name, value) for name, value in filters.items() if value)
     return params

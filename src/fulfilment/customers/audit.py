@@ -3,7 +3,7 @@ Events are written in the same transaction as the change they describe."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 import msgspec
 
@@ -19,14 +19,14 @@ from .schemas import AuditActor, AuditEvent
 
 PASSWORD_CHANGED = "changed"  # noqa: S105 - a marker, not a password
 
-_changes = msgspec.json.Decoder(dict[str, Any])
+_changes = msgspec.json.Decoder(dict[str, object])
 # The labels of write-only fields (the password): the trail only says that they changed.
 _SECRET = frozenset(field.audited_as for field in CUSTOMER_FIELDS if field.write_only)
 
 
-def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def changes(before: dict[str, object], after: dict[str, object]) -> dict[str, object]:
     """Label -> {"from", "to"} for every field that differs; a password only as "changed"."""
-    changed: dict[str, Any] = {}
+    changed: dict[str, object] = {}
     for field, value in after.items():
         old = before.get(field)
         if old == value:
@@ -41,7 +41,7 @@ async def record(
     customer_id: int,
     action: str,
     actor: Actor,
-    changed: dict[str, Any],
+    changed: Mapping[str, object],
 ) -> None:
     await connection.execute(
         INSERT_EVENT,

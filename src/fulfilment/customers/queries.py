@@ -24,6 +24,56 @@ from ..tables import (
 _p = sa.bindparam
 
 
+# -- written by scripts/structs.py from the tables of fields.py: do not edit --
+
+
+class CustomerRow(NamedTuple):
+    """A customer's answer: GET one, INSERT and UPDATE."""
+
+    idfulfilment_customer: int
+    name: str
+    can_login: bool
+    username: str | None
+    emailaddress: str | None
+    language: str
+    idtemplate: int | None
+    last_login_at: datetime | str | None
+    allowed_shipping_profiles: str
+    preferred_idwarehouse: int | None
+
+
+class CustomerListRow(NamedTuple):
+    """A customer in a list page."""
+
+    idfulfilment_customer: int
+    name: str
+    can_login: bool
+    username: str | None
+    emailaddress: str | None
+    language: str
+    idtemplate: int | None
+    last_login_at: datetime | str | None
+    preferred_idwarehouse: int | None
+
+
+class CustomerStateRow(NamedTuple):
+    """What a change starts from: the writable fields and the credentials' version."""
+
+    name: str
+    can_login: bool
+    username: str | None
+    password_hash: str | None
+    emailaddress: str | None
+    language: str
+    idtemplate: int | None
+    allowed_shipping_profiles: str
+    preferred_idwarehouse: int | None
+    credentials_version: int
+
+
+# -- end of what scripts/structs.py writes --
+
+
 class OwnerRow(NamedTuple):
     idfulfilment_customer: int
 
@@ -63,14 +113,15 @@ _in_account = (
     customers.c.idfulfilment_customer == _p("id"),
 )
 
-GET_ONE = sa.select(*OBJECT_COLUMNS).where(*_in_account)
+GET_ONE = Query(sa.select(*OBJECT_COLUMNS).where(*_in_account), CustomerRow)
 
 # Positions are dense (1, 2, 3...) within an account, so offset N is "position > N".
-PAGE = (
+PAGE = Query(
     sa.select(*LIST_COLUMNS)
     .where(customers.c.account_id == _p("account_id"), customers.c.position > _p("offset"))
     .order_by(customers.c.position)
-    .limit(_p("limit"))
+    .limit(_p("limit")),
+    CustomerListRow,
 )
 
 # `search`: a part of one of the case-folded fields. On PostgreSQL the planner serves the
@@ -89,15 +140,16 @@ _SEARCH_PAGE_IDS = (
     .limit(_p("limit"))
     .offset(_p("offset"))
 )
-SEARCH_PAGE = (
+SEARCH_PAGE = Query(
     sa.select(*LIST_COLUMNS)
     .where(customers.c.idfulfilment_customer.in_(_SEARCH_PAGE_IDS.scalar_subquery()))
-    .order_by(customers.c.position)
+    .order_by(customers.c.position),
+    CustomerListRow,
 )
 # SQLite, terms of three characters or more: the FTS5 trigram index yields matching ids in
 # ascending order, which within an account is the order of positions (see NEXT_POSITION),
 # so a page is the first matches of this account and the walk stops when it is full.
-SEARCH_INDEXED = (
+SEARCH_INDEXED = Query(
     sa.select(*LIST_COLUMNS)
     .select_from(
         customer_search.join(
@@ -110,18 +162,20 @@ SEARCH_INDEXED = (
     )
     .order_by(customer_search.c.rowid)
     .limit(_p("limit"))
-    .offset(_p("offset"))
+    .offset(_p("offset")),
+    CustomerListRow,
 )
 
 # The fields the rules need, locked for the rest of the transaction (PostgreSQL; SQLite's
 # BEGIN IMMEDIATE already holds the write lock).
-GET_FOR_UPDATE = (
+GET_FOR_UPDATE = Query(
     sa.select(
         *(customers.c[field.stored_as] for field in WRITABLE_FIELDS),
         customers.c.credentials_version,
     )
     .where(*_in_account)
-    .with_for_update()
+    .with_for_update(),
+    CustomerStateRow,
 )
 
 USERNAME_OWNER = Query(
@@ -170,7 +224,7 @@ _WRITABLE = (
 )
 
 # Both answer with the stored row, as GET one reads it: no second statement to read it back.
-INSERT = (
+INSERT = Query(
     sa.insert(customers)
     .values(
         account_id=_p("account_id"),
@@ -178,7 +232,8 @@ INSERT = (
         created_at=_p("updated_at"),
         **{name: _p(name) for name in _WRITABLE},
     )
-    .returning(*OBJECT_COLUMNS)
+    .returning(*OBJECT_COLUMNS),
+    CustomerRow,
 )
 
 # PostgreSQL: the three writes of a create in one statement (data-modifying CTEs), one
@@ -227,17 +282,20 @@ _audited = (
     )
     .cte("audited")
 )
-INSERT_AUDITED = sa.select(*(_inserted.c[c.name] for c in OBJECT_COLUMNS)).add_cte(_audited)
+INSERT_AUDITED = Query(
+    sa.select(*(_inserted.c[c.name] for c in OBJECT_COLUMNS)).add_cte(_audited), CustomerRow
+)
 
 ACCOUNT_TIMEZONE = Query(
     sa.select(accounts.c.timezone).where(accounts.c.id == _p("account_id")), TimezoneRow
 )
 
-UPDATE = (
+UPDATE = Query(
     sa.update(customers)
     .where(*_in_account)
     .values(**{name: _p(name) for name in _WRITABLE})
-    .returning(*OBJECT_COLUMNS)
+    .returning(*OBJECT_COLUMNS),
+    CustomerRow,
 )
 
 # The audit trail (see audit.py).

@@ -4,13 +4,13 @@ the writable state a change starts from and stores back."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy.sql.selectable import ReturnsRows
 
 from ..clock import utcnow
+from ..db import Query
 from ..fields import (
     CUSTOMER_FIELDS,
     LIST_FIELDS,
@@ -37,35 +37,29 @@ _TO_COLUMN: dict[str, Callable[[Any], Any]] = {
 Answer = TypeVar("Answer", Customer, CustomerListItem)
 
 
-def _check_columns(statement: ReturnsRows, fields: tuple[Field, ...]) -> None:
-    columns = tuple(statement.exported_columns.keys())
-    stored = tuple(field.stored_as for field in fields)
-    if columns != stored:
-        raise TypeError(f"the statement's columns {columns} are not the fields' {stored}")
-
-
 class Reader(Generic[Answer]):
-    """The rows of `statement`, which selects `fields`' columns, as `struct`. Which value
-    goes to which field, and which need converting, is worked out by name once, here: the
-    statement's columns and the struct's fields are the fields' (checked), so each row is
-    passed on as it is, with a few values converted."""
+    """The rows of `query`, which selects `fields`' columns, as `struct`. Which value goes
+    to which field, and which need converting, is worked out by name once, here: the query's
+    row type and the struct's fields are the fields' (checked), so each row is passed on as
+    it is, with a few values converted."""
 
     def __init__(
-        self, struct: type[Answer], fields: tuple[Field, ...], statement: ReturnsRows
+        self, struct: type[Answer], fields: tuple[Field, ...], query: Query[NamedTuple]
     ) -> None:
         names = tuple(field.name for field in fields)
         if struct.__struct_fields__ != names:
             raise TypeError(f"{struct.__name__} has fields {struct.__struct_fields__}, not {names}")
-        _check_columns(statement, fields)
+        stored = tuple(field.stored_as for field in fields)
+        if query.row._fields != stored:
+            raise TypeError(f"{query.row.__name__} has fields {query.row._fields}, not {stored}")
         self.struct: type[Answer] = struct
-        self.positions = {name: position for position, name in enumerate(names)}
         self.converted = tuple(
-            (self.positions[field.name], _FROM_COLUMN[field.kind])
-            for field in fields
+            (position, _FROM_COLUMN[field.kind])
+            for position, field in enumerate(fields)
             if field.kind in _FROM_COLUMN
         )
         self.datetimes = tuple(
-            self.positions[field.name] for field in fields if field.kind == "datetime"
+            position for position, field in enumerate(fields) if field.kind == "datetime"
         )
 
     def __call__(self, row: Sequence[Any], timezone: ZoneInfo) -> Answer:
@@ -77,28 +71,17 @@ class Reader(Generic[Answer]):
         answer: Answer = self.struct(*values)
         return answer
 
-    def value(self, row: Sequence[Any], name: str) -> Any:
-        """One field of a row, as stored."""
-        return row[self.positions[name]]
 
-
-# Rows of queries.OBJECT_COLUMNS (GET_ONE, INSERT, INSERT_AUDITED, UPDATE) and of
-# queries.LIST_COLUMNS (PAGE, SEARCH_PAGE, SEARCH_INDEXED).
+# queries.CustomerRow (GET_ONE, INSERT, INSERT_AUDITED, UPDATE) and queries.CustomerListRow
+# (PAGE, SEARCH_PAGE, SEARCH_INDEXED): each Query checks its statement against its row.
 to_customer = Reader(Customer, OUTPUT_FIELDS, queries.GET_ONE)
 to_list_item = Reader(CustomerListItem, LIST_FIELDS, queries.PAGE)
-for _statement in (queries.INSERT, queries.INSERT_AUDITED, queries.UPDATE):
-    _check_columns(_statement, OUTPUT_FIELDS)
-for _statement in (queries.SEARCH_PAGE, queries.SEARCH_INDEXED):
-    _check_columns(_statement, LIST_FIELDS)
 
 
 # A customer's writable state, as stored: field name -> value (the password: its hash),
 # and its credentials_version.
 State = dict[str, Any]
 _STATE = (*(field.name for field in WRITABLE_FIELDS), "credentials_version")
-_STATE_COLUMNS = (*(field.stored_as for field in WRITABLE_FIELDS), "credentials_version")
-if tuple(queries.GET_FOR_UPDATE.exported_columns.keys()) != _STATE_COLUMNS:
-    raise TypeError(f"GET_FOR_UPDATE does not select {_STATE_COLUMNS}")
 _STATE_CONVERTED = tuple(
     (field.name, _FROM_COLUMN[field.kind])
     for field in WRITABLE_FIELDS
@@ -113,8 +96,9 @@ _SEARCHED = tuple(
 )
 
 
-def read_state(row: Sequence[object]) -> State:
-    """A row of queries.GET_FOR_UPDATE, by field name."""
+def read_state(row: queries.CustomerStateRow) -> State:
+    """A row of queries.GET_FOR_UPDATE, by field name (its columns are the fields', in
+    order: see the row type)."""
     state = dict(zip(_STATE, row, strict=True))
     for name, convert in _STATE_CONVERTED:
         state[name] = convert(state[name])

@@ -3,7 +3,6 @@ customer's own changes through the portal and links sent by mail (checks: rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from msgspec import UNSET
@@ -111,7 +110,7 @@ async def create_customer(
         state["password"] = await hash_password(password)
     account_id = principal.account_id
 
-    async def insert(connection: Connection) -> Sequence[object]:
+    async def insert(connection: Connection) -> queries.CustomerRow:
         await check_references(connection, account_id, state)
         await check_username_free(connection, account_id, state["username"], None)
         actor = Actor.api_key(principal)
@@ -132,7 +131,7 @@ async def create_customer(
             # Another request took the username between our check and the insert.
             raise UsernameTaken(state["username"] or "") from None
         assert row is not None
-        customer_id = to_customer.value(row, "idfulfilment_customer")
+        customer_id = row.idfulfilment_customer
         await audit.record(connection, account_id, customer_id, "create", actor, changed)
         return row
 
@@ -157,7 +156,7 @@ async def update_customer(
     key = {"account_id": account_id, "id": customer_id}
     zone = principal.timezone
 
-    async def update(connection: Connection) -> Sequence[object]:
+    async def update(connection: Connection) -> queries.CustomerRow:
         current = await connection.one(queries.GET_FOR_UPDATE, key)
         if current is None:
             raise CustomerNotFound(customer_id)

@@ -15,7 +15,7 @@ beside the statement, and `connection.one`/`all` hand back rows read by name."""
 from .database import Database, database_url
 from .rows import Query
 from .sqlite import ChangeMarker
-from .units import AsyncConnection, Connection, Params, Row, Work, run_to_completion
+from .units import AsyncConnection, Connection, Params, Work, run_to_completion
 
 __all__ = [
     "AsyncConnection",
@@ -24,7 +24,6 @@ __all__ = [
     "Database",
     "Params",
     "Query",
-    "Row",
     "Work",
     "database_url",
     "run_to_completion",

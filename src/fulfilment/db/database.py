@@ -8,13 +8,14 @@ import sqlite3
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ClauseElement
 
 from ..settings import Settings
 from .postgres import PostgresPool
+from .rows import Query
 from .sqlite import ChangeMarker, SQLiteConnections, configure
 from .units import Connection, Params, Statement, Work, run_to_completion
 
@@ -210,7 +211,11 @@ class Database:
         self.engine.dispose()
 
 
-_PING = sa.select(sa.literal(1))
+class _Pong(NamedTuple):
+    pong: int
+
+
+_PING = Query(sa.select(sa.literal(1).label("pong")), _Pong)
 
 
 async def _ping(connection: Connection) -> bool:

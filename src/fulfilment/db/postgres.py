@@ -194,7 +194,7 @@ async def _unit(work: Work[T], connection: AsyncConnection, write: bool) -> T:
     return result
 
 
-async def _within(limit: float, unit: Coroutine[Any, Any, T], raw: Any) -> T:
+async def _within(limit: float, unit: Coroutine[object, None, T], raw: Any) -> T:
     """Run `unit` on the psycopg connection `raw`; TimeoutError past `limit` seconds.
 
     psycopg answers a cancelled statement by asking the server to cancel it and waiting for

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple, Protocol, TypeVar, overload
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -14,12 +14,9 @@ from sqlalchemy.sql.elements import ClauseElement
 from .rows import Query, R
 
 T = TypeVar("T")
-# The rows of a bare statement, as the driver gives them: for code not yet declaring a
-# `Query`. Typed code reads a Query's rows by name.
-Row = tuple[Any, ...]
-Params = Mapping[str, Any]
+Params = Mapping[str, object]
 # A unit of work: a coroutine function run on one connection (see Database).
-Work = Callable[["Connection"], Coroutine[Any, Any, T]]
+Work = Callable[["Connection"], Coroutine[object, None, T]]
 
 # PostgreSQL's NOTIFY, and a counter for the processes that cannot LISTEN (see KeyChanges):
 # one statement, in the transaction of the change it signals.
@@ -44,7 +41,7 @@ class Owner(Protocol):
         """Tell the other processes that something on `channel` changed (SQLite)."""
 
 
-def run_to_completion(unit: Coroutine[Any, Any, T]) -> T:
+def run_to_completion(unit: Coroutine[object, None, T]) -> T:
     """Drive a unit of work on a blocking connection, whose coroutines never suspend."""
     try:
         unit.send(None)
@@ -93,28 +90,13 @@ class Connection:
         # Channels to signal when the open transaction commits (SQLite).
         self._signals: list[str] | None = None
 
-    @overload
-    async def one(self, statement: Query[R], values: Params) -> R | None: ...
-    @overload
-    async def one(self, statement: ClauseElement, values: Params) -> Row | None: ...
-    async def one(self, statement: Query[NamedTuple] | ClauseElement, values: Params) -> object:
-        """The first row, or None: a `Query`'s as its row type."""
-        if isinstance(statement, Query):
-            return statement.one(self._fetch(statement.statement, values).fetchone())
-        return self._fetch(statement, values).fetchone()
+    async def one(self, query: Query[R], values: Params) -> R | None:
+        """The first row as the query's row type, or None."""
+        return query.one(self._fetch(query.statement, values).fetchone())
 
-    @overload
-    async def all(self, statement: Query[R], values: Params) -> list[R]: ...
-    @overload
-    async def all(self, statement: ClauseElement, values: Params) -> list[Row]: ...
-    async def all(
-        self, statement: Query[NamedTuple] | ClauseElement, values: Params
-    ) -> Sequence[object]:
-        """Every row: a `Query`'s as its row type."""
-        if isinstance(statement, Query):
-            return statement.all(self._fetch(statement.statement, values).fetchall())
-        rows: list[Row] = self._fetch(statement, values).fetchall()
-        return rows
+    async def all(self, query: Query[R], values: Params) -> list[R]:
+        """Every row, as the query's row type."""
+        return query.all(self._fetch(query.statement, values).fetchall())
 
     def _fetch(self, statement: ClauseElement, values: Params) -> Any:
         compiled = self._database.compiled(statement)
@@ -204,30 +186,13 @@ class AsyncConnection(Connection):
         self.answered += 1
         return cursor
 
-    @overload
-    async def one(self, statement: Query[R], values: Params) -> R | None: ...
-    @overload
-    async def one(self, statement: ClauseElement, values: Params) -> Row | None: ...
-    async def one(self, statement: Query[NamedTuple] | ClauseElement, values: Params) -> object:
-        if isinstance(statement, Query):
-            cursor = await self._run(statement.statement, values)
-            return statement.one(await cursor.fetchone())
-        cursor = await self._run(statement, values)
-        return await cursor.fetchone()
+    async def one(self, query: Query[R], values: Params) -> R | None:
+        cursor = await self._run(query.statement, values)
+        return query.one(await cursor.fetchone())
 
-    @overload
-    async def all(self, statement: Query[R], values: Params) -> list[R]: ...
-    @overload
-    async def all(self, statement: ClauseElement, values: Params) -> list[Row]: ...
-    async def all(
-        self, statement: Query[NamedTuple] | ClauseElement, values: Params
-    ) -> Sequence[object]:
-        if isinstance(statement, Query):
-            cursor = await self._run(statement.statement, values)
-            return statement.all(await cursor.fetchall())
-        cursor = await self._run(statement, values)
-        rows: list[Row] = await cursor.fetchall()
-        return rows
+    async def all(self, query: Query[R], values: Params) -> list[R]:
+        cursor = await self._run(query.statement, values)
+        return query.all(await cursor.fetchall())
 
     async def _run(self, statement: ClauseElement, values: Params) -> Any:
         compiled = self._database.compiled(statement)

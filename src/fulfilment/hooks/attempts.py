@@ -9,13 +9,13 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ..clock import as_datetime, utcnow
-from ..db import Database, Row
+from ..db import Database
 from ..encryption import SecretUnreadable, box_for
 from ..jobs.handler import NoPlace
 from ..wire import format_datetime
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ..jobs.handler import Places
+    from .queries import ClaimedRow
     from .transport import DeliveryTransport
 
 log = logging.getLogger("fulfilment.hooks")
@@ -68,10 +69,22 @@ class Delivery:
     account_id: int
 
     @classmethod
-    def from_row(cls, row: Row) -> Delivery:
-        triggered = as_datetime(row[4])
+    def from_row(cls, row: ClaimedRow) -> Delivery:
+        triggered = as_datetime(row.triggered_at)
         assert triggered is not None
-        return cls(row[0], row[1], row[2], row[3], triggered, *row[5:])
+        return cls(
+            iddelivery=row.iddelivery,
+            idhook=row.idhook,
+            event=row.event,
+            data=row.data,
+            triggered_at=triggered,
+            attempts=row.attempts,
+            name=row.name,
+            address=row.address,
+            secret=row.secret,
+            timezone=row.timezone,
+            account_id=row.account_id,
+        )
 
     @property
     def id(self) -> int:
@@ -236,7 +249,7 @@ class Sender:
         body = delivery.body()
         headers = signing.headers(secret, webhook_id(delivery.iddelivery), int(time.time()), body)
         headers["Host"] = route.host
-        extensions: dict[str, Any] = {"timeout": self._timeouts}
+        extensions: dict[str, object] = {"timeout": self._timeouts}
         if target.scheme == "https":
             extensions["sni_hostname"] = target.host
         # The transport itself, not a client around it: a client's work (redirects, cookies,

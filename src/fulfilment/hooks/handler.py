@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from ..accounts import audit
 from ..clock import utcnow
@@ -23,7 +22,7 @@ RETRY_SCHEDULE = (5, 20, 120, 600, 1800, 3600, 3 * 3600, 8 * 3600)
 ATTEMPTS = len(RETRY_SCHEDULE) + 1
 
 
-def _logged(finished: list[Finished]) -> list[dict[str, Any]]:
+def _logged(finished: list[Finished]) -> list[dict[str, object]]:
     rows = []
     for done in finished:
         outcome: Outcome = done.result

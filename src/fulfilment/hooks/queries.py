@@ -72,6 +72,22 @@ class AttemptRow(NamedTuple):
     response: str | None
 
 
+class ClaimedRow(NamedTuple):
+    """A claimed delivery, with what its attempt needs (attempts.Delivery)."""
+
+    iddelivery: int
+    idhook: int
+    event: str
+    data: str
+    triggered_at: datetime | str
+    attempts: int
+    name: str
+    address: str
+    secret: str | None
+    timezone: str
+    account_id: int
+
+
 # Column order of a hook's answer. The (encrypted) secret itself, not `secret IS NOT NULL`:
 # SQLite 3.40 answers that wrongly in an INSERT's RETURNING.
 HOOK_COLUMNS = (
@@ -258,7 +274,7 @@ QUEUE = Queue(
     done="delivered",
 )
 # What an attempt needs, for the deliveries a claim holds.
-CLAIMED = (
+CLAIMED = Query(
     sa.select(
         deliveries.c.iddelivery,
         deliveries.c.idhook,
@@ -277,7 +293,8 @@ CLAIMED = (
             accounts, accounts.c.id == deliveries.c.account_id
         )
     )
-    .where(deliveries.c.claimed_by == _p("claim"))
+    .where(deliveries.c.claimed_by == _p("claim")),
+    ClaimedRow,
 )
 # An attempt, logged only while the claim is still ours (so before the engine finishes it).
 LOG_CLAIMED_ATTEMPT = sa.insert(attempts).from_select(

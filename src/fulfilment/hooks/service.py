@@ -75,7 +75,7 @@ async def address_in_use(
     """Whether another hook of the account already sends `event` to `address`."""
     values = {"account_id": principal.account_id, "event": event, "address": address}
     same = await database.read(lambda connection: connection.one(queries.SAME_ADDRESS, values))
-    return same is not None and same[0] != idhook
+    return same is not None and same.idhook != idhook
 
 
 async def _room_for_one_more(connection: Connection, account_id: int, limit: int) -> None:

@@ -75,7 +75,7 @@ def new_recovery_codes() -> list[str]:
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
-def _key(account: Account, person: Person, **values: Any) -> dict[str, Any]:
+def _key(account: Account, person: Person, **values: Any) -> dict[str, object]:
     return {"account_id": account.id, "id": person.id, **values}
 
 

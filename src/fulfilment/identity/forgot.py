@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -218,5 +218,5 @@ class PasswordRequests(Handler):
 async def forget_old(database: Database) -> None:
     """Retention: finished requests past the mail log's window."""
     days = database.settings.mail_log_retention_days
-    values: dict[str, Any] = {"before": utcnow() - timedelta(days=days)}
+    values: dict[str, object] = {"before": utcnow() - timedelta(days=days)}
     await database.write_statement(QUEUE.forget, values)

@@ -4,7 +4,7 @@ set of statements built from each table, so every rule below is written once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -124,7 +124,10 @@ class Statements:
             password_hash=_p("password_hash"), updated_at=_p("now")
         )
         self.allow_login = sa.update(table).where(*in_account).values({may_log_in: True})
-        new_address: dict[str, Any] = {"emailaddress": _p("emailaddress"), "updated_at": _p("now")}
+        new_address: dict[str, object] = {
+            "emailaddress": _p("emailaddress"),
+            "updated_at": _p("now"),
+        }
         if "search_email" in c:
             # What the customers' search matches (customers/queries.py).
             new_address["search_email"] = _p("search_email")

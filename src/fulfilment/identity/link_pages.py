@@ -119,7 +119,11 @@ async def change_email(visit: Visit, site: SitePages) -> Response:
     if not isinstance(found, Person):
         return found
     person = found
-    page: dict[str, Any] = {"person": person, "email_max": EMAIL_MAX, "password_max": PASSWORD_MAX}
+    page: dict[str, object] = {
+        "person": person,
+        "email_max": EMAIL_MAX,
+        "password_max": PASSWORD_MAX,
+    }
     if visit.request.method == "GET":
         sent = visit.request.query_params.get("sent") == "1"
         return visit.page("email.html", person.language, 200, new_address="", sent=sent, **page)

@@ -217,7 +217,7 @@ async def enrol(visit: Visit, site: SitePages) -> Response:
         return visit.redirect(site.done)
     secret = await factors.seed_to_confirm(database, kind, account, person)
     uri = factors.provisioning_uri(secret, person.username or "", account.name)
-    page: dict[str, Any] = {
+    page: dict[str, object] = {
         "qr_code": _qr_code(uri),
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         "required": required,

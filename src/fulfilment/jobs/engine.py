@@ -313,7 +313,9 @@ class Engine:
 
         async def count(connection: Connection) -> dict[str, dict[str, int]]:
             return {
-                handler.kind: dict(await connection.all(handler.queue.backlog, {}))
+                handler.kind: {
+                    row.state: row.jobs for row in await connection.all(handler.queue.backlog, {})
+                }
                 for handler in self.handlers
             }
 
@@ -333,7 +335,7 @@ class Engine:
         if pending <= STALE_ROWS:
             return
         plan = await self.database.read(lambda c: c.one(queue.estimate, {}))
-        estimate = plan[0][0]["Plan"]["Plan Rows"] if plan is not None else 0
+        estimate = plan.plan[0]["Plan"]["Plan Rows"] if plan is not None else 0
         if pending > 2 * estimate:
             log.info("analysing %s: %d pending, %d estimated", queue.table.name, pending, estimate)
             await self.database.write(lambda c: c.execute(queue.analyse, {}))
@@ -356,7 +358,9 @@ def _decide(handler: Handler, finished: Finished, moment: datetime) -> None:
 async def _with_due(
     connection: Connection, handlers: list[Handler], moment: datetime
 ) -> list[Handler]:
-    return [h for h in handlers if await connection.one(h.queue.any_due, {"now": moment})]
+    return [
+        h for h in handlers if await connection.one(h.queue.any_due, {"now": moment}) is not None
+    ]
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -5,14 +5,29 @@ its `next_attempt_at` has come and no lease holds it; a claim marks it with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+
+from ..db import Query
 
 _p = sa.bindparam
 PENDING, DONE, FAILED = "pending", "done", "failed"
 # Not a stored state: a job given back unattempted (see handler.NoPlace).
 RELEASED = "released"
+
+
+class JobIdRow(NamedTuple):
+    id: int
+
+
+class BacklogRow(NamedTuple):
+    state: str
+    jobs: int
+
+
+class PlanRow(NamedTuple):
+    plan: list[dict[str, Any]]  # EXPLAIN's JSON: one plan, {"Plan": {"Plan Rows": ...}}
 
 
 class Queue:
@@ -35,7 +50,7 @@ class Queue:
         if ready is not None:
             due = sa.and_(due, ready)
         # Whether anything is due: a read, so that an idle engine writes nothing.
-        self.any_due = sa.select(self.id).where(due).limit(1)
+        self.any_due = Query(sa.select(self.id.label("id")).where(due).limit(1), JobIdRow)
         # Up to `limit` due jobs claimed until `until`, marked `claim`, oldest first, leaving
         # out the accounts that already hold `per_account` live claims (of every instance):
         # an account with many jobs, or slow ones, cannot take every place. The claims are
@@ -56,11 +71,12 @@ class Queue:
             .limit(_p("limit"))
             .with_for_update(skip_locked=True)
         )
-        self.claim = (
+        self.claim = Query(
             sa.update(table)
             .where(self.id.in_(claimable.scalar_subquery()))
             .values(claimed_by=_p("claim"), claimed_until=_p("until"))
-            .returning(self.id)
+            .returning(self.id.label("id")),
+            JobIdRow,
         )
         # An attempt's outcome, only while the claim is still `claim`'s.
         self.finish = (
@@ -83,11 +99,16 @@ class Queue:
             .values(claimed_by=sa.null(), claimed_until=sa.null(), next_attempt_at=_p("next"))
         )
         # (state, count) of the table's jobs, for the metrics.
-        self.backlog = sa.select(c.state, sa.func.count()).group_by(c.state)
+        self.backlog = Query(
+            sa.select(c.state, sa.func.count().label("jobs")).group_by(c.state), BacklogRow
+        )
         # PostgreSQL's estimate of the pending jobs, and the statement that renews it (the
         # table's name is the schema's own).
-        self.estimate = sa.text(
-            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table.name} WHERE state = '{PENDING}'"  # noqa: S608
+        self.estimate = Query(
+            sa.text(
+                f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table.name} WHERE state = '{PENDING}'"  # noqa: S608
+            ).columns(sa.column("plan")),
+            PlanRow,
         )
         self.analyse = sa.text(f"ANALYZE {table.name}")
         # Finished jobs past the window (`before`).

@@ -17,6 +17,7 @@ from ..jobs.queue import FAILED, PENDING
 from ..observability import MAIL_ABANDONED, MAIL_FAILURES, MAIL_SENT
 from ..settings import Settings
 from . import queries
+from .queries import MailJob
 from .smtp import TIMEOUT_SECONDS as SMTP_TIMEOUT_SECONDS
 from .smtp import Outgoing, Sender, SendFailed
 
@@ -28,19 +29,6 @@ RETRY_SCHEDULE = (10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 360
 # How long a claimed mail is left to the process that claimed it (well past the SMTP
 # timeout).
 LEASE_SECONDS = 120
-
-
-@dataclass(frozen=True, slots=True)
-class MailJob:
-    id: int
-    account_id: int
-    attempts: int
-    kind: str
-    recipient: str
-    sender_name: str
-    subject: str
-    body_text: str | None
-    body_html: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +62,7 @@ class MailSending(Handler):
         return self.retry_schedule[attempts_made - 1]
 
     async def load(self, connection: Connection, claim: str) -> Sequence[MailJob]:
-        rows = await connection.all(queries.CLAIMED, {"claim": claim})
-        return [MailJob(*row) for row in rows]
+        return await connection.all(queries.CLAIMED, {"claim": claim})
 
     async def run(self, job: MailJob, places: Places, lease_end: float) -> Sending:
         mail = Outgoing(

@@ -3,8 +3,11 @@ once per dialect."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 
+from ..db import Query
 from ..jobs.queue import Queue
 from ..tables import mail_outbox as outbox
 from ..tables import one_time_tokens as tokens
@@ -27,17 +30,36 @@ ENQUEUE = sa.insert(outbox).values(
 
 # The engine's kind (jobs/queue.py): a sent mail is `sent`.
 QUEUE = Queue(outbox, done="sent")
-CLAIMED = sa.select(
-    outbox.c.id,
-    outbox.c.account_id,
-    outbox.c.attempts,
-    outbox.c.kind,
-    outbox.c.recipient,
-    outbox.c.sender_name,
-    outbox.c.subject,
-    outbox.c.body_text,
-    outbox.c.body_html,
-).where(outbox.c.claimed_by == _p("claim"))
+
+
+class MailJob(NamedTuple):
+    """A claimed mail: what sending it needs."""
+
+    id: int
+    account_id: int
+    attempts: int
+    kind: str
+    recipient: str
+    sender_name: str
+    subject: str
+    body_text: str | None
+    body_html: str | None
+
+
+CLAIMED = Query(
+    sa.select(
+        outbox.c.id,
+        outbox.c.account_id,
+        outbox.c.attempts,
+        outbox.c.kind,
+        outbox.c.recipient,
+        outbox.c.sender_name,
+        outbox.c.subject,
+        outbox.c.body_text,
+        outbox.c.body_html,
+    ).where(outbox.c.claimed_by == _p("claim")),
+    MailJob,
+)
 
 _claimed = (outbox.c.id == _p("id"), outbox.c.claimed_by == _p("claim"))
 NOTE_ERROR = sa.update(outbox).where(*_claimed).values(last_error=_p("error"))

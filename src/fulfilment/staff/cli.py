@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 import msgspec
@@ -24,7 +24,7 @@ from .schemas import User
 T = TypeVar("T")
 
 
-def _in_transaction(work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
+def _in_transaction(work: Callable[[Connection], Coroutine[object, None, T]]) -> T:
     try:
         database = Database(Settings.from_env())
     except (SettingsError, ValueError) as error:

@@ -14,7 +14,7 @@ from ..actors import Actor
 from ..auth import KEYS_CHANGED, Principal, zone
 from ..clock import utcnow
 from ..customers.rules import clean_email, clean_username
-from ..db import Connection, Database, Row
+from ..db import Connection, Database
 from ..errors import InvalidInput, NotFound
 from ..fields import LANGUAGES, PASSWORD_MAX, PASSWORD_MIN, username_key
 from ..identity import factors
@@ -44,19 +44,19 @@ class StaffUsernameTaken(InvalidInput):
         super().__init__(f"username '{username}' is already used by another staff user.")
 
 
-def to_user(row: Row, timezone: ZoneInfo) -> User:
+def to_user(row: queries.UserRow | queries.UserDetailsRow, timezone: ZoneInfo) -> User:
     return User(
-        iduser=row[0],
-        username=row[1],
-        firstname=row[2],
-        lastname=row[3],
-        emailaddress=row[4],
-        language=row[5],
-        admin=bool(row[6]),
-        active=bool(row[7]),
-        last_login_at=format_datetime(row[8], timezone),
-        created_at=format_datetime(row[9], timezone) or "",
-        updated_at=format_datetime(row[10], timezone) or "",
+        iduser=row.iduser,
+        username=row.username,
+        firstname=row.firstname,
+        lastname=row.lastname,
+        emailaddress=row.emailaddress,
+        language=row.language,
+        admin=bool(row.admin),
+        active=bool(row.active),
+        last_login_at=format_datetime(row.last_login_at, timezone),
+        created_at=format_datetime(row.created_at, timezone) or "",
+        updated_at=format_datetime(row.updated_at, timezone) or "",
     )
 
 
@@ -183,7 +183,7 @@ async def user_with_second_factor(
     row = await connection.one(queries.USER_DETAILS, {"account_id": account.id, "id": iduser})
     if row is None:
         raise UserNotFound(str(iduser))
-    return to_user(row, zone(account.timezone)), bool(row[11])
+    return to_user(row, zone(account.timezone)), bool(row.has_second_factor)
 
 
 async def _user_id(connection: Connection, account: Account, username: str) -> int:
@@ -192,7 +192,7 @@ async def _user_id(connection: Connection, account: Account, username: str) -> i
     )
     if row is None:
         raise UserNotFound(f"'{username}' of account '{account.subdomain}'")
-    return int(row[0])
+    return row.iduser
 
 
 async def deactivate(
@@ -210,7 +210,9 @@ async def reset_second_factor(
     await reset_second_factor_of(connection, account, user_id, actor)
 
 
-async def _changing(connection: Connection, account: Account, iduser: int) -> Row:
+async def _changing(
+    connection: Connection, account: Account, iduser: int
+) -> queries.UserDetailsRow:
     """The user about to change (locked), or UserNotFound."""
     row = await connection.one(queries.USER_FOR_UPDATE, {"account_id": account.id, "id": iduser})
     if row is None:
@@ -224,7 +226,7 @@ async def _another_admin_stays(connection: Connection, account: Account, iduser:
     others = await connection.one(
         queries.OTHER_ACTIVE_ADMINS, {"account_id": account.id, "id": iduser}
     )
-    if others is None or others[0] == 0:
+    if others is None or others.admins == 0:
         raise LastAdmin()
 
 
@@ -232,11 +234,13 @@ async def _record(
     connection: Connection,
     account: Account,
     actor: Actor,
-    row: Row,
+    row: queries.UserDetailsRow,
     action: str,
     changes: dict[str, Any] | None = None,
 ) -> None:
-    await audit.record(connection, account.id, actor, "staff_user", row[0], row[1], action, changes)
+    await audit.record(
+        connection, account.id, actor, "staff_user", row.iduser, row.username, action, changes
+    )
 
 
 async def deactivate_user(
@@ -245,9 +249,9 @@ async def deactivate_user(
     """The user can no longer log in; its sessions end at their next request. The last
     active administrator cannot be deactivated."""
     row = await _changing(connection, account, iduser)
-    if not row[7]:
+    if not row.active:
         return
-    if row[6]:
+    if row.admin:
         await _another_admin_stays(connection, account, iduser)
     values = {"account_id": account.id, "id": iduser, "now": utcnow()}
     await connection.execute(queries.DEACTIVATE, values)
@@ -262,7 +266,7 @@ async def reactivate_user(
 ) -> None:
     """The user can log in again (with the password it had)."""
     row = await _changing(connection, account, iduser)
-    if row[7]:
+    if row.active:
         return
     values = {"account_id": account.id, "id": iduser, "now": utcnow()}
     await connection.execute(queries.REACTIVATE, values)
@@ -275,9 +279,9 @@ async def set_admin(
 ) -> None:
     """Make the user an administrator, or no longer one: never the last active one."""
     row = await _changing(connection, account, iduser)
-    if bool(row[6]) == admin:
+    if bool(row.admin) == admin:
         return
-    if not admin and row[7]:
+    if not admin and row.active:
         await _another_admin_stays(connection, account, iduser)
     values = {"account_id": account.id, "id": iduser, "admin": admin, "now": utcnow()}
     await connection.execute(queries.SET_ADMIN, values)

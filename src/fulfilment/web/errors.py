@@ -19,7 +19,7 @@ class PageError(Exception):
     message: ClassVar[str]
     # The form field the error is about, if one: the page shows it beside that field.
     field: ClassVar[str | None] = None
-    values: dict[str, Any]
+    values: dict[str, object]
 
     def __init__(self, **values: Any) -> None:
         super().__init__(self.message)
@@ -78,6 +78,6 @@ class FieldErrors(PageError):
         super().__init__()
         self.fields = fields
 
-    def shown(self) -> dict[str, tuple[str, dict[str, Any]]]:
+    def shown(self) -> dict[str, tuple[str, dict[str, object]]]:
         """The form's errors as the form macros take them."""
         return {name: (error.message, error.values) for name, error in self.fields.items()}

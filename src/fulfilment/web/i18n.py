@@ -12,9 +12,9 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ..events import EVENT_LABELS
 from ..fields import (
     CUSTOMER_FIELDS,
-    EVENT_LABELS,
     FORM_FIELDS,
     LANGUAGE_NAMES,
     LANGUAGES,
@@ -38,7 +38,7 @@ AUDITED_FIELDS = {
     ),
 }
 
-# What every page may read of the field and event tables (fields.py): which fields it
+# What every page may read of the field and event tables (fields.py, events.py): which fields it
 # shows, and the catalogue keys of their words.
 TABLES = {
     "event_labels": EVENT_LABELS,

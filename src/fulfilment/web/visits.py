@@ -62,7 +62,7 @@ class PageVisit(Generic[S]):
                 return candidate
         return negotiate(self.request.headers.get("accept-language"))
 
-    def extra(self) -> dict[str, Any]:
+    def extra(self) -> dict[str, object]:
         """What every page of the site is rendered with besides (the back office: its
         user)."""
         return {}
@@ -141,7 +141,7 @@ class PageVisit(Generic[S]):
         return session
 
 
-def _failed(context: dict[str, Any]) -> bool:
+def _failed(context: dict[str, object]) -> bool:
     """Whether the page answers a form with errors (its title then says so)."""
     form = context.get("form")
     return bool(context["error"] or context["form_errors"] or getattr(form, "errors", None))
