@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -143,8 +144,9 @@ def _users_paths() -> dict[str, Any]:
     }
 
 
+@functools.cache
 def build_openapi() -> dict[str, Any]:
-
+    """The OpenAPI document, built once per process: every app of the process serves it."""
     _, components = msgspec.json.schema_components(
         _STRUCTS, ref_template="#/components/schemas/{name}"
     )

@@ -9,7 +9,7 @@ from ..db import Connection
 from ..ratelimit import SharedCounters
 from ..settings import Settings
 from . import outbox
-from .messages import Mail, MailKind, MailWriter
+from .messages import Mail, MailKind, shared_writer
 from .throttle import MailThrottle
 
 # Where links lead on a development machine without FULFILMENT_PUBLIC_URL, from the command
@@ -24,7 +24,7 @@ class Mailer:
         shared: SharedCounters | None = None,
         on_written: Callable[[], None] | None = None,
     ) -> None:
-        self.writer = MailWriter()
+        self.writer = shared_writer()
         self.throttle = MailThrottle(settings, shared)
         self.public_url = settings.public_url.rstrip("/") if settings.public_url else None
         self._on_written = on_written

@@ -3,15 +3,14 @@ mail catalogues (translations/), laid out once as plain text and once as simple 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
+from .. import catalogues
 from ..fields import LANGUAGES
 
 HERE = Path(__file__).parent
@@ -112,12 +111,7 @@ EMAIL_CHANGED = MailKind(
 def load_translations(language: str) -> Translations:
     """The mail catalogue of `language`, compiled in memory."""
     path = HERE / "translations" / language / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as source:
-        catalogue = read_po(source, locale=language)
-    compiled = BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return Translations(compiled)
+    return catalogues.compiled(path, language)
 
 
 class MailWriter:
@@ -174,3 +168,9 @@ class MailWriter:
             body_text=self._layouts[language, "txt"].render(context),
             body_html=self._layouts[language, "html"].render(context),
         )
+
+
+@functools.cache
+def shared_writer() -> MailWriter:
+    """The process's writer, which every mailer of the process uses."""
+    return MailWriter()

@@ -3,15 +3,14 @@ environment per language. The portal and the back office share one pair of catal
 
 from __future__ import annotations
 
-from io import BytesIO
+import functools
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from .. import catalogues
 from ..events import EVENT_LABELS
 from ..fields import (
     CUSTOMER_FIELDS,
@@ -55,22 +54,17 @@ def catalogue_path(language: str) -> Path:
 
 
 def load_translations(language: str) -> Translations:
-    """Compile a `.po` file in memory, so that no compiled catalogue is kept in the tree."""
-    with catalogue_path(language).open("rb") as source:
-        catalogue = read_po(source, locale=language)
-    compiled = BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return Translations(compiled)
+    return catalogues.compiled(catalogue_path(language), language)
 
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 
 
+@functools.cache
 def build_environments(templates: Path, site: str) -> dict[str, Environment]:
     """One environment per language over a site's templates (`site`: portal or admin)
     and, where the site has none of its own, the ones both sites share (the form macros,
-    the pages of logging in)."""
+    the pages of logging in). Built once per process: every app of the site uses them."""
     environments: dict[str, Environment] = {}
     for language in LANGUAGES:
         environment = Environment(
