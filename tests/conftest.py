@@ -66,6 +66,8 @@ def postgres_database() -> Iterator[str]:
     migrate.upgrade(database)
     database.close()
     yield url
+    if (emptying := _emptying.pop(url, None)) is not None:
+        emptying.dispose()
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
@@ -80,12 +82,22 @@ def pgbouncer() -> Iterator[PgBouncer]:
     bouncer.stop()
 
 
+_emptying: dict[str, sa.Engine] = {}
+
+
 def _empty_postgres(url: str) -> None:
-    engine = sa.create_engine(sa.make_url(url))
-    names = ", ".join(table.name for table in metadata.sorted_tables)
+    """Delete every row and restart every sequence. Row by row rather than TRUNCATE: a
+    test leaves a few rows, and TRUNCATE of every table gives each a new file (0.2-0.4 s
+    a test, against a few milliseconds)."""
+    engine = _emptying.get(url)
+    if engine is None:
+        engine = _emptying[url] = sa.create_engine(sa.make_url(url), poolclass=sa.pool.StaticPool)
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    engine.dispose()
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+        connection.exec_driver_sql(
+            "SELECT setval(oid::regclass, 1, false) FROM pg_class WHERE relkind = 'S'"
+        )
 
 
 @pytest.fixture
