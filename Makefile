@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup services browser lint  ## the whole suite: lint, types, tests on SQLite and PostgreSQL, a browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not serial"
 	$(BIN)/python -m pytest -m serial
 
 format: setup  ## ruff, the customer structs written from the field table, the blocking client from the asyncio one

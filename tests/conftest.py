@@ -91,7 +91,7 @@ def _empty_postgres(url: str) -> None:
     a test, against a few milliseconds)."""
     engine = _emptying.get(url)
     if engine is None:
-        engine = _emptying[url] = sa.create_engine(sa.make_url(url), poolclass=sa.pool.StaticPool)
+        engine = _emptying[url] = sa.create_engine(sa.make_url(url), pool_pre_ping=True)
     with engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())

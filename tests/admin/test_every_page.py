@@ -35,6 +35,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "pages"
 # A public address (documentation's example.com): the hooks made here point to it.
 PUBLIC_ADDRESS = "http://93.184.215.14/hook"
 AXE = Axe()
+# What a page looks like does not depend on the database behind it: these run on SQLite,
+# while the flows through the pages run on both backends (test_browser.py).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 ERROR_RED = "rgb(163, 38, 27)"
 ACCENT = "rgb(31, 95, 191)"
 
