@@ -152,7 +152,7 @@ def _rule(text: str) -> str:
 def _explain(error: msgspec.ValidationError) -> InvalidInput:
     """Turn msgspec's message into a sentence of ours that names the field and what is
     wrong. msgspec gives only its English text: the version range is pinned, and
-    tests/test_validation_messages.py checks that each kind of message still reads as
+    tests/test_wire.py checks that each kind of message still reads as
     these patterns expect. A message they do not know still names the field, in our words,
     and never passes the library's text on."""
     text = str(error)

@@ -32,7 +32,7 @@ from fulfilment.errors import UNAVAILABLE
 from fulfilment.reference import service as reference
 from fulfilment.settings import Settings
 
-from .servers import free_port, running_server
+from tests.servers import free_port, running_server
 
 # These measure how long requests wait on a database far away or behind a lock: they run
 # alone, after the parallel run, not beside tests that keep both cores busy.
@@ -131,7 +131,7 @@ def proxy_process(database_url: str, delay: float) -> Iterator[int]:
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.proxy", str(port), target, str(delay * 1000)],
         stdout=subprocess.DEVNULL,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
 

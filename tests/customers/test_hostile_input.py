@@ -1,6 +1,6 @@
 """Bad bytes in bodies and headers: each gets a clean 4xx wire error and changes nothing.
 What HTTP framing itself must survive (cut-off bodies, huge headers) is tested against a
-real server in tests/test_hostile_http.py."""
+real server in tests/server/test_hostile_http.py."""
 
 from __future__ import annotations
 

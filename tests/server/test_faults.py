@@ -13,7 +13,7 @@ import psycopg
 import sqlalchemy as sa
 
 from tests.servers import new_account, running_server
-from tests.test_far_database import table_locked, timed, wait_until
+from tests.db.test_far_database import table_locked, timed, wait_until
 
 CUSTOMERS = "/api/v1/fulfilment/customers"
 WAREHOUSES = "/api/v1/warehouses"
