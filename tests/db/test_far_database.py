@@ -31,7 +31,6 @@ from fulfilment.db import Database
 from fulfilment.errors import UNAVAILABLE
 from fulfilment.reference import service as reference
 from fulfilment.settings import Settings
-
 from tests.servers import free_port, running_server
 
 # These measure how long requests wait on a database far away or behind a lock: they run
