@@ -59,6 +59,14 @@ class Tenant:
         return created
 
 
+def wait_until(condition: Callable[[], bool], seconds: float = 10.0, what: str = "so") -> None:
+    """Return once `condition()` holds; fail after `seconds`, naming `what` was awaited."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"still not {what} after {seconds} s"
+        time.sleep(0.02)
+
+
 def status_within(send: Callable[[], httpx.Response], wanted: int, seconds: float = 2.0) -> int:
     """The status `send()` answers once it is `wanted`, or the last one after `seconds`.
     A revocation reaches a worker's key cache through a PostgreSQL notification, which

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from fulfilment.app import create_app
 from fulfilment.settings import Settings
-from tests.factories import CUSTOMERS, Tenant
+from tests.factories import CUSTOMERS, Tenant, wait_until
 from tests.servers import FULFILMENT, Server, free_port, new_account, running_server
 
 
@@ -214,14 +214,13 @@ def test_the_metrics_directory_is_emptied_at_start_and_stop(tmp_path: Path) -> N
     for _ in range(2):
         with running_server({**env, "PROMETHEUS_MULTIPROC_DIR": str(chosen)}, workers=2) as server:
             assert httpx.get(f"{server.url}{CUSTOMERS}", auth=(key, "X")).status_code == 200
+
+            def counted(url: str = server.url) -> float:
+                text = httpx.get(f"{url}/metrics").text
+                return metric(text, "fulfilment_http_requests_total", route=CUSTOMERS)
+
             # The worker that answered counts the request once its answer is sent; the
             # other may answer /metrics before that.
-            deadline = time.monotonic() + 10
-            while True:
-                text = httpx.get(f"{server.url}/metrics").text
-                counted = metric(text, "fulfilment_http_requests_total", route=CUSTOMERS)
-                if counted or time.monotonic() > deadline:
-                    break
-                time.sleep(0.02)
-        assert counted == 1
+            wait_until(lambda: counted() > 0, what="counted")
+            assert counted() == 1
         assert list(chosen.iterdir()) == []

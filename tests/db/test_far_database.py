@@ -31,6 +31,7 @@ from fulfilment.db import Database
 from fulfilment.errors import UNAVAILABLE
 from fulfilment.reference import service as reference
 from fulfilment.settings import Settings
+from tests.factories import wait_until
 from tests.servers import free_port, running_server
 
 # These measure how long requests wait on a database far away or behind a lock: they run
@@ -153,13 +154,6 @@ def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
     started = time.monotonic()
     answer = call()
     return answer, time.monotonic() - started
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"still not {what} after {seconds} s"
-        time.sleep(0.05)
 
 
 def assert_unavailable(answer: httpx.Response) -> None:

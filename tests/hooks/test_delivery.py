@@ -28,7 +28,7 @@ from fulfilment.hooks.attempts import PER_ADDRESS
 from fulfilment.hooks.handler import ATTEMPTS, RETRY_SCHEDULE, forget_old
 from fulfilment.settings import Settings
 from fulfilment.tables import account_events, hook_attempts, hook_deliveries, hook_events
-from tests.factories import CUSTOMERS, Tenant, make_tenant
+from tests.factories import CUSTOMERS, Tenant, make_tenant, wait_until
 
 from .helpers import CHANGED, HOOKS, create_hook, stored_deliveries
 from .receiver import DrippingReceiver, Receiver
@@ -55,13 +55,6 @@ def account_log(database: Database, tenant: Tenant, action: str) -> list[dict[st
     )
     with database.engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(statement)]
-
-
-def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture

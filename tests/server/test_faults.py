@@ -12,7 +12,8 @@ import httpx
 import psycopg
 import sqlalchemy as sa
 
-from tests.db.test_far_database import table_locked, timed, wait_until
+from tests.db.test_far_database import table_locked, timed
+from tests.factories import wait_until
 from tests.servers import new_account, running_server
 
 CUSTOMERS = "/api/v1/fulfilment/customers"
