@@ -3,12 +3,8 @@ with a catalogue message id, its HTTP status and the values the message names.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from ..accounts.service import Account
-from ..auth import zone
 from ..web.errors import LoginRefused as LoginRefused
-from ..web.errors import PageError
+from ..web.errors import PageError, RetryLater
 from ..web.errors import TooManyAttempts as TooManyAttempts
 from ..web.errors import WrongCurrentPassword as WrongCurrentPassword
 from ..web.i18n import N_
@@ -59,14 +55,8 @@ class LinkUnusable(PageError):
     message = N_("This link has expired or has already been used.")
 
 
-class TooManyRequests(PageError):
-    status = 429
+class TooManyRequests(RetryLater):
     message = N_("Too many requests. Try again after %(time)s.")
-
-    def __init__(self, retry_after: int, account: Account) -> None:
-        until = datetime.now(UTC) + timedelta(seconds=retry_after + 59)
-        super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M %Z"))
-        self.retry_after = retry_after
 
 
 class EmailInvalid(PageError):

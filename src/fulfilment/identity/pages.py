@@ -13,13 +13,13 @@ from starlette.responses import Response
 
 from ..fields import LANGUAGES
 from ..mail.mailer import Mailer
-from ..web.errors import FormExpired, PageError
+from ..web.errors import FormExpired, PageError, RetryLater
 from ..web.i18n import N_
 from ..web.pages import read_form
 from ..web.sessions import csrf_matches
 from ..web.visits import PageVisit
 from . import audit, factors, login
-from .errors import LoginRefused, SessionEnded, TooManyAttempts, TooManyRequests, WrongCode
+from .errors import LoginRefused, SessionEnded, TooManyAttempts, WrongCode
 from .kinds import Kind, Person
 from .throttle import throttles_of
 
@@ -55,7 +55,7 @@ def mailer_of(visit: Visit) -> Mailer:
 
 
 def with_retry_after(page: Response, error: PageError) -> Response:
-    if isinstance(error, TooManyAttempts | TooManyRequests):
+    if isinstance(error, RetryLater):
         page.headers["Retry-After"] = str(error.retry_after)
     return page
 

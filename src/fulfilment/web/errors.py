@@ -56,9 +56,10 @@ class LoginRefused(PageError):
     message = N_("The username or password is not correct.")
 
 
-class TooManyAttempts(PageError):
+class RetryLater(PageError):
+    """Refused for now: the message names the time, on the minute, from when it is not."""
+
     status = 429
-    message = N_("Too many failed attempts. Try again after %(time)s.")
 
     def __init__(self, retry_after: int, account: Account) -> None:
         # A clock time in the account's zone, labelled with it (CET), reads the same in
@@ -66,6 +67,10 @@ class TooManyAttempts(PageError):
         until = datetime.now(UTC) + timedelta(seconds=retry_after + 59)
         super().__init__(time=until.astimezone(zone(account.timezone)).strftime("%H:%M %Z"))
         self.retry_after = retry_after
+
+
+class TooManyAttempts(RetryLater):
+    message = N_("Too many failed attempts. Try again after %(time)s.")
 
 
 class FieldErrors(PageError):
