@@ -55,20 +55,6 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-async def execute_many(
-    database: Database, connection: Any, statement: Any, rows: list[dict[str, Any]]
-) -> None:
-    """Run `statement` once for each of `rows`: with the driver's executemany, which on
-    PostgreSQL sends them all before reading any answer."""
-    compiled = database.compiled(statement)
-    values = [compiled.parameters(row) for row in rows]
-    if database.is_sqlite:
-        connection.raw.executemany(compiled.sql, values)
-        return
-    async with connection.raw.cursor() as cursor:
-        await cursor.executemany(compiled.sql, values)
-
-
 class Engine:
     """`start()` on the event loop that serves requests; `stop()` at shutdown lets the jobs
     under way finish for a few seconds, records them, then leaves the rest to their lease."""
@@ -290,7 +276,7 @@ class Engine:
             {"id": f.job.id, "claim": f.claim, "next": later} for f in done if f.state == RELEASED
         ]
         if released:
-            await execute_many(self.database, connection, handler.queue.release, released)
+            await connection.execute_many(handler.queue.release, released)
         finished = [f for f in done if f.state != RELEASED]
         if not finished:
             return
@@ -305,7 +291,7 @@ class Engine:
             }
             for f in finished
         ]
-        await execute_many(self.database, connection, handler.queue.finish, rows)
+        await connection.execute_many(handler.queue.finish, rows)
         await handler.recorded(connection, finished)
 
     async def refresh_backlog(self) -> None:
