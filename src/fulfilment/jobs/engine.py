@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from ..db import Connection, Database
 from ..observability import JOBS
@@ -177,7 +177,7 @@ class Engine:
 
     async def _wait(self, seconds: float) -> None:
         """Until `seconds` pass, a job finishes, work is written, or the engine stops."""
-        waiting: set[asyncio.Future[Any]] = {
+        waiting: set[asyncio.Future[Literal[True]] | asyncio.Future[Finished]] = {
             asyncio.ensure_future(self._stopping.wait()),
             asyncio.ensure_future(self._wake.wait()),
         }
