@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sqlite3
 import threading
 from base64 import b64decode
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,6 +22,10 @@ from .clock import utcnow
 from .db import Connection, Database, Query
 from .errors import Forbidden, Unauthenticated
 from .tables import accounts, api_keys, staff_users
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import TupleRow
 
 READ_CHANGE_COUNTER = "SELECT version FROM change_counters WHERE channel = %s"
 
@@ -177,6 +182,7 @@ class KeyChanges:
         while not self._stop.is_set():
             try:
                 raw = self.database.open_connection(direct=True)
+                assert not isinstance(raw, sqlite3.Connection)  # watched on PostgreSQL only
                 try:
                     watch(raw)
                 finally:
@@ -188,7 +194,7 @@ class KeyChanges:
                 log.warning("not watching for API key changes (%s); retrying", error)
             self._stop.wait(1)
 
-    def _listen(self, raw: Any) -> None:
+    def _listen(self, raw: psycopg.Connection[TupleRow]) -> None:
         raw.execute(f"LISTEN {KEYS_CHANGED}")
         # Changes may have come while not listening: a new version.
         self._count += 1
@@ -197,7 +203,7 @@ class KeyChanges:
             for _ in raw.notifies(timeout=0.5, stop_after=1):
                 self._count += 1
 
-    def _poll(self, raw: Any) -> None:
+    def _poll(self, raw: psycopg.Connection[TupleRow]) -> None:
         while not self._stop.is_set():
             row = raw.execute(READ_CHANGE_COUNTER, (KEYS_CHANGED,)).fetchone()
             self._count = 0 if row is None else row[0]

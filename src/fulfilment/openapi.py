@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
 
 import msgspec
 
@@ -21,7 +20,17 @@ from .fields import EMAIL, WRITABLE_FIELDS, is_unshowable
 from .hooks import openapi as hooks
 from .hooks.schemas import Hook, HookCreate, HookDelivery, HookPayload, HookUpdate
 from .openapi_examples import add_examples
-from .openapi_parts import OFFSET, SEARCH, errors, json_answer, list_of, path_id, ref
+from .openapi_parts import (
+    OFFSET,
+    SEARCH,
+    answers,
+    errors,
+    json_answer,
+    list_of,
+    member,
+    path_id,
+    ref,
+)
 from .reference.schemas import ShippingProvider, Template, Warehouse
 from .staff.schemas import User
 
@@ -80,19 +89,21 @@ def email_pattern() -> str:
     return "^(?:" + core.replace("\\s", _NOT_IN_ADDRESS) + ")(?![\\s\\S])"
 
 
-def _with_email_rule(components: dict[str, Any]) -> None:
+def _with_email_rule(components: dict[str, object]) -> None:
     """The e-mail pattern on every e-mail field of a request body."""
     pattern = email_pattern()
     for struct in (CustomerCreate, CustomerUpdate):
         for field in WRITABLE_FIELDS:
             if field.kind != "email":
                 continue
-            for choice in components[struct.__name__]["properties"][field.name]["anyOf"]:
+            choices = member(components, struct.__name__, "properties", field.name)["anyOf"]
+            assert isinstance(choices, list)
+            for choice in choices:
                 if choice.get("type") == "string":
                     choice["pattern"] = pattern
 
 
-_ACTIVE = {
+_ACTIVE: dict[str, object] = {
     "name": "active",
     "in": "query",
     "required": False,
@@ -101,7 +112,7 @@ _ACTIVE = {
 }
 
 
-def _users_paths() -> dict[str, Any]:
+def _users_paths() -> dict[str, object]:
     """The read-only users API: the account's staff users (the back office's people)."""
     tags = ["Users"]
     return {
@@ -111,10 +122,9 @@ def _users_paths() -> dict[str, Any]:
                 "summary": "List staff users",
                 "tags": tags,
                 "parameters": [OFFSET, _ACTIVE],
-                "responses": {
-                    "200": json_answer(list_of("User"), "A page, ordered by id."),
-                    **errors(400, 401, 403, 429),
-                },
+                "responses": answers(
+                    json_answer(list_of("User"), "A page, ordered by id."), 400, 401, 403, 429
+                ),
             }
         },
         "/api/v1/users/me": {
@@ -123,10 +133,7 @@ def _users_paths() -> dict[str, Any]:
                 "summary": "The staff user who created the API key in use",
                 "description": "404 for a key created on the command line.",
                 "tags": tags,
-                "responses": {
-                    "200": json_answer(ref("User"), "The user."),
-                    **errors(401, 403, 404, 429),
-                },
+                "responses": answers(json_answer(ref("User"), "The user."), 401, 403, 404, 429),
             }
         },
         "/api/v1/users/{iduser}": {
@@ -135,36 +142,36 @@ def _users_paths() -> dict[str, Any]:
                 "operationId": "getUser",
                 "summary": "Get one staff user",
                 "tags": tags,
-                "responses": {
-                    "200": json_answer(ref("User"), "The user."),
-                    **errors(401, 403, 404, 429),
-                },
+                "responses": answers(json_answer(ref("User"), "The user."), 401, 403, 404, 429),
             },
         },
     }
 
 
 @functools.cache
-def build_openapi() -> dict[str, Any]:
+def build_openapi() -> dict[str, object]:
     """The OpenAPI document, built once per process: every app of the process serves it."""
     _, components = msgspec.json.schema_components(
         _STRUCTS, ref_template="#/components/schemas/{name}"
     )
     _with_email_rule(components)
-    read_errors = errors(401, 403, 404, 429)
-    write_errors = errors(400, 401, 403, 404, 413, 429)
+    read_errors = (401, 403, 404, 429)
+    write_errors = (400, 401, 403, 404, 413, 429)
     customers_path = "/api/v1/fulfilment/customers"
-    paths: dict[str, Any] = {
+    paths: dict[str, object] = {
         customers_path: {
             "get": {
                 "operationId": "listFulfilmentCustomers",
                 "summary": "List fulfilment customers",
                 "tags": ["Fulfilment customers"],
                 "parameters": [OFFSET, SEARCH],
-                "responses": {
-                    "200": json_answer(list_of("CustomerListItem"), "A page, ordered by id."),
-                    **errors(400, 401, 403, 429),
-                },
+                "responses": answers(
+                    json_answer(list_of("CustomerListItem"), "A page, ordered by id."),
+                    400,
+                    401,
+                    403,
+                    429,
+                ),
             },
             "post": {
                 "operationId": "createFulfilmentCustomer",
@@ -192,7 +199,7 @@ def build_openapi() -> dict[str, Any]:
                             },
                         },
                     },
-                    **write_errors,
+                    **errors(*write_errors),
                 },
             },
         },
@@ -202,10 +209,7 @@ def build_openapi() -> dict[str, Any]:
                 "operationId": "getFulfilmentCustomer",
                 "summary": "Get one fulfilment customer",
                 "tags": ["Fulfilment customers"],
-                "responses": {
-                    "200": json_answer(ref("Customer"), "The customer."),
-                    **read_errors,
-                },
+                "responses": answers(json_answer(ref("Customer"), "The customer."), *read_errors),
             },
             "put": {
                 "operationId": "updateFulfilmentCustomer",
@@ -215,10 +219,9 @@ def build_openapi() -> dict[str, Any]:
                     "required": True,
                     "content": {"application/json": {"schema": ref("CustomerUpdate")}},
                 },
-                "responses": {
-                    "200": json_answer(ref("Customer"), "The updated customer."),
-                    **write_errors,
-                },
+                "responses": answers(
+                    json_answer(ref("Customer"), "The updated customer."), *write_errors
+                ),
             },
         },
         customers_path + "/{idfulfilment_customer}/history": {
@@ -233,10 +236,14 @@ def build_openapi() -> dict[str, Any]:
                 ),
                 "tags": ["Fulfilment customers"],
                 "parameters": [OFFSET],
-                "responses": {
-                    "200": json_answer(list_of("AuditEvent"), "A page of events, by id."),
-                    **errors(400, 401, 403, 404, 429),
-                },
+                "responses": answers(
+                    json_answer(list_of("AuditEvent"), "A page of events, by id."),
+                    400,
+                    401,
+                    403,
+                    404,
+                    429,
+                ),
             },
         },
         "/api/v1/warehouses": {
@@ -245,10 +252,9 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "List warehouses",
                 "tags": ["Reference data"],
                 "parameters": [OFFSET],
-                "responses": {
-                    "200": json_answer(list_of("Warehouse"), "A page, ordered by id."),
-                    **errors(400, 401, 429),
-                },
+                "responses": answers(
+                    json_answer(list_of("Warehouse"), "A page, ordered by id."), 400, 401, 429
+                ),
             }
         },
         "/api/v1/warehouses/{idwarehouse}": {
@@ -257,10 +263,9 @@ def build_openapi() -> dict[str, Any]:
                 "operationId": "getWarehouse",
                 "summary": "Get one warehouse",
                 "tags": ["Reference data"],
-                "responses": {
-                    "200": json_answer(ref("Warehouse"), "The warehouse."),
-                    **errors(401, 404, 429),
-                },
+                "responses": answers(
+                    json_answer(ref("Warehouse"), "The warehouse."), 401, 404, 429
+                ),
             },
         },
         "/api/v1/templates": {
@@ -269,10 +274,9 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "List templates",
                 "tags": ["Reference data"],
                 "parameters": [OFFSET],
-                "responses": {
-                    "200": json_answer(list_of("Template"), "A page, ordered by id."),
-                    **errors(400, 401, 429),
-                },
+                "responses": answers(
+                    json_answer(list_of("Template"), "A page, ordered by id."), 400, 401, 429
+                ),
             }
         },
         "/api/v1/shippingproviders": {
@@ -281,22 +285,24 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "List shipping providers and their profiles",
                 "tags": ["Reference data"],
                 "parameters": [OFFSET],
-                "responses": {
-                    "200": json_answer(list_of("ShippingProvider"), "A page, ordered by id."),
-                    **errors(400, 401, 429),
-                },
+                "responses": answers(
+                    json_answer(list_of("ShippingProvider"), "A page, ordered by id."),
+                    400,
+                    401,
+                    429,
+                ),
             }
         },
         **_users_paths(),
     }
     paths.update(hooks.paths())
-    error_responses: dict[str, Any] = {}
+    error_responses: dict[str, object] = {}
     for status in sorted({status for status, _, _ in ERROR_TABLE}):
         codes = "; ".join(
             f"error_code {code}: {when}" for s, code, when in ERROR_TABLE if s == status
         )
         error_responses[f"Error{status}"] = json_answer(ref("ErrorBody"), codes)
-    document = {
+    document: dict[str, object] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Fulfilment customers API",
@@ -350,9 +356,9 @@ ANSWER_HEADERS = {
 }
 
 
-def _with_answer_headers(paths: dict[str, Any]) -> None:
+def _with_answer_headers(paths: dict[str, object]) -> None:
     """The headers every successful answer carries (the rate limit's while one is set)."""
-    for item in paths.values():
-        for method, operation in item.items():
+    for path in paths:
+        for method, operation in member(paths, path).items():
             if method != "parameters":
-                operation["responses"]["200"]["headers"] = ANSWER_HEADERS
+                member(operation, "responses", "200")["headers"] = ANSWER_HEADERS

@@ -4,12 +4,13 @@ each against its schema)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from .fields import LIST_FIELDS, OUTPUT_FIELDS, Field
+from .openapi_parts import member
 
 
-def _every_field(example: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
+def _every_field(example: Mapping[str, object], fields: tuple[Field, ...]) -> dict[str, object]:
     """`example` with every field of `fields`, in their order: a field it does not show
     (a new one) has its default, null where it may be."""
     return {f.name: example.get(f.name, None if f.nullable else f.default) for f in fields}
@@ -42,7 +43,7 @@ _HOOK = {
 }
 
 # schema name -> an example of it
-OBJECTS: dict[str, Any] = {
+OBJECTS: dict[str, object] = {
     "Customer": _CUSTOMER,
     "CustomerListItem": _every_field(_CUSTOMER, LIST_FIELDS),
     "CustomerCreate": {
@@ -159,34 +160,40 @@ ERRORS = {
 }
 
 
-def error_example(status: int) -> dict[str, Any]:
+def error_example(status: int) -> dict[str, object]:
     code, message = ERRORS[status]
     return {"error": True, "error_code": code, "error_message": message}
 
 
-def _example_of(document: dict[str, Any], schema: dict[str, Any]) -> Any:
+def _example_of(schema: dict[str, object]) -> object:
     """The example for a schema: an object's, or a list of one for an array of them."""
     if schema.get("type") == "array":
-        return [_example_of(document, schema["items"])]
-    return OBJECTS[schema["$ref"].rsplit("/", 1)[1]]
+        return [_example_of(member(schema, "items"))]
+    name = schema["$ref"]
+    assert isinstance(name, str)
+    return OBJECTS[name.rsplit("/", 1)[1]]
 
 
-def _add_to_content(document: dict[str, Any], content: dict[str, Any]) -> None:
+def _add_to_content(part: dict[str, object]) -> None:
+    """The example beside the JSON schema of `part`'s content, where it has one."""
+    content = part.get("content", {})
+    assert isinstance(content, dict)
     media = content.get("application/json")
     if media is not None and "$ref" in str(media.get("schema")):
-        media["example"] = _example_of(document, media["schema"])
+        media["example"] = _example_of(member(media, "schema"))
 
 
-def add_examples(document: dict[str, Any]) -> None:
+def add_examples(document: dict[str, object]) -> None:
     """An example on every request body and answer of every operation and webhook, and on
     each error answer."""
-    for item in (*document["paths"].values(), *document.get("webhooks", {}).values()):
-        for method, operation in item.items():
+    webhooks = member(document, "webhooks") if "webhooks" in document else {}
+    for item in (*member(document, "paths").values(), *webhooks.values()):
+        for method, operation in member(item).items():
             if method == "parameters":
                 continue
-            _add_to_content(document, operation.get("requestBody", {}).get("content", {}))
-            answer = operation["responses"]["200"]
-            _add_to_content(document, answer.get("content", {}))
-    for name, response in document["components"]["responses"].items():
+            body = member(operation, "requestBody") if "requestBody" in member(operation) else {}
+            _add_to_content(body)
+            _add_to_content(member(operation, "responses", "200"))
+    for name, response in member(document, "components", "responses").items():
         status = int(name.removeprefix("Error"))
-        response["content"]["application/json"]["example"] = error_example(status)
+        member(response, "content", "application/json")["example"] = error_example(status)

@@ -8,6 +8,16 @@ from collections.abc import Mapping
 from .wire import MAX_OFFSET, MAX_SEARCH_LENGTH
 
 
+def member(document: object, *keys: str) -> dict[str, object]:
+    """The object found by following `keys` down from `document`."""
+    found: object = document
+    for key in keys:
+        assert isinstance(found, dict)
+        found = found[key]
+    assert isinstance(found, dict)
+    return found
+
+
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -16,11 +26,16 @@ def json_answer(schema: Mapping[str, object], description: str) -> dict[str, obj
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def errors(*statuses: int) -> dict[str, object]:
+def errors(*statuses: int) -> dict[str, dict[str, str]]:
     return {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in statuses}
 
 
-OFFSET = {
+def answers(answer: dict[str, object], *statuses: int) -> dict[str, object]:
+    """An operation's answers: `answer` on success, and its error answers."""
+    return {"200": answer, **errors(*statuses)}
+
+
+OFFSET: dict[str, object] = {
     "name": "offset",
     "in": "query",
     "required": False,
@@ -36,7 +51,7 @@ OFFSET = {
         "default": 0,
     },
 }
-SEARCH = {
+SEARCH: dict[str, object] = {
     "name": "search",
     "in": "query",
     "required": False,

@@ -10,9 +10,10 @@ import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar, TypeVarTuple
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class Busy(Exception):
@@ -45,7 +46,7 @@ class Workers:
         self._lock = threading.Lock()
         _all.add(self)
 
-    async def run(self, work: Callable[..., T], *args: Any) -> T:
+    async def run(self, work: Callable[[*Ts], T], *args: *Ts) -> T:
         """`work(*args)` on one of the threads, in the caller's context (its request id in
         log lines). A caller that goes away before its turn takes its job off the queue; one
         whose job has started gets no answer, but the job completes."""

@@ -4,12 +4,11 @@ Every change goes through the customers service, as the logged-in staff user."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..customers.schemas import Customer
 from ..errors import InvalidInput
 from ..web.errors import FormExpired
 from ..web.i18n import N_
@@ -79,7 +78,9 @@ async def customer(visit: Visit) -> Response:
     return await _customer_page(visit, found, notice=_notice(visit), generated_password=password)
 
 
-async def _customer_page(visit: Visit, found: Any, status: int = 200, **context: Any) -> Response:
+async def _customer_page(
+    visit: Visit, found: Customer, status: int = 200, **context: object
+) -> Response:
     assert visit.user is not None
     context.setdefault("generated_password", None)
     choices = await service.choices(visit.database, visit.account)
@@ -92,7 +93,7 @@ async def _customer_page(visit: Visit, found: Any, status: int = 200, **context:
 
 
 async def _form_page(
-    visit: Visit, form: CustomerForm, customer_id: int | None, status: int = 200, **context: Any
+    visit: Visit, form: CustomerForm, customer_id: int | None, status: int = 200, **context: object
 ) -> Response:
     choices = await service.choices(visit.database, visit.account)
     return visit.render(

@@ -95,7 +95,7 @@ class CustomerForm:
             generate_password=form.get("generate_password") == "1",
         )
 
-    def _refuse(self, name: str, message: str, **values: Any) -> None:
+    def _refuse(self, name: str, message: str, **values: object) -> None:
         self.errors.setdefault(name, (message, values))
 
     def _value(self, declared: Field, choices: Choices) -> Any:

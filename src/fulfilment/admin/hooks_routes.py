@@ -5,7 +5,6 @@ action is one call into the hooks service, as the logged-in staff user."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import msgspec
 from starlette.responses import Response
@@ -85,7 +84,7 @@ def _hook_id(visit: Visit) -> int:
     return found
 
 
-async def _list_page(visit: Visit, status: int = 200, **context: Any) -> Response:
+async def _list_page(visit: Visit, status: int = 200, **context: object) -> Response:
     assert visit.user is not None
     offset = page_offset(visit.request.query_params.get("offset"), PAGE_SIZE)
     found = await hooks.list_hooks(visit.database, visit.user.principal(visit.account), offset)
@@ -151,7 +150,7 @@ async def _saved(visit: Visit, idhook: int, secret: str | None) -> Response:
     return visit.redirect(f"hooks/{idhook}?notice=hook-saved&once={token}")
 
 
-async def _hook_page(visit: Visit, idhook: int, status: int = 200, **context: Any) -> Response:
+async def _hook_page(visit: Visit, idhook: int, status: int = 200, **context: object) -> Response:
     hook = await _found(visit, idhook)
     context.setdefault("form", {"name": hook.name, "address": hook.address})
     context.setdefault("form_errors", {})

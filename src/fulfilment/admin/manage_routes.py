@@ -4,8 +4,6 @@ them answers 403 to a staff user who is no administrator."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -60,7 +58,7 @@ async def posted_form(visit: Visit) -> dict[str, str]:
 # -- API keys -----------------------------------------------------------------------------
 
 
-async def _keys_page(visit: Visit, status: int = 200, **context: Any) -> Response:
+async def _keys_page(visit: Visit, status: int = 200, **context: object) -> Response:
     offset = page_offset(visit.request.query_params.get("offset"), manage.KEY_PAGE_SIZE)
     found = await manage.keys(visit.database, visit.account, offset)
     context.setdefault("form", {"name": "", "customer": ""})
@@ -152,7 +150,7 @@ async def revoke_key(visit: Visit) -> Response:
 # -- staff users --------------------------------------------------------------------------
 
 
-async def _users_page(visit: Visit, status: int = 200, **context: Any) -> Response:
+async def _users_page(visit: Visit, status: int = 200, **context: object) -> Response:
     found = await manage.staff_users(visit.database, visit.account)
     context.setdefault("form", INVITE_FORM)
     context.setdefault("form_errors", {})
@@ -225,7 +223,7 @@ def _user_id(visit: Visit) -> int:
     return found
 
 
-async def _user_page(visit: Visit, iduser: int, status: int = 200, **context: Any) -> Response:
+async def _user_page(visit: Visit, iduser: int, status: int = 200, **context: object) -> Response:
     try:
         member = await manage.staff_user(visit.database, visit.account, iduser)
     except NotFound:

@@ -63,7 +63,7 @@ async def home(visit: Visit) -> Response:
 # -- settings -----------------------------------------------------------------------------
 
 
-async def _settings_page(visit: Visit, status: int = 200, **context: Any) -> Response:
+async def _settings_page(visit: Visit, status: int = 200, **context: object) -> Response:
     assert visit.user is not None
     account = visit.account
     context.setdefault(

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -81,10 +80,12 @@ class Visit(PageVisit[Session]):
     def extra(self) -> dict[str, object]:
         return {"user": self.user}
 
-    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        """A page in the visitor's language; the session (a new one if there is none) goes
-        back with it."""
-        language = context.pop("language", None) or self.language()
+    def render(self, template: str, status: int = 200, **context: object) -> HTMLResponse:
+        """A page in the `language` given, by default the visitor's; the session (a new one
+        if there is none) goes back with it."""
+        language = context.pop("language", None)
+        if not isinstance(language, str) or not language:
+            language = self.language()
         return self.page(template, language, status, **context)
 
 
@@ -103,7 +104,7 @@ def admin_page(
     """Find the account and the session before the handler runs; with `logged_in`, a
     visitor who is not logged in is sent to the login form, and the staff user is loaded
     (a deactivated user, or one whose credentials changed, is logged out); with
-    `admins_only`, anyone else but an administrator gets 403. Any PageError the handler
+    `admins_only`, anyone else but an administrator gets 403. A PageError the handler
     does not handle itself is answered with an error page."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:

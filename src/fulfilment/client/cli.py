@@ -96,9 +96,12 @@ def get_command(url: str, api_key: str, idfulfilment_customer: int, as_json: boo
         print_customer(client.customers.get(idfulfilment_customer), as_json, client.time_zone)
 
 
+# A command function, and what adds an option to it.
+Command = Callable[..., object]
+Decorator = Callable[[Command], Command]
 # The fields `create` and `update` have an option for, in table order.
 OPTION_FIELDS = tuple(field for field in WRITABLE_FIELDS if field.cli_option)
-_OPTION_TYPES: dict[str, Any] = {
+_OPTION_TYPES: dict[str, click.Choice[str] | click.IntRange] = {
     "language": click.Choice(LANGUAGES),
     "reference": click.IntRange(min=1),
     "references": click.IntRange(min=1),
@@ -111,7 +114,7 @@ def _clearing(field: Field) -> str:
     return "clear_" + field.name
 
 
-def _field_option(field: Field, *, create: bool) -> Callable[[Callable[..., Any]], Any]:
+def _field_option(field: Field, *, create: bool) -> Decorator:
     assert field.cli_option is not None
     return click.option(
         field.cli_option,
@@ -124,9 +127,9 @@ def _field_option(field: Field, *, create: bool) -> Callable[[Callable[..., Any]
     )
 
 
-def field_options(*, create: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def field_options(*, create: bool) -> Decorator:
     """The options that set a customer's fields, shared by `create` and `update`."""
-    options = []
+    options: list[Decorator] = []
     for field in OPTION_FIELDS:
         options.append(_field_option(field, create=create))
         if field.write_only:
@@ -140,7 +143,7 @@ def field_options(*, create: bool) -> Callable[[Callable[..., Any]], Callable[..
             if field.cli_clear is not None
         ]
 
-    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+    def apply(command: Command) -> Command:
         for option in reversed(options):
             command = option(command)
         return command

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 import msgspec
@@ -31,6 +31,8 @@ from .terminal import labelled_time, print_table, shown
 
 P = ParamSpec("P")
 R = TypeVar("R")
+# A click command function, before or after its decorators.
+F = TypeVar("F", bound=Callable[..., object])
 
 OK = 0
 REFUSED = 1  # the API refused the request (400, 405, 413...), or rows failed while writing
@@ -88,7 +90,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def connection(command: Callable[..., Any]) -> Callable[..., Any]:
+def connection(command: F) -> F:
     """`--url` and `--api-key` (or their environment variables) on every command."""
     command = click.option(
         "--api-key",

@@ -15,10 +15,11 @@ beside the statement, and `connection.one`/`all` hand back rows read by name."""
 from .database import Database, database_url
 from .rows import Query
 from .sqlite import ChangeMarker
-from .units import AsyncConnection, Connection, Params, Work, run_to_completion
+from .units import AsyncConnection, BlockingConnection, Connection, Params, Work, run_to_completion
 
 __all__ = [
     "AsyncConnection",
+    "BlockingConnection",
     "ChangeMarker",
     "Connection",
     "Database",

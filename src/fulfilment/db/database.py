@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ClauseElement
@@ -17,7 +17,10 @@ from ..settings import Settings
 from .postgres import PostgresPool
 from .rows import Query
 from .sqlite import ChangeMarker, SQLiteConnections, configure
-from .units import Connection, Params, Statement, Work, run_to_completion
+from .units import BlockingConnection, Connection, Params, Statement, Work, run_to_completion
+
+if TYPE_CHECKING:
+    from .units import BlockingDriver
 
 T = TypeVar("T")
 
@@ -77,7 +80,7 @@ class Database:
         self._sqlite: SQLiteConnections | None = None
         self._postgres: PostgresPool | None = None
         if self.is_sqlite:
-            self._sqlite = SQLiteConnections(self, settings, self.open_connection)
+            self._sqlite = SQLiteConnections(self, settings, self._open_sqlite)
             self.writer = self._sqlite.writer
             sa.event.listen(self.engine, "connect", self._configure_for_engine)
             sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
@@ -165,7 +168,7 @@ class Database:
             return run_to_completion(work(connection))
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
+    def connect(self) -> Iterator[BlockingConnection]:
         """A blocking connection for the length of the block: this thread's on SQLite, a
         new one on PostgreSQL."""
         if self._sqlite is not None:
@@ -173,15 +176,18 @@ class Database:
             return
         raw = self.open_connection()
         try:
-            yield Connection(raw, self)
+            yield BlockingConnection(raw, self)
         finally:
             raw.close()
 
-    def open_connection(self, direct: bool = False) -> Any:
+    def open_connection(self, direct: bool = False) -> BlockingDriver:
         """A blocking driver connection of its own, in autocommit mode; on PostgreSQL with
         `direct`, to FULFILMENT_DATABASE_DIRECT_URL where it is set."""
         if self._postgres is not None:
             return self._postgres.open(direct)
+        return self._open_sqlite()
+
+    def _open_sqlite(self) -> sqlite3.Connection:
         cargs, cparams = self.dialect.create_connect_args(self.url)
         # A thread's connection is used by that thread only, but closed by whichever thread
         # closes the database.
@@ -191,7 +197,7 @@ class Database:
         raw.execute("PRAGMA foreign_keys=ON")
         return raw
 
-    def reachable(self) -> Coroutine[Any, Any, bool]:
+    def reachable(self) -> Coroutine[object, None, bool]:
         """Whether the database answers a trivial statement (for `/ready`)."""
         return self.read(_ping)
 

@@ -23,11 +23,13 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, cast
 
 if TYPE_CHECKING:
-    from .units import Connection, Work
+    from .units import SQLiteConnection, Work
 
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 log = logging.getLogger("fulfilment")
 
 # At most this many units in one transaction: a bound on how long the first of them
@@ -37,11 +39,11 @@ MOST_UNITS = 64
 
 @dataclass(slots=True, eq=False)
 class _Job:
-    work: Work[Any]
+    work: Work[object]
     context: contextvars.Context
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Any]
-    result: Any = None
+    future: asyncio.Future[object]
+    result: object = None
     error: BaseException | None = None
     signals: list[str] = field(default_factory=list)
 
@@ -57,7 +59,7 @@ class GroupCommitter:
 
     def __init__(
         self,
-        connection: Callable[[], Connection],
+        connection: Callable[[], SQLiteConnection],
         touch: Callable[[str], None],
         name: str = "db-write",
     ) -> None:
@@ -77,7 +79,7 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._stopping = False
 
-    async def run(self, work: Work[Any]) -> Any:
+    async def run(self, work: Work[T]) -> T:
         """`work` in a transaction with whatever else is waiting, in the caller's context
         (its request id in log lines). A caller that goes away before its turn takes its
         unit off the queue; one whose unit has started gets no answer, but the unit
@@ -92,7 +94,8 @@ class GroupCommitter:
                 self._thread.start()
             self._queue.append(job)
             self._ready.notify()
-        return await job.future
+        # The future holds what `work` returned.
+        return cast(T, await job.future)
 
     def shutdown(self) -> None:
         """Finish the group that runs; the units still queued are cancelled."""
@@ -124,7 +127,7 @@ class GroupCommitter:
             group = [job for job in group if not job.future.cancelled()]
             if not group:
                 continue
-            connection: Connection | None = None
+            connection: SQLiteConnection | None = None
             try:
                 connection = self._connection()
                 self._commit(connection, group)
@@ -138,7 +141,7 @@ class GroupCommitter:
                     job.fail(error)
             _settle(group)
 
-    def _commit(self, connection: Connection, group: list[_Job]) -> None:
+    def _commit(self, connection: SQLiteConnection, group: list[_Job]) -> None:
         raw = connection.raw
         waiting = group
         while waiting:
@@ -178,7 +181,7 @@ class GroupCommitter:
                         self._touch(channel)
             waiting = left
 
-    def _run_one(self, connection: Connection, job: _Job) -> bool:
+    def _run_one(self, connection: SQLiteConnection, job: _Job) -> bool:
         """Run one unit inside its savepoint; False when it failed (and was undone)."""
         from .units import run_to_completion
 
@@ -223,7 +226,9 @@ def _answer(jobs: list[_Job]) -> None:
             job.future.set_result(job.result)
 
 
-def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., Any], *args: Any) -> None:
+def _call_soon(
+    loop: asyncio.AbstractEventLoop, callback: Callable[[*Ts], object], *args: *Ts
+) -> None:
     with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
         loop.call_soon_threadsafe(callback, *args)
 

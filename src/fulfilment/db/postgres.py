@@ -11,7 +11,7 @@ import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -19,6 +19,13 @@ from sqlalchemy.engine import Dialect
 from ..errors import ServiceUnavailable
 from ..settings import Settings
 from .units import AsyncConnection, Owner, Work
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import TupleRow
+    from psycopg_pool import AsyncConnectionPool
+
+    from .units import AsyncDriver
 
 T = TypeVar("T")
 log = logging.getLogger("fulfilment")
@@ -36,7 +43,7 @@ class PostgresPool:
         self.settings = settings
         self._dialect = dialect
         self._urls = {False: url, True: direct}
-        self._pool: Any = None
+        self._pool: AsyncConnectionPool[AsyncDriver] | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         # Connections of their own for units on a loop the pool does not serve.
         self._unpooled: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
@@ -48,24 +55,25 @@ class PostgresPool:
         self._suspect_until = 0.0
         self._checking: asyncio.Task[None] | None = None
 
-    def connect_args(self, direct: bool = False) -> dict[str, Any]:
-        """psycopg's connection arguments: the URL's (the direct one's with `direct`), in
-        autocommit mode, and no server-side prepared statements, which a pooler in
-        transaction mode would hand to another client's session. Nothing else is set for
-        the session (no startup `options`: PgBouncer refuses them); the statement time
-        limit is set per transaction (see AsyncConnection)."""
+    def conninfo(self, direct: bool = False) -> str:
+        """psycopg's connection string: the URL's (the direct one's with `direct`).
+        Connections are opened in autocommit mode and with no server-side prepared
+        statements, which a pooler in transaction mode would hand to another client's
+        session (see `open`). Nothing else is set for the session (no startup `options`:
+        PgBouncer refuses them); the statement time limit is set per transaction (see
+        AsyncConnection)."""
+        from psycopg.conninfo import make_conninfo
+
         cargs, cparams = self._dialect.create_connect_args(self._urls[direct])
         assert not cargs
         cparams.pop("context", None)
-        cparams["autocommit"] = True
-        cparams["prepare_threshold"] = None
-        return dict(cparams)
+        return make_conninfo(**cparams)
 
-    def open(self, direct: bool = False) -> Any:
+    def open(self, direct: bool = False) -> psycopg.Connection[TupleRow]:
         """A blocking connection of its own."""
         import psycopg
 
-        return psycopg.connect(**self.connect_args(direct))
+        return psycopg.connect(self.conninfo(direct), autocommit=True, prepare_threshold=None)
 
     async def start(self) -> None:
         """Open the pool on the running event loop, the one that will serve requests."""
@@ -74,7 +82,8 @@ class PostgresPool:
         from psycopg_pool import AsyncConnectionPool
 
         pool = AsyncConnectionPool(
-            kwargs=self.connect_args(),
+            self.conninfo(),
+            kwargs={"autocommit": True, "prepare_threshold": None},
             min_size=self.settings.pool_size,
             max_size=self.settings.pool_size,
             timeout=self.settings.pool_timeout_seconds,
@@ -86,14 +95,14 @@ class PostgresPool:
         await pool.open(wait=False)
         self._pool, self._pool_loop = pool, asyncio.get_running_loop()
 
-    def _pool_here(self) -> Any:
+    def _pool_here(self) -> AsyncConnectionPool[AsyncDriver] | None:
         """The pool, when it serves this event loop."""
         if self._pool is not None and self._pool_loop is asyncio.get_running_loop():
             return self._pool
         return None
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Any]:
+    async def _connection(self) -> AsyncIterator[AsyncDriver]:
         pool = self._pool_here()
         if pool is not None:
             async with pool.connection() as raw:
@@ -112,7 +121,9 @@ class PostgresPool:
         except TimeoutError:
             raise ServiceUnavailable(BUSY) from None
         try:
-            raw = await psycopg.AsyncConnection.connect(**self.connect_args())
+            raw = await psycopg.AsyncConnection.connect(
+                self.conninfo(), autocommit=True, prepare_threshold=None
+            )
             try:
                 yield raw
             finally:
@@ -120,7 +131,7 @@ class PostgresPool:
         finally:
             limit.release()
 
-    async def _check(self, raw: Any) -> None:
+    async def _check(self, raw: AsyncDriver) -> None:
         if time.monotonic() < self._suspect_until:
             from psycopg_pool import AsyncConnectionPool
 
@@ -194,7 +205,7 @@ async def _unit(work: Work[T], connection: AsyncConnection, write: bool) -> T:
     return result
 
 
-async def _within(limit: float, unit: Coroutine[object, None, T], raw: Any) -> T:
+async def _within(limit: float, unit: Coroutine[object, None, T], raw: AsyncDriver) -> T:
     """Run `unit` on the psycopg connection `raw`; TimeoutError past `limit` seconds.
 
     psycopg answers a cancelled statement by asking the server to cancel it and waiting for

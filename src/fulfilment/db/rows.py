@@ -36,5 +36,5 @@ class Query(Generic[R_co]):
     def one(self, raw: Sequence[object] | None) -> R_co | None:
         return None if raw is None else self.decode(raw)
 
-    def all(self, raws: list[Sequence[object]]) -> list[R_co]:
+    def all(self, raws: Sequence[Sequence[object]]) -> list[R_co]:
         return list(map(self.decode, raws))

@@ -18,7 +18,7 @@ from typing import TypeVar
 from ..settings import Settings
 from ..threads import Workers
 from .group_commit import GroupCommitter
-from .units import Connection, Owner, Work, run_to_completion
+from .units import Owner, SQLiteConnection, Work, run_to_completion
 
 T = TypeVar("T")
 
@@ -53,14 +53,14 @@ class SQLiteConnections:
         self.writer = GroupCommitter(self.thread_connection, owner.signal)
         self._readers = Workers(max(1, settings.pool_size - 1), "db-read")
 
-    def thread_connection(self) -> Connection:
+    def thread_connection(self) -> SQLiteConnection:
         """This thread's connection."""
-        connection: Connection | None = getattr(self._local, "connection", None)
+        connection: SQLiteConnection | None = getattr(self._local, "connection", None)
         if connection is None:
             raw = self._connect()
             with self._lock:
                 self._connections.append(raw)
-            connection = self._local.connection = Connection(raw, self._owner)
+            connection = self._local.connection = SQLiteConnection(raw, self._owner)
         return connection
 
     def read_here(self, work: Work[T]) -> T:

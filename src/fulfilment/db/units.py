@@ -3,9 +3,11 @@ run on the driver; the rows of a `Query` handed back as its named row type."""
 
 from __future__ import annotations
 
+import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -13,8 +15,19 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from .rows import Query, R
 
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import TupleRow
+
+    # The drivers a unit of work runs on: sqlite3, psycopg's blocking connection (the
+    # command line), or psycopg's async one (requests on PostgreSQL).
+    BlockingDriver: TypeAlias = sqlite3.Connection | psycopg.Connection[TupleRow]
+    AsyncDriver: TypeAlias = psycopg.AsyncConnection[TupleRow]
+
 T = TypeVar("T")
 Params = Mapping[str, object]
+# What a driver takes for a statement's parameters: a tuple for the positional ones.
+Parameters = Sequence[object] | Params
 # A unit of work: a coroutine function run on one connection (see Database).
 Work = Callable[["Connection"], Coroutine[object, None, T]]
 
@@ -70,7 +83,7 @@ class Statement:
             if bind.value is not None and not bind.required
         }
 
-    def parameters(self, values: Params) -> Sequence[Any] | Params:
+    def parameters(self, values: Params) -> Parameters:
         if self.fixed:
             values = {**self.fixed, **values}
         if self.names is None:
@@ -78,38 +91,76 @@ class Statement:
         return tuple([values[name] for name in self.names])
 
 
-class Connection:
-    """A driver connection lent to one unit of work. Its methods are coroutines; on this
-    class (sqlite3, or a blocking psycopg connection) they never suspend."""
+class Connection(ABC):
+    """A driver connection lent to one unit of work; its methods are coroutines."""
 
-    __slots__ = ("_database", "_signals", "raw")
+    __slots__ = ("_database",)
 
-    def __init__(self, raw: Any, database: Owner) -> None:
-        self.raw = raw
+    def __init__(self, database: Owner) -> None:
         self._database = database
+
+    @abstractmethod
+    async def one(self, query: Query[R], values: Params) -> R | None:
+        """The first row as the query's row type, or None."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def all(self, query: Query[R], values: Params) -> list[R]:
+        """Every row, as the query's row type."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def execute(self, statement: ClauseElement, values: Params) -> int:
+        """Run a statement; the number of rows it changed."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def execute_many(self, statement: ClauseElement, rows: Sequence[Params]) -> None:
+        """Run `statement` once for each of `rows`, with the driver's executemany (which
+        on PostgreSQL sends them all before reading any answer)."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def notify(self, channel: str) -> None:
+        """Tell every process using the database that something on `channel` changed, once
+        the transaction commits: PostgreSQL's NOTIFY, or a ChangeMarker beside a SQLite file."""
+        raise NotImplementedError
+
+
+class BlockingConnection(Connection):
+    """A blocking driver connection (sqlite3, or psycopg's for the command line), whose
+    coroutines never suspend."""
+
+    __slots__ = ("_signals", "raw")
+
+    def __init__(self, raw: BlockingDriver, database: Owner) -> None:
+        super().__init__(database)
+        self.raw = raw
         # Channels to signal when the open transaction commits (SQLite).
         self._signals: list[str] | None = None
 
     async def one(self, query: Query[R], values: Params) -> R | None:
-        """The first row as the query's row type, or None."""
-        return query.one(self._fetch(query.statement, values).fetchone())
+        compiled = self._database.compiled(query.statement)
+        return query.one(self.raw.execute(compiled.sql, compiled.parameters(values)).fetchone())
 
     async def all(self, query: Query[R], values: Params) -> list[R]:
-        """Every row, as the query's row type."""
-        return query.all(self._fetch(query.statement, values).fetchall())
-
-    def _fetch(self, statement: ClauseElement, values: Params) -> Any:
-        compiled = self._database.compiled(statement)
-        return self.raw.execute(compiled.sql, compiled.parameters(values))
+        compiled = self._database.compiled(query.statement)
+        return query.all(self.raw.execute(compiled.sql, compiled.parameters(values)).fetchall())
 
     async def execute(self, statement: ClauseElement, values: Params) -> int:
         compiled = self._database.compiled(statement)
-        rowcount: int = self.raw.execute(compiled.sql, compiled.parameters(values)).rowcount
-        return rowcount
+        return self.raw.execute(compiled.sql, compiled.parameters(values)).rowcount
+
+    async def execute_many(self, statement: ClauseElement, rows: Sequence[Params]) -> None:
+        compiled = self._database.compiled(statement)
+        values = [compiled.parameters(row) for row in rows]
+        if isinstance(self.raw, sqlite3.Connection):
+            self.raw.executemany(compiled.sql, values)
+            return
+        with self.raw.cursor() as cursor:
+            cursor.executemany(compiled.sql, values)
 
     async def notify(self, channel: str) -> None:
-        """Tell every process using the database that something on `channel` changed, once
-        the transaction commits: PostgreSQL's NOTIFY, or a ChangeMarker beside a SQLite file."""
         if not self._database.is_sqlite:
             self.raw.execute(NOTIFY_SQL, (channel,))
         elif self._signals is not None:
@@ -118,7 +169,7 @@ class Connection:
             self._database.signal(channel)
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[BlockingConnection]:
         """Commit on success, roll back on any exception. SQLite takes the write lock up front
         (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing mid-way."""
         self.raw.execute(self._database.begin_sql)
@@ -138,6 +189,16 @@ class Connection:
             self._signals = None
 
 
+class SQLiteConnection(BlockingConnection):
+    """A sqlite3 connection: the one of a thread (see SQLiteConnections)."""
+
+    __slots__ = ()
+    raw: sqlite3.Connection
+
+    def __init__(self, raw: sqlite3.Connection, database: Owner) -> None:
+        super().__init__(raw, database)
+
+
 class AsyncConnection(Connection):
     """A connection of psycopg's async pool: the event loop serves other requests while
     the server works.
@@ -147,10 +208,11 @@ class AsyncConnection(Connection):
     time limit is set for each transaction instead (`set_config(..., true)`), sent with
     the transaction's first statement (and BEGIN, for a write) in one round trip."""
 
-    __slots__ = ("_began", "_prefix", "answered")
+    __slots__ = ("_began", "_prefix", "answered", "raw")
 
-    def __init__(self, raw: Any, database: Owner) -> None:
-        super().__init__(raw, database)
+    def __init__(self, raw: AsyncDriver, database: Owner) -> None:
+        super().__init__(database)
+        self.raw = raw
         # Statements the server has answered: a unit whose first statement found the
         # connection dropped has done nothing and may run again on another.
         self.answered = 0
@@ -170,7 +232,7 @@ class AsyncConnection(Connection):
             self._began = False
             await self.raw.execute(command)
 
-    async def _execute(self, sql: str, parameters: Sequence[Any] | Params) -> Any:
+    async def _execute(self, sql: str, parameters: Parameters) -> psycopg.AsyncCursor[TupleRow]:
         raw = self.raw
         prefix = self._prefix
         if prefix:
@@ -194,15 +256,20 @@ class AsyncConnection(Connection):
         cursor = await self._run(query.statement, values)
         return query.all(await cursor.fetchall())
 
-    async def _run(self, statement: ClauseElement, values: Params) -> Any:
+    async def _run(self, statement: ClauseElement, values: Params) -> psycopg.AsyncCursor[TupleRow]:
         compiled = self._database.compiled(statement)
         return await self._execute(compiled.sql, compiled.parameters(values))
 
     async def execute(self, statement: ClauseElement, values: Params) -> int:
         compiled = self._database.compiled(statement)
         cursor = await self._execute(compiled.sql, compiled.parameters(values))
-        rowcount: int = cursor.rowcount
-        return rowcount
+        return cursor.rowcount
+
+    async def execute_many(self, statement: ClauseElement, rows: Sequence[Params]) -> None:
+        compiled = self._database.compiled(statement)
+        values = [compiled.parameters(row) for row in rows]
+        async with self.raw.cursor() as cursor:
+            await cursor.executemany(compiled.sql, values)
 
     async def notify(self, channel: str) -> None:
         await self._execute(NOTIFY_SQL, (channel,))

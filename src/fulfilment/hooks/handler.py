@@ -10,7 +10,6 @@ from datetime import timedelta
 from ..accounts import audit
 from ..clock import utcnow
 from ..db import Connection, Database
-from ..jobs.engine import execute_many
 from ..jobs.handler import Finished, Handler, Places
 from ..jobs.queue import FAILED
 from . import queries
@@ -66,9 +65,7 @@ class HookDeliveries(Handler):
 
     async def record(self, connection: Connection, finished: list[Finished]) -> None:
         # Logged while the claims still say whose the attempts were.
-        await execute_many(
-            self.database, connection, queries.LOG_CLAIMED_ATTEMPT, _logged(finished)
-        )
+        await connection.execute_many(queries.LOG_CLAIMED_ATTEMPT, _logged(finished))
 
     async def recorded(self, connection: Connection, finished: list[Finished]) -> None:
         now = utcnow()
@@ -96,7 +93,7 @@ class HookDeliveries(Handler):
             # One statement for the batch (psycopg pipelines them): with deliveries to many
             # hooks, one round trip each made recording the round its slowest part.
             rows = [{"idhook": idhook, "now": now} for idhook in succeeded]
-            await execute_many(self.database, connection, queries.SUCCEEDED, rows)
+            await connection.execute_many(queries.SUCCEEDED, rows)
 
     async def aclose(self) -> None:
         await self.sender.aclose()

@@ -3,8 +3,6 @@ address receives (the document's `webhooks` section)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import openapi_parts as parts
 from .attempts import TIMEOUT_SECONDS
 from .handler import RETRY_SCHEDULE
@@ -15,11 +13,13 @@ TAGS = ["Hooks"]
 HOOK = "/api/v1/hooks/{idhook}"
 
 
-def _hook_answer(description: str) -> dict[str, Any]:
+def _hook_answer(description: str) -> dict[str, object]:
     return parts.json_answer(parts.ref("Hook"), description)
 
 
-def _operation(operation_id: str, summary: str, answer: dict[str, Any], *errors: int) -> Any:
+def _operation(
+    operation_id: str, summary: str, answer: dict[str, object], *errors: int
+) -> dict[str, object]:
     return {
         "operationId": operation_id,
         "summary": summary,
@@ -28,11 +28,11 @@ def _operation(operation_id: str, summary: str, answer: dict[str, Any], *errors:
     }
 
 
-def _body(name: str) -> dict[str, Any]:
+def _body(name: str) -> dict[str, object]:
     return {"required": True, "content": {"application/json": {"schema": parts.ref(name)}}}
 
 
-def paths() -> dict[str, Any]:
+def paths() -> dict[str, object]:
     read_errors = (401, 403, 404, 429)
     write_errors = (400, 401, 403, 404, 413, 429)
     return {
@@ -118,7 +118,7 @@ def paths() -> dict[str, Any]:
     }
 
 
-def _header(description: str, required: bool = True) -> dict[str, Any]:
+def _header(description: str, required: bool = True) -> dict[str, object]:
     return {"description": description, "required": required, "schema": {"type": "string"}}
 
 
@@ -132,7 +132,7 @@ DELIVERY_DESCRIPTION = (
 )
 
 
-def webhooks() -> dict[str, Any]:
+def webhooks() -> dict[str, object]:
     """One entry per event; each POSTs a HookPayload with the same headers."""
     headers = [
         {"name": "User-Agent", "in": "header", **_header(f"`{USER_AGENT}`")},
@@ -165,7 +165,7 @@ def webhooks() -> dict[str, Any]:
             ),
         },
     ]
-    entries = {}
+    entries: dict[str, object] = {}
     for event in (*EVENTS, PING):
         entries[event] = {
             "post": {

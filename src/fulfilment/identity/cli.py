@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,7 +22,9 @@ def mail() -> None:
     """Mails: invitations. The running service sends them (see FULFILMENT_SMTP_URL)."""
 
 
-def _mail_from_cli(work: Callable[[Connection, Mailer, Settings], Coroutine[Any, Any, str]]) -> str:
+def _mail_from_cli(
+    work: Callable[[Connection, Mailer, Settings], Coroutine[object, None, str]],
+) -> str:
     """Run `work` in one transaction with a Mailer; errors become messages. Links in mails
     start with FULFILMENT_PUBLIC_URL: without it, nothing is mailed."""
     try:

@@ -9,7 +9,7 @@ import hmac
 import logging
 import secrets
 import time
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 import pyotp
@@ -75,7 +75,7 @@ def new_recovery_codes() -> list[str]:
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
-def _key(account: Account, person: Person, **values: Any) -> dict[str, object]:
+def _key(account: Account, person: Person, **values: object) -> dict[str, object]:
     return {"account_id": account.id, "id": person.id, **values}
 
 

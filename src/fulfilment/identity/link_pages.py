@@ -4,8 +4,6 @@ changing the e-mail address. Every form ends with a redirect to a GET."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
 from ..fields import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN
@@ -59,9 +57,13 @@ def _unusable(visit: Visit, language: str, error: PageError, again: bool) -> Res
 
 
 def _password_form(
-    visit: Visit, language: str, token: str, purpose: str, **context: Any
+    visit: Visit,
+    language: str,
+    token: str,
+    purpose: str,
+    error: PageError | None = None,
+    **context: object,
 ) -> Response:
-    error = context.get("error")
     status = 400 if context.get("form_errors") else error.status if error is not None else 200
     return visit.page(
         "reset.html",
@@ -72,6 +74,7 @@ def _password_form(
         purpose=purpose,
         password_min=PASSWORD_MIN,
         password_max=PASSWORD_MAX,
+        error=error,
         **context,
     )
 

@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from ..db import Connection, Database
 from ..observability import JOBS
@@ -53,20 +53,6 @@ def now() -> datetime:
     """The engine's one clock: naive UTC to the microsecond (retries may come sooner than
     a second apart when a schedule is shortened in tests)."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-async def execute_many(
-    database: Database, connection: Any, statement: Any, rows: list[dict[str, Any]]
-) -> None:
-    """Run `statement` once for each of `rows`: with the driver's executemany, which on
-    PostgreSQL sends them all before reading any answer."""
-    compiled = database.compiled(statement)
-    values = [compiled.parameters(row) for row in rows]
-    if database.is_sqlite:
-        connection.raw.executemany(compiled.sql, values)
-        return
-    async with connection.raw.cursor() as cursor:
-        await cursor.executemany(compiled.sql, values)
 
 
 class Engine:
@@ -191,7 +177,7 @@ class Engine:
 
     async def _wait(self, seconds: float) -> None:
         """Until `seconds` pass, a job finishes, work is written, or the engine stops."""
-        waiting: set[asyncio.Future[Any]] = {
+        waiting: set[asyncio.Future[Literal[True]] | asyncio.Future[Finished]] = {
             asyncio.ensure_future(self._stopping.wait()),
             asyncio.ensure_future(self._wake.wait()),
         }
@@ -290,7 +276,7 @@ class Engine:
             {"id": f.job.id, "claim": f.claim, "next": later} for f in done if f.state == RELEASED
         ]
         if released:
-            await execute_many(self.database, connection, handler.queue.release, released)
+            await connection.execute_many(handler.queue.release, released)
         finished = [f for f in done if f.state != RELEASED]
         if not finished:
             return
@@ -305,7 +291,7 @@ class Engine:
             }
             for f in finished
         ]
-        await execute_many(self.database, connection, handler.queue.finish, rows)
+        await connection.execute_many(handler.queue.finish, rows)
         await handler.recorded(connection, finished)
 
     async def refresh_backlog(self) -> None:

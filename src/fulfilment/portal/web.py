@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -67,7 +66,7 @@ class Visit(PageVisit[Session]):
         return self.site
 
     def render(
-        self, template: str, language: str, status: int = 200, **context: Any
+        self, template: str, language: str, status: int = 200, **context: object
     ) -> HTMLResponse:
         """A page in `language`; the session (a new one if there is none) goes back with it."""
         return self.page(template, language, status, **context)

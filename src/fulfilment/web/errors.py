@@ -5,7 +5,7 @@ the values the message names."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ..accounts.service import Account
 from ..auth import zone
@@ -21,7 +21,7 @@ class PageError(Exception):
     field: ClassVar[str | None] = None
     values: dict[str, object]
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(self, **values: object) -> None:
         super().__init__(self.message)
         self.values = values
 

@@ -4,7 +4,7 @@ pages, and one request to one account's pages (its session cookie, language and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import ClassVar, Generic, TypeVar, cast
 
 from jinja2 import Environment
 from starlette.requests import Request
@@ -67,7 +67,7 @@ class PageVisit(Generic[S]):
         user)."""
         return {}
 
-    def page(self, template: str, language: str, status: int, **context: Any) -> HTMLResponse:
+    def page(self, template: str, language: str, status: int, **context: object) -> HTMLResponse:
         """`template` in `language`; the session (a new one if there is none) goes back with
         it."""
         session = self.session or self.new_session(language)
@@ -133,7 +133,7 @@ class PageVisit(Generic[S]):
             secure=secure,
         )
 
-    def new_session(self, language: str | None = None, **values: Any) -> S:
+    def new_session(self, language: str | None = None, **values: object) -> S:
         session = cast(S, self.site.signer.new(language))
         for name, value in values.items():
             setattr(session, name, value)
@@ -148,7 +148,7 @@ def _failed(context: dict[str, object]) -> bool:
 
 
 def error_page(
-    request: Request, site: Site, error: PageError, account: Account | None, **context: Any
+    request: Request, site: Site, error: PageError, account: Account | None, **context: object
 ) -> Response:
     """The error page, in the language of the visitor's session when there is one."""
     language = negotiate(request.headers.get("accept-language"))
