@@ -195,43 +195,60 @@ def _qr_code(uri: str) -> Markup:
     return Markup(svg)  # noqa: S704 - segno's own markup, with no text of the visitor's
 
 
+async def enrolling(visit: Visit, site: SitePages) -> tuple[Person, bool] | Response:
+    """The person of a visit to the set-up of a second factor, and whether the account
+    requires it: on the way in (the session's stage "enrol"), or logged in (required when
+    the requirement came after the login); else the page to go to instead."""
+    session = visit.session
+    database, kind, account = visit.site.database, site.kind, visit.account
+    if session is not None and session.stage == "enrol":
+        person = await _pending(visit, site, "enrol")
+        return visit.redirect("login") if person is None else (person, True)
+    if session is None or not session.logged_in:
+        return visit.redirect("login")
+    try:
+        person = await login.session_person(database, kind, account, session)
+    except SessionEnded:
+        return logged_out(visit, "ended")
+    return person, await login.must_enrol(database, kind, account, person)
+
+
+async def enrol_page(
+    visit: Visit, site: SitePages, person: Person, required: bool, status: int, **context: object
+) -> Response:
+    """The set-up page, with the TOTP seed to scan."""
+    secret = await factors.seed_to_confirm(visit.site.database, site.kind, visit.account, person)
+    uri = factors.provisioning_uri(secret, person.username or "", visit.account.name)
+    return visit.page(
+        "enrol.html",
+        person.language,
+        status,
+        qr_code=_qr_code(uri),
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        required=required,
+        **context,
+    )
+
+
 async def enrol(visit: Visit, site: SitePages) -> Response:
     """Set up the second factor: scan the code, type a code back, get recovery codes. On
     the way in when the account requires one, or later from the person's own pages."""
+    found = await enrolling(visit, site)
+    if isinstance(found, Response):
+        return found
+    person, required = found
     session = visit.session
     database, kind, account = visit.site.database, site.kind, visit.account
-    required = session is not None and session.stage == "enrol"
-    if required:
-        person = await _pending(visit, site, "enrol")
-        if person is None:
-            return visit.redirect("login")
-    else:
-        if session is None or not session.logged_in:
-            return visit.redirect("login")
-        try:
-            person = await login.session_person(database, kind, account, session)
-        except SessionEnded:
-            return logged_out(visit, "ended")
-        required = await login.must_enrol(database, kind, account, person)
     if login.has_second_factor(person):
         return visit.redirect(site.done)
-    secret = await factors.seed_to_confirm(database, kind, account, person)
-    uri = factors.provisioning_uri(secret, person.username or "", account.name)
-    page: dict[str, object] = {
-        "qr_code": _qr_code(uri),
-        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
-        "required": required,
-    }
     if visit.request.method == "GET":
-        return visit.page("enrol.html", person.language, 200, **page)
+        return await enrol_page(visit, site, person, required, 200)
     form = await read_form(visit.request)
     if not csrf_matches(session, form.get("csrf_token")):
-        return visit.page("enrol.html", person.language, 400, error=FormExpired(), **page)
-    # Read again: the seed kept for the person is the one the page showed.
-    person = (await login.session_person(database, kind, account, session)) if session else person
+        return await enrol_page(visit, site, person, required, 400, error=FormExpired())
     actor = audit.by_self(kind, person)
     if not await factors.enrol(database, kind, account, person, form.get("code", ""), actor):
-        return visit.page("enrol.html", person.language, 400, error=WrongCode(), **page)
+        return await enrol_page(visit, site, person, required, 400, error=WrongCode())
     if session is not None and session.logged_in:
         # Set up from the person's own pages: the session goes on as it was.
         return visit.redirect("recovery-codes")
