@@ -3,6 +3,7 @@ requirement reaching open sessions, and customers setting one up too."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import msgspec
@@ -10,10 +11,11 @@ import pyotp
 import sqlalchemy as sa
 from msgspec.structs import replace
 from starlette.testclient import TestClient
+from webauthn.helpers import bytes_to_base64url
 
 from fulfilment.app import create_app
 from fulfilment.settings import Settings
-from fulfilment.tables import fulfilment_customers, staff_users
+from fulfilment.tables import fulfilment_customers, passkey_challenges, passkeys, staff_users
 
 from .helpers import Site
 
@@ -127,3 +129,63 @@ def test_a_wrong_code_while_setting_up_is_shown_in_the_form_pattern(site: Site) 
     assert 'id="code-error"' in wrong.text
     # Nothing was turned on: the page still offers the same key.
     assert site.client.get(f"{site.base}enrol").status_code == 200
+
+
+def test_a_passkey_instead_of_the_app_with_a_bad_answer_changes_nothing(site: Site) -> None:
+    """The set-up page offers a passkey instead of the authenticator app; what it refuses
+    leaves the login where it was: waiting for a second factor, nothing stored."""
+    site.require_second_factor()
+    assert site.log_in().headers["location"] == f"{site.base}enrol"
+    page = site.client.get(f"{site.base}enrol")
+    assert f'action="{site.base}enrol/passkey"' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    options = site.send("enrol/passkey-options", page)
+    assert options.status_code == 200
+    assert options.json()["user"]["name"] == "jansen"
+    challenge = options.json()["challenge"]
+    client_data = {"type": "webauthn.create", "challenge": challenge, "origin": "http://x"}
+    forged = {
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": bytes_to_base64url(json.dumps(client_data).encode()),
+            "attestationObject": "AAAA",
+        },
+    }
+    refused = site.send("enrol/passkey", page, passkey_name="Phone", credential=json.dumps(forged))
+    assert refused.status_code == 401
+    assert "<h1>Set up two-step verification</h1>" in refused.text
+    assert "The passkey was not accepted. Please try again." in refused.text
+    unnamed = site.send("enrol/passkey", page, passkey_name=" ", credential="{}")
+    assert unnamed.status_code == 400
+    assert '<a href="#passkey_name">' in unnamed.text
+    expired = site.client.post(
+        f"{site.base}enrol/passkey",
+        data={"csrf_token": "x", "passkey_name": "Phone", "credential": "{}"},
+        follow_redirects=False,
+    )
+    assert expired.status_code == 400
+
+    # Still waiting for the second factor: not logged in, and nothing stored or audited.
+    answer = site.client.get(f"{site.base}email", follow_redirects=False)
+    assert answer.headers["location"] == f"{site.base}login"
+    assert site.client.get(f"{site.base}enrol").status_code == 200
+    with site.database.engine.connect() as connection:
+        assert connection.execute(sa.select(passkeys.c.id)).all() == []
+    assert not any("passkey" in action for action in site.audit_actions())
+
+
+def test_a_login_waiting_for_its_code_cannot_make_a_passkey_instead(site: Site) -> None:
+    """A person with a second factor is asked for it: a passkey made after the password
+    alone would go round it."""
+    assert site.log_in().status_code == 303
+    site.enrol()
+    site.client.cookies.clear()
+    assert site.log_in().headers["location"] == f"{site.base}second-factor"
+    page = site.client.get(f"{site.base}second-factor")
+    assert site.send("enrol/passkey-options", page).status_code == 400
+    sent = site.send("enrol/passkey", page, passkey_name="Phone", credential="{}")
+    assert sent.headers["location"] == f"{site.base}login"
+    with site.database.engine.connect() as connection:
+        assert connection.execute(sa.select(passkey_challenges.c.challenge_hash)).all() == []

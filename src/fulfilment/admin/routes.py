@@ -160,6 +160,8 @@ async def stylesheet(request: Request) -> Response:
 login_page = _identity_page(pages.log_in)
 second_factor_page = _identity_page(pages.second_factor)
 enrol_page = _identity_page(pages.enrol)
+enrol_passkey_options_page = _identity_page(passkey_pages.enrol_options)
+enrol_passkey_page = _identity_page(passkey_pages.enrol)
 recovery_codes_page = _identity_page(pages.recovery_codes, True)
 log_out_page = _identity_page(pages.log_out, True)
 forgot_page = _identity_page(link_pages.ask_reset)
@@ -180,6 +182,8 @@ def _pages(prefix: str) -> list[Route]:
         Route(f"{prefix}/login", login_page, methods=both),
         Route(f"{prefix}/second-factor", second_factor_page, methods=both),
         Route(f"{prefix}/enrol", enrol_page, methods=both),
+        Route(f"{prefix}/enrol/passkey-options", enrol_passkey_options_page, methods=["POST"]),
+        Route(f"{prefix}/enrol/passkey", enrol_passkey_page, methods=both),
         Route(f"{prefix}/recovery-codes", recovery_codes_page, methods=["GET"]),
         Route(f"{prefix}/logout", log_out_page, methods=both),
         Route(f"{prefix}/forgot", forgot_page, methods=both),

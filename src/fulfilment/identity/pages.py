@@ -216,7 +216,8 @@ async def enrolling(visit: Visit, site: SitePages) -> tuple[Person, bool] | Resp
 async def enrol_page(
     visit: Visit, site: SitePages, person: Person, required: bool, status: int, **context: object
 ) -> Response:
-    """The set-up page, with the TOTP seed to scan."""
+    """The set-up page: the TOTP seed to scan and, where passkeys work, making a passkey
+    instead (passkey_pages.enrol)."""
     secret = await factors.seed_to_confirm(visit.site.database, site.kind, visit.account, person)
     uri = factors.provisioning_uri(secret, person.username or "", visit.account.name)
     return visit.page(

@@ -1,5 +1,6 @@
 """The passkey pages, written once for both sites: a person's passkeys (listed, added,
-removed) and logging in with one. The ceremonies are passkeys/ceremony.py's; a passkey
+removed), one made instead of the authenticator app on the set-up page of the second
+factor, and logging in with one. The ceremonies are passkeys/ceremony.py's; a passkey
 login ends in `login.proved`, as every factor does, and a passkey is both factors."""
 
 from __future__ import annotations
@@ -90,6 +91,66 @@ async def registration_options(visit: Visit, site: SitePages) -> Response:
     return options_answer(
         await ceremony.registration_options(database, relying, owner, session.csrf)
     )
+
+
+async def _enrolling(
+    visit: Visit, site: SitePages
+) -> tuple[Person, bool, dict[str, str]] | Response:
+    """What the set-up page's passkey forms share: the person setting up a second factor,
+    whether it is required (pages.enrolling), and the form, its token checked."""
+    found = await pages.enrolling(visit, site)
+    if isinstance(found, Response):
+        return found
+    if visit.request.method == "GET":
+        return visit.redirect("enrol")
+    form = await read_form(visit.request)
+    if not csrf_matches(visit.session, form.get("csrf_token")):
+        raise FormExpired()
+    return *found, form
+
+
+async def enrol_options(visit: Visit, site: SitePages) -> Response:
+    """The options for making a passkey instead of the authenticator app (passkey.js asks
+    for them on the set-up page)."""
+    checked = await _enrolling(visit, site)
+    relying, session = visit.relying_party(), visit.session
+    if isinstance(checked, Response) or relying is None or session is None:
+        raise FormExpired()
+    owner = _owner(visit, site, checked[0])
+    database = visit.site.database
+    return options_answer(
+        await ceremony.registration_options(database, relying, owner, session.csrf)
+    )
+
+
+async def enrol(visit: Visit, site: SitePages) -> Response:
+    """Keep the passkey made on the set-up page instead of the authenticator app (POST,
+    from passkey.js). A passkey is both factors, so it meets the account's requirement: a
+    login waiting for its set-up is complete; a session already in goes on. A refused
+    passkey changes nothing: the set-up page again, with the reason."""
+    checked = await _enrolling(visit, site)
+    if isinstance(checked, Response):
+        return checked
+    person, required, form = checked
+    relying, session = visit.relying_party(), visit.session
+    if relying is None or session is None:
+        raise FormExpired()
+    database, kind = visit.site.database, site.kind
+    try:
+        await ceremony.register(
+            database,
+            relying,
+            _owner(visit, site, person),
+            session.csrf,
+            form.get("passkey_name", ""),
+            form.get("credential", ""),
+        )
+    except PageError as refused:
+        return await pages.enrol_page(visit, site, person, required, refused.status, error=refused)
+    if session.logged_in:
+        return visit.redirect("passkeys?notice=passkey-added")
+    logged_in = await login.proved(database, kind, visit.account, person, "passkey")
+    return pages.start(visit, logged_in, person.language)
 
 
 async def remove(visit: Visit, site: SitePages) -> Response:

@@ -30,7 +30,9 @@ class Site:
     area: ClassVar[str]
     cookie_path: ClassVar[str]
     # The pages that offer passkeys, and so run the passkey script.
-    passkey_templates: ClassVar[frozenset[str]] = frozenset({"login.html", "passkeys.html"})
+    passkey_templates: ClassVar[frozenset[str]] = frozenset(
+        {"login.html", "passkeys.html", "enrol.html"}
+    )
     settings: Settings
     database: Database
     signer: SessionSigner
