@@ -1,13 +1,17 @@
 """Passkeys in a real browser: Debian's chromium with a virtual authenticator, against
 `fulfilment serve` on both backends. A portal customer and a staff user each register a
 passkey, log out, and log in again with it without typing anything, on the account's own
-host and on the shared host; a replayed answer and a copied authenticator are refused."""
+host and on the shared host; a replayed answer and a copied authenticator are refused. A
+customer whose portal requires a second factor registers a passkey on the set-up page
+instead of the authenticator app."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
+import pyotp
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, Request, expect
 
@@ -230,8 +234,54 @@ def test_a_staff_user_logs_in_with_a_passkey_instead_of_both_factors(
         context.close()
 
 
+def test_a_customer_registers_a_passkey_instead_of_the_app_the_portal_requires(
+    server: str, tenant: Tenant, browser: Browser, database: Database
+) -> None:
+    customer = tenant.create_customer(
+        name="Bakker Fietsen", username="bakker", can_login=True, password=PASSWORD,
+        language="en",
+    )  # fmt: skip
+    _require_second_factor(database, tenant.account.id, "require_portal_2fa")
+    shared = at(server, SHARED_HOST) + "/portal/acme/"
+    welcome = "Welcome, Bakker Fietsen"
+    context, page, authenticator = new_context(browser, locale="en-GB")
+    try:
+        # The password alone leads to the set-up page, which offers a passkey instead.
+        page.goto(shared + "login")
+        page.get_by_label("Username").fill("bakker")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step verification")
+        secret = page.locator(".key code").inner_text()
+        assert untranslated(page.content(), "en", [tenant.account.name, secret]) == []
+
+        # The passkey meets the requirement: the login is complete, no code is asked for.
+        page.get_by_label("Name of the new passkey").fill("Phone")
+        page.get_by_role("button", name="Register a passkey instead").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(welcome)
+        (credential,) = authenticator.credentials()
+        assert credential["rpId"] == RELYING_PARTY
+        page.get_by_role("link", name="Your passkeys").click()
+        expect(page.locator(".passkeys li")).to_contain_text("Phone")
+
+        # A later login with it, nothing typed.
+        page.goto(shared)
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_role("status")).to_have_text("You have been logged out.")
+        _passkey_login(page)
+        expect(page.get_by_role("heading", level=1)).to_have_text(welcome)
+
+        customer_id = customer["idfulfilment_customer"]
+        assert [(*row[:3], json.loads(row[3])) for row in _events(database, "customer")] == [
+            (customer_id, "passkey_register", "portal", {"passkey": "Phone"}),
+            (customer_id, "passkey_login", "portal", {"passkey": "Phone"}),
+        ]
+    finally:
+        context.close()
+
+
 def test_without_javascript_the_passkey_forms_stay_hidden_and_passwords_work(
-    server: str, tenant: Tenant, browser: Browser
+    server: str, tenant: Tenant, browser: Browser, database: Database
 ) -> None:
     tenant.create_customer(name="Smith & Daughters", username="smith", can_login=True,
                            password=PASSWORD, language="en")  # fmt: skip
@@ -248,5 +298,16 @@ def test_without_javascript_the_passkey_forms_stay_hidden_and_passwords_work(
         page.get_by_role("link", name="Your passkeys").click()
         expect(page.get_by_text("You have no passkeys.")).to_be_visible()
         expect(page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+
+        # The portal now requires a second factor: the set-up page hides its passkey
+        # instead, and the authenticator app is set up as ever.
+        _require_second_factor(database, tenant.account.id, "require_portal_2fa")
+        page.goto(at(server, SHARED_HOST) + "/portal/acme/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step verification")
+        expect(page.get_by_role("button", name="Register a passkey instead")).to_be_hidden()
+        secret = page.locator(".key code").inner_text().replace(" ", "")
+        page.get_by_label("Code", exact=True).fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Turn on").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Recovery codes")
     finally:
         context.close()
