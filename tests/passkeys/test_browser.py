@@ -2,8 +2,8 @@
 `fulfilment serve` on both backends. A portal customer and a staff user each register a
 passkey, log out, and log in again with it without typing anything, on the account's own
 host and on the shared host; a replayed answer and a copied authenticator are refused. A
-customer whose portal requires a second factor registers a passkey on the set-up page
-instead of the authenticator app."""
+customer whose portal requires a second factor, and a staff user whose open session meets
+a new requirement, register a passkey on the set-up page instead of the authenticator app."""
 
 from __future__ import annotations
 
@@ -275,6 +275,37 @@ def test_a_customer_registers_a_passkey_instead_of_the_app_the_portal_requires(
         assert [(*row[:3], json.loads(row[3])) for row in _events(database, "customer")] == [
             (customer_id, "passkey_register", "portal", {"passkey": "Phone"}),
             (customer_id, "passkey_login", "portal", {"passkey": "Phone"}),
+        ]
+    finally:
+        context.close()
+
+
+def test_a_staff_user_meets_a_new_requirement_with_a_passkey_in_her_open_session(
+    server: str, tenant: Tenant, browser: Browser, database: Database
+) -> None:
+    anna = make_user(database, tenant, "anna", firstname="Anna", lastname="Smit", language="en")
+    own = at(server, own_host()) + "/admin/"
+    context, page, authenticator = new_context(browser, locale="en-GB")
+    try:
+        page.goto(own + "login")
+        page.get_by_label("Username", exact=True).fill("anna")
+        page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
+        page.get_by_role("button", name="Log in", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+
+        # The requirement reaches her open session; a passkey meets it, and she stays in.
+        _require_second_factor(database, tenant.account.id, "require_staff_2fa")
+        page.goto(own)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step verification")
+        page.get_by_label("Name of the new passkey").fill("Laptop")
+        page.get_by_role("button", name="Register a passkey instead").click()
+        expect(page.get_by_role("status")).to_have_text("The passkey has been added.")
+        expect(page.locator(".passkeys li")).to_contain_text("Laptop")
+        assert len(authenticator.credentials()) == 1
+        page.goto(own)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+        assert [row[:3] for row in _events(database, "staff_user")] == [
+            (anna.iduser, "passkey_register", "staff"),
         ]
     finally:
         context.close()
