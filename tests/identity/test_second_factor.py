@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from webauthn.helpers import bytes_to_base64url
 
 from fulfilment.app import create_app
+from fulfilment.clock import utcnow
 from fulfilment.settings import Settings
 from fulfilment.tables import fulfilment_customers, passkey_challenges, passkeys, staff_users
 
@@ -189,3 +190,28 @@ def test_a_login_waiting_for_its_code_cannot_make_a_passkey_instead(site: Site) 
     assert sent.headers["location"] == f"{site.base}login"
     with site.database.engine.connect() as connection:
         assert connection.execute(sa.select(passkey_challenges.c.challenge_hash)).all() == []
+
+
+def test_a_password_alone_does_not_lead_past_a_passkey_to_another_factor(site: Site) -> None:
+    """The account requires a second factor and the person's is a passkey: whoever knows
+    only the password is refused, rather than sent to set up a factor of their own."""
+    site.require_second_factor()
+    passkey = {
+        "account_id": site.tenant.account.id,
+        "person_type": "customer" if site.name == "portal" else "staff",
+        "person_id": site.person_id, "credential_id": "phone", "public_key": "AAAA",
+        "user_handle": "BBBB", "sign_count": 0, "name": "Phone", "created_at": utcnow(),
+    }  # fmt: skip
+    with site.database.engine.begin() as connection:
+        connection.execute(sa.insert(passkeys).values(**passkey))
+
+    answer = site.log_in()
+
+    assert answer.status_code == 401
+    assert "log in with your passkey" in answer.text
+    # No session came of it: the set-up page sends the visitor to log in.
+    enrol = site.client.get(f"{site.base}enrol", follow_redirects=False)
+    assert enrol.status_code == 303
+    assert enrol.headers["location"].endswith("login")
+    with site.database.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(passkeys)).scalar() == 1

@@ -26,6 +26,7 @@ from tests.portal.helpers import PASSWORD, untranslated
 from .harness import RELYING_PARTY, SHARED_HOST, at, new_context, own_host
 
 REFUSED = "The passkey was not accepted. Please try again."
+USE_PASSKEY = "This account requires two-step verification: log in with your passkey."
 
 
 def _events(database: Database, subject: str) -> list[tuple[Any, ...]]:
@@ -177,15 +178,15 @@ def test_a_staff_user_logs_in_with_a_passkey_instead_of_both_factors(
         assert untranslated(page.content(), "en", data) == []
         assert authenticator.credentials()[0]["rpId"] == RELYING_PARTY
 
-        # The account now requires a second factor, and Anna has no TOTP: her password
-        # alone leads to setting one up.
+        # The account now requires a second factor, and Anna's is her passkey: her password
+        # alone is refused, rather than leading to setting up another factor.
         _require_second_factor(database, tenant.account.id, "require_staff_2fa")
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("status")).to_have_text("You have been logged out.")
         page.get_by_label("Username", exact=True).fill("anna")
         page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
         page.get_by_role("button", name="Log in", exact=True).click()
-        expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step verification")
+        expect(page.get_by_text(USE_PASSKEY).first).to_be_visible()
 
         # The passkey alone logs her in, with no code and no set-up: it is both factors.
         page.goto(shared + "login")

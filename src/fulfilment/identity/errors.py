@@ -15,6 +15,14 @@ class SessionEnded(PageError):
     message = N_("Your session has ended. Please log in again.")
 
 
+class UsePasskey(PageError):
+    """The password was right, but the account requires a second factor and the person's is
+    a passkey: the password alone must not lead to setting up another one."""
+
+    status = 401
+    message = N_("This account requires two-step verification: log in with your passkey.")
+
+
 class WrongCode(PageError):
     status = 401
     field = "code"

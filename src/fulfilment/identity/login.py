@@ -26,6 +26,7 @@ from .errors import (
     PasswordUnusable,
     SessionEnded,
     TooManyAttempts,
+    UsePasskey,
     WrongCurrentPassword,
 )
 from .kinds import Kind, Person
@@ -108,12 +109,16 @@ async def proved(
     leads to the second factor when the person has one ("code"), or to setting one up when
     the account requires it ("enrol"); a second factor (TOTP, recovery code) completes a
     login, and a passkey is both factors at once. A completed login is recorded (the last
-    login; a customer's trail). The caller starts the session the answer describes, with a
+    login; a customer's trail). Where the account requires a second factor and the person's
+    is a passkey, a password is refused (UsePasskey): knowing it must not be enough to set
+    up another factor. The caller starts the session the answer describes, with a
     new form token, as at every login."""
     if factor == "password":
         if has_second_factor(person):
             return LoggedIn(person.id, person.version, "code")
         if await second_factor_required(database, kind, account):
+            if await passkeys.has_passkey(database, kind, account.id, person.id):
+                raise UsePasskey()
             return LoggedIn(person.id, person.version, "enrol")
 
     async def record(connection: Connection) -> None:

@@ -19,7 +19,7 @@ from ..web.pages import read_form
 from ..web.sessions import csrf_matches
 from ..web.visits import PageVisit
 from . import audit, factors, login
-from .errors import LoginRefused, SessionEnded, TooManyAttempts, WrongCode
+from .errors import LoginRefused, SessionEnded, TooManyAttempts, UsePasskey, WrongCode
 from .kinds import Kind, Person
 from .throttle import throttles_of
 
@@ -142,7 +142,10 @@ async def log_in(visit: Visit, site: SitePages) -> Response:
     except (LoginRefused, TooManyAttempts) as refused:
         page = visit.page("login.html", language, refused.status, error=refused, username=username)
         return with_retry_after(page, refused)
-    logged_in = await login.proved(database, kind, visit.account, person, "password")
+    try:
+        logged_in = await login.proved(database, kind, visit.account, person, "password")
+    except UsePasskey as refused:
+        return visit.page("login.html", language, refused.status, error=refused, username=username)
     # The session keeps the language the login form was in.
     return start(visit, logged_in, language)
 
