@@ -1,7 +1,10 @@
 """The two WebAuthn ceremonies, for a person of either kind: the options a browser needs to
 make or use a passkey, and checking what the authenticator answered (py_webauthn does the
 cryptography). Challenges are kept server-side, good once and for a few minutes; a
-passkey's signature counter must move on at every use."""
+passkey's signature counter must move on at every use.
+
+py_webauthn, and the cryptography, CBOR and ASN.1 libraries it loads (about 14 MB), are
+imported by the ceremonies themselves: a worker that serves only the API never holds them."""
 
 from __future__ import annotations
 
@@ -13,21 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from ...accounts import audit
 from ...clock import as_datetime, utcnow
@@ -43,9 +31,6 @@ CEREMONY_SECONDS = 300
 # Passkeys per person: enough for every device one has, and a bound on the list.
 MAX_PASSKEYS = 20
 NAME_MAX = 100
-# The authenticator checks that it is the person (a PIN, a fingerprint): a passkey is then
-# both factors, so it satisfies an account that requires a second one.
-VERIFICATION = UserVerificationRequirement.REQUIRED
 # What the audit log calls the kinds of person.
 SUBJECTS = {"customer": "customer", "staff": "staff_user"}
 
@@ -100,6 +85,8 @@ async def _keep_challenge(
 def _answered_challenge(credential: dict[str, Any]) -> bytes:
     """The challenge the browser signed, read from its client data (checked again, with
     everything else, by the library)."""
+    from webauthn.helpers import base64url_to_bytes
+
     try:
         response = credential["response"]
         client_data = _json.decode(base64url_to_bytes(response["clientDataJSON"]))
@@ -179,6 +166,15 @@ async def registration_options(
 ) -> str:
     """The options (JSON) for `navigator.credentials.create`: a discoverable credential,
     verified by the authenticator, on none of the person's authenticators already used."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     rows = await database.read(lambda c: c.all(queries.PERSON_PASSKEYS, _owner(person)))
     if len(rows) >= MAX_PASSKEYS:
         raise PasskeyLimit(max=MAX_PASSKEYS)
@@ -194,7 +190,9 @@ async def registration_options(
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED,
             require_resident_key=True,
-            user_verification=VERIFICATION,
+            # The authenticator checks that it is the person (a PIN, a fingerprint): a
+            # passkey is then both factors, so it satisfies a required second factor.
+            user_verification=UserVerificationRequirement.REQUIRED,
         ),
         exclude_credentials=[
             PublicKeyCredentialDescriptor(id=base64url_to_bytes(row.credential_id)) for row in rows
@@ -233,6 +231,10 @@ async def register(
 ) -> None:
     """Check the authenticator's answer to this session's registration challenge and keep
     the new passkey under `name`, with an entry in the audit log."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.exceptions import WebAuthnException
+
     name = check_name(name)
     credential = _credential(answer)
     challenge = _answered_challenge(credential)
@@ -316,8 +318,13 @@ async def login_options(
 ) -> str:
     """The options (JSON) for `navigator.credentials.get`: no credentials named, so the
     browser offers the passkeys it holds for this site (no username typed)."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     options = generate_authentication_options(
-        rp_id=relying.id, timeout=CEREMONY_SECONDS * 1000, user_verification=VERIFICATION
+        rp_id=relying.id,
+        timeout=CEREMONY_SECONDS * 1000,
+        user_verification=UserVerificationRequirement.REQUIRED,
     )
     await _keep_challenge(
         database, options.challenge, account_id, "login", kind.name, None, session_token
@@ -337,6 +344,10 @@ async def authenticate(
     good once, the passkey one of this account's people of `kind`, the signature
     good, its counter moved on, the person still allowed to log in: that person. Records
     the use; finishing the login is the identity kernel's (`login.proved`)."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.exceptions import WebAuthnException
+
     credential = _credential(answer)
     challenge = _answered_challenge(credential)
     credential_id = credential.get("id")
