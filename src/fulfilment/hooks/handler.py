@@ -5,12 +5,11 @@ and the deactivation of a hook whose delivery used it up."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from ..accounts import audit
 from ..clock import utcnow
 from ..db import Connection, Database
-from ..jobs.handler import Finished, Handler, Places
+from ..jobs.handler import Finished, Handler, Places, forget_older_than
 from ..jobs.queue import FAILED
 from . import queries
 from .attempts import TIMEOUT_SECONDS, Delivery, Outcome, Sender
@@ -102,12 +101,8 @@ class HookDeliveries(Handler):
 async def forget_old(database: Database) -> None:
     """Retention: finished deliveries, their attempts and their events older than the
     set days."""
-    days = database.settings.hooks_log_retention_days
-    before = {"before": utcnow() - timedelta(days=days)}
-
-    async def forget(connection: Connection) -> None:
-        await connection.execute(queries.FORGET_ATTEMPTS, before)
-        await connection.execute(queries.FORGET_DELIVERIES, before)
-        await connection.execute(queries.FORGET_EVENTS, before)
-
-    await database.write(forget)
+    await forget_older_than(
+        database,
+        database.settings.hooks_log_retention_days,
+        (queries.FORGET_ATTEMPTS, queries.FORGET_DELIVERIES, queries.FORGET_EVENTS),
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from ..accounts.service import Account
 from ..clock import utcnow
 from ..db import Connection, Database, Query
 from ..fields import EMAIL_MAX, username_key
-from ..jobs.handler import Finished, Handler, Places
+from ..jobs.handler import Finished, Handler, Places, forget_older_than
 from ..jobs.queue import Queue
 from ..mail.mailer import Mailer
 from ..ratelimit import SharedCounters
@@ -217,6 +216,4 @@ class PasswordRequests(Handler):
 
 async def forget_old(database: Database) -> None:
     """Retention: finished requests past the mail log's window."""
-    days = database.settings.mail_log_retention_days
-    values: dict[str, object] = {"before": utcnow() - timedelta(days=days)}
-    await database.write_statement(QUEUE.forget, values)
+    await forget_older_than(database, database.settings.mail_log_retention_days, (QUEUE.forget,))

@@ -7,10 +7,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ..db import Connection
+from sqlalchemy.sql.elements import ClauseElement
+
+from ..clock import utcnow
+from ..db import Connection, Database
 from .queue import PENDING, Queue
 
 # Jobs running at once in one process. Each round's jobs start together on the event loop:
@@ -118,6 +121,20 @@ class Handler:
 
     async def aclose(self) -> None:
         """Release what the handler keeps (connections)."""
+
+
+async def forget_older_than(
+    database: Database, days: int, statements: Sequence[ClauseElement]
+) -> None:
+    """Retention: run `statements` (each deletes what finished before `:before`) in one
+    transaction, for what is older than `days`."""
+    before = {"before": utcnow() - timedelta(days=days)}
+
+    async def forget(connection: Connection) -> None:
+        for statement in statements:
+            await connection.execute(statement, before)
+
+    await database.write(forget)
 
 
 @dataclass(slots=True)

@@ -8,11 +8,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
-from ..clock import utcnow
 from ..db import Connection, Database
-from ..jobs.handler import Finished, Handler, Places
+from ..jobs.handler import Finished, Handler, Places, forget_older_than
 from ..jobs.queue import FAILED, PENDING
 from ..observability import MAIL_ABANDONED, MAIL_FAILURES, MAIL_SENT
 from ..settings import Settings
@@ -106,11 +104,8 @@ class MailSending(Handler):
 async def forget_old(database: Database) -> None:
     """Retention: sent and failed mails' rows, and links used or expired, older than the
     set days."""
-    days = database.settings.mail_log_retention_days
-    before = {"before": utcnow() - timedelta(days=days)}
-
-    async def forget(connection: Connection) -> None:
-        await connection.execute(queries.FORGET_MAILS, before)
-        await connection.execute(queries.FORGET_TOKENS, before)
-
-    await database.write(forget)
+    await forget_older_than(
+        database,
+        database.settings.mail_log_retention_days,
+        (queries.FORGET_MAILS, queries.FORGET_TOKENS),
+    )
