@@ -3,9 +3,6 @@ on any host. Every answer is an HTML page (or a redirect) with strict security h
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,7 +10,8 @@ from starlette.routing import Route
 from ..accounts.service import AccountSettings, check_timezone, known_timezones
 from ..errors import InvalidInput
 from ..fields import DisplayNameProblem, display_name_problem
-from ..identity import factors, link_pages, login, pages, passkey_pages
+from ..identity import factors, login, pages
+from ..identity import routes as identity_routes
 from ..identity.kinds import STAFF
 from ..web import passkey_script
 from ..web.errors import FormExpired, PageNotFound
@@ -40,9 +38,7 @@ def _notice(visit: Visit) -> str | None:
 # -- logging in ---------------------------------------------------------------------------
 
 
-def _identity_page(
-    handler: Callable[[Any, pages.SitePages], Awaitable[Response]], logged_in: bool = False
-) -> Callable[[Request], Awaitable[Response]]:
+def _identity_page(handler: identity_routes.Handler, logged_in: bool) -> identity_routes.Endpoint:
     """One of identity/'s pages, for the back office's staff users."""
 
     async def page(visit: Visit) -> Response:
@@ -157,45 +153,13 @@ async def stylesheet(request: Request) -> Response:
 
 
 # identity/'s pages, made once: each is one endpoint under both addresses.
-login_page = _identity_page(pages.log_in)
-second_factor_page = _identity_page(pages.second_factor)
-enrol_page = _identity_page(pages.enrol)
-enrol_passkey_options_page = _identity_page(passkey_pages.enrol_options)
-enrol_passkey_page = _identity_page(passkey_pages.enrol)
-recovery_codes_page = _identity_page(pages.recovery_codes, True)
-log_out_page = _identity_page(pages.log_out, True)
-forgot_page = _identity_page(link_pages.ask_reset)
-reset_page = _identity_page(link_pages.reset)
-change_email_page = _identity_page(link_pages.change_email, True)
-confirm_email_page = _identity_page(link_pages.confirm_email)
-passkeys_page = _identity_page(passkey_pages.manage, True)
-passkey_options_page = _identity_page(passkey_pages.registration_options, True)
-remove_passkey_page = _identity_page(passkey_pages.remove, True)
-passkey_login_options_page = _identity_page(passkey_pages.login_options)
-passkey_login_page = _identity_page(passkey_pages.log_in)
 
 
 def _pages(prefix: str) -> list[Route]:
-    both = ["GET", "POST"]
     return [
         Route(f"{prefix}/", home, methods=["GET"]),
-        Route(f"{prefix}/login", login_page, methods=both),
-        Route(f"{prefix}/second-factor", second_factor_page, methods=both),
-        Route(f"{prefix}/enrol", enrol_page, methods=both),
-        Route(f"{prefix}/enrol/passkey-options", enrol_passkey_options_page, methods=["POST"]),
-        Route(f"{prefix}/enrol/passkey", enrol_passkey_page, methods=both),
-        Route(f"{prefix}/recovery-codes", recovery_codes_page, methods=["GET"]),
-        Route(f"{prefix}/logout", log_out_page, methods=both),
-        Route(f"{prefix}/forgot", forgot_page, methods=both),
-        Route(f"{prefix}/reset", reset_page, methods=both),
-        Route(f"{prefix}/email", change_email_page, methods=both),
-        Route(f"{prefix}/email/confirm", confirm_email_page, methods=both),
-        Route(f"{prefix}/settings", settings, methods=both),
-        Route(f"{prefix}/passkeys", passkeys_page, methods=both),
-        Route(f"{prefix}/passkeys/options", passkey_options_page, methods=["POST"]),
-        Route(f"{prefix}/passkeys/{{passkey:int}}/remove", remove_passkey_page, methods=both),
-        Route(f"{prefix}/passkey/login-options", passkey_login_options_page, methods=["POST"]),
-        Route(f"{prefix}/passkey/login", passkey_login_page, methods=both),
+        *identity_routes.routes(prefix, _identity_page),
+        Route(f"{prefix}/settings", settings, methods=["GET", "POST"]),
         *customer_routes.pages(prefix),
     ]
 

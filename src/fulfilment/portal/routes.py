@@ -4,7 +4,6 @@ Logging in and the mailed links are identity/'s pages, for customers."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -12,7 +11,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..fields import PASSWORD_MAX, PASSWORD_MIN
-from ..identity import link_pages, login, pages, passkey_pages
+from ..identity import login, pages
+from ..identity import routes as identity_routes
 from ..identity.errors import SessionEnded, TooManyAttempts
 from ..identity.kinds import CUSTOMER, Person
 from ..web import passkey_script
@@ -28,10 +28,9 @@ NOTICES = {**pages.NOTICES, "password-changed": N_("Your password has been chang
 STYLESHEET = (HERE / "portal.css").read_bytes()
 
 
-def _identity_page(
-    handler: Callable[[Any, pages.SitePages], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """One of identity/'s pages, for the portal's customers."""
+def _identity_page(handler: identity_routes.Handler, logged_in: bool) -> identity_routes.Endpoint:
+    """One of identity/'s pages, for the portal's customers. The kernel's pages check the
+    session themselves (`logged_in` is the back office's redirect to its login)."""
 
     async def page(visit: Visit) -> Response:
         return await handler(visit, SITE)
@@ -129,46 +128,14 @@ async def stylesheet(request: Request) -> Response:
 
 
 # identity/'s pages, made once: each is one endpoint under both addresses.
-login_page = _identity_page(pages.log_in)
-second_factor_page = _identity_page(pages.second_factor)
-enrol_page = _identity_page(pages.enrol)
-enrol_passkey_options_page = _identity_page(passkey_pages.enrol_options)
-enrol_passkey_page = _identity_page(passkey_pages.enrol)
-recovery_codes_page = _identity_page(pages.recovery_codes)
-log_out_page = _identity_page(pages.log_out)
-forgot_page = _identity_page(link_pages.ask_reset)
-reset_page = _identity_page(link_pages.reset)
-change_email_page = _identity_page(link_pages.change_email)
-confirm_email_page = _identity_page(link_pages.confirm_email)
-passkeys_page = _identity_page(passkey_pages.manage)
-passkey_options_page = _identity_page(passkey_pages.registration_options)
-remove_passkey_page = _identity_page(passkey_pages.remove)
-passkey_login_options_page = _identity_page(passkey_pages.login_options)
-passkey_login_page = _identity_page(passkey_pages.log_in)
 
 
 def _pages(prefix: str) -> list[Route]:
-    both = ["GET", "POST"]
     return [
         Route(f"{prefix}/", home, methods=["GET"]),
-        Route(f"{prefix}/login", login_page, methods=both),
-        Route(f"{prefix}/second-factor", second_factor_page, methods=both),
-        Route(f"{prefix}/enrol", enrol_page, methods=both),
-        Route(f"{prefix}/enrol/passkey-options", enrol_passkey_options_page, methods=["POST"]),
-        Route(f"{prefix}/enrol/passkey", enrol_passkey_page, methods=both),
-        Route(f"{prefix}/recovery-codes", recovery_codes_page, methods=["GET"]),
+        *identity_routes.routes(prefix, _identity_page),
         # GET (a typed or bookmarked address) leads back to the customer's page.
-        Route(f"{prefix}/password", change_password, methods=both),
-        Route(f"{prefix}/logout", log_out_page, methods=both),
-        Route(f"{prefix}/forgot", forgot_page, methods=both),
-        Route(f"{prefix}/reset", reset_page, methods=both),
-        Route(f"{prefix}/email", change_email_page, methods=both),
-        Route(f"{prefix}/email/confirm", confirm_email_page, methods=both),
-        Route(f"{prefix}/passkeys", passkeys_page, methods=both),
-        Route(f"{prefix}/passkeys/options", passkey_options_page, methods=["POST"]),
-        Route(f"{prefix}/passkeys/{{passkey:int}}/remove", remove_passkey_page, methods=both),
-        Route(f"{prefix}/passkey/login-options", passkey_login_options_page, methods=["POST"]),
-        Route(f"{prefix}/passkey/login", passkey_login_page, methods=both),
+        Route(f"{prefix}/password", change_password, methods=["GET", "POST"]),
     ]
 
 
