@@ -155,10 +155,13 @@ async def stylesheet(request: Request) -> Response:
 # identity/'s pages, made once: each is one endpoint under both addresses.
 
 
+_identity_routes = identity_routes.for_site(_identity_page)
+
+
 def _pages(prefix: str) -> list[Route]:
     return [
         Route(f"{prefix}/", home, methods=["GET"]),
-        *identity_routes.routes(prefix, _identity_page),
+        *_identity_routes(prefix),
         Route(f"{prefix}/settings", settings, methods=["GET", "POST"]),
         *customer_routes.pages(prefix),
     ]

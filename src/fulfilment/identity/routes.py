@@ -40,9 +40,16 @@ PAGES: tuple[tuple[str, Handler, list[str], bool], ...] = (
 )
 
 
-def routes(prefix: str, wrap: Wrapper) -> list[Route]:
-    """Every kernel page under `prefix` (`/portal`, `/admin/{account}`), wrapped by `wrap`."""
-    return [
-        Route(prefix + path, wrap(handler, logged_in), methods=methods)
-        for path, handler, methods, logged_in in PAGES
+def for_site(wrap: Wrapper) -> Callable[[str], list[Route]]:
+    """Every kernel page wrapped by `wrap` once, for one site; the answer gives their routes
+    under a prefix (`/portal`, `/admin/{account}`), all prefixes sharing the endpoints."""
+    wrapped = [
+        (path, wrap(handler, logged_in), methods) for path, handler, methods, logged_in in PAGES
     ]
+
+    def under(prefix: str) -> list[Route]:
+        return [
+            Route(prefix + path, endpoint, methods=methods) for path, endpoint, methods in wrapped
+        ]
+
+    return under

@@ -130,10 +130,13 @@ async def stylesheet(request: Request) -> Response:
 # identity/'s pages, made once: each is one endpoint under both addresses.
 
 
+_identity_routes = identity_routes.for_site(_identity_page)
+
+
 def _pages(prefix: str) -> list[Route]:
     return [
         Route(f"{prefix}/", home, methods=["GET"]),
-        *identity_routes.routes(prefix, _identity_page),
+        *_identity_routes(prefix),
         # GET (a typed or bookmarked address) leads back to the customer's page.
         Route(f"{prefix}/password", change_password, methods=["GET", "POST"]),
     ]
