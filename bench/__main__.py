@@ -8,6 +8,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -22,7 +23,7 @@ from urllib.parse import quote
 import psycopg
 import sqlalchemy as sa
 
-from . import admin, ceiling, hooks, logins, processes
+from . import admin, ceiling, hooks, logins, processes, profile
 from .fill import (
     COMMON_WORD,
     LOGIN_USERNAME,
@@ -115,6 +116,9 @@ class Bench:
     def __init__(self, options: argparse.Namespace, logs: Path) -> None:
         self.options = options
         self.logs = logs
+        self.backend = ""
+        # The --profile summaries of the backend being run.
+        self.profiles: list[str] = []
 
     def request(self, filled: Filled, case: Case, tenant: Tenant | None = None) -> dict[str, str]:
         """wrk.lua's variables for `case`, as the big tenant or as `tenant`."""
@@ -217,7 +221,18 @@ class Bench:
             if row.baseline is None or theirs.rate > row.baseline.rate:
                 row.baseline = theirs
         row.service_rss, row.baseline_rss = service.peak_rss_mb(), baseline.peak_rss_mb()
+        if options.profile is not None:
+            self.profile(row.name, service, request, connections)
         return row
+
+    def profile(self, name: str, server: Server, request: dict[str, str], connections: int) -> None:
+        """One more round of the load, unmeasured, with the worker sampled (--profile)."""
+        slug = re.sub(r"[^a-z0-9]+", "-", f"{self.backend} {name}".lower()).strip("-")
+        path = self.options.profile / f"{slug}.txt"
+        sampling = profile.record(server, self.options.seconds, path)
+        processes.load(server, self.options.seconds, connections, request)
+        sampling.wait()
+        self.profiles += profile.summary(path)
 
     def run_remote(self, filled: Filled, report: Report) -> Row:
         """GET one with PostgreSQL a round trip of 2 x REMOTE_DELAY_MS away (a proxy in a
@@ -423,6 +438,7 @@ class Bench:
         return not self.options.only or name in self.options.only
 
     def run_backend(self, backend: str) -> Report:
+        self.backend, self.profiles = backend, []
         with throwaway_database(backend, self.options.postgres) as url:
             filled = fill(url, self.options.customers)
             report = Report(backend, filled, processes.load_average())
@@ -450,6 +466,7 @@ class Bench:
             if self.chosen("hooks") or self.chosen("hooks delivery"):
                 report.rows += hooks.run(self, filled, report)
             report.load_after = processes.load_average()
+        report.lines += self.profiles
         return report
 
 
@@ -646,10 +663,20 @@ def main() -> None:
         help="a case name (or 'GET one vs ceiling'), 'search', 'fairness', 'remote', 'memory', "
         "'logins', 'admin', 'hooks' or 'hooks delivery' (the delivery rounds alone)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="a directory: sample the service through one more round of each compared case "
+        "with py-spy, keep the samples there and print where the time went",
+    )
     options = parser.parse_args()
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
             parser.exit(2, f"python -m bench needs {tool}: apt-get install wrk util-linux\n")
+    if options.profile is not None:
+        if profile.py_spy() is None:
+            parser.exit(2, "--profile needs py-spy: pip install py-spy\n")
+        options.profile.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fulfilment-bench-logs-") as logs:
         bench = Bench(options, Path(logs))
