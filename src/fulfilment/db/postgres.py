@@ -45,6 +45,8 @@ class PostgresPool:
         self._urls = {False: url, True: direct}
         self._pool: AsyncConnectionPool[AsyncDriver] | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
+        # The pool's connections free to take (see _room_on_pool).
+        self._room: asyncio.Semaphore | None = None
         # Connections of their own for units on a loop the pool does not serve.
         self._unpooled: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
@@ -93,6 +95,7 @@ class PostgresPool:
             open=False,
         )
         await pool.open(wait=False)
+        self._room = asyncio.Semaphore(self.settings.pool_size)
         self._pool, self._pool_loop = pool, asyncio.get_running_loop()
 
     def _pool_here(self) -> AsyncConnectionPool[AsyncDriver] | None:
@@ -101,13 +104,25 @@ class PostgresPool:
             return self._pool
         return None
 
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncDriver]:
-        pool = self._pool_here()
-        if pool is not None:
-            async with pool.connection() as raw:
-                yield raw
+    async def _room_on_pool(self) -> None:
+        """Wait for one of the pool's connections to be free. Waiting here, not in the pool,
+        costs a request one future instead of the pool's condition, lock and timer task: the
+        pool hands out a connection at once, unless it is replacing one (then it waits with
+        its own timeout)."""
+        room = self._room
+        assert room is not None
+        if not room.locked():
+            await room.acquire()
             return
+        try:
+            async with asyncio.timeout(self.settings.pool_timeout_seconds):
+                await room.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable(BUSY) from None
+
+    @contextlib.asynccontextmanager
+    async def _own_connection(self) -> AsyncIterator[AsyncDriver]:
+        """A connection of its own, for a unit on a loop the pool does not serve."""
         import psycopg
 
         # As many at once as the pool would hold, waited for as long as the pool is.
@@ -150,30 +165,48 @@ class PostgresPool:
             self._checking.add_done_callback(_checked)
 
     async def run(self, work: Work[T], write: bool) -> T:
-        """Run `work` on a connection, in a transaction when it writes."""
+        """Run `work` on a connection, in a transaction when it writes; once more on another
+        connection when its first statement found this one dropped."""
         from psycopg_pool import PoolTimeout
 
-        limit = self.settings.statement_timeout_seconds + 1
         for attempt in range(2):
             try:
-                async with self._connection() as raw:
-                    connection = AsyncConnection(raw, self._owner)
+                pool = self._pool_here()
+                if pool is None:
+                    async with self._own_connection() as raw:
+                        return await self._run_on(raw, work, write, not attempt)
+                await self._room_on_pool()
+                try:
+                    raw = await pool.getconn()
                     try:
-                        # The server ends a statement past the timeout; this bounds a unit
-                        # whose server does not answer at all (a network that stalls).
-                        return await _within(limit, _unit(work, connection, write), raw)
-                    except self._dialect.loaded_dbapi.OperationalError:
-                        if not raw.broken:
-                            raise
-                        self._suspect_until = time.monotonic() + 10
-                        if attempt or connection.answered:
-                            raise
-                        self._check_idle()
+                        return await self._run_on(raw, work, write, not attempt)
+                    finally:
+                        await pool.putconn(raw)
+                finally:
+                    self._room.release()  # type: ignore[union-attr]
+            except _Dropped:
+                continue
             except PoolTimeout:
                 raise ServiceUnavailable(BUSY) from None
             except TimeoutError:
                 raise ServiceUnavailable("The database did not answer in time.") from None
         raise AssertionError("unreachable")
+
+    async def _run_on(self, raw: AsyncDriver, work: Work[T], write: bool, may_retry: bool) -> T:
+        connection = AsyncConnection(raw, self._owner)
+        try:
+            # The server ends a statement past the timeout; this bounds a unit whose server
+            # does not answer at all (a network that stalls).
+            limit = self.settings.statement_timeout_seconds + 1
+            return await _within(limit, _unit(work, connection, write), raw)
+        except self._dialect.loaded_dbapi.OperationalError:
+            if not raw.broken:
+                raise
+            self._suspect_until = time.monotonic() + 10
+            if not may_retry or connection.answered:
+                raise
+            self._check_idle()
+            raise _Dropped from None
 
     async def aclose(self) -> None:
         """Close the pool, on the event loop it serves."""
@@ -205,29 +238,49 @@ async def _unit(work: Work[T], connection: AsyncConnection, write: bool) -> T:
     return result
 
 
+class _Dropped(Exception):
+    """A unit's first statement found its connection dropped: it did nothing."""
+
+
+# Once a unit is past its time, how often it is cancelled again until it ends.
+CANCEL_AGAIN_SECONDS = 0.1
+
+
 async def _within(limit: float, unit: Coroutine[object, None, T], raw: AsyncDriver) -> T:
-    """Run `unit` on the psycopg connection `raw`; TimeoutError past `limit` seconds.
+    """Run `unit` on the psycopg connection `raw`, in this task; TimeoutError past `limit`
+    seconds.
 
     psycopg answers a cancelled statement by asking the server to cancel it and waiting for
     that, up to ten seconds more where the network stalls (again for the rollback of a
-    transaction); a further cancellation makes it give up the connection at once. So the
-    unit is cancelled until it ends, and its connection closed: one that did not answer in
-    time is not handed out again."""
-    task = asyncio.ensure_future(unit)
-    # Whatever it ends with once given up on is of no more interest (nor to be logged).
-    task.add_done_callback(lambda ended: ended.cancelled() or ended.exception())
+    transaction); a further cancellation makes it give up the connection at once. So past
+    its time the unit is cancelled until it ends, and its connection closed: one that did
+    not answer in time is not handed out again. A cancellation from elsewhere (the server
+    stopping) is passed on as it came."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    expired = 0
+
+    def expire() -> None:
+        nonlocal expired
+        expired += 1
+        task.cancel()
+        timers.append(loop.call_later(CANCEL_AGAIN_SECONDS, expire))
+
+    timers = [loop.call_later(limit, expire)]
     try:
-        done, _ = await asyncio.wait({task}, timeout=limit)
+        return await unit
+    except BaseException:
+        if not expired:
+            raise
     finally:
-        for _ in range(50):
-            if task.done():
-                break
-            task.cancel()
-            await asyncio.wait({task}, timeout=0.1)
-    if not done:
-        await raw.close()
-        raise TimeoutError
-    return task.result()
+        timers[-1].cancel()
+    for _ in range(expired):
+        task.uncancel()
+    await raw.close()
+    if task.cancelling():
+        raise asyncio.CancelledError
+    raise TimeoutError
 
 
 def _checked(task: asyncio.Task[None]) -> None:
