@@ -235,16 +235,21 @@ class AsyncConnection(Connection):
     async def _execute(self, sql: str, parameters: Parameters) -> psycopg.AsyncCursor[TupleRow]:
         raw = self.raw
         prefix = self._prefix
-        if prefix:
+        if not prefix:
+            cursor = await raw.execute(sql, parameters)
+        else:
+            from psycopg import AsyncClientCursor
+
             if prefix[0] == "BEGIN":
                 self._prefix, self._began = (), True
-            # One round trip: the pipeline is synced when the block ends.
-            async with raw.pipeline():
-                for command in prefix:
-                    await raw.execute(command)
-                cursor = await raw.execute(sql, parameters)
-        else:
-            cursor = await raw.execute(sql, parameters)
+            # One round trip: the commands and the statement in one query of the simple
+            # protocol, the values bound on this side (the extended protocol takes a
+            # statement a message: psycopg's pipeline, which sends several, costs more CPU
+            # here than the statement). The statement's rows are the last result.
+            cursor = AsyncClientCursor(raw)
+            await cursor.execute("; ".join((*prefix, sql)), parameters)
+            for _ in prefix:
+                cursor.nextset()
         self.answered += 1
         return cursor
 
