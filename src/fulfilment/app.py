@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Match, Mount, Route, Router
+from starlette.routing import Match
 from starlette.types import ASGIApp
 
 from . import docs, logs, observability
 from .admin.routes import routes as admin_routes
 from .admin.web import BackOffice
+from .api import ApiRouter, Resource
 from .auth import KeyCache, KeyChanges, KeyUsage
 from .customers.routes import routes as customer_routes
 from .db import Database
@@ -112,15 +113,18 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 class Service(Starlette):
-    """Starlette with the request context wrapped around everything, error pages included."""
+    """Starlette with the request context wrapped around everything, error pages included,
+    and the API's router in front of Starlette's (see ApiRouter)."""
 
     log_requests = False
     settings = Settings()
+    api_routes: Sequence[Resource] = ()
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestContext(
-            Edge(super().build_middleware_stack(), self.settings), log_requests=self.log_requests
+        api = ApiRouter(
+            API_PREFIX, self.api_routes, self.exception_handlers, super().build_middleware_stack()
         )
+        return RequestContext(Edge(api, self.settings), log_requests=self.log_requests)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -154,21 +158,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Service(
         routes=[
-            Mount(
-                API_PREFIX,
-                # No redirects under the API: a client that adds or drops a slash is told
-                # the path is unknown, in the wire format (see _http_error for the rest).
-                app=Router(
-                    routes=[
-                        *customer_routes,
-                        *reference_routes,
-                        *staff_routes,
-                        *hook_routes,
-                        Route("/openapi.json", openapi, methods=["GET"]),
-                    ],
-                    redirect_slashes=False,
-                ),
-            ),
             *docs.routes(),
             *observability.routes,
             *portal_routes,
@@ -187,6 +176,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False
+    # No redirects under the API: a client that adds or drops a slash is told the path is
+    # unknown, in the wire format (see _http_error for the rest).
+    app.api_routes = [
+        *customer_routes,
+        *reference_routes,
+        *staff_routes,
+        *hook_routes,
+        Resource("/openapi.json", {"GET": openapi}),
+    ]
     app.settings = settings
     app.state.settings = settings
     app.state.database = database

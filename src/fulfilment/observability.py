@@ -109,7 +109,7 @@ UNMATCHED_ROUTE = "unmatched"
 
 def route_label(scope: Scope, root_path: str) -> str:
     """The template of the route that answered (`/api/v1/fulfilment/customers/{id...}`),
-    or `unmatched`. A Mount that matched no route inside it is no route."""
+    or `unmatched`."""
     route = scope.get("route")
     if not isinstance(route, Route):
         return UNMATCHED_ROUTE

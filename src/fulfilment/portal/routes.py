@@ -142,7 +142,6 @@ def _pages(prefix: str) -> list[Route]:
     ]
 
 
-# Plain routes, no Mount: the API keeps the app's only Mount (/api/v1).
 routes: list[Route] = [
     Route("/portal/portal.css", stylesheet, methods=["GET"]),
     Route("/portal/passkey.js", passkey_script.script, methods=["GET"]),
