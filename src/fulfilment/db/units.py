@@ -99,6 +99,10 @@ class Connection(ABC):
     def __init__(self, database: Owner) -> None:
         self._database = database
 
+    @property
+    def is_sqlite(self) -> bool:
+        return self._database.is_sqlite
+
     @abstractmethod
     async def one(self, query: Query[R], values: Params) -> R | None:
         """The first row as the query's row type, or None."""

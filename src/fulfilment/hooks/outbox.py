@@ -24,6 +24,9 @@ async def announce(connection: Connection, account_id: int, event: str, data: ob
         "data": _encoder.encode(data).decode(),
         "now": utcnow(),
     }
+    if not connection.is_sqlite:
+        await connection.execute(queries.ANNOUNCE, values)
+        return
     recorded = await connection.one(queries.NEW_EVENT, values)
     if recorded is not None:
         await connection.execute(queries.FAN_OUT, {**values, "idevent": recorded.idevent})

@@ -180,7 +180,7 @@ _active_on_event = (
     hooks.c.event == _p("event"),
     hooks.c.active.is_(True),
 )
-NEW_EVENT = Query(
+_NEW_EVENT = (
     sa.insert(events)
     .from_select(
         ["account_id", "event", "data", "triggered_at"],
@@ -191,9 +191,9 @@ NEW_EVENT = Query(
             _p("now", type_=sa.DateTime),
         ).where(sa.exists().where(*_active_on_event)),
     )
-    .returning(events.c.idevent),
-    EventIdRow,
+    .returning(events.c.idevent)
 )
+NEW_EVENT = Query(_NEW_EVENT, EventIdRow)
 # One delivery of the event for each active hook of the account on it, in one statement.
 _DELIVERY_COLUMNS = ["account_id", "idhook", "idevent", "state", "attempts", "next_attempt_at"]
 FAN_OUT = sa.insert(deliveries).from_select(
@@ -206,6 +206,22 @@ FAN_OUT = sa.insert(deliveries).from_select(
         sa.literal(0),
         _p("now", type_=sa.DateTime),
     ).where(*_active_on_event),
+)
+# Both in one statement, where an INSERT may feed another (PostgreSQL): one round trip.
+_new_event = _NEW_EVENT.cte("new_event")
+ANNOUNCE = sa.insert(deliveries).from_select(
+    _DELIVERY_COLUMNS,
+    sa.select(
+        hooks.c.account_id,
+        hooks.c.idhook,
+        _new_event.c.idevent,
+        sa.literal("pending"),
+        sa.literal(0),
+        _p("now", type_=sa.DateTime),
+    )
+    .select_from(_new_event)
+    .join(hooks, sa.true())
+    .where(*_active_on_event),
 )
 # `ping`, to one hook whatever its state: an event of its own, and its one delivery.
 PING_EVENT = Query(
