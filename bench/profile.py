@@ -72,7 +72,7 @@ def _stacks(lines: Iterable[str]) -> Iterable[tuple[list[str], int]]:
 
 def summary(path: Path) -> list[str]:
     """The functions that took the largest shares of the samples: in all (with what they
-    called) and on their own."""
+    called) and on their own. Shares, not times: sampling slows the worker down."""
     total = 0
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
