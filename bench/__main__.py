@@ -557,6 +557,12 @@ def round_trip_ms(url: str, count: int = 50) -> float:
     return statistics.median(times)
 
 
+# GET one's CPU per request: at most 1.5 times the baseline's (a ratio of 0.65 and up), as
+# the rate alone depends on how the load and the server share the machine.
+GET_ONE_CPU_RATIO = 0.65
+PEAK_RSS_MB = 90
+
+
 def _targets(report: Report) -> None:
     rows = {row.name: row for row in report.rows}
     ratios = [
@@ -568,12 +574,18 @@ def _targets(report: Report) -> None:
     ]
     for name in reversed(ratios):
         row = rows.get(name)
-        if row is not None and row.ratio is not None:
-            met = not row.failed and row.ratio >= 0.5
-            report.lines.insert(
-                0,
-                f"{name}: ratio {row.ratio:.2f}{failures(row)} [target >= 0.5: {verdict(met)}]",
+        if row is None or row.ratio is None:
+            continue
+        line = f"{name}: ratio {row.ratio:.2f}{failures(row)}"
+        if name == "GET one" and row.cpu_ratio is not None:
+            met = not row.failed and row.cpu_ratio >= GET_ONE_CPU_RATIO
+            line += (
+                f", of CPU per request {row.cpu_ratio:.2f} "
+                f"[target >= {GET_ONE_CPU_RATIO}: {verdict(met)}]"
             )
+        else:
+            line += f" [target >= 0.5: {verdict(not row.failed and row.ratio >= 0.5)}]"
+        report.lines.insert(0, line)
     near, far = rows.get("GET page, offset 0"), rows.get(f"GET page, offset {OFFSET_FAR:,}")
     if near and far and near.service and far.service:
         cost = near.service.rate / far.service.rate
@@ -585,7 +597,8 @@ def _targets(report: Report) -> None:
         )
     peak = max((row.service_rss for row in report.rows), default=0.0)
     report.lines.append(
-        f"service worker peak RSS {peak:.0f} MB [target < 100 MB: {verdict(peak < 100)}]"
+        f"service worker peak RSS {peak:.0f} MB "
+        f"[target < {PEAK_RSS_MB} MB: {verdict(peak < PEAK_RSS_MB)}]"
     )
 
 
