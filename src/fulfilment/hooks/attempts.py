@@ -4,6 +4,7 @@ the outcome in words for the delivery log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -214,13 +215,17 @@ class Sender:
             outcome.error = outcome.error[:500]
         return outcome
 
+    def _known_route(self, address: str) -> Route | None:
+        """The address's route checked less than RESOLVED_SECONDS ago, if there is one."""
+        known = self._routes.get(address)
+        if known is not None and time.monotonic() - known[0] < RESOLVED_SECONDS:
+            return known[1]
+        return None
+
     async def _route(self, address: str) -> Route:
         """The address checked (see addresses.check), reused for RESOLVED_SECONDS: the
         connection always goes to an IP address that was checked."""
         now = time.monotonic()
-        known = self._routes.get(address)
-        if known is not None and now - known[0] < RESOLVED_SECONDS:
-            return known[1]
         route = Route.to(address, await addresses.check(address, self.allow_private))
         if len(self._routes) >= TRANSPORTS:
             self._routes.clear()
@@ -240,8 +245,10 @@ class Sender:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
 
-        async with asyncio.timeout_at(deadline):
-            route = await self._route(delivery.address)
+        route = self._known_route(delivery.address)
+        if route is None:
+            async with asyncio.timeout_at(deadline):
+                route = await self._route(delivery.address)
         target = route.target
         secret = (
             box_for(self.database).open(delivery.secret) if delivery.secret is not None else None
@@ -259,26 +266,35 @@ class Sender:
         )
         transport, free = self._transport(target)
         excerpt = bytearray()
-        async with asyncio.timeout_at(deadline):
-            outcome.waiting = "connection"
-            await free.acquire()
+        if free.locked():
+            async with asyncio.timeout_at(deadline):
+                outcome.waiting = "connection"
+                await free.acquire()
+        else:
+            await free.acquire()  # at once: no timer to set and cancel
+        response: httpx.Response | None = None
         try:
             # The rest of the lease must cover the attempt's whole time once a place is free.
             async with places.take(delivery.account_id, lease_end - self.timeout - 1):
                 outcome.waiting = None
                 deadline = max(deadline, loop.time() + self.timeout)
-                async with asyncio.timeout_at(deadline):
-                    response = await transport.handle_async_request(request)
-                outcome.status = response.status_code
                 try:
                     async with asyncio.timeout_at(deadline):
-                        await _excerpt(response, excerpt)
-                except (TimeoutError, httpx.HTTPError):
-                    pass  # the answer is its status; the excerpt is what came of the body
+                        response = await transport.handle_async_request(request)
+                        outcome.status = response.status_code
+                        # The answer is its status; the excerpt is what came of its body.
+                        with contextlib.suppress(httpx.HTTPError):
+                            await _excerpt(response, excerpt)
+                except TimeoutError:
+                    if response is None:
+                        raise
+                    # Answered in time, then the body stopped: what came of it is the excerpt.
                 finally:
-                    await response.aclose()
+                    if response is not None:
+                        await response.aclose()
         finally:
             free.release()
+        assert response is not None
         if excerpt:
             outcome.response = bytes(excerpt[:RESPONSE_EXCERPT]).decode("utf-8", "replace")
         if 300 <= response.status_code < 400:

@@ -151,6 +151,9 @@ class Periodic:
 
 
 async def _acquire(semaphore: asyncio.Semaphore, deadline: float | None) -> None:
+    if not semaphore.locked():
+        await semaphore.acquire()  # at once: no timer to set and cancel
+        return
     try:
         async with asyncio.timeout_at(deadline):
             await semaphore.acquire()
