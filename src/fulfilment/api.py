@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .auth import KeyCache, Principal, authenticate
+from .auth import KeyCache, KeyUsage, Principal, authenticate
 from .db import Database
 from .errors import ApiError, Unauthenticated
 from .ratelimit import Quota, RateLimiter
@@ -24,6 +24,17 @@ from .wire import discard_body
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 ApiHandler = Callable[[Request, "ApiContext"], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServices:
+    """What every API request uses, found with one lookup (`app.state.api`)."""
+
+    settings: Settings
+    database: Database
+    limiter: RateLimiter
+    keys: KeyCache
+    usage: KeyUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +51,13 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
     def decorate(handler: ApiHandler) -> Endpoint:
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
-            state = request.app.state
-            database: Database = state.database
-            limiter: RateLimiter = state.rate_limiter
+            services: ApiServices = request.app.state.api
+            database, limiter = services.database, services.limiter
             quota: Quota | None = None
             handling = False
             try:
                 try:
-                    keys: KeyCache = state.api_keys
-                    principal = await authenticate(database, request, keys, state.key_usage)
+                    principal = await authenticate(database, request, services.keys, services.usage)
                 except Unauthenticated:
                     # Unauthenticated callers are counted by address, so that guessing keys
                     # is throttled like any other traffic.
@@ -59,12 +68,14 @@ def api_endpoint(*, full_access: bool) -> Callable[[ApiHandler], Endpoint]:
                 if full_access:
                     principal.require_full_access()
                 handling = True
-                response = await handler(request, ApiContext(state.settings, database, principal))
+                response = await handler(
+                    request, ApiContext(services.settings, database, principal)
+                )
             except Exception as error:
                 if isinstance(error, ApiError) and quota is not None:
                     error.headers = {**(error.headers or {}), **quota.headers}
                 if not handling:
-                    await discard_body(request, state.settings.max_body_bytes)
+                    await discard_body(request, services.settings.max_body_bytes)
                 raise
             if quota is not None:
                 # Neither header is set by a handler: append them without a lookup.

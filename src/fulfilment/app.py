@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from . import docs, logs, observability
 from .admin.routes import routes as admin_routes
 from .admin.web import BackOffice
-from .api import ApiRouter, Resource
+from .api import ApiRouter, ApiServices, Resource
 from .auth import KeyCache, KeyChanges, KeyUsage
 from .customers.routes import routes as customer_routes
 from .db import Database
@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.mailer = Mailer(settings, shared, on_written=background.wake)
     app.state.api_keys = api_keys
     app.state.key_usage = key_usage
+    app.state.api = ApiServices(settings, database, rate_limiter, api_keys, key_usage)
     app.state.jobs = background
     return app
 
