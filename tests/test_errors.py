@@ -1,7 +1,13 @@
-"""Paths and methods that do not exist, in the wire format."""
+"""Paths and methods that do not exist, and errors nobody expected, in the wire format."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
+from fulfilment.customers import service
+from fulfilment.errors import UNKNOWN_ERROR
 from tests.factories import API, CUSTOMERS, Tenant
 
 
@@ -39,3 +45,52 @@ def test_requests_without_a_user_agent_are_served(tenant: Tenant) -> None:
     answer = tenant.client.get(CUSTOMERS, auth=tenant.auth, headers={"User-Agent": ""})
 
     assert answer.status_code == 200
+
+
+def test_an_unexpected_error_is_500_in_the_wire_format_logged_and_counted(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    customer = tenant.create_customer(name="Kept")
+    path = f"{CUSTOMERS}/{customer['idfulfilment_customer']}"
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service, "get_customer", broken)
+    with caplog.at_level(logging.ERROR, logger="fulfilment"):
+        answer = tenant.get(path)
+
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "error": True,
+        "error_code": UNKNOWN_ERROR,
+        "error_message": "Internal server error.",
+    }
+    assert answer.headers["x-request-id"]
+    [record] = [r for r in caplog.records if r.getMessage() == f"unhandled error on GET {path}"]
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)
+    metrics = tenant.client.get("/metrics").text
+    route = 'route="/api/v1/fulfilment/customers/{idfulfilment_customer}"'
+    assert f'fulfilment_http_requests_total{{method="GET",{route},status="500"}} 1.0' in metrics
+
+
+def test_a_database_that_fails_is_503_and_the_next_request_is_served(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = tenant.create_customer(name="Kept")
+    path = f"{CUSTOMERS}/{customer['idfulfilment_customer']}"
+    database = tenant.client.app.state.database  # type: ignore[attr-defined]
+    failing = database.dialect.loaded_dbapi.OperationalError
+    original = service.get_customer
+
+    async def unavailable(*args: object) -> None:
+        raise failing("the server closed the connection")
+
+    monkeypatch.setattr(service, "get_customer", unavailable)
+    answer = tenant.get(path)
+    monkeypatch.setattr(service, "get_customer", original)
+
+    assert answer.status_code == 503
+    assert answer.json()["error_message"] == "The database cannot be reached right now."
+    assert tenant.get(path).json()["name"] == "Kept"
