@@ -298,6 +298,36 @@ UPDATE = Query(
     CustomerRow,
 )
 
+# On PostgreSQL an update that changes something, with its audit event: one round trip.
+_updated = (
+    sa.update(customers)
+    .where(*_in_account)
+    .values(**{name: _p(name) for name in _WRITABLE})
+    .returning(*OBJECT_COLUMNS)
+    .cte("updated")
+)
+_update_audited = (
+    sa.insert(audit_events)
+    .from_select(
+        _EVENT_COLUMNS,
+        sa.select(
+            _p("account_id", type_=sa.BigInteger),
+            _updated.c.idfulfilment_customer,
+            sa.literal("update"),
+            _p("actor_type", type_=sa.String),
+            _p("actor_id", type_=sa.BigInteger),
+            _p("actor_name", type_=sa.String),
+            _p("changes", type_=sa.Text),
+            _p("occurred_at", type_=sa.DateTime),
+        ),
+    )
+    .cte("update_audited")
+)
+UPDATE_AUDITED = Query(
+    sa.select(*(_updated.c[c.name] for c in OBJECT_COLUMNS)).add_cte(_update_audited),
+    CustomerRow,
+)
+
 # The audit trail (see audit.py).
 INSERT_EVENT = sa.insert(audit_events).values(
     account_id=_p("account_id"),

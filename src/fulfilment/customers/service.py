@@ -9,6 +9,7 @@ from msgspec import UNSET
 
 from ..actors import Actor, encode
 from ..auth import Principal, zone
+from ..clock import utcnow
 from ..db import Connection, Database
 from ..errors import CustomerNotFound, UsernameTaken
 from ..hooks import outbox
@@ -176,23 +177,30 @@ async def update_customer(
             # And the customer's pending links (a reset, an invitation, a new address) are
             # void: an invitation never turns a login switched off back on.
             await void_links(connection, "customer", account_id, customer_id)
+        changed = audit.changes(before, audited(state))
+        actor = Actor.api_key(principal)
+        values = {**stored(state), **key}
+        # PostgreSQL writes the audit event with the update, in one statement.
+        together = bool(changed) and not database.is_sqlite
+        if together:
+            values.update(
+                actor_type=actor.type,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                changes=encode(changed),
+                occurred_at=utcnow(),
+            )
         try:
-            row = await connection.one(queries.UPDATE, {**stored(state), **key})
+            row = await connection.one(
+                queries.UPDATE_AUDITED if together else queries.UPDATE, values
+            )
         except database.IntegrityError:
             raise UsernameTaken(state["username"] or "") from None
-        changed = audit.changes(before, audited(state))
-        if changed:
-            assert row is not None
-            await outbox.customer_changed(connection, account_id, to_customer(row, zone))
-            await audit.record(
-                connection,
-                account_id,
-                customer_id,
-                "update",
-                Actor.api_key(principal),
-                changed,
-            )
         assert row is not None
+        if changed:
+            await outbox.customer_changed(connection, account_id, to_customer(row, zone))
+            if not together:
+                await audit.record(connection, account_id, customer_id, "update", actor, changed)
         return row
 
     return to_customer(await database.write(update), principal.timezone)
