@@ -108,6 +108,25 @@ def test_a_change_marker_moves_with_every_change(tmp_path: Path) -> None:
     reader.close()
 
 
+def test_a_replaced_change_marker_is_noticed_within_its_recheck(tmp_path: Path) -> None:
+    path = tmp_path / f"db-{KEYS_CHANGED}"
+    moment = [0.0]
+    reader = ChangeMarker(path, clock=lambda: moment[0])
+    ChangeMarker(path).touch()
+    before = reader.version()
+    content = path.read_bytes()
+    path.unlink()
+    path.write_bytes(content)  # the same bytes, in another file
+
+    assert reader.version() == before  # not looked at again yet
+    moment[0] += ChangeMarker.RECHECK_SECONDS
+    after = reader.version()
+    assert after is not None
+    assert after != before
+    assert after.startswith(content)
+    reader.close()
+
+
 def test_a_rolled_back_change_is_not_signalled(tmp_path: Path) -> None:
     # SQLite only: PostgreSQL itself drops the NOTIFY of a rolled-back transaction.
     database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'marked.sqlite3'}"))

@@ -5,6 +5,7 @@ markers beside the file through which processes learn of each other's changes.""
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import sqlite3
 import stat
@@ -90,17 +91,21 @@ class SQLiteConnections:
 class ChangeMarker:
     """A small file beside a SQLite database that every committed change on one channel
     overwrites with fresh random bytes, so that the processes sharing the file learn of the
-    change with one read (`version()`), without asking the database. A marker deleted or
-    replaced by another file is noticed: the open file is checked against the path at most
-    once a `RECHECK_SECONDS`, and reopened when they differ."""
+    change by reading it (`version()`: from a shared mapping of the file, without a system
+    call), without asking the database. A marker deleted or replaced by another file is
+    noticed: the open file is checked against the path at most once a `RECHECK_SECONDS`,
+    and mapped again when they differ."""
 
     SIZE = 16
     RECHECK_SECONDS = 0.5
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
-        self._fd: int | None = None
+        self._map: mmap.mmap | None = None
         self._identity: tuple[int, int] | None = None
+        # The identity of the mapped file is part of the version: a new file, even one
+        # holding the same bytes, means changes may have been missed.
+        self._identity_bytes = b""
         self._checked = 0.0
         self._clock = clock
 
@@ -108,21 +113,32 @@ class ChangeMarker:
         """The marker's current bytes; None when the file cannot be read."""
         try:
             now = self._clock()
-            if self._fd is not None and now - self._checked >= self.RECHECK_SECONDS:
+            if self._map is not None and now - self._checked >= self.RECHECK_SECONDS:
                 self._checked = now
                 if self._replaced():
                     self.close()
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                opened = os.fstat(self._fd)
-                self._identity = (opened.st_dev, opened.st_ino)
+            if self._map is None:
+                self._open()
                 self._checked = now
-            # The identity of the open file is part of the version: a new file, even one
-            # holding the same bytes, means changes may have been missed.
-            return os.pread(self._fd, self.SIZE, 0) + repr(self._identity).encode()
-        except OSError:
+            assert self._map is not None
+            return self._map[: self.SIZE] + self._identity_bytes
+        except (OSError, ValueError):
             self.close()
             return None
+
+    def _open(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            opened = os.fstat(fd)
+            if opened.st_size < self.SIZE:
+                # A new marker: zeros until the first change. Extending never overwrites
+                # bytes a change wrote meanwhile.
+                os.ftruncate(fd, max(self.SIZE, os.fstat(fd).st_size))
+            self._map = mmap.mmap(fd, self.SIZE, prot=mmap.PROT_READ)
+        finally:
+            os.close(fd)
+        self._identity = (opened.st_dev, opened.st_ino)
+        self._identity_bytes = repr(self._identity).encode()
 
     def _replaced(self) -> bool:
         try:
@@ -141,8 +157,9 @@ class ChangeMarker:
             os.close(fd)
 
     def close(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
+        if self._map is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._map.close()
+            self._map = None
             self._identity = None
+            self._identity_bytes = b""
