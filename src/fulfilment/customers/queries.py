@@ -265,23 +265,30 @@ _EVENT_COLUMNS = [
     "changes",
     "occurred_at",
 ]
-_audited = (
-    sa.insert(audit_events)
-    .from_select(
-        _EVENT_COLUMNS,
-        sa.select(
-            _p("account_id", type_=sa.BigInteger),
-            _inserted.c.idfulfilment_customer,
-            sa.literal("create"),
-            _p("actor_type", type_=sa.String),
-            _p("actor_id", type_=sa.BigInteger),
-            _p("actor_name", type_=sa.String),
-            _p("changes", type_=sa.Text),
-            _p("updated_at", type_=sa.DateTime),
-        ),
+
+
+def _audit_event(written: sa.CTE, action: str, moment: str) -> sa.CTE:
+    """The audit event of the row `written` (a CTE that wrote it), in the same statement."""
+    return (
+        sa.insert(audit_events)
+        .from_select(
+            _EVENT_COLUMNS,
+            sa.select(
+                _p("account_id", type_=sa.BigInteger),
+                written.c.idfulfilment_customer,
+                sa.literal(action),
+                _p("actor_type", type_=sa.String),
+                _p("actor_id", type_=sa.BigInteger),
+                _p("actor_name", type_=sa.String),
+                _p("changes", type_=sa.Text),
+                _p(moment, type_=sa.DateTime),
+            ),
+        )
+        .cte(f"{action}_audited")
     )
-    .cte("audited")
-)
+
+
+_audited = _audit_event(_inserted, "create", "updated_at")
 INSERT_AUDITED = Query(
     sa.select(*(_inserted.c[c.name] for c in OBJECT_COLUMNS)).add_cte(_audited), CustomerRow
 )
@@ -290,39 +297,16 @@ ACCOUNT_TIMEZONE = Query(
     sa.select(accounts.c.timezone).where(accounts.c.id == _p("account_id")), TimezoneRow
 )
 
-UPDATE = Query(
-    sa.update(customers)
-    .where(*_in_account)
-    .values(**{name: _p(name) for name in _WRITABLE})
-    .returning(*OBJECT_COLUMNS),
-    CustomerRow,
-)
-
-# On PostgreSQL an update that changes something, with its audit event: one round trip.
-_updated = (
+_UPDATE = (
     sa.update(customers)
     .where(*_in_account)
     .values(**{name: _p(name) for name in _WRITABLE})
     .returning(*OBJECT_COLUMNS)
-    .cte("updated")
 )
-_update_audited = (
-    sa.insert(audit_events)
-    .from_select(
-        _EVENT_COLUMNS,
-        sa.select(
-            _p("account_id", type_=sa.BigInteger),
-            _updated.c.idfulfilment_customer,
-            sa.literal("update"),
-            _p("actor_type", type_=sa.String),
-            _p("actor_id", type_=sa.BigInteger),
-            _p("actor_name", type_=sa.String),
-            _p("changes", type_=sa.Text),
-            _p("occurred_at", type_=sa.DateTime),
-        ),
-    )
-    .cte("update_audited")
-)
+UPDATE = Query(_UPDATE, CustomerRow)
+# On PostgreSQL an update that changes something, with its audit event: one round trip.
+_updated = _UPDATE.cte("updated")
+_update_audited = _audit_event(_updated, "update", "occurred_at")
 UPDATE_AUDITED = Query(
     sa.select(*(_updated.c[c.name] for c in OBJECT_COLUMNS)).add_cte(_update_audited),
     CustomerRow,
