@@ -4,10 +4,10 @@ bodies that stop arriving, in all and per client address."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 
-import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import HEADERS_TOO_LARGE, BodyTimeout, ServiceUnavailable, error_body
@@ -121,8 +121,11 @@ class _TimedBody:
             self.deadline = time.monotonic() + self.edge.whole_body_seconds
         wait = min(self.edge.gap_seconds, self.deadline - time.monotonic())
         message: Message | None = None
-        with anyio.move_on_after(wait):
-            message = await self._receive()
+        try:
+            async with asyncio.timeout(wait):
+                message = await self._receive()
+        except TimeoutError:
+            message = None
         if message is None:
             self.timed_out = True
             self.done()
