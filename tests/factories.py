@@ -113,3 +113,14 @@ def make_tenant(database: Database, client: TestClient, subdomain: str) -> Tenan
 def fullwidth(text: str) -> str:
     """`text` in fullwidth forms ("ｐａｒｔｎｅｒｓ" for "partners"): a look-alike of it."""  # noqa: RUF002
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` in a /metrics text whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{key}="{value}"' in line for key, value in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total

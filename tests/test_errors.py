@@ -8,7 +8,9 @@ import pytest
 
 from fulfilment.customers import service
 from fulfilment.errors import UNKNOWN_ERROR
-from tests.factories import API, CUSTOMERS, Tenant
+from tests.factories import API, CUSTOMERS, Tenant, metric
+
+ROUTE = "/api/v1/fulfilment/customers/{idfulfilment_customer}"
 
 
 def test_unknown_path_is_404_code_8(tenant: Tenant) -> None:
@@ -57,6 +59,7 @@ def test_an_unexpected_error_is_500_in_the_wire_format_logged_and_counted(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(service, "get_customer", broken)
+    before = tenant.client.get("/metrics").text
     with caplog.at_level(logging.ERROR, logger="fulfilment"):
         answer = tenant.get(path)
 
@@ -70,9 +73,8 @@ def test_an_unexpected_error_is_500_in_the_wire_format_logged_and_counted(
     [record] = [r for r in caplog.records if r.getMessage() == f"unhandled error on GET {path}"]
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], RuntimeError)
-    metrics = tenant.client.get("/metrics").text
-    route = 'route="/api/v1/fulfilment/customers/{idfulfilment_customer}"'
-    assert f'fulfilment_http_requests_total{{method="GET",{route},status="500"}} 1.0' in metrics
+    labels = {"method": "GET", "route": ROUTE, "status": "500"}
+    assert counted(before, tenant.client.get("/metrics").text, labels) == 1
 
 
 def test_a_database_that_fails_is_503_and_the_next_request_is_served(
@@ -94,3 +96,29 @@ def test_a_database_that_fails_is_503_and_the_next_request_is_served(
     assert answer.status_code == 503
     assert answer.json()["error_message"] == "The database cannot be reached right now."
     assert tenant.get(path).json()["name"] == "Kept"
+
+
+def test_head_answers_as_get_without_the_body(tenant: Tenant) -> None:
+    customer = tenant.create_customer(name="Kept")
+    path = f"{CUSTOMERS}/{customer['idfulfilment_customer']}"
+
+    got = tenant.get(path)
+    head = tenant.client.head(path, auth=tenant.auth)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert head.headers["x-ratelimit-limit"] == got.headers["x-ratelimit-limit"]
+
+
+def test_a_method_a_path_lacks_is_counted_under_its_route(tenant: Tenant) -> None:
+    before = tenant.client.get("/metrics").text
+    tenant.client.delete(f"{CUSTOMERS}/1", auth=tenant.auth)
+
+    labels = {"method": "DELETE", "route": ROUTE, "status": "405"}
+    assert counted(before, tenant.client.get("/metrics").text, labels) == 1
+
+
+def counted(before: str, after: str, labels: dict[str, str]) -> float:
+    name = "fulfilment_http_requests_total"
+    return metric(after, name, **labels) - metric(before, name, **labels)

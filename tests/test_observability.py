@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from fulfilment.app import create_app
 from fulfilment.settings import Settings
-from tests.factories import CUSTOMERS, Tenant, wait_until
+from tests.factories import CUSTOMERS, Tenant, metric, wait_until
 from tests.servers import FULFILMENT, Server, free_port, new_account, running_server
 
 
@@ -71,16 +71,6 @@ def test_ready_checks_the_database() -> None:
     assert answer.status_code == 503
     assert "database" in answer.json()["error_message"]
     assert alive.status_code == 200
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        if all(f'{key}="{value}"' in line for key, value in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def test_metrics_count_requests_and_rejections(database_url: str, tmp_path: Path) -> None:

@@ -6,8 +6,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.factories import CUSTOMERS, Tenant
-from tests.test_observability import metric
+from tests.factories import CUSTOMERS, Tenant, metric
 
 from .helpers import PASSWORD, log_in, post_form
 

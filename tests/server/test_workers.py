@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
+from tests.factories import metric
 from tests.hooks.helpers import HOOKS
 from tests.hooks.receiver import Receiver
 from tests.servers import new_account, running_server
-from tests.test_observability import metric
 
 CUSTOMERS = "/api/v1/fulfilment/customers"
 # Request ids start with 16 hex digits of the process that answered (observability.py).
