@@ -145,7 +145,9 @@ class Sender:
         self._transports: dict[
             tuple[str, str, int], tuple[DeliveryTransport, asyncio.Semaphore]
         ] = {}
-        self._timeouts = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
+        # A connect within the attempt's time; reading and writing are bounded by the
+        # attempt's own timer (see _send), so the transport sets none of its own.
+        self._timeouts = {"connect": timeout, "read": None, "write": None, "pool": None}
         self._tls: ssl.SSLContext | None = None
         self._closing: set[asyncio.Future[None]] = set()
         self._routes: dict[str, tuple[float, Route]] = {}

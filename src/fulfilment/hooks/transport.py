@@ -142,7 +142,11 @@ class _Connection(asyncio.Protocol):
 async def _within(
     future: asyncio.Future[None], timeout: float | None, late: httpx.TimeoutException
 ) -> None:
-    """Wait for `future`; `late` when `timeout` seconds pass first."""
+    """Wait for `future`; `late` when `timeout` seconds pass first (None: as long as the
+    caller allows, with no timer of its own)."""
+    if timeout is None:
+        await future
+        return
     try:
         async with asyncio.timeout(timeout):
             await future
