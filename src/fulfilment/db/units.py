@@ -3,6 +3,7 @@ run on the driver; the rows of a `Query` handed back as its named row type."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
@@ -124,6 +125,12 @@ class Connection(ABC):
         on PostgreSQL sends them all before reading any answer)."""
         raise NotImplementedError
 
+    async def execute_at_commit(self, statement: ClauseElement, values: Params) -> None:
+        """Run a statement whose answer is not needed, as late as the transaction allows:
+        on PostgreSQL with the COMMIT, in the same round trip, so that the locks the
+        transaction holds are held one round trip less. At once elsewhere."""
+        await self.execute(statement, values)
+
     @abstractmethod
     async def notify(self, channel: str) -> None:
         """Tell every process using the database that something on `channel` changed, once
@@ -212,7 +219,7 @@ class AsyncConnection(Connection):
     time limit is set for each transaction instead (`set_config(..., true)`), sent with
     the transaction's first statement (and BEGIN, for a write) in one round trip."""
 
-    __slots__ = ("_began", "_prefix", "answered", "raw")
+    __slots__ = ("_at_commit", "_began", "_prefix", "answered", "raw")
 
     def __init__(self, raw: AsyncDriver, database: Owner) -> None:
         super().__init__(database)
@@ -225,6 +232,8 @@ class AsyncConnection(Connection):
         # own), and with BEGIN before a write's first.
         self._prefix: tuple[str, ...] = (database.timeout_sql,)
         self._began = False
+        # A statement sent with the COMMIT (see execute_at_commit).
+        self._at_commit: tuple[str, Parameters] | None = None
 
     def begin(self) -> None:
         """Open a transaction with the unit's first statement."""
@@ -233,10 +242,36 @@ class AsyncConnection(Connection):
     async def end(self, commit: bool) -> None:
         """Commit or roll back the transaction `begin` opened, if a statement opened it:
         psycopg's own commands, a simple query with no cursor (a fifth less CPU than a
-        COMMIT through `execute`)."""
-        if self._began:
-            self._began = False
-            await (self.raw.commit() if commit else self.raw.rollback())
+        COMMIT through `execute`), or with the statement left for the commit before it."""
+        if not self._began:
+            return
+        self._began = False
+        at_commit, self._at_commit = self._at_commit, None
+        if not commit:
+            await self.raw.rollback()
+            return
+        if at_commit is None:
+            await self.raw.commit()
+            return
+        from psycopg import AsyncClientCursor
+
+        sql, parameters = at_commit
+        try:
+            # One query of the simple protocol: a failing statement skips the COMMIT.
+            await AsyncClientCursor(self.raw).execute(sql + "; COMMIT", parameters)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.raw.rollback()
+            raise
+
+    async def execute_at_commit(self, statement: ClauseElement, values: Params) -> None:
+        if not self._began:
+            await self.execute(statement, values)
+            return
+        if self._at_commit is not None:
+            await self._execute(*self._at_commit)
+        compiled = self._database.compiled(statement)
+        self._at_commit = (compiled.sql, compiled.parameters(values))
 
     async def _execute(self, sql: str, parameters: Parameters) -> psycopg.AsyncCursor[TupleRow]:
         raw = self.raw

@@ -25,7 +25,8 @@ async def announce(connection: Connection, account_id: int, event: str, data: ob
         "now": utcnow(),
     }
     if not connection.is_sqlite:
-        await connection.execute(queries.ANNOUNCE, values)
+        # Nothing reads the deliveries in the same transaction: they go with its COMMIT.
+        await connection.execute_at_commit(queries.ANNOUNCE, values)
         return
     recorded = await connection.one(queries.NEW_EVENT, values)
     if recorded is not None:
