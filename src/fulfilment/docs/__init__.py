@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
@@ -53,20 +53,21 @@ ASSETS = {
 
 def routes() -> list[Route]:
     page = (HERE / "page.html").read_text().replace("{version}", __version__)
-    assets = {name: (path.read_bytes(), media) for name, (path, media) in ASSETS.items()}
 
     async def docs_page(request: Request) -> Response:
         return HTMLResponse(page, headers=SECURITY_HEADERS)
 
     async def docs_asset(request: Request) -> Response:
-        body, media = assets[request.url.path.removeprefix("/docs/")]
-        return Response(
-            body,
+        # Read from the file for each request (off the event loop), not kept in every
+        # worker: Swagger UI's script alone is 1.6 MB, and browsers keep it for an hour.
+        path, media = ASSETS[request.url.path.removeprefix("/docs/")]
+        return FileResponse(
+            path,
             media_type=media,
             headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"},
         )
 
     return [
         Route("/docs", docs_page, methods=["GET"]),
-        *(Route(f"/docs/{name}", docs_asset, methods=["GET"]) for name in assets),
+        *(Route(f"/docs/{name}", docs_asset, methods=["GET"]) for name in ASSETS),
     ]
