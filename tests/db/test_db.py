@@ -69,6 +69,25 @@ def test_a_failed_transaction_rolls_back(database: Database) -> None:
     assert on_loop(database, scenario()) == ((0,), (1,))
 
 
+def test_a_unit_that_begins_with_a_batch_is_one_transaction(database: Database) -> None:
+    # The jobs engine records finished jobs this way: an attempt's log, then its state.
+    async def batch_then_fail(connection: Connection) -> None:
+        await connection.execute_many(INSERT, [{"subdomain": "one"}, {"subdomain": "two"}])
+        await connection.execute(INSERT, {"subdomain": "three"})
+        raise RuntimeError("abort")
+
+    async def scenario() -> tuple[Any, Any]:
+        with pytest.raises(RuntimeError):
+            await database.write(batch_then_fail)
+        before = await database.read(lambda c: c.one(COUNT, {}))
+        await database.write(
+            lambda c: c.execute_many(INSERT, [{"subdomain": "four"}, {"subdomain": "five"}])
+        )
+        return before, await database.read(lambda c: c.one(COUNT, {}))
+
+    assert on_loop(database, scenario()) == ((0,), (2,))
+
+
 def test_a_unit_on_a_blocking_connection_may_not_wait_for_anything_else() -> None:
     async def waits() -> None:
         await asyncio.sleep(0)
