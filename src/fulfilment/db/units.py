@@ -312,11 +312,12 @@ class AsyncConnection(Connection):
         return cursor.rowcount
 
     async def execute_many(self, statement: ClauseElement, rows: Sequence[Params]) -> None:
-        if self._prefix and self._prefix[0] == "BEGIN":
+        prefix = self._prefix
+        if prefix and prefix[0] == "BEGIN":
             # The unit's transaction begins here: executemany alone would run in autocommit,
             # each batch a transaction of its own, outside the unit's.
             self._prefix, self._began = (), True
-            await self.raw.execute("; ".join(("BEGIN", self._database.timeout_sql)))
+            await self.raw.execute("; ".join(prefix))
         compiled = self._database.compiled(statement)
         values = [compiled.parameters(row) for row in rows]
         async with self.raw.cursor() as cursor:
