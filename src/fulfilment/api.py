@@ -130,7 +130,6 @@ class ApiRouter:
         self._handlers = {
             kind: handler for kind, handler in handlers.items() if kind is not Exception
         }
-
         self._server_error = handlers[Exception]
         # Whatever is not under the prefix.
         self.other = other
